@@ -1,0 +1,11 @@
+/** Jest runs the TypeScript sources through ts-jest (CommonJS), except the
+ * package-import test, which loads the built `dist/` the way a user would. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
+  },
+  testTimeout: 60000,
+};
