@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { Identity, Unique } from '../providers/unique';
+
+/** Longer identities are refused: a peer must not make us store megabyte keys. */
+export const MAX_IDENTITY_LENGTH = 512;
+
+export interface CheckedUnique<T extends Unique = Unique> {
+  value: T;
+  id: Identity;
+}
+
+export interface RankedUnique<T extends Unique = Unique> extends CheckedUnique<T> {
+  rank: number;
+}
+
+function isUniqueLike(value: unknown): value is Unique {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate.identity === 'function' &&
+    typeof candidate.clone === 'function' &&
+    typeof candidate.rank === 'function'
+  );
+}
+
+/** Calls a peer-supplied method without letting it throw past the parser. */
+function attempt<T>(read: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: read() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function readIdentity(label: string, value: unknown, ctx: z.RefinementCtx): CheckedUnique | typeof z.NEVER {
+  if (!isUniqueLike(value)) {
+    ctx.addIssue({ code: 'custom', message: `${label} must implement identity(), clone() and rank()` });
+    return z.NEVER;
+  }
+  const id = attempt(() => value.identity());
+  if (!id.ok) {
+    ctx.addIssue({ code: 'custom', message: `${label}.identity() threw: ${String(id.error)}` });
+    return z.NEVER;
+  }
+  if (typeof id.value !== 'string' || id.value.length === 0 || id.value.length > MAX_IDENTITY_LENGTH) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${label}.identity() must be a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters`,
+    });
+    return z.NEVER;
+  }
+  return { value, id: id.value };
+}
+
+/** Any `Unique` whose identity is usable as a key. */
+export const uniqueSchema = (label: string) =>
+  z.unknown().transform((value, ctx): CheckedUnique => readIdentity(label, value, ctx));
+
+/** A `Unique` that also carries a usable rank (a non-negative safe integer). */
+export const rankedSchema = (label: string) =>
+  z.unknown().transform((value, ctx): RankedUnique => {
+    const checked = readIdentity(label, value, ctx);
+    if (checked === z.NEVER) return z.NEVER;
+    const raw = attempt(() => (checked as CheckedUnique).value.rank());
+    if (!raw.ok) {
+      ctx.addIssue({ code: 'custom', message: `${label}.rank() threw: ${String(raw.error)}` });
+      return z.NEVER;
+    }
+    const rank = typeof raw.value === 'bigint' ? Number(raw.value) : raw.value;
+    const exact = typeof raw.value !== 'bigint' || BigInt(rank) === raw.value;
+    if (typeof rank !== 'number' || !Number.isSafeInteger(rank) || rank < 0 || !exact) {
+      ctx.addIssue({ code: 'custom', message: `${label}.rank() must be a non-negative safe integer` });
+      return z.NEVER;
+    }
+    return { ...(checked as CheckedUnique), rank };
+  });
+
+export const livenessMessageSchema = z.object({ peer: uniqueSchema('peer'), collected: rankedSchema('collected') });
+export const proposalMessageSchema = z.object({ peer: uniqueSchema('peer'), proposal: rankedSchema('proposal') });
+export const voteMessageSchema = z.object({
+  proposer: uniqueSchema('proposer'),
+  voter: uniqueSchema('voter'),
+  vote: rankedSchema('vote'),
+});
+export const confirmationMessageSchema = z.object({ peer: uniqueSchema('peer'), state: rankedSchema('state') });
+
+/** One line per issue, with the field it concerns. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+}

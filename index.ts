@@ -1,0 +1,52 @@
+// The public API of statechart-consensus.
+export {
+  createConsensusEngine,
+  DEFAULT_RANK_WINDOW,
+  DEFAULT_MAX_SENDERS_PER_RANK,
+  MAX_RANK_WINDOW,
+  MAX_SENDERS_PER_RANK,
+  type CommitRecord,
+  type ConsensusEngine,
+  type ConsensusEngineConfig,
+  type ConsensusProviders,
+  type InspectionObserver,
+  type ReceiveResult,
+  type Threshold,
+  type TransitionListener,
+} from './engine/createConsensusEngine';
+export {
+  ConsensusError,
+  ConsensusConfigError,
+  ConsensusInputError,
+  MalformedMessageError,
+  RankOutOfWindowError,
+  UnexpectedSenderError,
+  EquivocationError,
+  RankCapacityError,
+  ProviderContractError,
+  type InputErrorCode,
+} from './engine/errors';
+export { MAX_IDENTITY_LENGTH } from './engine/schemas';
+export { roundMachine, type RoundMachine, type ProviderCallInputs } from './machines/round.machine';
+export {
+  ROUND_STATES,
+  ROUND_SIGNAL_EVENTS,
+  DEFAULT_ROUND_TIMEOUTS,
+  type RoundStateName,
+  type RoundEventType,
+  type RoundEvent,
+  type RoundContext,
+  type RoundInput,
+  type RoundTimeouts,
+  type RoundThresholds,
+} from './machines/round.types';
+export type { MessageKind, RejectionReason } from './guards/admission';
+export type { Identity, Unique } from './providers/unique';
+export type { SyncProvider } from './providers/sync';
+export type { LeaderProvider } from './providers/leader';
+export type { LivenessProvider } from './providers/liveness';
+export type { VotingProvider, VoteDecision, Finalization } from './providers/voting';
+export { silentTraceLogger, type TraceLogger } from './providers/trace';
+export { systemClock, type ConsensusClock } from './providers/clock';
+export { createSeededRandom, type RandomSource } from './providers/random';
+export { SimulatedClock } from 'xstate';

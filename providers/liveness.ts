@@ -1,0 +1,9 @@
+import type { Unique } from './unique';
+
+/** Announces, ahead of proving, that a prover is alive and what it collected. */
+export interface LivenessProvider<StateT extends Unique, CollectedT extends Unique> {
+  /** The mutations for the next round; `collected.rank()` is the rank they are for. */
+  collect(signal: AbortSignal): Promise<CollectedT>;
+  /** Tells the other nodes this prover is alive for `collected.rank()`. */
+  sendLiveness(prior: StateT, collected: CollectedT, signal: AbortSignal): Promise<void>;
+}
