@@ -7,5 +7,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },
+  // Examples import the package by name, as users do; in tests that name is the source.
+  moduleNameMapper: { '^statechart-consensus$': '<rootDir>/index.ts' },
   testTimeout: 60000,
 };

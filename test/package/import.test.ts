@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+// These tests load the BUILT package (dist/, made by `npm run build`, which
+// `npm test` runs first) by its name, the way a user's code would.
+const root = join(__dirname, '..', '..');
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim();
+}
+
+describe('the built package', () => {
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist', 'index.js'))) {
+      throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+    }
+  });
+
+  it('loads from CommonJS with require()', () => {
+    const out = node([
+      '-e',
+      "const p = require('statechart-consensus'); console.log(typeof p.createConsensusEngine, p.ROUND_STATES.length, p.roundMachine.id)",
+    ]);
+    expect(out).toBe('function 11 round');
+  });
+
+  it('loads from an ES module with import', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      "import { createConsensusEngine, ROUND_STATES, roundMachine } from 'statechart-consensus'; console.log(typeof createConsensusEngine, ROUND_STATES.length, roundMachine.id)",
+    ]);
+    expect(out).toBe('function 11 round');
+  });
+
+  it('runs an engine from the ES module build', () => {
+    const script = `
+      import { createConsensusEngine, SimulatedClock, MalformedMessageError } from 'statechart-consensus';
+      const u = (id, rank = 0) => ({ identity: () => id, clone() { return this; }, rank: () => rank });
+      const never = () => new Promise(() => {});
+      const engine = createConsensusEngine({
+        id: u('a'), initialState: u('g'), clock: new SimulatedClock(),
+        providers: {
+          sync: { synchronize: async (s) => s },
+          leader: { getNextLeaders: async () => [u('a')], proveNextState: never },
+          liveness: { collect: never, sendLiveness: async () => {} },
+          voting: { sendProposal: never, decideAndSendVote: never, isQuorum: never, finalizeVotes: never, sendConfirmation: never },
+        },
+      });
+      let refused = '';
+      try { engine.receiveProposal(u('b'), {}); } catch (e) { refused = e instanceof MalformedMessageError ? e.code : 'other'; }
+      engine.start();
+      console.log(engine.getState(), refused);
+    `;
+    expect(node(['--input-type=module', '-e', script])).toBe('starting malformed');
+  });
+
+  it('ships type declarations that resolve for both CommonJS and ES module consumers', () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    // Throws, with tsc's diagnostics, if either consumer fails to type-check.
+    node([tsc, '-p', join(root, 'test', 'package', 'consumer', 'tsconfig.json')]);
+  });
+});

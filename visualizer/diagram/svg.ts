@@ -1,0 +1,25 @@
+import type * as VizModule from '@viz-js/viz' with { 'resolution-mode': 'import' };
+import type { AnyStateMachine } from 'xstate';
+import { toDot } from './dot';
+import type { MachineModel } from './model';
+
+// Graphviz compiled to WebAssembly: renders offline, without a browser.
+// Compiling the module is the slow part, so it happens once, on first use.
+let graphviz: Promise<VizModule.Viz> | undefined;
+
+/** An SVG document of the machine's DOT diagram (see `toDot`). */
+export async function toSvg(input: AnyStateMachine | MachineModel): Promise<string> {
+  graphviz ??= loadViz().then((viz) => viz.instance());
+  return (await graphviz).renderString(toDot(input), { format: 'svg' });
+}
+
+// viz ships both module formats. `require` is what works under Jest (whose
+// CommonJS VM rejects `import()`) and in the CommonJS build; the ESM build has
+// no `require`, so its bundler's stub throws and `import()` takes over.
+function loadViz(): Promise<typeof VizModule> {
+  try {
+    return Promise.resolve(require('@viz-js/viz') as typeof VizModule);
+  } catch {
+    return import('@viz-js/viz');
+  }
+}
