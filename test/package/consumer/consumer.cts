@@ -1,4 +1,4 @@
-// A CommonJS consumer: resolves the package's `require` types (dist/index.d.ts).
+// A CommonJS consumer: resolves the package's types through its `require` condition.
 import engine = require('statechart-consensus');
 
 const timeouts: engine.RoundTimeouts = engine.DEFAULT_ROUND_TIMEOUTS;

@@ -1,4 +1,4 @@
-// An ES module consumer: resolves the package's `import` types (dist/index.d.mts).
+// An ES module consumer: resolves the package's types through its `import` condition.
 import { createConsensusEngine, ROUND_STATES, type ConsensusEngine, type Unique } from 'statechart-consensus';
 
 type Engine = ConsensusEngine<Unique, Unique, Unique, Unique>;

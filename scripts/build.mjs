@@ -1,0 +1,18 @@
+// Builds dist/: one ES module bundle for `import`, one CommonJS bundle for
+// `require` (esbuild), and declarations for both (tsc). Dependencies stay
+// external, so users share one copy of xstate with the engine.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const entries = { index: 'index.ts' };
+
+rmSync('dist', { recursive: true, force: true });
+const common = { entryPoints: entries, bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: true, outdir: 'dist', logLevel: 'warning' };
+await Promise.all([
+  build({ ...common, format: 'esm', outExtension: { '.js': '.mjs' } }),
+  build({ ...common, format: 'cjs', outExtension: { '.js': '.js' } }),
+]);
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
