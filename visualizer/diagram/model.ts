@@ -192,7 +192,12 @@ function guardName(guard: unknown): string {
 function actionName(action: unknown): string {
   if (typeof action === 'string') return action;
   // Built-ins (assign, raise, sendTo, ...) are functions with an `xstate.*` type.
-  return typeName(action)?.replace(/^xstate\./, '') ?? 'anonymous';
+  const name = typeName(action)?.replace(/^xstate\./, '') ?? 'anonymous';
+  // A raise of a fixed event is named by that event: the round machine's
+  // timeouts and signals are all raises, and "raise" alone would hide which.
+  const raised = name === 'raise' ? (action as { event?: unknown }).event : undefined;
+  const raisedType = typeof raised === 'object' && raised !== null ? typeName(raised) : undefined;
+  return raisedType ? `raise ${raisedType}` : name;
 }
 
 function typeName(value: unknown): string | undefined {
