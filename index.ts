@@ -50,3 +50,33 @@ export { silentTraceLogger, type TraceLogger } from './providers/trace';
 export { systemClock, type ConsensusClock } from './providers/clock';
 export { createSeededRandom, type RandomSource } from './providers/random';
 export { SimulatedClock } from 'xstate';
+export {
+  electionMachine,
+  createElectionMachine,
+  electionStatus,
+  MAX_OUTBOX,
+  type ElectionActor,
+  type ElectionContext,
+  type ElectionDependencies,
+  type ElectionEmitted,
+  type ElectionEvent,
+  type ElectionMachine,
+  type ElectionRole,
+  type ElectionSnapshot,
+  type NodeId,
+  type OutboundMessage,
+} from './machines/election.machine';
+export {
+  DEFAULT_ELECTION_TIMING,
+  ElectionMessageError,
+  ElectionMessageSchema,
+  MAX_CLUSTER_SIZE,
+  checkInbound,
+  parseElectionMessage,
+  toElectionEvent,
+  type ElectionInput,
+  type ElectionMessage,
+  type ElectionTiming,
+  type LogPosition,
+} from './machines/election.schemas';
+export { InMemoryElectionStorage, type ElectionStorage, type HardState } from './providers/storage';
