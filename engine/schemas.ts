@@ -15,12 +15,12 @@ export interface RankedUnique<T extends Unique = Unique> extends CheckedUnique<T
 
 function isUniqueLike(value: unknown): value is Unique {
   if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Record<string, unknown>;
-  return (
-    typeof candidate.identity === 'function' &&
-    typeof candidate.clone === 'function' &&
-    typeof candidate.rank === 'function'
-  );
+  // A getter or proxy may throw on the lookup itself, not only on the call.
+  const methods = attempt(() => {
+    const candidate = value as Record<string, unknown>;
+    return [candidate.identity, candidate.clone, candidate.rank];
+  });
+  return methods.ok && methods.value.every((method) => typeof method === 'function');
 }
 
 /** Calls a peer-supplied method without letting it throw past the parser. */

@@ -1,5 +1,5 @@
 import type { Identity } from '../providers/unique';
-import type { RoundContext, VoteRecord } from '../machines/round.types';
+import type { BookEntry, RoundContext, VoteRecord } from '../machines/round.types';
 import { countAt, lookup } from '../machines/rankBook';
 import { isMember } from './membership';
 import { isKnownProver, proversKnown } from './provers';
@@ -36,12 +36,8 @@ function bookFor(context: RoundContext, kind: MessageKind) {
   }
 }
 
-function contentIdOf(kind: MessageKind, stored: unknown): string {
-  if (kind === 'vote') {
-    const record = stored as VoteRecord;
-    return `${record.proposer.identity()}|${record.vote.identity()}`;
-  }
-  return (stored as { identity(): string }).identity();
+function contentIdOf(kind: MessageKind, stored: BookEntry): string {
+  return kind === 'vote' ? `${(stored as VoteRecord).proposerId}|${stored.contentId}` : stored.contentId;
 }
 
 function reject(reason: RejectionReason, detail: string): Admission {
@@ -73,14 +69,14 @@ export function admit(context: RoundContext, candidate: Candidate): Admission {
     return reject('not_prover', `${endorsed} is not a prover of rank ${rank}`);
   }
   const book = bookFor(context, kind);
-  const existing = lookup<unknown>(book, rank, sender);
+  const existing = lookup<BookEntry>(book, rank, sender);
   if (existing !== undefined) {
     const incoming = kind === 'vote' ? `${candidate.proposer}|${candidate.contentId}` : candidate.contentId;
     if (contentIdOf(kind, existing) === incoming) return { admitted: true, duplicate: true };
     return reject('equivocation', `${sender} sent two different ${kind}s for rank ${rank}`);
   }
   const capacity = context.members === null ? context.maxSendersPerRank : context.members.length;
-  if (countAt<unknown>(book, rank) >= capacity) {
+  if (countAt<BookEntry>(book, rank) >= capacity) {
     return reject('rank_full', `already holding ${capacity} ${kind}s for rank ${rank}`);
   }
   return { admitted: true, duplicate: false };

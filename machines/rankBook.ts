@@ -50,8 +50,9 @@ export function filterAt<T>(
   return { ...book, [rankKey(rank)]: kept };
 }
 
-export function toMap<T, U>(entries: Readonly<Record<Identity, T>>, project: (value: T) => U): Map<Identity, U> {
-  return new Map(Object.entries(entries).map(([sender, value]) => [sender, project(value)]));
+/** The recorded values at one rank, keyed by sender: what providers are given. */
+export function valuesAt<V>(book: RankBook<{ value: V }>, rank: number): Record<Identity, V> {
+  return Object.fromEntries(Object.entries(entriesAt(book, rank)).map(([sender, entry]) => [sender, entry.value]));
 }
 
 /** Total entries over all ranks: what the memory bound is checked against. */

@@ -7,8 +7,9 @@ import { hasEnoughProposals } from '../guards/proposals';
 import { canProve, lacksProvers, shouldAnnounceLiveness } from '../guards/provers';
 import { concernsNextRank, nextRank, rankOf } from '../guards/rank';
 import { hasVoted } from '../guards/votes';
-import { entriesAt, filterAt, lookup, pruneThrough, recordFirst } from './rankBook';
+import { filterAt, lookup, pruneThrough, recordFirst, valuesAt } from './rankBook';
 import type {
+  BookEntry,
   RankBook,
   RoundContext,
   RoundDataEvent,
@@ -48,8 +49,17 @@ function rankOrNaN(value: Unique): number {
   }
 }
 
-/** The rank and sender a data event is about, in the form `admit` checks. */
+/**
+ * The rank and sender a data event is about, in the form `admit` checks: the
+ * ids the engine already checked when it has them, so a peer's methods are
+ * never asked twice; read from the values only for the node's own echoes.
+ */
 export function candidateOf(event: RoundDataEvent): Candidate {
+  if (event.ids !== undefined) {
+    const { sender, rank, contentId, proposerId } = event.ids;
+    const kind = KIND_OF[event.type];
+    return proposerId === undefined ? { kind, sender, rank, contentId } : { kind, sender, rank, contentId, proposer: proposerId };
+  }
   switch (event.type) {
     case 'liveness_check_received':
       return {
@@ -83,6 +93,13 @@ export function candidateOf(event: RoundDataEvent): Candidate {
   }
 }
 
+const KIND_OF = {
+  liveness_check_received: 'liveness',
+  proposal_received: 'proposal',
+  vote_received: 'vote',
+  confirmation_received: 'confirmation',
+} as const;
+
 function isDataEvent(event: RoundEvent): event is RoundDataEvent {
   return (
     event.type === 'liveness_check_received' ||
@@ -93,18 +110,20 @@ function isDataEvent(event: RoundEvent): event is RoundDataEvent {
 }
 
 /** Records a data event if `admit` lets it in; anything else leaves the book as it was. */
-function recordIn<T>(context: RoundContext, event: RoundEvent, book: RankBook<T>, value: (e: RoundDataEvent) => T) {
+function recordIn<T extends BookEntry>(
+  context: RoundContext,
+  event: RoundEvent,
+  book: RankBook<T>,
+  entry: (e: RoundDataEvent, candidate: Candidate) => T,
+) {
   if (!isDataEvent(event)) return book;
   const candidate = candidateOf(event);
   const admission = admit(context, candidate);
   if (!admission.admitted || admission.duplicate) return book;
-  return recordFirst(book, candidate.rank, candidate.sender, value(event));
+  return recordFirst(book, candidate.rank, candidate.sender, entry(event, candidate));
 }
 
-function votesAt(context: RoundContext): Record<Identity, Unique> {
-  const records = entriesAt(context.votes, nextRank(context));
-  return Object.fromEntries(Object.entries(records).map(([voter, record]) => [voter, record.vote]));
-}
+const plainEntry = (value: Unique, candidate: Candidate): BookEntry => ({ value, contentId: candidate.contentId });
 
 /** Where every state can be left for: SPEC §2.2's "any of starting … verifying". */
 const interruptible = {
@@ -170,7 +189,13 @@ export const roundMachine = setup({
     hasEnoughProposals: ({ context }) => hasEnoughProposals(context),
     hasConfirmed: ({ context }) => lookup(context.confirmations, nextRank(context), context.selfId) !== undefined,
     echoesOwnMessages: ({ context }) => context.shouldEmitReceiveEventsOnSends,
-    concernsNextRank: ({ context, event }) => isDataEvent(event) && concernsNextRank(context, candidateOf(event).rank),
+    /** Only news re-evaluates a waiting state: a duplicate or refused message changes nothing. */
+    isNewsForNextRank: ({ context, event }) => {
+      if (!isDataEvent(event)) return false;
+      const candidate = candidateOf(event);
+      const admission = admit(context, candidate);
+      return admission.admitted && !admission.duplicate && concernsNextRank(context, candidate.rank);
+    },
     isForwardSync: ({ context }, params: { state: Unique }) => rankOrNaN(params.state) >= context.activeRank,
     isProposalForNextRank: ({ context }, params: { proposal: Unique }) =>
       rankOrNaN(params.proposal) === nextRank(context),
@@ -217,28 +242,37 @@ export const roundMachine = setup({
         nextProversRank: rank,
         liveness: filterAt(context.liveness, rank, isProverId),
         proposals: filterAt(context.proposals, rank, isProverId),
-        votes: filterAt(context.votes, rank, (_, record: VoteRecord) => isProverId(record.proposer.identity())),
+        votes: filterAt(context.votes, rank, (_, record: VoteRecord) => isProverId(record.proposerId)),
       };
     }),
     markLivenessAnnounced: assign({ livenessAnnounced: true }),
     forgetLivenessAnnouncement: assign({ livenessAnnounced: false }),
     recordLiveness: assign(({ context, event }) => ({
-      liveness: recordIn(context, event, context.liveness, (e) => (e as { collected: Unique }).collected),
+      liveness: recordIn(context, event, context.liveness, (e, c) =>
+        plainEntry((e as { collected: Unique }).collected, c),
+      ),
     })),
     recordProposal: assign(({ context, event }) => ({
-      proposals: recordIn(context, event, context.proposals, (e) => (e as { proposal: Unique }).proposal),
+      proposals: recordIn(context, event, context.proposals, (e, c) =>
+        plainEntry((e as { proposal: Unique }).proposal, c),
+      ),
     })),
     recordVote: assign(({ context, event }) => ({
-      votes: recordIn(context, event, context.votes, (e) => {
+      votes: recordIn(context, event, context.votes, (e, c) => {
         const { proposer, vote } = e as { proposer: Unique; vote: Unique };
-        return { proposer, vote };
+        return { value: vote, contentId: c.contentId, proposer, proposerId: c.proposer as Identity };
       }),
     })),
     recordConfirmation: assign(({ context, event }) => ({
-      confirmations: recordIn(context, event, context.confirmations, (e) => (e as { state: Unique }).state),
+      confirmations: recordIn(context, event, context.confirmations, (e, c) =>
+        plainEntry((e as { state: Unique }).state, c),
+      ),
     })),
     storeOwnProposal: assign(({ context }, params: { proposal: Unique }) => ({
-      proposals: recordFirst(context.proposals, nextRank(context), context.selfId, params.proposal),
+      proposals: recordFirst(context.proposals, nextRank(context), context.selfId, {
+        value: params.proposal,
+        contentId: params.proposal.identity(),
+      }),
     })),
     rememberVote: assign((_, params: { proposer: Unique }) => ({ chosenProposer: params.proposer })),
     storeNextState: assign((_, params: { state: Unique; proposer: Unique }) => ({
@@ -427,7 +461,7 @@ export const roundMachine = setup({
         ...interruptible,
         prover_signal: { guard: 'hasLivenessQuorum', target: 'proving' },
         liveness_check_received: [
-          { guard: 'concernsNextRank', target: 'liveness_check', reenter: true, actions: 'recordLiveness' },
+          { guard: 'isNewsForNextRank', target: 'liveness_check', reenter: true, actions: 'recordLiveness' },
           { actions: 'recordLiveness' },
         ],
         liveness_timeout: { target: 'liveness_check', reenter: true, actions: 'forgetLivenessAnnouncement' },
@@ -457,7 +491,23 @@ export const roundMachine = setup({
           invoke: {
             src: 'sendLiveness',
             input: ({ context }) => ({ prior: context.activeState, collected: context.collected as Unique }),
-            onDone: { target: 'waiting', actions: 'markLivenessAnnounced' },
+            // A re-announcement is recorded like the first one: a prover whose
+            // first announcement failed still counts itself.
+            onDone: [
+              {
+                guard: 'echoesOwnMessages',
+                target: 'waiting',
+                actions: [
+                  'markLivenessAnnounced',
+                  raise(({ context }) => ({
+                    type: 'liveness_check_received' as const,
+                    peer: context.self,
+                    collected: context.collected as Unique,
+                  })),
+                ],
+              },
+              { target: 'waiting', actions: 'markLivenessAnnounced' },
+            ],
             onError: { target: 'waiting', actions: providerFailure('liveness_check', 'sendLiveness') },
           },
         },
@@ -518,7 +568,7 @@ export const roundMachine = setup({
           invoke: {
             src: 'sendProposal',
             input: ({ context }) => ({
-              proposal: lookup(context.proposals, nextRank(context), context.selfId) as Unique,
+              proposal: (lookup(context.proposals, nextRank(context), context.selfId) as BookEntry).value,
             }),
             onDone: { actions: raise({ type: 'publish_complete' }) },
             onError: { target: 'failed', actions: providerFailure('publishing', 'sendProposal') },
@@ -534,11 +584,11 @@ export const roundMachine = setup({
       on: {
         ...interruptible,
         proposal_received: [
-          { guard: 'concernsNextRank', target: 'voting', reenter: true, actions: 'recordProposal' },
+          { guard: 'isNewsForNextRank', target: 'voting', reenter: true, actions: 'recordProposal' },
           { actions: 'recordProposal' },
         ],
         vote_received: [
-          { guard: 'concernsNextRank', target: 'voting', reenter: true, actions: 'recordVote' },
+          { guard: 'isNewsForNextRank', target: 'voting', reenter: true, actions: 'recordVote' },
           { actions: 'recordVote' },
         ],
         voting_timeout: { target: 'voting', reenter: true },
@@ -555,14 +605,16 @@ export const roundMachine = setup({
         awaitingProposals: {},
         casting: {
           // Casting sends a vote: restarting it could send a second, different
-          // one, so data arriving now is only recorded.
+          // one, so data arriving now is only recorded and the voting timeout
+          // waits. Only stop or a sync cancels a vote being cast.
           on: {
             proposal_received: { actions: 'recordProposal' },
             vote_received: { actions: 'recordVote' },
+            voting_timeout: {},
           },
           invoke: {
             src: 'decideAndSendVote',
-            input: ({ context }) => ({ proposals: entriesAt(context.proposals, nextRank(context)) }),
+            input: ({ context }) => ({ proposals: valuesAt(context.proposals, nextRank(context)) }),
             onDone: [
               {
                 guard: 'echoesOwnMessages',
@@ -588,7 +640,7 @@ export const roundMachine = setup({
         tallying: {
           invoke: {
             src: 'isQuorum',
-            input: ({ context }) => ({ votes: votesAt(context) }),
+            input: ({ context }) => ({ votes: valuesAt(context.votes, nextRank(context)) }),
             onDone: [
               {
                 guard: { type: 'isQuorumWithProposals', params: ({ event }) => ({ quorum: event.output === true }) },
@@ -616,8 +668,8 @@ export const roundMachine = setup({
           invoke: {
             src: 'finalizeVotes',
             input: ({ context }) => ({
-              proposals: entriesAt(context.proposals, nextRank(context)),
-              votes: votesAt(context),
+              proposals: valuesAt(context.proposals, nextRank(context)),
+              votes: valuesAt(context.votes, nextRank(context)),
             }),
             onDone: [
               {

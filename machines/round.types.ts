@@ -64,9 +64,28 @@ export interface RoundThresholds {
  */
 export type RankBook<T> = Readonly<Record<string, Readonly<Record<Identity, T>>>>;
 
-export interface VoteRecord {
+/**
+ * A recorded message: the value, and the identity it was admitted under. Ids
+ * are kept rather than asked again, so a value whose `identity()` changes or
+ * throws later cannot move or break what was recorded.
+ */
+export interface BookEntry {
+  value: Unique;
+  contentId: Identity;
+}
+
+export interface VoteRecord extends BookEntry {
   proposer: Unique;
-  vote: Unique;
+  proposerId: Identity;
+}
+
+/** What admission checked about a message; the engine passes it with the event. */
+export interface MessageIds {
+  sender: Identity;
+  rank: number;
+  contentId: Identity;
+  /** Votes only: the prover the vote endorses. */
+  proposerId?: Identity;
 }
 
 /** Everything a round knows. Nothing lives outside the actor's context. */
@@ -87,10 +106,10 @@ export interface RoundContext {
   nextProversRank: number | null;
   chosenProposer: Unique | null;
   livenessAnnounced: boolean;
-  liveness: RankBook<Unique>;
-  proposals: RankBook<Unique>;
+  liveness: RankBook<BookEntry>;
+  proposals: RankBook<BookEntry>;
   votes: RankBook<VoteRecord>;
-  confirmations: RankBook<Unique>;
+  confirmations: RankBook<BookEntry>;
   thresholds: RoundThresholds;
   timeouts: RoundTimeouts;
   /** How many ranks past the active one a message may be for (SPEC §2.7). */
@@ -113,12 +132,16 @@ export interface RoundInput {
   shouldEmitReceiveEventsOnSends: boolean;
 }
 
-/** Data events: a peer's message, already validated by the engine. */
+/**
+ * Data events: a peer's message, already validated by the engine, which also
+ * passes the ids it checked. The machine's own echoes carry no ids; their
+ * values are the node's own.
+ */
 export type RoundDataEvent =
-  | { type: 'liveness_check_received'; peer: Unique; collected: Unique }
-  | { type: 'proposal_received'; peer: Unique; proposal: Unique }
-  | { type: 'vote_received'; proposer: Unique; voter: Unique; vote: Unique }
-  | { type: 'confirmation_received'; peer: Unique; state: Unique };
+  | { type: 'liveness_check_received'; peer: Unique; collected: Unique; ids?: MessageIds }
+  | { type: 'proposal_received'; peer: Unique; proposal: Unique; ids?: MessageIds }
+  | { type: 'vote_received'; proposer: Unique; voter: Unique; vote: Unique; ids?: MessageIds }
+  | { type: 'confirmation_received'; peer: Unique; state: Unique; ids?: MessageIds };
 
 /** Signal events: SPEC §2.2's names, raised by the machine or sent by the app. */
 export const ROUND_SIGNAL_EVENTS = [

@@ -1,0 +1,139 @@
+import { SimulatedClock } from 'xstate';
+import {
+  createConsensusEngine,
+  type ConsensusEngine,
+  type ConsensusProviders,
+  type RoundTimeouts,
+} from '../../index';
+import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
+import { advance, sleep } from '../support/time';
+import type { SpecTransition } from './model/specTable';
+
+/**
+ * Behaviours of the round machine found while writing the model-based test
+ * (model.test.ts). Each test states the property it expects; they fail until
+ * the machine is fixed (see the comment on each).
+ */
+
+const TIMEOUTS: Partial<RoundTimeouts> = { starting: 10, livenessCheck: 40, voting: 60 };
+
+/** A one-node cluster: n0 is the only member and prover, every threshold is 1. */
+function singleNode(
+  clock: SimulatedClock,
+  overrides: {
+    sendLiveness?: () => Promise<void>;
+    decideAndSendVote?: ConsensusProviders<Frame, Ballot, Peer, Batch>['voting']['decideAndSendVote'];
+    /** Keeps the node in proving once it gets there. */
+    proveForever?: boolean;
+  },
+) {
+  const transitions: SpecTransition[] = [];
+  const commits: number[] = [];
+  const engine: ConsensusEngine<Frame, Ballot, Peer, Batch> = createConsensusEngine<Frame, Ballot, Peer, Batch>({
+    id: new Peer('n0'),
+    initialState: Frame.genesis(),
+    clock,
+    timeouts: TIMEOUTS,
+    members: [new Peer('n0')],
+    providers: {
+      sync: { synchronize: async (existing) => existing },
+      leader: {
+        getNextLeaders: async () => [new Peer('n0')],
+        proveNextState: async (prior, collected, signal) => {
+          if (overrides.proveForever) await new Promise(() => {});
+          await sleep(clock, 10, signal);
+          return new Frame(prior.height + 1, prior.hash, collected.items.join(','), 'n0');
+        },
+      },
+      liveness: {
+        collect: async () => new Batch(engine.getActiveRank() + 1, [`tx-${engine.getActiveRank() + 1}`]),
+        sendLiveness: overrides.sendLiveness ?? (async () => {}),
+      },
+      voting: {
+        sendProposal: async () => {},
+        decideAndSendVote:
+          overrides.decideAndSendVote ??
+          (async (proposals) => {
+            const [proposer, frame] = [...proposals.entries()][0];
+            return { proposer: new Peer(proposer), vote: new Ballot(frame.height, 'n0', proposer, frame.hash) };
+          }),
+        isQuorum: async (votes) => votes.size >= 1,
+        finalizeVotes: async (proposals, votes) => {
+          const [vote] = [...votes.values()];
+          return { state: proposals.get(vote.proposer)!, proposer: new Peer(vote.proposer) };
+        },
+        sendConfirmation: async () => {},
+      },
+    },
+  });
+  engine.addListener((from, to, event) => transitions.push({ from, event: event as SpecTransition['event'], to }));
+  engine.onCommit((commit) => commits.push(commit.rank));
+  return { clock, engine, transitions, commits };
+}
+
+describe('round machine findings (SPEC §2.4, §2.7)', () => {
+  // Bug: with shouldEmitReceiveEventsOnSends (the default), only collecting
+  // records the node's own liveness. If collecting's sendLiveness fails,
+  // liveness_check announces again (machines/round.machine.ts,
+  // liveness_check.states.announcing.invoke.onDone) but never records it, and
+  // every liveness_timeout repeats that: a prover whose own liveness is needed
+  // for the threshold stays in liveness_check for ever.
+  // Fix: give liveness_check.announcing the same onDone as collecting.announcing:
+  //   onDone: [
+  //     { guard: 'echoesOwnMessages', target: 'waiting', actions: ['markLivenessAnnounced',
+  //       raise(({ context }) => ({ type: 'liveness_check_received', peer: context.self,
+  //                                 collected: context.collected as Unique }))] },
+  //     { target: 'waiting', actions: 'markLivenessAnnounced' },
+  //   ]
+  it('a prover whose first liveness send failed records its own liveness when it announces again, and proves', async () => {
+    let sends = 0;
+    const node = singleNode(new SimulatedClock(), {
+      proveForever: true,
+      sendLiveness: async () => {
+        sends += 1;
+        if (sends === 1) throw new Error('transient network failure');
+      },
+    });
+    node.engine.start();
+    await advance(node.clock, 200, 1);
+    expect(node.transitions.slice(0, 6)).toEqual([
+      { from: 'stopped', event: 'start', to: 'starting' },
+      { from: 'starting', event: 'init_complete', to: 'loading' },
+      { from: 'loading', event: 'sync_complete', to: 'collecting' },
+      { from: 'collecting', event: 'collection_done', to: 'liveness_check' },
+      { from: 'liveness_check', event: 'liveness_check_received', to: 'liveness_check' },
+      { from: 'liveness_check', event: 'prover_signal', to: 'proving' },
+    ]);
+    expect(node.engine.getState()).toBe('proving');
+    await node.engine.stop();
+  });
+
+  // Bug: voting.casting records peers' data without re-entering voting,
+  // because "restarting it could send a second, different [vote]" — but
+  // voting_timeout still re-enters voting during casting
+  // (machines/round.machine.ts, voting.on.voting_timeout), which aborts
+  // decideAndSendVote and calls it again. A vote provider slower than the
+  // voting timeout is asked to vote for the same rank again and again (each
+  // call may already have broadcast a vote, possibly for a different
+  // proposal), and the node never gets past casting.
+  // Fix: in voting.states.casting.on add `voting_timeout: {}`, so casting
+  // ignores the timeout as it ignores data; stop and induce_sync still abort it.
+  it('decideAndSendVote is asked once per rank even when it takes longer than the voting timeout', async () => {
+    const voteCalls: number[] = [];
+    const clock = new SimulatedClock();
+    const node = singleNode(clock, {
+      decideAndSendVote: async (proposals, signal) => {
+        const [proposer, frame] = [...proposals.entries()][0];
+        voteCalls.push(frame.height);
+        // The vote is on the wire now; the provider's acknowledgement takes 100 ms.
+        await sleep(clock, 100, signal);
+        return { proposer: new Peer(proposer), vote: new Ballot(frame.height, 'n0', proposer, frame.hash) };
+      },
+    });
+    node.engine.start();
+    await advance(node.clock, 400, 1);
+    expect(voteCalls.filter((height) => height === 1)).toEqual([1]);
+    expect(node.commits[0]).toBe(1);
+    await node.engine.stop();
+  });
+});
