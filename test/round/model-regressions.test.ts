@@ -71,7 +71,7 @@ function singleNode(
   return { clock, engine, transitions, commits };
 }
 
-describe('round machine findings (SPEC §2.4, §2.7)', () => {
+describe('round machine regressions found by the model-based test (SPEC §2.4, §2.7)', () => {
   // Bug: with shouldEmitReceiveEventsOnSends (the default), only collecting
   // records the node's own liveness. If collecting's sendLiveness fails,
   // liveness_check announces again (machines/round.machine.ts,
