@@ -30,3 +30,8 @@ export function canProve(context: RoundContext): boolean {
 export function shouldAnnounceLiveness(context: RoundContext): boolean {
   return canProve(context) && !context.livenessAnnounced;
 }
+
+/** A prover whose collect failed collects again before announcing or proving. */
+export function needsCollection(context: RoundContext): boolean {
+  return isProver(context) && context.collected === null;
+}

@@ -4,7 +4,7 @@ import { admit, type Candidate } from '../guards/admission';
 import { isValidFinalization } from '../guards/finalization';
 import { hasLivenessQuorum } from '../guards/liveness';
 import { hasEnoughProposals } from '../guards/proposals';
-import { canProve, lacksProvers, shouldAnnounceLiveness } from '../guards/provers';
+import { canProve, lacksProvers, needsCollection, shouldAnnounceLiveness } from '../guards/provers';
 import { concernsNextRank, nextRank, rankOf } from '../guards/rank';
 import { hasVoted } from '../guards/votes';
 import { filterAt, lookup, pruneThrough, recordFirst, valuesAt } from './rankBook';
@@ -185,6 +185,7 @@ export const roundMachine = setup({
     lacksProvers: ({ context }) => lacksProvers(context),
     canProve: ({ context }) => canProve(context),
     shouldAnnounceLiveness: ({ context }) => shouldAnnounceLiveness(context),
+    needsCollection: ({ context }) => needsCollection(context),
     hasVoted: ({ context }) => hasVoted(context),
     hasEnoughProposals: ({ context }) => hasEnoughProposals(context),
     hasConfirmed: ({ context }) => lookup(context.confirmations, nextRank(context), context.selfId) !== undefined,
@@ -468,20 +469,36 @@ export const roundMachine = setup({
       },
       states: {
         checkingProvers: {
-          always: [{ guard: 'lacksProvers', target: 'fetchingLeaders' }, { target: 'deciding' }],
+          always: [{ guard: 'lacksProvers', target: 'fetchingLeaders' }, { target: 'checkingCollection' }],
         },
         fetchingLeaders: {
           invoke: {
             src: 'getNextLeaders',
             input: ({ context }) => ({ prior: context.activeState }),
             onDone: {
-              target: 'deciding',
+              target: 'checkingCollection',
               actions: [
                 { type: 'storeNextProvers', params: ({ event }) => ({ provers: event.output }) },
                 raise({ type: 'prover_signal' }),
               ],
             },
             onError: { target: 'waiting', actions: providerFailure('liveness_check', 'getNextLeaders') },
+          },
+        },
+        // Collecting's collect may have failed; a prover cannot announce or
+        // prove without it, so it tries again here (and on every liveness timeout).
+        checkingCollection: {
+          always: [{ guard: 'needsCollection', target: 'gathering' }, { target: 'deciding' }],
+        },
+        gathering: {
+          invoke: {
+            src: 'collect',
+            input: () => ({}),
+            onDone: {
+              target: 'deciding',
+              actions: { type: 'storeCollected', params: ({ event }) => ({ collected: event.output }) },
+            },
+            onError: { target: 'waiting', actions: providerFailure('liveness_check', 'collect') },
           },
         },
         deciding: {

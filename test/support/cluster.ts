@@ -29,6 +29,13 @@ export interface ClusterOptions {
   latencyMs?: number;
   faults?: Record<string, Fault>;
   engineConfig?: Partial<ConsensusEngineConfig<Frame, Ballot, Peer, Batch>>;
+  /** Per-node config on top of `engineConfig`, e.g. one trace logger per node. */
+  engineConfigFor?: (name: string) => Partial<ConsensusEngineConfig<Frame, Ballot, Peer, Batch>>;
+  /** Replaces a node's honest providers, e.g. with faulty wrappers around them. */
+  wrapProviders?: (
+    name: string,
+    honest: ConsensusProviders<Frame, Ballot, Peer, Batch>,
+  ) => ConsensusProviders<Frame, Ballot, Peer, Batch>;
 }
 
 export interface Rejection {
@@ -48,8 +55,10 @@ export class TestCluster {
   readonly commits = new Map<string, Frame[]>();
   readonly rejections: Rejection[] = [];
   readonly proofCalls = new Map<string, number>();
-  private readonly options: Required<Omit<ClusterOptions, 'engineConfig' | 'faults'>> &
-    Pick<ClusterOptions, 'engineConfig' | 'faults'>;
+  private readonly options: Required<
+    Omit<ClusterOptions, 'engineConfig' | 'faults' | 'engineConfigFor' | 'wrapProviders'>
+  > &
+    Pick<ClusterOptions, 'engineConfig' | 'faults' | 'engineConfigFor' | 'wrapProviders'>;
 
   constructor(options: ClusterOptions) {
     this.names = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
@@ -70,7 +79,7 @@ export class TestCluster {
       const engine = createConsensusEngine<Frame, Ballot, Peer, Batch>({
         id: new Peer(name),
         initialState: Frame.genesis(),
-        providers: this.providersFor(name),
+        providers: options.wrapProviders?.(name, this.providersFor(name)) ?? this.providersFor(name),
         minimumProvers: this.options.minimumProvers,
         livenessThreshold: this.options.livenessThreshold,
         proposalThreshold: this.options.proposalThreshold,
@@ -78,6 +87,7 @@ export class TestCluster {
         clock: this.clock,
         timeouts: { starting: 10 },
         ...options.engineConfig,
+        ...options.engineConfigFor?.(name),
       });
       engine.onCommit((commit) => this.commits.get(name)!.push(commit.state));
       this.engines.set(name, engine);
