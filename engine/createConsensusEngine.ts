@@ -5,6 +5,7 @@ import {
   fromPromise,
   waitFor,
   type Actor,
+  type ActorRefFrom,
   type InspectionEvent,
   type Observer,
 } from 'xstate';
@@ -16,6 +17,7 @@ import {
   type RoundContext,
   type RoundDataEvent,
   type RoundEventType,
+  type RoundInput,
   type RoundStateName,
   type RoundThresholds,
   type RoundTimeouts,
@@ -27,6 +29,7 @@ import type { SyncProvider } from '../providers/sync';
 import { silentTraceLogger, type TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
 import type { VotingProvider } from '../providers/voting';
+import { InFlightLedger } from './inFlight';
 import {
   ConsensusConfigError,
   EquivocationError,
@@ -233,18 +236,64 @@ function toInputError(candidate: Candidate, context: RoundContext, admission: { 
 }
 
 /**
- * Creates a node's round engine: the round machine wired to the app's
- * providers, clock, logger and inspector, with a typed, validated API for
- * peers' messages.
+ * What an engine is made of before anything runs: the round machine wired to
+ * the app's providers, and its input. Build it once, then run it as a root
+ * actor (`createConsensusEngine`) or as a child in a larger system (a node).
  */
-export function createConsensusEngine<
+export interface RoundEngineBuild<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+> {
+  readonly config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>;
+  /** `roundMachine` with every provider call supplied. */
+  readonly machine: RoundMachine;
+  /** The machine's input, for `createActor(machine, { input })` or an `invoke`. */
+  readonly input: RoundInput;
+  readonly clock: ConsensusClock;
+  readonly logger: TraceLogger;
+}
+
+/** A running round machine, whether the root of its system or a child. */
+export type RoundActorRef = ActorRefFrom<RoundMachine>;
+
+/** The engine API over a round actor that someone else created and starts. */
+export type RoundEngineApi<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  ActorT extends RoundActorRef = RoundActorRef,
+> = Omit<ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT>, 'actor'> & { readonly actor: ActorT };
+
+export interface EngineFacade<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  ActorT extends RoundActorRef = RoundActorRef,
+> {
+  readonly api: RoundEngineApi<StateT, VoteT, PeerIDT, CollectedT, ActorT>;
+  /**
+   * Give it every inspection event of the round actor's system (pass it in the
+   * system's `inspect`): transitions are read from the round actor's microsteps.
+   */
+  observe(inspection: InspectionEvent): void;
+}
+
+/**
+ * Validates an engine configuration and wires the app's providers into the
+ * round machine. Throws `ConsensusConfigError` on an unusable configuration.
+ */
+export function buildRoundEngineMachine<
   StateT extends Unique,
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
 >(
   config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>,
-): ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT> {
+): RoundEngineBuild<StateT, VoteT, PeerIDT, CollectedT> {
   const parsedConfig = configSchema.safeParse(config);
   if (!parsedConfig.success) throw new ConsensusConfigError(describeIssues(parsedConfig.error));
 
@@ -354,20 +403,74 @@ export function createConsensusEngine<
     },
   });
 
+  const initialState = config.initialState;
+  const input: RoundInput = {
+    self: config.id,
+    initialState,
+    thresholds: thresholdsFor(initialState),
+    timeouts: { ...DEFAULT_ROUND_TIMEOUTS, ...config.timeouts },
+    rankWindow: config.rankWindow ?? DEFAULT_RANK_WINDOW,
+    maxSendersPerRank: config.maxSendersPerRank ?? DEFAULT_MAX_SENDERS_PER_RANK,
+    members: config.members ? config.members.map((member) => member.identity()) : null,
+    shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
+  };
+  return { config, machine, input, clock, logger };
+}
+
+/**
+ * The engine API (validated receives, listeners, state readings, start/stop)
+ * over a round actor, which may be a child in a larger system. Call it after
+ * the actor is created and before it is started, so no commit or provider
+ * error goes unreported, and route the system's inspection events to
+ * `observe`, or the transition listeners and `getState()` stay blind.
+ */
+export function createEngineFacade<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  ActorT extends RoundActorRef,
+>(
+  build: RoundEngineBuild<StateT, VoteT, PeerIDT, CollectedT>,
+  roundActor: ActorT,
+): EngineFacade<StateT, VoteT, PeerIDT, CollectedT, ActorT> {
+  const { config, clock, logger } = build;
+  // Widened once, so the API reads the round's snapshot type whatever ActorT is.
+  const round: RoundActorRef = roundActor;
   const transitionListeners = new Set<TransitionListener>();
   const commitListeners = new Set<(commit: CommitRecord<StateT, PeerIDT>) => void>();
   let currentState: RoundStateName = 'stopped';
   let stateEnteredAt = clock.now();
   let transitionCount = 0;
   let providerErrorCount = 0;
-  let actor: Actor<RoundMachine> | undefined;
+
+  const inFlight = new InFlightLedger();
+  // Listeners hear of a transition or commit once the step that made it has
+  // settled, so whatever they read or send sees the state it produced.
+  let notifications: Array<() => void> = [];
+  const notify = (what: string, run: () => void) =>
+    notifications.push(() => {
+      try {
+        run();
+      } catch (error) {
+        logger.error(`a ${what} listener threw`, error);
+      }
+    });
 
   // Transitions are read from XState's microsteps, so every one is seen, even
   // those that happen within one macrostep (e.g. proving → voting for a
   // non-prover). Only transitions that target a top-level state count: moves
   // between a state's own sub-steps are its internal progress.
-  const observeTransitions = (inspection: InspectionEvent) => {
-    if (inspection.type !== '@xstate.microstep' || actor === undefined || inspection.actorRef !== actor) return;
+  const observe = (inspection: InspectionEvent) => {
+    if (inspection.actorRef !== round) return;
+    if (inspection.type === '@xstate.snapshot') {
+      inFlight.settle(inspection.event);
+      const ready = notifications;
+      notifications = [];
+      for (const run of ready) run();
+      return;
+    }
+    if (inspection.type !== '@xstate.microstep') return;
     for (const transition of inspection._transitions) {
       const target = transition.target?.find((node) => node.path.length === 1);
       if (target === undefined) continue;
@@ -378,45 +481,25 @@ export function createConsensusEngine<
       stateEnteredAt = clock.now();
       transitionCount += 1;
       logger.trace(`${from} -> ${to} [${eventType}]`);
-      for (const listener of transitionListeners) listener(from, to, eventType);
+      notify('transition', () => {
+        for (const listener of transitionListeners) listener(from, to, eventType);
+      });
     }
   };
-  const userInspect = config.inspect;
-  const inspect = (inspection: InspectionEvent) => {
-    observeTransitions(inspection);
-    if (typeof userInspect === 'function') userInspect(inspection);
-    else userInspect?.next?.(inspection);
-  };
 
-  const initialState = config.initialState;
-  actor = createActor(machine, {
-    clock,
-    inspect,
-    input: {
-      self: config.id,
-      initialState,
-      thresholds: thresholdsFor(initialState),
-      timeouts: { ...DEFAULT_ROUND_TIMEOUTS, ...config.timeouts },
-      rankWindow: config.rankWindow ?? DEFAULT_RANK_WINDOW,
-      maxSendersPerRank: config.maxSendersPerRank ?? DEFAULT_MAX_SENDERS_PER_RANK,
-      members: config.members ? config.members.map((member) => member.identity()) : null,
-      shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
-    },
-  });
-  const roundActor = actor;
-
-  roundActor.on('provider_error', (failure) => {
+  round.on('provider_error', (failure) => {
     providerErrorCount += 1;
     logger.error(`${failure.state}: ${failure.call} failed`, failure.error);
   });
-  roundActor.on('committed', (commit) => {
+  round.on('committed', (commit) => {
     logger.trace(`committed rank ${commit.rank}: ${commit.state.identity()}`);
     const record = { rank: commit.rank, state: commit.state as StateT, proposer: commit.proposer as PeerIDT | null };
-    for (const listener of commitListeners) listener(record);
+    notify('commit', () => {
+      for (const listener of commitListeners) listener(record);
+    });
   });
-  roundActor.start();
 
-  const context = () => roundActor.getSnapshot().context;
+  const context = () => round.getSnapshot().context;
 
   /** Parses, admits, then sends: a refused message never reaches the actor. */
   function receive<Parsed>(
@@ -433,7 +516,7 @@ export function createConsensusEngine<
       throw error;
     }
     const candidate = toCandidate(parsed.data);
-    const admission = admit(context(), candidate);
+    const admission = admit(context(), candidate, inFlight);
     if (!admission.admitted) {
       const error: ConsensusInputError = toInputError(candidate, context(), admission);
       if (error instanceof EquivocationError) logger.error(`equivocation by ${candidate.sender}`, error);
@@ -441,23 +524,31 @@ export function createConsensusEngine<
       throw error;
     }
     if (admission.duplicate) return 'duplicate';
-    roundActor.send(toEvent(parsed.data));
+    // The event carries the ids checked here, so the machine never asks the
+    // peer's values again (their answers could change, or throw).
+    const { sender, rank, contentId, proposer } = candidate;
+    const event: RoundDataEvent = {
+      ...toEvent(parsed.data),
+      ids: proposer === undefined ? { sender, rank, contentId } : { sender, rank, contentId, proposerId: proposer },
+    };
+    inFlight.add(event, candidate);
+    round.send(event);
     return 'accepted';
   }
 
-  return {
+  const api: RoundEngineApi<StateT, VoteT, PeerIDT, CollectedT, ActorT> = {
     id: config.id,
     actor: roundActor,
     start() {
-      roundActor.send({ type: 'start' });
+      round.send({ type: 'start' });
     },
     async stop() {
-      if (roundActor.getSnapshot().value === 'stopped') return;
-      roundActor.send({ type: 'stop' });
-      await waitFor(roundActor, (snapshot) => snapshot.value === 'stopped');
+      if (round.getSnapshot().value === 'stopped') return;
+      round.send({ type: 'stop' });
+      await waitFor(round, (snapshot) => snapshot.value === 'stopped');
     },
     induceSync() {
-      roundActor.send({ type: 'induce_sync' });
+      round.send({ type: 'induce_sync' });
     },
     getState: () => currentState,
     getStateTime: () => clock.now() - stateEnteredAt,
@@ -514,4 +605,37 @@ export function createConsensusEngine<
       );
     },
   };
+  return { api, observe };
+}
+
+/**
+ * Creates a node's round engine: the round machine wired to the app's
+ * providers, clock, logger and inspector, with a typed, validated API for
+ * peers' messages.
+ */
+export function createConsensusEngine<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+>(
+  config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>,
+): ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT> {
+  const build = buildRoundEngineMachine(config);
+
+  // The facade needs the actor, and the actor needs the inspector that feeds
+  // the facade: the inspector forwards once the facade exists, which is before
+  // the actor starts and so before its first microstep.
+  let facade: EngineFacade<StateT, VoteT, PeerIDT, CollectedT, Actor<RoundMachine>> | undefined;
+  const userInspect = config.inspect;
+  const inspect = (inspection: InspectionEvent) => {
+    facade?.observe(inspection);
+    if (typeof userInspect === 'function') userInspect(inspection);
+    else userInspect?.next?.(inspection);
+  };
+
+  const roundActor = createActor(build.machine, { clock: build.clock, inspect, input: build.input });
+  facade = createEngineFacade(build, roundActor);
+  roundActor.start();
+  return facade.api;
 }

@@ -23,6 +23,16 @@ export interface Candidate {
   proposer?: Identity;
 }
 
+/**
+ * Messages already admitted and sent to the actor but not yet recorded: a
+ * receive made while the actor is busy (from a listener, say) is judged
+ * against them too, or a repeat would pass as new.
+ */
+export interface InFlightMessages {
+  contentAt(kind: MessageKind, rank: number, sender: Identity): string | undefined;
+  countAt(kind: MessageKind, rank: number): number;
+}
+
 function bookFor(context: RoundContext, kind: MessageKind) {
   switch (kind) {
     case 'liveness':
@@ -49,7 +59,7 @@ function reject(reason: RejectionReason, detail: string): Admission {
  * turns a rejection into a typed error) and the machine (which never records
  * what this refuses), so the two cannot drift apart.
  */
-export function admit(context: RoundContext, candidate: Candidate): Admission {
+export function admit(context: RoundContext, candidate: Candidate, inFlight?: InFlightMessages): Admission {
   const { kind, sender, rank } = candidate;
   if (rank <= context.activeRank) {
     return reject('stale_rank', `${kind} for rank ${rank} but rank ${context.activeRank} is already final`);
@@ -69,15 +79,21 @@ export function admit(context: RoundContext, candidate: Candidate): Admission {
     return reject('not_prover', `${endorsed} is not a prover of rank ${rank}`);
   }
   const book = bookFor(context, kind);
-  const existing = lookup<BookEntry>(book, rank, sender);
-  if (existing !== undefined) {
-    const incoming = kind === 'vote' ? `${candidate.proposer}|${candidate.contentId}` : candidate.contentId;
-    if (contentIdOf(kind, existing) === incoming) return { admitted: true, duplicate: true };
+  const incoming = contentKeyOf(candidate);
+  const stored = lookup<BookEntry>(book, rank, sender);
+  const previous = stored !== undefined ? contentIdOf(kind, stored) : inFlight?.contentAt(kind, rank, sender);
+  if (previous !== undefined) {
+    if (previous === incoming) return { admitted: true, duplicate: true };
     return reject('equivocation', `${sender} sent two different ${kind}s for rank ${rank}`);
   }
   const capacity = context.members === null ? context.maxSendersPerRank : context.members.length;
-  if (countAt<BookEntry>(book, rank) >= capacity) {
+  if (countAt<BookEntry>(book, rank) + (inFlight?.countAt(kind, rank) ?? 0) >= capacity) {
     return reject('rank_full', `already holding ${capacity} ${kind}s for rank ${rank}`);
   }
   return { admitted: true, duplicate: false };
+}
+
+/** What tells two messages of one kind, rank and sender apart. */
+export function contentKeyOf(candidate: Candidate): string {
+  return candidate.kind === 'vote' ? `${candidate.proposer}|${candidate.contentId}` : candidate.contentId;
 }
