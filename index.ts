@@ -80,3 +80,40 @@ export {
   type LogPosition,
 } from './machines/election.schemas';
 export { InMemoryElectionStorage, type ElectionStorage, type HardState } from './providers/storage';
+export {
+  buildRoundEngineMachine,
+  createEngineFacade,
+  type EngineFacade,
+  type RoundActorRef,
+  type RoundEngineApi,
+  type RoundEngineBuild,
+} from './engine/createConsensusEngine';
+export {
+  createNode,
+  type ConsensusNode,
+  type LeaderChangeListener,
+  type OutboundListener,
+  type RoleChangeListener,
+} from './node/createNode';
+export type { NodeConfig, NodeElectionConfig, NodeProviders } from './node/config';
+export {
+  nodeMachine,
+  roundFollowsAnotherLeader,
+  roundStateOf,
+  type ElectionRelayEvent,
+  type NodeActor,
+  type NodeContext,
+  type NodeEmitted,
+  type NodeEvent,
+  type NodeInput,
+  type NodeMachine,
+  type NodeSnapshot,
+} from './machines/node.machine';
+export { SYSTEM_IDS, type SystemId } from './machines/systemIds';
+export {
+  createElectionLeaderProvider,
+  leaderFirstOrder,
+  type ElectionLeaderProviderOptions,
+  type LeaderSource,
+  type StateProver,
+} from './providers/electionLeader';

@@ -1,0 +1,195 @@
+import { createActor, waitFor, type Actor, type InspectionEvent } from 'xstate';
+import {
+  buildRoundEngineMachine,
+  createEngineFacade,
+  type ConsensusEngine,
+  type EngineFacade,
+  type RoundActorRef,
+} from '../engine/createConsensusEngine';
+import { createElectionMachine, type ElectionActor, type ElectionRole, type NodeId } from '../machines/election.machine';
+import { checkInbound, type ElectionMessage } from '../machines/election.schemas';
+import { nodeMachine, type NodeMachine } from '../machines/node.machine';
+import { SYSTEM_IDS } from '../machines/systemIds';
+import { createElectionLeaderProvider, type LeaderSource } from '../providers/electionLeader';
+import type { Unique } from '../providers/unique';
+import { resolveNodeConfig, type NodeConfig } from './config';
+
+export type RoleChangeListener = (from_role: ElectionRole, to_role: ElectionRole, term: number) => void;
+export type LeaderChangeListener<PeerIDT extends Unique> = (leader: PeerIDT | null, term: number) => void;
+export type OutboundListener<PeerIDT extends Unique> = (to: PeerIDT, message: ElectionMessage) => void;
+
+/**
+ * A node: the round engine's API, plus the election's. `start()` and `stop()`
+ * drive both machines; everything else about rounds is the engine's.
+ */
+export interface ConsensusNode<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+> extends Omit<ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT>, 'actor'> {
+  /** The node machine: the root of this node's actor system. */
+  readonly actor: Actor<NodeMachine>;
+  /** The round machine, `actor.system.get(SYSTEM_IDS.round)`. */
+  readonly roundActor: RoundActorRef;
+  /** The election machine, `actor.system.get(SYSTEM_IDS.election)`. */
+  readonly electionActor: ElectionActor;
+  /** Starts the election and the round machine. */
+  start(): void;
+  /** Stops both; resolves once the round has finished its cleanup. */
+  stop(): Promise<void>;
+  /**
+   * A peer's election message as the transport delivered it (`from` is the
+   * peer or its identity). Throws `ElectionMessageError` on junk, a sender
+   * that is not a member, or a sender that claims another's id; the node is
+   * then exactly as before.
+   */
+  receiveElectionMessage(from: PeerIDT | NodeId, raw: unknown): void;
+  /** Election messages to send; the transport delivers them to `to`'s `receiveElectionMessage`. */
+  onOutbound(listener: OutboundListener<PeerIDT>): () => void;
+  /** Every role transition, for `consensus_role_transitions_total{from_role,to_role}`. */
+  onRoleChange(listener: RoleChangeListener): () => void;
+  onLeaderChange(listener: LeaderChangeListener<PeerIDT>): () => void;
+  getRole(): ElectionRole;
+  getTerm(): number;
+  /** The leader this node follows (itself when it leads), or null during an election. */
+  getLeader(): PeerIDT | null;
+}
+
+function identityOf(from: unknown): unknown {
+  if (typeof from !== 'object' || from === null) return from;
+  try {
+    const identity = (from as { identity?: unknown }).identity;
+    return typeof identity === 'function' ? identity.call(from) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates a node (SPEC §1): one actor system whose root, the node machine,
+ * hosts the round machine and the election machine as siblings. By default
+ * the election's leader heads the round's prover order; the app still proves.
+ * One clock (`config.clock`) schedules every timer of both machines.
+ */
+export function createNode<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+>(config: NodeConfig<StateT, VoteT, PeerIDT, CollectedT>): ConsensusNode<StateT, VoteT, PeerIDT, CollectedT> {
+  const resolved = resolveNodeConfig(config);
+  const members = new Map<NodeId, PeerIDT>(resolved.members.map((member) => [member.identity(), member]));
+  const memberOf = (id: NodeId | null): PeerIDT | null => {
+    const member = id === null ? undefined : members.get(id);
+    return member === undefined ? null : member.clone();
+  };
+
+  const leaderListeners = new Set<() => void>();
+  // Bound to the node actor below; the provider only reads it once rounds run.
+  let nodeActor: Actor<NodeMachine> | undefined;
+  const leaderSource: LeaderSource = {
+    current: () => nodeActor?.getSnapshot().context.leader ?? null,
+    subscribe(listener) {
+      leaderListeners.add(listener);
+      return () => leaderListeners.delete(listener);
+    },
+  };
+  const leader =
+    resolved.ownLeader ??
+    createElectionLeaderProvider<StateT, PeerIDT, CollectedT>({
+      members: resolved.members,
+      leader: leaderSource,
+      prover: resolved.prover!,
+    });
+
+  const build = buildRoundEngineMachine<StateT, VoteT, PeerIDT, CollectedT>({
+    ...resolved.engine,
+    providers: { ...resolved.engine.providers, leader },
+  });
+  const { logger } = build;
+  const machine = nodeMachine.provide({
+    actors: {
+      round: build.machine,
+      election: createElectionMachine({ storage: config.election.storage, random: config.election.random }),
+    },
+  });
+
+  let facade: EngineFacade<StateT, VoteT, PeerIDT, CollectedT, RoundActorRef> | undefined;
+  const userInspect = config.inspect;
+  const inspect = (inspection: InspectionEvent) => {
+    facade?.observe(inspection);
+    if (typeof userInspect === 'function') userInspect(inspection);
+    else userInspect?.next?.(inspection);
+  };
+
+  const actor = createActor(machine, {
+    clock: build.clock,
+    inspect,
+    systemId: SYSTEM_IDS.node,
+    input: { round: build.input, election: resolved.election, resyncOnLeaderChange: resolved.resyncOnLeaderChange },
+  });
+  nodeActor = actor;
+  const roundActor = actor.system.get(SYSTEM_IDS.round) as RoundActorRef;
+  const electionActor = actor.system.get(SYSTEM_IDS.election) as ElectionActor;
+  facade = createEngineFacade(build, roundActor);
+
+  const outboundListeners = new Set<OutboundListener<PeerIDT>>();
+  const roleListeners = new Set<RoleChangeListener>();
+  const leaderChangeListeners = new Set<LeaderChangeListener<PeerIDT>>();
+  actor.on('outbound', ({ to, message }) => {
+    const peer = members.get(to);
+    if (peer === undefined) return;
+    for (const listener of outboundListeners) listener(peer.clone(), message);
+  });
+  actor.on('role_changed', ({ from_role, to_role, term }) => {
+    logger.trace(`election: ${from_role} -> ${to_role} in term ${term}`);
+    for (const listener of roleListeners) listener(from_role, to_role, term);
+  });
+  actor.on('leader_changed', ({ leader: id, term }) => {
+    logger.trace(`election: leader ${id ?? 'none'} in term ${term}`);
+    // A copy: a provider waiting for the leader unsubscribes as it settles.
+    for (const listener of [...leaderListeners]) listener();
+    for (const listener of leaderChangeListeners) listener(memberOf(id), term);
+  });
+  actor.on('election_message_rejected', ({ error }) => logger.trace(error.message));
+  actor.on('storage_failed', ({ operation, error }) => logger.error(`election: term/vote ${operation} failed`, error));
+  actor.start();
+
+  const peers = resolved.election.peers;
+  const node = actor;
+  const subscribe = <L>(set: Set<L>, listener: L) => {
+    set.add(listener);
+    return () => set.delete(listener);
+  };
+
+  return {
+    ...facade.api,
+    actor: node,
+    roundActor,
+    electionActor,
+    start() {
+      node.send({ type: 'start' });
+    },
+    async stop() {
+      // A crashed node (its actor stopped from outside) has nothing left to stop.
+      if (node.getSnapshot().status !== 'active' || node.getSnapshot().value === 'stopped') return;
+      node.send({ type: 'stop' });
+      await waitFor(node, (snapshot) => snapshot.value === 'stopped');
+    },
+    receiveElectionMessage(from, raw) {
+      const checked = checkInbound(identityOf(from), raw, peers);
+      if (!checked.ok) {
+        logger.trace(checked.error.message);
+        throw checked.error;
+      }
+      node.send({ type: 'election_message', from: checked.event.from, message: checked.event.message });
+    },
+    onOutbound: (listener) => subscribe(outboundListeners, listener),
+    onRoleChange: (listener) => subscribe(roleListeners, listener),
+    onLeaderChange: (listener) => subscribe(leaderChangeListeners, listener),
+    getRole: () => node.getSnapshot().context.role,
+    getTerm: () => node.getSnapshot().context.term,
+    getLeader: () => memberOf(node.getSnapshot().context.leader),
+  };
+}

@@ -1,0 +1,108 @@
+import type { LeaderProvider } from './leader';
+import type { Identity, Unique } from './unique';
+
+/**
+ * The default `LeaderProvider` of a node: the election's current leader proves
+ * first, the other members back it up in a deterministic order. Proving stays
+ * the app's business: it passes its own `proveNextState`.
+ */
+
+/** The election leader as a node sees it: read now, or be told when it changes. */
+export interface LeaderSource {
+  /** The leader's identity, or null while none is known (an election is running). */
+  current(): Identity | null;
+  /** Called after every change of `current()`; returns the unsubscribe. */
+  subscribe(listener: () => void): () => void;
+}
+
+/** The half of a `LeaderProvider` that an app keeps when the election picks the leaders. */
+export type StateProver<StateT extends Unique, CollectedT extends Unique> = Pick<
+  LeaderProvider<StateT, Unique, CollectedT>,
+  'proveNextState'
+>;
+
+export interface ElectionLeaderProviderOptions<
+  StateT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+> {
+  /** Every member of the cluster, this node included; order does not matter. */
+  members: readonly PeerIDT[];
+  leader: LeaderSource;
+  prover: StateProver<StateT, CollectedT>;
+}
+
+/** Code-unit order, so every node sorts alike whatever its locale. */
+function compareIdentities(a: Identity, b: Identity): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The prover order for `rank`: the leader, then the other members sorted by
+ * identity and rotated by the rank, so the backup duty moves round the
+ * cluster instead of always falling on the same member. A pure function of
+ * its arguments: nodes that agree on the leader agree on the order.
+ */
+export function leaderFirstOrder(members: readonly Identity[], leader: Identity, rank: number | bigint): Identity[] {
+  const rest = [...new Set(members)].filter((member) => member !== leader).sort(compareIdentities);
+  if (rest.length === 0) return [leader];
+  const shift = typeof rank === 'bigint' ? Number(rank % BigInt(rest.length)) : rank % rest.length;
+  return [leader, ...rest.slice(shift), ...rest.slice(0, shift)];
+}
+
+function nextRankOf(prior: Unique): number | bigint {
+  const rank = prior.rank();
+  return typeof rank === 'bigint' ? rank + 1n : rank + 1;
+}
+
+/**
+ * Builds the default provider. While no leader is known, `getNextLeaders`
+ * WAITS for one (rejecting with the signal's reason when the round gives up
+ * on it) rather than guessing an order: a cluster with no leader is in an
+ * election that normally ends within one election timeout, and a majority
+ * that can elect a leader is also what a round needs to finalize, so the
+ * round loses nothing by waiting, while proving under a guessed order would
+ * spend proofs that the elected leader's order then supersedes.
+ */
+export function createElectionLeaderProvider<
+  StateT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+>(options: ElectionLeaderProviderOptions<StateT, PeerIDT, CollectedT>): LeaderProvider<StateT, PeerIDT, CollectedT> {
+  const byIdentity = new Map<Identity, PeerIDT>(options.members.map((member) => [member.identity(), member]));
+  const ids = [...byIdentity.keys()];
+  // A leader outside the membership cannot prove for it; treated as none known.
+  const knownLeader = (): Identity | null => {
+    const leader = options.leader.current();
+    return leader !== null && byIdentity.has(leader) ? leader : null;
+  };
+
+  const awaitLeader = (signal: AbortSignal): Promise<Identity> =>
+    new Promise((resolve, reject) => {
+      const settle = () => {
+        const leader = knownLeader();
+        if (leader === null) return;
+        cleanUp();
+        resolve(leader);
+      };
+      const onAbort = () => {
+        cleanUp();
+        reject(signal.reason);
+      };
+      const unsubscribe = options.leader.subscribe(settle);
+      const cleanUp = () => {
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+
+  return {
+    async getNextLeaders(prior, signal) {
+      if (signal.aborted) throw signal.reason;
+      const leader = knownLeader() ?? (await awaitLeader(signal));
+      return leaderFirstOrder(ids, leader, nextRankOf(prior)).map((id) => (byIdentity.get(id) as PeerIDT).clone());
+    },
+    proveNextState: (prior, collected, signal) => options.prover.proveNextState(prior, collected, signal),
+  };
+}
