@@ -137,6 +137,60 @@ const providerFailure = (state: RoundStateName, call: keyof ProviderCallInputs) 
     params: ({ event }: { event: { error?: unknown } }) => ({ state, call, error: event.error }),
   }) as const;
 
+// Sub-steps that collecting and liveness_check share: collect, fetch the
+// provers, announce liveness. Each names the state it reports failures for
+// and the sub-state it hands over to.
+const gatherStep = (state: RoundStateName, next: string, onFailure: string) => ({
+  invoke: {
+    src: 'collect' as const,
+    input: () => ({}),
+    onDone: {
+      target: next,
+      actions: {
+        type: 'storeCollected' as const,
+        params: ({ event }: { event: { output: Unique } }) => ({ collected: event.output }),
+      },
+    },
+    onError: { target: onFailure, actions: providerFailure(state, 'collect') },
+  },
+});
+
+const fetchLeadersStep = (state: RoundStateName, next: string, onFailure: string, then: 'signal' | 'quiet') => ({
+  invoke: {
+    src: 'getNextLeaders' as const,
+    input: ({ context }: { context: RoundContext }) => ({ prior: context.activeState }),
+    onDone: {
+      target: next,
+      actions: [
+        {
+          type: 'storeNextProvers' as const,
+          params: ({ event }: { event: { output: Unique[] } }) => ({ provers: event.output }),
+        },
+        // Knowing the provers may complete the liveness quorum.
+        ...(then === 'signal' ? ['signalProvers' as const] : []),
+      ],
+    },
+    onError: { target: onFailure, actions: providerFailure(state, 'getNextLeaders') },
+  },
+});
+
+const announceStep = (state: RoundStateName, next: string) => ({
+  invoke: {
+    src: 'sendLiveness' as const,
+    input: ({ context }: { context: RoundContext }) => ({
+      prior: context.activeState,
+      collected: context.collected as Unique,
+    }),
+    // Every announcement is recorded like a received one when the transport
+    // does not echo, so a prover whose first send failed still counts itself.
+    onDone: [
+      { guard: 'echoesOwnMessages' as const, target: next, actions: ['markLivenessAnnounced' as const, 'echoOwnLiveness' as const] },
+      { target: next, actions: 'markLivenessAnnounced' as const },
+    ],
+    onError: { target: next, actions: providerFailure(state, 'sendLiveness') },
+  },
+});
+
 /**
  * The round flow of SPEC §2 as a statechart. Every provider call is an invoked
  * promise actor (aborted when its state is left), every timeout a named delay,
@@ -247,6 +301,14 @@ export const roundMachine = setup({
       };
     }),
     markLivenessAnnounced: assign({ livenessAnnounced: true }),
+    /** Records this node's own announcement as if received (no echoing transport). */
+    echoOwnLiveness: raise(({ context }) => ({
+      type: 'liveness_check_received' as const,
+      peer: context.self,
+      collected: context.collected as Unique,
+    })),
+    /** Asks liveness_check's guard again: new provers may complete the quorum. */
+    signalProvers: raise({ type: 'prover_signal' as const }),
     forgetLivenessAnnouncement: assign({ livenessAnnounced: false }),
     recordLiveness: assign(({ context, event }) => ({
       liveness: recordIn(context, event, context.liveness, (e, c) =>
@@ -399,55 +461,14 @@ export const roundMachine = setup({
       after: { collectingTimeout: { actions: raise({ type: 'collection_done' }) } },
       on: { ...interruptible, collection_done: 'liveness_check' },
       states: {
-        gathering: {
-          invoke: {
-            src: 'collect',
-            input: () => ({}),
-            onDone: {
-              target: 'fetchingLeaders',
-              actions: { type: 'storeCollected', params: ({ event }) => ({ collected: event.output }) },
-            },
-            onError: { target: 'fetchingLeaders', actions: providerFailure('collecting', 'collect') },
-          },
-        },
-        fetchingLeaders: {
-          invoke: {
-            src: 'getNextLeaders',
-            input: ({ context }) => ({ prior: context.activeState }),
-            onDone: {
-              target: 'deciding',
-              actions: { type: 'storeNextProvers', params: ({ event }) => ({ provers: event.output }) },
-            },
-            // Without provers the round cannot go on; the collecting timeout moves
-            // to liveness_check, which asks again.
-            onError: { target: 'done', actions: providerFailure('collecting', 'getNextLeaders') },
-          },
-        },
+        gathering: gatherStep('collecting', 'fetchingLeaders', 'fetchingLeaders'),
+        // Without provers the round cannot go on; the collecting timeout moves
+        // to liveness_check, which asks again.
+        fetchingLeaders: fetchLeadersStep('collecting', 'deciding', 'done', 'quiet'),
         deciding: {
           always: [{ guard: 'shouldAnnounceLiveness', target: 'announcing' }, { target: 'done' }],
         },
-        announcing: {
-          invoke: {
-            src: 'sendLiveness',
-            input: ({ context }) => ({ prior: context.activeState, collected: context.collected as Unique }),
-            onDone: [
-              {
-                guard: 'echoesOwnMessages',
-                target: 'done',
-                actions: [
-                  'markLivenessAnnounced',
-                  raise(({ context }) => ({
-                    type: 'liveness_check_received' as const,
-                    peer: context.self,
-                    collected: context.collected as Unique,
-                  })),
-                ],
-              },
-              { target: 'done', actions: 'markLivenessAnnounced' },
-            ],
-            onError: { target: 'done', actions: providerFailure('collecting', 'sendLiveness') },
-          },
-        },
+        announcing: announceStep('collecting', 'done'),
         done: {
           entry: raise({ type: 'collection_done' }),
         },
@@ -456,7 +477,7 @@ export const roundMachine = setup({
 
     liveness_check: {
       initial: 'checkingProvers',
-      entry: raise({ type: 'prover_signal' }),
+      entry: 'signalProvers',
       after: { livenessCheckTimeout: { actions: raise({ type: 'liveness_timeout' }) } },
       on: {
         ...interruptible,
@@ -471,63 +492,17 @@ export const roundMachine = setup({
         checkingProvers: {
           always: [{ guard: 'lacksProvers', target: 'fetchingLeaders' }, { target: 'checkingCollection' }],
         },
-        fetchingLeaders: {
-          invoke: {
-            src: 'getNextLeaders',
-            input: ({ context }) => ({ prior: context.activeState }),
-            onDone: {
-              target: 'checkingCollection',
-              actions: [
-                { type: 'storeNextProvers', params: ({ event }) => ({ provers: event.output }) },
-                raise({ type: 'prover_signal' }),
-              ],
-            },
-            onError: { target: 'waiting', actions: providerFailure('liveness_check', 'getNextLeaders') },
-          },
-        },
+        fetchingLeaders: fetchLeadersStep('liveness_check', 'checkingCollection', 'waiting', 'signal'),
         // Collecting's collect may have failed; a prover cannot announce or
         // prove without it, so it tries again here (and on every liveness timeout).
         checkingCollection: {
           always: [{ guard: 'needsCollection', target: 'gathering' }, { target: 'deciding' }],
         },
-        gathering: {
-          invoke: {
-            src: 'collect',
-            input: () => ({}),
-            onDone: {
-              target: 'deciding',
-              actions: { type: 'storeCollected', params: ({ event }) => ({ collected: event.output }) },
-            },
-            onError: { target: 'waiting', actions: providerFailure('liveness_check', 'collect') },
-          },
-        },
+        gathering: gatherStep('liveness_check', 'deciding', 'waiting'),
         deciding: {
           always: [{ guard: 'shouldAnnounceLiveness', target: 'announcing' }, { target: 'waiting' }],
         },
-        announcing: {
-          invoke: {
-            src: 'sendLiveness',
-            input: ({ context }) => ({ prior: context.activeState, collected: context.collected as Unique }),
-            // A re-announcement is recorded like the first one: a prover whose
-            // first announcement failed still counts itself.
-            onDone: [
-              {
-                guard: 'echoesOwnMessages',
-                target: 'waiting',
-                actions: [
-                  'markLivenessAnnounced',
-                  raise(({ context }) => ({
-                    type: 'liveness_check_received' as const,
-                    peer: context.self,
-                    collected: context.collected as Unique,
-                  })),
-                ],
-              },
-              { target: 'waiting', actions: 'markLivenessAnnounced' },
-            ],
-            onError: { target: 'waiting', actions: providerFailure('liveness_check', 'sendLiveness') },
-          },
-        },
+        announcing: announceStep('liveness_check', 'waiting'),
         waiting: {},
       },
     },
