@@ -29,6 +29,7 @@ import type { SyncProvider } from '../providers/sync';
 import { silentTraceLogger, type TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
 import type { VotingProvider } from '../providers/voting';
+import { rankOf } from '../guards/rank';
 import { InFlightLedger } from './inFlight';
 import {
   ConsensusConfigError,
@@ -215,8 +216,37 @@ function checkUnique(call: string, value: unknown, label: string): void {
   if (!parsed.success) throw new ProviderContractError(call, describeIssues(parsed.error).join('; '));
 }
 
-function toMap<T extends Unique>(records: Readonly<Record<Identity, Unique>>): Map<Identity, T> {
-  return new Map(Object.entries(records).map(([id, value]) => [id, value.clone() as T]));
+/**
+ * Copies of the recorded values for a provider call. One value whose clone()
+ * fails is left out (and logged) rather than failing the whole call, which
+ * would stop this node from ever voting at that rank.
+ */
+function toMap<T extends Unique>(records: Readonly<Record<Identity, Unique>>, logger: TraceLogger): Map<Identity, T> {
+  const copies = new Map<Identity, T>();
+  for (const [id, value] of Object.entries(records)) {
+    try {
+      copies.set(id, value.clone() as T);
+    } catch (error) {
+      logger.error(`left out ${id}'s message: its clone() threw`, error);
+    }
+  }
+  return copies;
+}
+
+/**
+ * The engine's own copy of an admitted value, so the sender keeps no handle on
+ * what the engine holds. A copy that cannot be made, or that is not the value
+ * that was checked, makes the message malformed.
+ */
+function ownCopy(value: Unique, id: Identity, rank: number | undefined): { copy: Unique } | { issue: string } {
+  try {
+    const copy = value.clone();
+    if (copy.identity() !== id) return { issue: 'clone() returned a value with another identity' };
+    if (rank !== undefined && rankOf(copy) !== rank) return { issue: 'clone() returned a value with another rank' };
+    return { copy };
+  } catch (error) {
+    return { issue: `clone() failed: ${String(error)}` };
+  }
 }
 
 function toInputError(candidate: Candidate, context: RoundContext, admission: { reason: string; detail: string }) {
@@ -353,7 +383,7 @@ export function buildRoundEngineMachine<
       ),
       decideAndSendVote: call<In<'decideAndSendVote'>, { proposer: Unique; vote: Unique }>(
         async ({ proposals }, signal) => {
-          const decision = await providers.voting.decideAndSendVote(toMap<StateT>(proposals), signal);
+          const decision = await providers.voting.decideAndSendVote(toMap<StateT>(proposals, logger), signal);
           if (typeof decision !== 'object' || decision === null) {
             throw new ProviderContractError('decideAndSendVote', 'must resolve to { proposer, vote }');
           }
@@ -366,13 +396,13 @@ export function buildRoundEngineMachine<
         },
       ),
       isQuorum: call<In<'isQuorum'>, boolean>(async ({ votes }, signal) => {
-        const quorum = await providers.voting.isQuorum(toMap<VoteT>(votes), signal);
+        const quorum = await providers.voting.isQuorum(toMap<VoteT>(votes, logger), signal);
         if (typeof quorum !== 'boolean') throw new ProviderContractError('isQuorum', 'must resolve to a boolean');
         return quorum;
       }),
       finalizeVotes: call<In<'finalizeVotes'>, { state: Unique; proposer: Unique }>(
         async ({ proposals, votes }, signal) => {
-          const result = await providers.voting.finalizeVotes(toMap<StateT>(proposals), toMap<VoteT>(votes), signal);
+          const result = await providers.voting.finalizeVotes(toMap<StateT>(proposals, logger), toMap<VoteT>(votes, logger), signal);
           if (typeof result !== 'object' || result === null) {
             throw new ProviderContractError('finalizeVotes', 'must resolve to { state, proposer }');
           }
@@ -445,7 +475,7 @@ export function createEngineFacade<
   let providerErrorCount = 0;
 
   const inFlight = new InFlightLedger();
-  // Listeners hear of a transition or commit once the step that made it has
+  // Transition listeners hear of a transition once the step that made it has
   // settled, so whatever they read or send sees the state it produced.
   let notifications: Array<() => void> = [];
   const notify = (what: string, run: () => void) =>
@@ -494,9 +524,16 @@ export function createEngineFacade<
   round.on('committed', (commit) => {
     logger.trace(`committed rank ${commit.rank}: ${commit.state.identity()}`);
     const record = { rank: commit.rank, state: commit.state as StateT, proposer: commit.proposer as PeerIDT | null };
-    notify('commit', () => {
-      for (const listener of commitListeners) listener(record);
-    });
+    // XState delivers emits after the step's snapshot is in place and before
+    // the next round's provider calls start: the right moment for commit
+    // listeners, who may read the new state and build on it.
+    for (const listener of commitListeners) {
+      try {
+        listener(record);
+      } catch (error) {
+        logger.error('a commit listener threw', error);
+      }
+    }
   });
 
   const context = () => round.getSnapshot().context;
@@ -507,7 +544,8 @@ export function createEngineFacade<
     schema: z.ZodType<Parsed>,
     raw: unknown,
     toCandidate: (parsed: Parsed) => Candidate,
-    toEvent: (parsed: Parsed) => RoundDataEvent,
+    payloadOf: (parsed: Parsed) => Unique,
+    toEvent: (parsed: Parsed, payload: Unique) => RoundDataEvent,
   ): ReceiveResult {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
@@ -524,11 +562,17 @@ export function createEngineFacade<
       throw error;
     }
     if (admission.duplicate) return 'duplicate';
+    const { sender, rank, contentId, proposer } = candidate;
+    const copied = ownCopy(payloadOf(parsed.data), contentId, rank);
+    if ('issue' in copied) {
+      const error = new MalformedMessageError(kind, [`${kind}: ${copied.issue}`]);
+      logger.trace(error.message);
+      throw error;
+    }
     // The event carries the ids checked here, so the machine never asks the
     // peer's values again (their answers could change, or throw).
-    const { sender, rank, contentId, proposer } = candidate;
     const event: RoundDataEvent = {
-      ...toEvent(parsed.data),
+      ...toEvent(parsed.data, copied.copy),
       ids: proposer === undefined ? { sender, rank, contentId } : { sender, rank, contentId, proposerId: proposer },
     };
     inFlight.add(event, candidate);
@@ -574,7 +618,8 @@ export function createEngineFacade<
         livenessMessageSchema,
         { peer, collected },
         (m) => ({ kind: 'liveness', sender: m.peer.id, rank: m.collected.rank, contentId: m.collected.id }),
-        (m) => ({ type: 'liveness_check_received', peer: m.peer.value, collected: m.collected.value }),
+        (m) => m.collected.value,
+        (m, collected) => ({ type: 'liveness_check_received', peer: m.peer.value, collected }),
       );
     },
     receiveProposal(peer, proposal) {
@@ -583,7 +628,8 @@ export function createEngineFacade<
         proposalMessageSchema,
         { peer, proposal },
         (m) => ({ kind: 'proposal', sender: m.peer.id, rank: m.proposal.rank, contentId: m.proposal.id }),
-        (m) => ({ type: 'proposal_received', peer: m.peer.value, proposal: m.proposal.value }),
+        (m) => m.proposal.value,
+        (m, proposal) => ({ type: 'proposal_received', peer: m.peer.value, proposal }),
       );
     },
     receiveVote(proposer, voter, vote) {
@@ -592,7 +638,8 @@ export function createEngineFacade<
         voteMessageSchema,
         { proposer, voter, vote },
         (m) => ({ kind: 'vote', sender: m.voter.id, rank: m.vote.rank, contentId: m.vote.id, proposer: m.proposer.id }),
-        (m) => ({ type: 'vote_received', proposer: m.proposer.value, voter: m.voter.value, vote: m.vote.value }),
+        (m) => m.vote.value,
+        (m, vote) => ({ type: 'vote_received', proposer: m.proposer.value, voter: m.voter.value, vote }),
       );
     },
     receiveConfirmation(peer, state) {
@@ -601,7 +648,8 @@ export function createEngineFacade<
         confirmationMessageSchema,
         { peer, state },
         (m) => ({ kind: 'confirmation', sender: m.peer.id, rank: m.state.rank, contentId: m.state.id }),
-        (m) => ({ type: 'confirmation_received', peer: m.peer.value, state: m.state.value }),
+        (m) => m.state.value,
+        (m, state) => ({ type: 'confirmation_received', peer: m.peer.value, state }),
       );
     },
   };
