@@ -117,3 +117,12 @@ export {
   type LeaderSource,
   type StateProver,
 } from './providers/electionLeader';
+export {
+  SimulatedNetwork,
+  type LatencyRange,
+  type LinkConditions,
+  type Partition,
+  type NetworkEvent,
+  type NetworkStats,
+  type SimulatedNetworkOptions,
+} from './providers/simulatedNetwork';

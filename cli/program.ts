@@ -1,0 +1,271 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { BEHAVIOUR_OPTIONS } from '../simulator/byzantine';
+import {
+  DEFAULT_SIMULATION_OPTIONS,
+  MAX_NODES,
+  nodeNames,
+  parseBehaviour,
+  parseCrashes,
+  parseInteger,
+  parsePartitions,
+  parseProbability,
+  parseRange,
+  resolveOptions,
+  SimulationOptionsError,
+  type SimulationOptions,
+} from '../simulator/options';
+import { runSimulation } from '../simulator/runSimulation';
+import { runSweep } from '../simulator/sweep';
+import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/rounds';
+import { benchTable, humanReport, sweepReport } from './render';
+
+/** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
+export interface CliStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliIO {
+  stdout: CliStream;
+  stderr: CliStream;
+}
+
+/** Exit codes: what a script running the CLI can branch on. */
+export const EXIT = Object.freeze({
+  ok: 0,
+  /** A safety property was violated (the report names it and how to replay it). */
+  unsafe: 1,
+  /** Bad options: a one-line error on stderr. */
+  usage: 2,
+  /** Safe, but the target was not reached: a liveness stall. */
+  stalled: 3,
+});
+
+/** Heights per run in `--sweep` when `--rounds` is not given: many short runs. */
+const SWEEP_DEFAULT_ROUNDS = 12;
+
+interface SimulateFlags {
+  nodes: number;
+  byzantine: number;
+  rounds: number;
+  seed: number;
+  behaviour: SimulationOptions['behaviour'];
+  drop: number;
+  duplicate: number;
+  latency: SimulationOptions['latency'];
+  reorder: boolean;
+  proof: SimulationOptions['proofMs'];
+  provers?: number;
+  partition: string[];
+  crash: string[];
+  json?: boolean;
+  sweep?: number;
+  trace: number;
+}
+
+/** Turns a parser's error into commander's, so it prints "error: option … is invalid. <why>". */
+function argument<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      if (error instanceof SimulationOptionsError) throw new InvalidArgumentError(error.message);
+      throw error;
+    }
+  };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${min}` : `${min}-${max}`);
+
+const EXAMPLES = `
+Examples:
+  $ statechart-consensus simulate
+  $ statechart-consensus simulate --nodes 7 --byzantine 2 --behaviour flood --rounds 200 --seed 7
+  $ statechart-consensus simulate --drop 0.05 --latency 5-50 --partition '1000-3000:n0,n1|n2,n3' --crash n2@2000-5000
+  $ statechart-consensus simulate --sweep 500 --json
+
+Faults:
+  --partition FROM-TO:GROUP|GROUP   from FROM ms to TO ms only nodes in one group reach each other;
+                                    nodes named in no group form one more group ('1000-3000:n0' isolates n0).
+                                    Repeat the option, or separate partitions with ';'.
+  --crash NODE@AT[-RESTART]         NODE crashes at AT ms and restarts from its persisted ledger at
+                                    RESTART ms (never, without it). Repeat, or separate with ';' or ','.
+  Nodes are n0 … n(N-1); times are simulated milliseconds.
+
+Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
+  withhold     silent: sends nothing
+  invalid      proposes frames honest nodes must refuse (wrong parent or height, forged hash, ...)
+  garbage      malformed messages: non-Unique values, throwing identity(), bad ranks, non-members
+  flood        floods of messages for far-future ranks and the far edge of the rank window
+  equivocate   different proposals / votes / skip requests to different halves of the cluster;
+               may stall the round flow (round change is SPEC §2.8), never break agreement
+  mixed        each Byzantine node draws one of the above per height
+
+Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
+  2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the
+  command that replays it.`;
+
+interface BenchFlags {
+  json?: boolean;
+  nodes?: number[];
+}
+
+function buildProgram(
+  io: CliIO,
+  run: (flags: SimulateFlags, command: Command) => Promise<void>,
+  bench: (flags: BenchFlags) => Promise<void>,
+): Command {
+  const program = new Command('statechart-consensus')
+    .description('A BFT consensus engine declared as XState statecharts: simulation and tools.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('simulate')
+    .description('Run a seeded, deterministic cluster simulation with faults and Byzantine nodes, checking safety online.')
+    .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, argument((t) => parseInteger(t, '--nodes', 1, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.nodes)
+    .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', argument((t) => parseInteger(t, '--byzantine', 0, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.byzantine)
+    .option('-r, --rounds <n>', 'heights every live honest node must finalize', argument((t) => parseInteger(t, '--rounds', 1, 1_000_000)), DEFAULT_SIMULATION_OPTIONS.rounds)
+    .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', argument((t) => parseInteger(t, '--seed', 0, Number.MAX_SAFE_INTEGER)), DEFAULT_SIMULATION_OPTIONS.seed)
+    .addOption(
+      new Option('--behaviour <kind>', 'what the Byzantine nodes do')
+        .choices(BEHAVIOUR_OPTIONS as string[])
+        .default(DEFAULT_SIMULATION_OPTIONS.behaviour)
+        .argParser(argument(parseBehaviour)),
+    )
+    .option('--drop <p>', 'probability that a message is lost', argument((t) => parseProbability(t, '--drop')), 0)
+    .option('--duplicate <p>', 'probability that a message is delivered twice', argument((t) => parseProbability(t, '--duplicate')), 0)
+    .addOption(
+      new Option('--latency <ms>', 'one-way latency per message, MIN-MAX or a fixed value')
+        .argParser(argument((t) => parseRange(t, '--latency')))
+        .default(DEFAULT_SIMULATION_OPTIONS.latency, range(DEFAULT_SIMULATION_OPTIONS.latency)),
+    )
+    .option('--no-reorder', 'keep every link FIFO (by default a faster message overtakes a slower one)')
+    .addOption(
+      new Option('--proof <ms>', 'simulated proof time, MIN-MAX')
+        .argParser(argument((t) => parseRange(t, '--proof')))
+        .default(DEFAULT_SIMULATION_OPTIONS.proofMs, range(DEFAULT_SIMULATION_OPTIONS.proofMs)),
+    )
+    .option('--provers <k>', 'provers per height (default f + 2, at most n)', argument((t) => parseInteger(t, '--provers', 1, MAX_NODES)))
+    .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
+    .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
+    .option('--json', 'print one JSON object instead of the table')
+    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults', argument((t) => parseInteger(t, '--sweep', 1, 1_000_000)))
+    .option('--trace <n>', 'events kept for a violation report', argument((t) => parseInteger(t, '--trace', 1, 100_000)), DEFAULT_SIMULATION_OPTIONS.traceTail)
+    .addHelpText('after', EXAMPLES)
+    .action(run);
+
+  program
+    .command('bench')
+    .description('Finalized rounds per wall-clock second for n = 4, 7, 16, 64: honest nodes, zero latency, instant proofs.')
+    .addOption(
+      new Option('--nodes <list>', `cluster sizes, comma-separated (default: ${BENCH_SIZES.map((size) => size.nodes).join(',')})`)
+        .argParser(argument((t) => t.split(',').map((n) => parseInteger(n, '--nodes', 1, MAX_NODES)))),
+    )
+    .option('--json', 'print one JSON array instead of the table')
+    .action(bench);
+  return program;
+}
+
+function optionsFrom(flags: SimulateFlags): Partial<SimulationOptions> {
+  const names = nodeNames(flags.nodes);
+  return {
+    nodes: flags.nodes,
+    byzantine: flags.byzantine,
+    rounds: flags.rounds,
+    seed: flags.seed,
+    behaviour: flags.behaviour,
+    dropRate: flags.drop,
+    duplicateRate: flags.duplicate,
+    latency: flags.latency,
+    reorder: flags.reorder,
+    proofMs: flags.proof,
+    proversPerRank: flags.provers,
+    partitions: flags.partition.flatMap((spec) => parsePartitions(spec, names)),
+    crashes: flags.crash.flatMap((spec) => parseCrashes(spec, names)),
+    traceTail: flags.trace,
+  };
+}
+
+function progressBar(io: CliIO, label: string): SingleBar | null {
+  if (!io.stderr.isTTY) return null;
+  return new SingleBar({
+    format: `${label} [{bar}] {value}/{total}`,
+    stream: io.stderr as NodeJS.WriteStream,
+    hideCursor: true,
+    clearOnComplete: true,
+  });
+}
+
+async function simulate(flags: SimulateFlags, io: CliIO): Promise<number> {
+  const options = resolveOptions(optionsFrom(flags));
+  const bar = flags.json ? null : progressBar(io, 'finalized heights');
+  bar?.start(options.rounds, 0);
+  let report;
+  try {
+    report = await runSimulation(options, { onProgress: (finalized) => bar?.update(finalized) });
+  } finally {
+    bar?.stop();
+  }
+  io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  if (report.violations.length > 0) return EXIT.unsafe;
+  return report.reachedTarget ? EXIT.ok : EXIT.stalled;
+}
+
+async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
+  const runs = flags.sweep as number;
+  const rounds = command.getOptionValueSource('rounds') === 'default' ? SWEEP_DEFAULT_ROUNDS : flags.rounds;
+  const bar = flags.json ? null : progressBar(io, 'sweep runs');
+  bar?.start(runs, 0);
+  let summary;
+  try {
+    summary = await runSweep(flags.seed, runs, rounds, { onRun: (_, index) => bar?.update(index + 1) });
+  } finally {
+    bar?.stop();
+  }
+  io.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : sweepReport(summary));
+  if (summary.violations > 0) return EXIT.unsafe;
+  return summary.unexpectedStalls > 0 ? EXIT.stalled : EXIT.ok;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name) and
+ * returns the exit code. Never throws for bad input: errors become one line
+ * on stderr and exit code 2.
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const bench = async (flags: BenchFlags) => {
+    const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
+    const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
+      if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
+    });
+    io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
+  };
+  const program = buildProgram(io, async (flags, command) => {
+    try {
+      exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, io);
+    } catch (error) {
+      if (!(error instanceof SimulationOptionsError)) throw error;
+      io.stderr.write(`error: ${error.message}\n`);
+      exitCode = EXIT.usage;
+    }
+  }, bench);
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw error;
+  }
+  return exitCode;
+}

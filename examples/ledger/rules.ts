@@ -1,0 +1,67 @@
+import { LedgerFrame } from './types';
+
+/** f: how many Byzantine nodes n = 3f + 1 (or more) nodes tolerate. */
+export function faultTolerance(nodes: number): number {
+  return Math.floor((nodes - 1) / 3);
+}
+
+/** 2f + 1: any two such sets share at least f + 1 nodes, so at least one honest one. */
+export function byzantineQuorum(nodes: number): number {
+  return 2 * faultTolerance(nodes) + 1;
+}
+
+/**
+ * Default provers per height: f + 2 (capped at n), so that with f Byzantine
+ * provers at least two honest ones remain and one more crash still leaves a
+ * prover.
+ */
+export function defaultProversPerRank(nodes: number): number {
+  return Math.min(nodes, faultTolerance(nodes) + 2);
+}
+
+/**
+ * The leader schedule: the members rotated by height, first `provers` of
+ * them, highest priority first. Every node can compute it, so every node
+ * agrees on who may propose at each height.
+ */
+export function leaderSchedule(members: readonly string[], provers: number): (height: number) => string[] {
+  if (!Number.isSafeInteger(provers) || provers < 1 || provers > members.length) {
+    throw new RangeError(`provers per rank must be within [1, ${members.length}], got ${provers}`);
+  }
+  return (height) => {
+    const start = height % members.length;
+    return Array.from({ length: provers }, (_, i) => members[(start + i) % members.length]);
+  };
+}
+
+/** A mutation as a collector writes it: `tx:<collector>:<height>:<index>`. */
+const ENTRY = /^tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}$/;
+/** Mutations per frame; a frame with more is refused (a bound on what a prover can make us store). */
+export const MAX_FRAME_ENTRIES = 16;
+
+export type ProposalVerdict = 'valid' | 'not_a_frame' | 'malformed' | 'wrong_height' | 'wrong_parent' | 'wrong_prover' | 'bad_entries';
+
+/**
+ * Whether `candidate`, sent by `sender`, is a valid next frame on `head`:
+ * well-formed (its hash checks), one above `head`, chained to it, proposed by
+ * its own prover, who is scheduled at that height, with plausible mutations.
+ * Every honest node at the same head reaches the same verdict, which is what
+ * lets them skip an invalid proposer without talking it over.
+ */
+export function judgeProposal(
+  candidate: unknown,
+  sender: string,
+  head: LedgerFrame,
+  schedule: (height: number) => string[],
+): ProposalVerdict {
+  if (!(candidate instanceof LedgerFrame)) return 'not_a_frame';
+  if (!candidate.isWellFormed()) return 'malformed';
+  if (candidate.height !== head.height + 1) return 'wrong_height';
+  if (candidate.parent !== head.hash) return 'wrong_parent';
+  if (candidate.prover !== sender || !schedule(candidate.height).includes(sender)) return 'wrong_prover';
+  const entries = candidate.entries;
+  if (entries.length === 0 || entries.length > MAX_FRAME_ENTRIES || !entries.every((entry) => ENTRY.test(entry))) {
+    return 'bad_entries';
+  }
+  return 'valid';
+}

@@ -1,0 +1,84 @@
+import { createHash, type Hash } from 'node:crypto';
+
+export type TraceEventType =
+  | 'deliver'
+  | 'drop'
+  | 'duplicate'
+  | 'transition'
+  | 'commit'
+  | 'sync'
+  | 'crash'
+  | 'restart'
+  | 'partition'
+  | 'heal'
+  | 'byzantine'
+  | 'violation'
+  | 'stall';
+
+export interface TraceEvent {
+  /** Position in the whole run, from 1. */
+  seq: number;
+  /** Simulated ms. */
+  at: number;
+  type: TraceEventType;
+  /** The node it happened at, if one. */
+  node: string | null;
+  detail: string;
+}
+
+/** Events kept for a violation report when the caller does not say: enough to see a round. */
+export const DEFAULT_TRACE_TAIL = 64;
+
+/**
+ * The run's event trace: every event feeds a running SHA-256 (so two runs
+ * compare by digest without keeping millions of events), and the last
+ * `capacity` events stay in a ring buffer for the report of a violation.
+ */
+export class EventTrace {
+  private readonly ring: (TraceEvent | undefined)[];
+  private readonly hash: Hash = createHash('sha256');
+  private count = 0;
+  private readonly full: TraceEvent[] | null;
+
+  constructor(
+    readonly capacity = DEFAULT_TRACE_TAIL,
+    /** Keep every event too (tests compare whole traces); memory grows with the run. */
+    keepAll = false,
+  ) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`trace capacity must be >= 1, got ${capacity}`);
+    this.ring = new Array(capacity);
+    this.full = keepAll ? [] : null;
+  }
+
+  record(at: number, type: TraceEventType, node: string | null, detail: string): TraceEvent {
+    this.count += 1;
+    const event: TraceEvent = { seq: this.count, at, type, node, detail };
+    this.ring[(this.count - 1) % this.capacity] = event;
+    this.hash.update(`${event.seq}|${at}|${type}|${node ?? '-'}|${detail}\n`);
+    this.full?.push(event);
+    return event;
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** The last events, oldest first. */
+  tail(limit = this.capacity): TraceEvent[] {
+    const kept = Math.min(limit, this.capacity, this.count);
+    const events: TraceEvent[] = [];
+    for (let i = this.count - kept; i < this.count; i += 1) events.push(this.ring[i % this.capacity] as TraceEvent);
+    return events;
+  }
+
+  /** Every event, when constructed with `keepAll`. */
+  all(): readonly TraceEvent[] {
+    if (this.full === null) throw new Error('this trace keeps only its tail; construct it with keepAll');
+    return this.full;
+  }
+
+  /** SHA-256 of every event so far (the trace's fingerprint); does not end the trace. */
+  digest(): string {
+    return this.hash.copy().digest('hex');
+  }
+}

@@ -1,0 +1,133 @@
+import { LedgerFrame } from '../examples/ledger/types';
+
+/**
+ * What the checker catches (SPEC §6):
+ * - `agreement`: two honest nodes finalized different frames at one height;
+ * - `validity`: a finalized frame was never proposed by a scheduled prover of
+ *   its height, or is not well-formed;
+ * - `prefix`: a node's finalized history does not extend itself (a gap, or a
+ *   frame not chained to the one before);
+ * - `held_messages`: a node holds more peer messages than the bound allows;
+ * - `engine_crash`: an engine threw something other than a typed input error,
+ *   or its actor died.
+ */
+export type ViolationKind = 'agreement' | 'validity' | 'prefix' | 'held_messages' | 'engine_crash';
+
+export interface Finding {
+  kind: ViolationKind;
+  /** The height concerned (the node's next height for non-frame findings). */
+  rank: number;
+  nodes: string[];
+  detail: string;
+}
+
+export interface SafetyCheckerOptions {
+  schedule: (height: number) => string[];
+  /** Most peer messages a node may hold (the engine's bound: 4 books × window × members). */
+  maxHeldMessages: number;
+}
+
+interface Canonical {
+  hash: string;
+  node: string;
+}
+
+/**
+ * Checks every honest node's finalized frames as they happen, against each
+ * other and against what was actually proposed. Pure bookkeeping: it never
+ * stops anything itself, it returns a finding and the simulator stops.
+ */
+export class SafetyChecker {
+  private readonly canonical = new Map<number, Canonical>();
+  private readonly canonicalFrames = new Map<number, LedgerFrame>();
+  /** Frame hashes each prover actually sent as a proposal, by height. */
+  private readonly proposed = new Map<number, Map<string, string>>();
+  private readonly heads = new Map<string, LedgerFrame>();
+  private readonly histories = new Map<string, number>();
+
+  constructor(private readonly options: SafetyCheckerOptions) {
+    const genesis = LedgerFrame.genesis();
+    this.canonical.set(0, { hash: genesis.hash, node: '*' });
+    this.canonicalFrames.set(0, genesis);
+  }
+
+  /** A node's starting point (genesis, or the head it restarted from). */
+  registerNode(node: string, head: LedgerFrame = LedgerFrame.genesis()): void {
+    if (!this.heads.has(node)) {
+      this.heads.set(node, head);
+      this.histories.set(node, head.height);
+    }
+  }
+
+  /** Records a proposal as sent by `sender` (honest or not): the raw material of validity. */
+  noteProposal(sender: string, frame: unknown): void {
+    if (!(frame instanceof LedgerFrame) || frame.prover !== sender) return;
+    let atHeight = this.proposed.get(frame.height);
+    if (atHeight === undefined) this.proposed.set(frame.height, (atHeight = new Map()));
+    if (!atHeight.has(frame.hash)) atHeight.set(frame.hash, sender);
+  }
+
+  /** The first frame any honest node finalized at `height`, which all others must match. */
+  canonicalAt(height: number): LedgerFrame | undefined {
+    return this.canonicalFrames.get(height);
+  }
+
+  /** Highest height some honest node finalized. */
+  frontier(): number {
+    return this.canonicalFrames.size - 1;
+  }
+
+  finalized(node: string, frame: LedgerFrame): Finding | null {
+    const previous = this.heads.get(node) ?? LedgerFrame.genesis();
+    const height = frame.height;
+    if (height !== previous.height + 1 || frame.parent !== previous.hash) {
+      return {
+        kind: 'prefix',
+        rank: height,
+        nodes: [node],
+        detail: `${node} finalized ${frame.hash} at ${height} on parent ${frame.parent}, but its history ends at ${previous.height} (${previous.hash})`,
+      };
+    }
+    if (!frame.isWellFormed()) {
+      return { kind: 'validity', rank: height, nodes: [node], detail: `${node} finalized a malformed frame ${frame.hash}` };
+    }
+    const provers = this.options.schedule(height);
+    const proposer = this.proposed.get(height)?.get(frame.hash);
+    if (!provers.includes(frame.prover) || proposer === undefined) {
+      return {
+        kind: 'validity',
+        rank: height,
+        nodes: [node, frame.prover],
+        detail: `${node} finalized ${frame.hash} at ${height}, which ${
+          provers.includes(frame.prover) ? `${frame.prover} never proposed` : `names ${frame.prover}, not a prover of ${height} (${provers.join(', ')})`
+        }`,
+      };
+    }
+    const known = this.canonical.get(height);
+    if (known !== undefined && known.hash !== frame.hash) {
+      return {
+        kind: 'agreement',
+        rank: height,
+        nodes: [known.node, node],
+        detail: `${known.node} finalized ${known.hash} at ${height} but ${node} finalized ${frame.hash}`,
+      };
+    }
+    if (known === undefined) {
+      this.canonical.set(height, { hash: frame.hash, node });
+      this.canonicalFrames.set(height, frame);
+    }
+    this.heads.set(node, frame);
+    this.histories.set(node, height);
+    return null;
+  }
+
+  heldMessages(node: string, held: number, nextRank: number): Finding | null {
+    if (held <= this.options.maxHeldMessages) return null;
+    return {
+      kind: 'held_messages',
+      rank: nextRank,
+      nodes: [node],
+      detail: `${node} holds ${held} peer messages, above the bound of ${this.options.maxHeldMessages}`,
+    };
+  }
+}

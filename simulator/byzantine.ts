@@ -1,0 +1,327 @@
+import type { RandomSource } from '../providers/random';
+import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
+import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
+
+/**
+ * How a Byzantine node misbehaves:
+ * - `equivocate`: as a prover, two different valid proposals to two halves of
+ *   the cluster; as a voter, votes for two different proposals to two halves;
+ *   skip requests for an honest prover to half the cluster;
+ * - `withhold`: silent, sends nothing at all;
+ * - `invalid`: as a prover, a proposal honest nodes must refuse to vote for
+ *   (wrong parent, wrong height, forged hash, another prover's name, bogus
+ *   mutations), and votes for it;
+ * - `garbage`: malformed messages: values that are not `Unique`, identities
+ *   that throw or are too long, bad ranks, unknown members;
+ * - `flood`: floods of messages for far-future ranks (and the edge of the
+ *   window), which the engine must refuse or bound.
+ */
+export type ByzantineBehaviour = 'equivocate' | 'withhold' | 'invalid' | 'garbage' | 'flood';
+export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = ['equivocate', 'withhold', 'invalid', 'garbage', 'flood'];
+/** `mixed`: each rank, each Byzantine node draws one of the behaviours above. */
+export type BehaviourOption = ByzantineBehaviour | 'mixed';
+export const BEHAVIOUR_OPTIONS: readonly BehaviourOption[] = [...BYZANTINE_BEHAVIOURS, 'mixed'];
+
+/** Messages a flooding node sends each peer per rank. */
+export const FLOOD_MESSAGES_PER_PEER = 48;
+
+export interface ByzantineContext {
+  self: string;
+  members: readonly string[];
+  schedule: (height: number) => string[];
+  rankWindow: number;
+  random: RandomSource;
+  send: (to: string, message: LedgerMessage) => void;
+  /**
+   * The adversary is omniscient: it knows every frame an honest node
+   * finalized, so its forgeries chain onto the real ledger.
+   */
+  finalizedAt: (height: number) => LedgerFrame | undefined;
+  /** Reports what it did, for the trace. */
+  note: (detail: string) => void;
+}
+
+/** Values that fail the engine's `Unique` schema in every way it checks. */
+function garbageUniques(random: RandomSource): unknown[] {
+  const unique = (identity: () => unknown, rank: () => unknown) => ({
+    identity,
+    rank,
+    clone() {
+      return this;
+    },
+  });
+  return [
+    null,
+    42,
+    'not a unique',
+    {},
+    { identity: 'not a function', clone() {}, rank() {} },
+    unique(
+      () => {
+        throw new Error('identity() throws');
+      },
+      () => 1,
+    ),
+    unique(
+      () => '',
+      () => 1,
+    ),
+    unique(
+      () => 'x'.repeat(600),
+      () => 1,
+    ),
+    unique(
+      () => 7,
+      () => 1,
+    ),
+    unique(
+      () => `garbage-${random.integer(0, 1_000_000)}`,
+      () => -1,
+    ),
+    unique(
+      () => `garbage-${random.integer(0, 1_000_000)}`,
+      () => 1.5,
+    ),
+    unique(
+      () => `garbage-${random.integer(0, 1_000_000)}`,
+      () => Number.NaN,
+    ),
+    unique(
+      () => `garbage-${random.integer(0, 1_000_000)}`,
+      () => 2n ** 60n,
+    ),
+    unique(
+      () => `garbage-${random.integer(0, 1_000_000)}`,
+      () => {
+        throw new Error('rank() throws');
+      },
+    ),
+  ];
+}
+
+/**
+ * A scripted Byzantine node. It runs no engine: it reacts to the honest
+ * frontier (a new height to decide) and to messages, and sends whatever its
+ * behaviour calls for. At most f of them keep the cluster safe.
+ */
+export class ByzantineNode {
+  private readonly behaviours = new Map<number, ByzantineBehaviour>();
+  /** Valid-looking proposals seen per height, for equivocating votes. */
+  private readonly seen = new Map<number, LedgerFrame[]>();
+  private readonly voted = new Set<number>();
+  private readonly acted = new Set<number>();
+
+  constructor(
+    private readonly context: ByzantineContext,
+    readonly behaviour: BehaviourOption,
+  ) {}
+
+  /** The behaviour this node shows at `height` (drawn once per height when mixed). */
+  behaviourAt(height: number): ByzantineBehaviour {
+    if (this.behaviour !== 'mixed') return this.behaviour;
+    let chosen = this.behaviours.get(height);
+    if (chosen === undefined) {
+      chosen = BYZANTINE_BEHAVIOURS[this.context.random.integer(0, BYZANTINE_BEHAVIOURS.length - 1)];
+      this.behaviours.set(height, chosen);
+      for (const old of [...this.behaviours.keys()]) if (old < height - this.context.rankWindow) this.behaviours.delete(old);
+    }
+    return chosen;
+  }
+
+  /** Honest nodes are now deciding `height` on `parent`. */
+  onHeight(height: number, parent: LedgerFrame): void {
+    if (this.acted.has(height)) return;
+    this.acted.add(height);
+    for (const old of [...this.acted]) if (old < height - this.context.rankWindow) this.acted.delete(old);
+    const behaviour = this.behaviourAt(height);
+    switch (behaviour) {
+      case 'withhold':
+        return;
+      case 'equivocate':
+        return this.equivocateProposals(height, parent);
+      case 'invalid':
+        return this.proposeInvalid(height, parent);
+      case 'garbage':
+        return this.sendGarbage(height);
+      case 'flood':
+        return this.flood(height, parent);
+    }
+  }
+
+  onMessage(from: string, message: unknown): void {
+    const kind = kindOf(message);
+    if (kind === 'sync_request') return this.answerSync(from, message as LedgerMessage & { kind: 'sync_request' });
+    if (kind !== 'proposal') return;
+    const proposal = (message as { proposal: unknown }).proposal;
+    if (!(proposal instanceof LedgerFrame)) return;
+    if (this.behaviourAt(proposal.height) !== 'equivocate') return;
+    this.remember(proposal);
+    this.equivocateVotes(proposal.height);
+  }
+
+  private get peers(): string[] {
+    return this.context.members.filter((member) => member !== this.context.self);
+  }
+
+  /** The peers split in two halves, differently each height. */
+  private halves(height: number): [string[], string[]] {
+    const peers = this.peers;
+    const offset = height % peers.length;
+    const rotated = peers.map((_, i) => peers[(i + offset) % peers.length]);
+    const cut = Math.ceil(rotated.length / 2);
+    return [rotated.slice(0, cut), rotated.slice(cut)];
+  }
+
+  private isProver(height: number): boolean {
+    return this.context.schedule(height).includes(this.context.self);
+  }
+
+  private entries(height: number, tag: string): string[] {
+    return [`tx:${this.context.self}:${height}:${tag}`];
+  }
+
+  private announceLiveness(height: number): void {
+    const collected = new LedgerBatch(height, this.context.self, this.entries(height, '0'));
+    for (const to of this.peers) this.context.send(to, { kind: 'liveness', peer: new LedgerPeer(this.context.self), collected });
+  }
+
+  private remember(frame: LedgerFrame): void {
+    const list = this.seen.get(frame.height) ?? [];
+    if (!list.some((known) => known.hash === frame.hash)) list.push(frame);
+    this.seen.set(frame.height, list);
+    for (const old of [...this.seen.keys()]) if (old < frame.height - this.context.rankWindow) this.seen.delete(old);
+  }
+
+  private equivocateProposals(height: number, parent: LedgerFrame): void {
+    const self = this.context.self;
+    const peer = new LedgerPeer(self);
+    const [left, right] = this.halves(height);
+    if (this.isProver(height)) {
+      this.announceLiveness(height);
+      const a = LedgerFrame.create(height, parent.hash, self, this.entries(height, '1'));
+      const b = LedgerFrame.create(height, parent.hash, self, this.entries(height, '2'));
+      this.remember(a);
+      this.remember(b);
+      for (const to of left) this.context.send(to, { kind: 'proposal', peer, proposal: a });
+      for (const to of right) this.context.send(to, { kind: 'proposal', peer, proposal: b });
+      this.context.note(`equivocates proposals ${a.hash} / ${b.hash} at ${height}`);
+    }
+    // Ask half the cluster to skip the top honest prover: split skip quorums.
+    const target = this.context.schedule(height).find((prover) => prover !== self);
+    if (target !== undefined) for (const to of left) this.context.send(to, { kind: 'skip', rank: height, prover: target });
+    this.equivocateVotes(height);
+  }
+
+  private equivocateVotes(height: number): void {
+    if (this.voted.has(height)) return;
+    const candidates = this.seen.get(height) ?? [];
+    if (candidates.length < 2) return;
+    this.voted.add(height);
+    const self = new LedgerPeer(this.context.self);
+    const [left, right] = this.halves(height);
+    const [a, b] = candidates;
+    for (const [group, frame] of [
+      [left, a],
+      [right, b],
+    ] as const) {
+      const vote = new LedgerVote(height, this.context.self, frame.prover, frame.hash);
+      for (const to of group) this.context.send(to, { kind: 'vote', proposer: new LedgerPeer(frame.prover), voter: self, vote });
+    }
+    this.context.note(`equivocates votes ${a.hash} / ${b.hash} at ${height}`);
+  }
+
+  private proposeInvalid(height: number, parent: LedgerFrame): void {
+    if (!this.isProver(height)) return;
+    const self = this.context.self;
+    const honest = this.context.schedule(height).find((prover) => prover !== self) ?? self;
+    const variants: [string, () => LedgerFrame][] = [
+      ['wrong parent', () => LedgerFrame.create(height, 'f'.repeat(16), self, this.entries(height, '0'))],
+      ['skipped height', () => LedgerFrame.create(height, parent.parent, self, this.entries(height, '0'))],
+      ['forged hash', () => new LedgerFrame(height, parent.hash, self, this.entries(height, '0'), '0'.repeat(16))],
+      ['another prover', () => LedgerFrame.create(height, parent.hash, honest, this.entries(height, '0'))],
+      ['bogus mutations', () => LedgerFrame.create(height, parent.hash, self, ['DROP TABLE ledger'])],
+      ['no mutations', () => LedgerFrame.create(height, parent.hash, self, [])],
+    ];
+    const [label, make] = variants[this.context.random.integer(0, variants.length - 1)];
+    const frame = make();
+    this.announceLiveness(height);
+    const peer = new LedgerPeer(self);
+    const vote = new LedgerVote(height, self, self, frame.hash);
+    for (const to of this.peers) {
+      this.context.send(to, { kind: 'proposal', peer, proposal: frame });
+      this.context.send(to, { kind: 'vote', proposer: peer, voter: peer, vote });
+    }
+    this.context.note(`proposes an invalid frame (${label}) ${frame.hash} at ${height}`);
+  }
+
+  private sendGarbage(height: number): void {
+    const { random } = this.context;
+    const self = new LedgerPeer(this.context.self);
+    const vote = new LedgerVote(height, this.context.self, this.context.self, 'garbage');
+    for (const to of this.peers) {
+      const values = garbageUniques(random);
+      const pick = () => values[random.integer(0, values.length - 1)];
+      const messages: unknown[] = [
+        { kind: 'proposal', peer: self, proposal: pick() },
+        { kind: 'proposal', peer: pick(), proposal: LedgerFrame.genesis() },
+        { kind: 'vote', proposer: self, voter: self, vote: pick() },
+        { kind: 'vote', proposer: pick(), voter: self, vote },
+        { kind: 'vote', proposer: new LedgerPeer('mallory'), voter: self, vote },
+        { kind: 'liveness', peer: self, collected: pick() },
+        { kind: 'confirmation', peer: self, state: pick() },
+        { kind: 'confirmation', peer: pick(), state: pick() },
+        { kind: 'skip', rank: pick(), prover: pick() },
+        { kind: 'sync_response', id: random.integer(0, 100), frames: [pick(), pick()] },
+        { kind: 'no such kind' },
+        pick(),
+      ];
+      for (const message of messages) this.context.send(to, message as LedgerMessage);
+    }
+    this.context.note(`sends garbage at ${height}`);
+  }
+
+  private flood(height: number, parent: LedgerFrame): void {
+    const { random, rankWindow, self } = this.context;
+    const peer = new LedgerPeer(self);
+    for (const to of this.peers) {
+      for (let i = 0; i < FLOOD_MESSAGES_PER_PEER; i += 1) {
+        // Half just inside the window's far edge, half far beyond it.
+        const rank = i % 2 === 0 ? height + random.integer(1, rankWindow) : height + rankWindow + random.integer(1, 1_000_000);
+        const frame = LedgerFrame.create(rank, parent.hash, self, [`tx:${self}:${rank}:${i}`]);
+        const vote = new LedgerVote(rank, self, self, frame.hash);
+        const messages: LedgerMessage[] = [
+          { kind: 'proposal', peer, proposal: frame },
+          { kind: 'vote', proposer: peer, voter: peer, vote },
+          { kind: 'liveness', peer, collected: new LedgerBatch(rank, self, [`tx:${self}:${rank}:0`]) },
+          { kind: 'confirmation', peer, state: frame },
+        ];
+        this.context.send(to, messages[i % messages.length]);
+      }
+      this.context.send(to, { kind: 'skip', rank: height + rankWindow + 1, prover: self });
+    }
+    this.context.note(`floods ${FLOOD_MESSAGES_PER_PEER} messages per peer at ${height}`);
+  }
+
+  /** Answers a sync with a forged chain that links onto the real ledger. */
+  private answerSync(from: string, request: { id: unknown; after: unknown }): void {
+    const after = request.after;
+    if (!Number.isSafeInteger(after)) return;
+    const behaviour = this.behaviourAt((after as number) + 1);
+    if (behaviour === 'withhold') return;
+    if (behaviour === 'garbage') {
+      const values = garbageUniques(this.context.random);
+      this.context.send(from, { kind: 'sync_response', id: request.id, frames: values });
+      return;
+    }
+    const base = this.context.finalizedAt(after as number);
+    if (base === undefined) return;
+    const frames: LedgerFrame[] = [];
+    let parent = base;
+    for (let height = base.height + 1; height <= base.height + 4; height += 1) {
+      const prover = this.context.schedule(height)[0];
+      parent = LedgerFrame.create(height, parent.hash, prover, [`tx:${prover}:${height}:9`]);
+      frames.push(parent);
+    }
+    this.context.send(from, { kind: 'sync_response', id: request.id, frames });
+  }
+}

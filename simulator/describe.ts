@@ -1,0 +1,27 @@
+import { kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
+import { LedgerFrame, LedgerVote } from '../examples/ledger/types';
+
+/** A short, deterministic description of a message for the trace (never throws). */
+export function describeMessage(message: unknown): string {
+  const kind = kindOf(message);
+  if (kind === 'garbage') return 'garbage';
+  const m = message as LedgerMessage;
+  const rank = rankOfMessage(m);
+  const at = rank === null ? '' : ` r${rank}`;
+  switch (m.kind) {
+    case 'proposal':
+      return m.proposal instanceof LedgerFrame ? `proposal${at} ${m.proposal.hash}` : `proposal${at} (malformed)`;
+    case 'vote':
+      return m.vote instanceof LedgerVote ? `vote${at} ${m.vote.frame}` : `vote${at} (malformed)`;
+    case 'confirmation':
+      return m.state instanceof LedgerFrame ? `confirmation${at} ${m.state.hash}` : `confirmation${at} (malformed)`;
+    case 'liveness':
+      return `liveness${at}`;
+    case 'skip':
+      return `skip${at} ${typeof m.prover === 'string' ? m.prover : '(malformed)'}`;
+    case 'sync_request':
+      return `sync_request after ${String(rank ?? '(malformed)')}`;
+    case 'sync_response':
+      return `sync_response ${Array.isArray(m.frames) ? m.frames.length : '(malformed)'} frames`;
+  }
+}

@@ -1,0 +1,203 @@
+import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
+import { faultTolerance } from '../examples/ledger/rules';
+import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
+
+/** A node down from `at` until `restartAt` (ms, simulated); `null`: it never comes back. */
+export interface CrashSpec {
+  node: string;
+  at: number;
+  restartAt: number | null;
+}
+
+export interface SimulationOptions {
+  /** Cluster size. */
+  nodes: number;
+  /** How many of them are Byzantine (at most f = ⌊(n−1)/3⌋). */
+  byzantine: number;
+  /** Heights every live honest node must finalize. */
+  rounds: number;
+  seed: number;
+  behaviour: BehaviourOption;
+  latency: LatencyRange;
+  dropRate: number;
+  duplicateRate: number;
+  reorder: boolean;
+  partitions: Partition[];
+  crashes: CrashSpec[];
+  /** Provers per height; default f + 2 (capped at n). */
+  proversPerRank?: number;
+  /** Votes that finalize; default 2f + 1. Only tests lower it, to show the checker fails. */
+  quorumSize?: number;
+  /** Proof time range; default 5–20 ms. */
+  proofMs: LatencyRange;
+  /** Engine rank window (default 16). */
+  rankWindow: number;
+  /** Most peer messages a node may hold; default the engine's bound, 4 × window × n. */
+  maxHeldMessages?: number;
+  /** Events of the trace kept for a violation report. */
+  traceTail: number;
+  /** Keep every trace event (tests compare whole traces). */
+  keepTrace: boolean;
+  /** A run with no honest commit for this long (after the last fault) is a liveness stall. */
+  stallLimitMs?: number;
+  /** Simulated time after which the run ends regardless. */
+  maxSimulatedMs?: number;
+}
+
+export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'partitions' | 'crashes'>> = Object.freeze({
+  nodes: 4,
+  byzantine: 1,
+  rounds: 100,
+  seed: 42,
+  behaviour: 'invalid',
+  latency: { min: 5, max: 50 },
+  dropRate: 0,
+  duplicateRate: 0,
+  reorder: true,
+  proofMs: { min: 5, max: 20 },
+  rankWindow: 16,
+  traceTail: 64,
+  keepTrace: false,
+});
+
+/** Most nodes a simulation accepts (a bound on run time, not on the engine). */
+export const MAX_NODES = 256;
+
+export class SimulationOptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulationOptionsError';
+  }
+}
+
+function fail(message: string): never {
+  throw new SimulationOptionsError(message);
+}
+
+export function nodeNames(nodes: number): string[] {
+  return Array.from({ length: nodes }, (_, i) => `n${i}`);
+}
+
+function parseNumber(text: string, what: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text.trim())) fail(`${what}: expected a non-negative number, got "${text}"`);
+  return Number(text);
+}
+
+/** `5-50` (a range) or `20` (a fixed value). */
+export function parseRange(text: string, what = 'range'): LatencyRange {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$/.exec(text);
+  if (!match) fail(`${what}: expected MIN-MAX or a number in ms, got "${text}"`);
+  const min = Number(match[1]);
+  const max = match[2] === undefined ? min : Number(match[2]);
+  if (max < min) fail(`${what}: ${min}-${max} has its maximum below its minimum`);
+  return { min, max };
+}
+
+function parseNodeList(text: string, names: readonly string[], what: string): string[] {
+  const list = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (list.length === 0) fail(`${what}: a group needs at least one node`);
+  for (const name of list) if (!names.includes(name)) fail(`${what}: unknown node "${name}" (nodes are ${names[0]}…${names[names.length - 1]})`);
+  return list;
+}
+
+/**
+ * `FROM-TO:GROUP|GROUP…`, e.g. `1000-3000:n0,n1|n2,n3`: from 1000 ms to
+ * 3000 ms only nodes in one group reach each other. Nodes named in no group
+ * form one more group, so `1000-3000:n0` isolates n0. Several partitions:
+ * separate them with `;` or repeat the option.
+ */
+export function parsePartitions(text: string, names: readonly string[]): Partition[] {
+  return text
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const match = /^(\d+)-(\d+):(.+)$/.exec(part);
+      if (!match) fail(`--partition: expected FROM-TO:n0,n1|n2,n3, got "${part}"`);
+      const from = Number(match[1]);
+      const to = Number(match[2]);
+      if (to <= from) fail(`--partition: "${part}" heals at ${to} ms, not after it starts at ${from} ms`);
+      const groups = match[3].split('|').map((group) => parseNodeList(group, names, `--partition "${part}"`));
+      const all = groups.flat();
+      if (new Set(all).size !== all.length) fail(`--partition: "${part}" names a node in two groups`);
+      return { from, to, groups };
+    });
+}
+
+/**
+ * `NODE@AT-RESTART` or `NODE@AT`, e.g. `n2@2000-5000`: n2 crashes at 2000 ms
+ * and restarts from its persisted ledger at 5000 ms (without `-RESTART` it
+ * stays down). Several: separate with `;` or `,`, or repeat the option.
+ */
+export function parseCrashes(text: string, names: readonly string[]): CrashSpec[] {
+  return text
+    .split(/[;,]/)
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const match = /^([^@\s]+)@(\d+)(?:-(\d+))?$/.exec(part);
+      if (!match) fail(`--crash: expected NODE@AT-RESTART (e.g. n2@2000-5000), got "${part}"`);
+      const [, node, at, restart] = match;
+      if (!names.includes(node)) fail(`--crash: unknown node "${node}" (nodes are ${names[0]}…${names[names.length - 1]})`);
+      const restartAt = restart === undefined ? null : Number(restart);
+      if (restartAt !== null && restartAt <= Number(at)) fail(`--crash: "${part}" restarts before it crashes`);
+      return { node, at: Number(at), restartAt };
+    });
+}
+
+export function parseProbability(text: string, what: string): number {
+  const value = parseNumber(text, what);
+  if (value > 1) fail(`${what}: expected a probability within [0, 1], got ${text}`);
+  return value;
+}
+
+export function parseInteger(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) fail(`${what}: expected an integer, got "${text}"`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min || value > max) fail(`${what}: expected an integer within [${min}, ${max}], got ${text}`);
+  return value;
+}
+
+export function parseBehaviour(text: string): BehaviourOption {
+  if (!(BEHAVIOUR_OPTIONS as readonly string[]).includes(text)) fail(`--behaviour: expected one of ${BEHAVIOUR_OPTIONS.join(', ')}, got "${text}"`);
+  return text as BehaviourOption;
+}
+
+/** Fills defaults and checks the whole: every problem is a `SimulationOptionsError` with a readable message. */
+export function resolveOptions(partial: Partial<SimulationOptions>): SimulationOptions {
+  const options: SimulationOptions = { ...DEFAULT_SIMULATION_OPTIONS, partitions: [], crashes: [], ...partial };
+  const { nodes, byzantine, rounds, seed } = options;
+  if (!Number.isSafeInteger(nodes) || nodes < 1 || nodes > MAX_NODES) fail(`--nodes: expected an integer within [1, ${MAX_NODES}], got ${nodes}`);
+  const f = faultTolerance(nodes);
+  if (!Number.isSafeInteger(byzantine) || byzantine < 0) fail(`--byzantine: expected a non-negative integer, got ${byzantine}`);
+  if (byzantine > f) fail(`--byzantine: ${nodes} nodes tolerate at most f = ${f} Byzantine node${f === 1 ? '' : 's'}, got ${byzantine}`);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) fail(`--rounds: expected a positive integer, got ${rounds}`);
+  if (!Number.isSafeInteger(seed)) fail(`--seed: expected an integer, got ${seed}`);
+  if (!(options.dropRate >= 0 && options.dropRate <= 1)) fail(`--drop: expected a probability within [0, 1], got ${options.dropRate}`);
+  if (!(options.duplicateRate >= 0 && options.duplicateRate <= 1)) fail(`--duplicate: expected a probability within [0, 1], got ${options.duplicateRate}`);
+  for (const [what, range] of [
+    ['--latency', options.latency],
+    ['--proof', options.proofMs],
+  ] as const) {
+    if (!(range.min >= 0 && range.max >= range.min && Number.isFinite(range.max))) fail(`${what}: bad range ${range.min}-${range.max}`);
+  }
+  if (!Number.isInteger(options.proofMs.min) || !Number.isInteger(options.proofMs.max)) fail('--proof: expected whole milliseconds');
+  const names = nodeNames(nodes);
+  for (const crash of options.crashes) {
+    if (!names.includes(crash.node)) fail(`--crash: unknown node "${crash.node}"`);
+  }
+  const crashed = new Set(options.crashes.map((crash) => crash.node));
+  if (crashed.size !== options.crashes.length) fail('--crash: one crash per node');
+  for (const partition of options.partitions) {
+    for (const name of partition.groups.flat()) if (!names.includes(name)) fail(`--partition: unknown node "${name}"`);
+  }
+  if (options.proversPerRank !== undefined && !(Number.isSafeInteger(options.proversPerRank) && options.proversPerRank >= 1 && options.proversPerRank <= nodes)) {
+    fail(`proversPerRank: expected an integer within [1, ${nodes}], got ${options.proversPerRank}`);
+  }
+  if (!Number.isSafeInteger(options.rankWindow) || options.rankWindow < 1 || options.rankWindow > 1024) fail(`rankWindow: expected an integer within [1, 1024]`);
+  if (!Number.isSafeInteger(options.traceTail) || options.traceTail < 1) fail(`traceTail: expected a positive integer`);
+  return options;
+}

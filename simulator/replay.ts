@@ -1,0 +1,40 @@
+import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
+import type { CrashSpec, SimulationOptions } from './options';
+
+function range({ min, max }: LatencyRange): string {
+  return min === max ? `${min}` : `${min}-${max}`;
+}
+
+function partition({ from, to, groups }: Partition): string {
+  return `${from}-${to}:${groups.map((group) => group.join(',')).join('|')}`;
+}
+
+function crash({ node, at, restartAt }: CrashSpec): string {
+  return restartAt === null ? `${node}@${at}` : `${node}@${at}-${restartAt}`;
+}
+
+/**
+ * The CLI command that replays a run: every option that shapes it, the seed
+ * included. Options the CLI does not expose (a lowered quorum in a test) are
+ * named in a trailing note, since no command can replay them.
+ */
+export function replayCommand(options: SimulationOptions): string {
+  const parts = [
+    'statechart-consensus simulate',
+    `--nodes ${options.nodes}`,
+    `--byzantine ${options.byzantine}`,
+    `--rounds ${options.rounds}`,
+    `--seed ${options.seed}`,
+    `--behaviour ${options.behaviour}`,
+    `--latency ${range(options.latency)}`,
+    `--drop ${options.dropRate}`,
+  ];
+  if (options.duplicateRate > 0) parts.push(`--duplicate ${options.duplicateRate}`);
+  if (!options.reorder) parts.push('--no-reorder');
+  if (options.proofMs.min !== 5 || options.proofMs.max !== 20) parts.push(`--proof ${range(options.proofMs)}`);
+  if (options.proversPerRank !== undefined) parts.push(`--provers ${options.proversPerRank}`);
+  if (options.partitions.length > 0) parts.push(`--partition '${options.partitions.map(partition).join(';')}'`);
+  if (options.crashes.length > 0) parts.push(`--crash '${options.crashes.map(crash).join(';')}'`);
+  const command = parts.join(' ');
+  return options.quorumSize === undefined ? command : `${command}  # plus quorumSize ${options.quorumSize} (API only)`;
+}

@@ -1,0 +1,95 @@
+import { runCli, EXIT, type CliIO } from '../../cli/program';
+
+function capture(isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = {
+    stdout: { write: (text: string) => out.push(text), isTTY },
+    stderr: { write: (text: string) => err.push(text), isTTY },
+  };
+  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
+}
+
+async function cli(...argv: string[]) {
+  const streams = capture();
+  const code = await runCli(argv, streams.io);
+  return { code, stdout: streams.stdout(), stderr: streams.stderr() };
+}
+
+describe('statechart-consensus simulate', () => {
+  it('--json prints one JSON object with the report fields and exits 0 on a safe run that reached the target', async () => {
+    const { code, stdout, stderr } = await cli('simulate', '--rounds', '5', '--seed', '3', '--json');
+    expect(stderr).toBe('');
+    expect(code).toBe(EXIT.ok);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const report = JSON.parse(stdout);
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining(['seed', 'nodes', 'byzantine', 'roundsFinalized', 'agreement', 'violations', 'simulatedMs', 'wallMs']),
+    );
+    expect(report).toMatchObject({ seed: 3, nodes: 4, byzantine: 1, rounds: 5, agreement: true, violations: [], reachedTarget: true });
+    expect(Object.keys(report.roundsFinalized)).toEqual(['n0', 'n1', 'n2', 'n3']);
+  });
+
+  it('prints the per-node table and a one-line verdict when not asked for JSON', async () => {
+    const { code, stdout } = await cli('simulate', '--rounds', '4', '--seed', '1', '--behaviour', 'garbage');
+    expect(code).toBe(EXIT.ok);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^node\s+role\s+finalized\s+digest\s+transitions\s+provider errors\s+crashes\s+refused messages$/);
+    expect(lines.filter((line) => /^n\d /.test(line))).toHaveLength(4);
+    expect(lines.filter((line) => line.includes('byzantine (garbage)'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^SAFE: 3 honest nodes finalized 4\+ heights and agree/);
+  });
+
+  it('exits 3 with a STALLED verdict and the replay command when the run stalls', async () => {
+    const { code, stdout } = await cli(
+      'simulate', '--nodes', '7', '--byzantine', '2', '--behaviour', 'equivocate', '--rounds', '20', '--seed', '2', '--latency', '2-10',
+    );
+    expect(code).toBe(EXIT.stalled);
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^STALLED \(liveness, agreement held\): no honest node finalized a height for 5000 ms .*replay: statechart-consensus simulate --nodes 7 --byzantine 2 --rounds 20 --seed 2 --behaviour equivocate --latency 2-10 --drop 0$/,
+    );
+  });
+
+  it('accepts the documented --partition and --crash syntax', async () => {
+    const { code, stdout } = await cli(
+      'simulate', '--rounds', '6', '--byzantine', '0', '--latency', '2-10', '--partition', '100-400:n0,n1|n2,n3', '--crash', 'n2@500-900', '--json',
+    );
+    expect(code).toBe(EXIT.ok);
+    const report = JSON.parse(stdout);
+    expect(report.replay).toBe(
+      "statechart-consensus simulate --nodes 4 --byzantine 0 --rounds 6 --seed 42 --behaviour invalid --latency 2-10 --drop 0 --partition '100-400:n0,n1|n2,n3' --crash 'n2@500-900'",
+    );
+  });
+
+  it.each([
+    [['simulate', '--nodes', 'four'], "error: option '-n, --nodes <n>' argument 'four' is invalid. --nodes: expected an integer, got \"four\"\n"],
+    [['simulate', '--byzantine', '2'], 'error: --byzantine: 4 nodes tolerate at most f = 1 Byzantine node, got 2\n'],
+    [['simulate', '--drop', '2'], "error: option '--drop <p>' argument '2' is invalid. --drop: expected a probability within [0, 1], got 2\n"],
+    [['simulate', '--latency', '50-5'], "error: option '--latency <ms>' argument '50-5' is invalid. --latency: 50-5 has its maximum below its minimum\n"],
+    [['simulate', '--crash', 'n9@100'], 'error: --crash: unknown node "n9" (nodes are n0…n3)\n'],
+    [['simulate', '--partition', 'later'], 'error: --partition: expected FROM-TO:n0,n1|n2,n3, got "later"\n'],
+    [['simulate', '--frobnicate'], "error: unknown option '--frobnicate'\n"],
+    [['simulte'], "error: unknown command 'simulte'\n(Did you mean simulate?)\n"],
+  ])('refuses %j with one clear line on stderr and exit code 2', async (argv, message) => {
+    const { code, stdout, stderr } = await cli(...argv);
+    expect(code).toBe(EXIT.usage);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(message);
+  });
+
+  it('--help documents the options, the fault syntax and the behaviours, and exits 0', async () => {
+    const { code, stdout } = await cli('simulate', '--help');
+    expect(code).toBe(EXIT.ok);
+    for (const text of ['--partition FROM-TO:GROUP|GROUP', '--crash NODE@AT[-RESTART]', 'withhold', 'equivocate', 'Exit codes:']) {
+      expect(stdout).toContain(text);
+    }
+  });
+
+  it('--sweep runs that many seeded runs and summarises them', async () => {
+    const { code, stdout } = await cli('simulate', '--sweep', '3', '--seed', '1', '--rounds', '4', '--json');
+    expect(code).toBe(EXIT.ok);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ runs: 3, firstSeed: 1, rounds: 4, violations: 0, unexpectedStalls: 0 });
+    expect(summary.results.map((run: { seed: number }) => run.seed)).toEqual([1, 2, 3]);
+  });
+});
