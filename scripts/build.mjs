@@ -3,11 +3,11 @@
 // external, so users share one copy of xstate with the engine.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const entries = { index: 'index.ts', simulator: 'simulator/index.ts', cli: 'cli/main.ts' };
+const entries = { index: 'index.ts', simulator: 'simulator/index.ts', visualizer: 'visualizer/index.ts', cli: 'cli/main.ts' };
 
 const withTypes = !process.argv.includes('--no-types');
 // A full build starts clean; a bundles-only build overwrites the bundles and
@@ -18,6 +18,8 @@ await Promise.all([
   build({ ...common, format: 'esm', outExtension: { '.js': '.mjs' } }),
   build({ ...common, format: 'cjs', outExtension: { '.js': '.js' } }),
 ]);
+// The live view's static page is served from next to the bundles.
+cpSync('visualizer/page', 'dist/page', { recursive: true });
 // Running the CLI needs only the bundles; `--no-types` skips the declarations.
 if (withTypes) {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

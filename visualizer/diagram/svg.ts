@@ -9,8 +9,13 @@ let graphviz: Promise<VizModule.Viz> | undefined;
 
 /** An SVG document of the machine's DOT diagram (see `toDot`). */
 export async function toSvg(input: AnyStateMachine | MachineModel): Promise<string> {
+  return renderDot(toDot(input));
+}
+
+/** Any DOT text as an SVG document, with the same offline Graphviz. */
+export async function renderDot(dot: string): Promise<string> {
   graphviz ??= loadViz().then((viz) => viz.instance());
-  return (await graphviz).renderString(toDot(input), { format: 'svg' });
+  return (await graphviz).renderString(dot, { format: 'svg' });
 }
 
 // viz ships both module formats. `require` is what works under Jest (whose

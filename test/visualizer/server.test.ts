@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { createActor } from 'xstate';
+import { roundMachine } from '../../machines/round.machine';
+import type { Unique } from '../../providers/unique';
+import { toStatelyInspectionEvent } from '../../visualizer/inspector';
+import type { StatelyActorEvent } from '../../visualizer/inspector';
+import { startVisualizerServer, type VisualizerServer } from '../../visualizer/server';
+import { PageClient } from './support/pageClient';
+
+/** An app's peer id that carries a credential. */
+class AppPeer implements Unique {
+  constructor(
+    readonly name: string,
+    readonly apiToken: string,
+  ) {}
+  identity() {
+    return this.name;
+  }
+  clone() {
+    return this;
+  }
+  rank() {
+    return 0;
+  }
+}
+
+const wsUrl = (server: VisualizerServer, path: string) => `${server.url.replace(/^http/, 'ws')}${path.replace(/^\//, '')}`;
+
+/** Through node:http, which (unlike fetch) lets a test send another Host header. */
+function get(server: VisualizerServer, path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+    const request = httpGet(new URL(path, server.url), { headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, type: response.headers['content-type'], body }));
+    });
+    request.on('error', reject);
+  });
+}
+
+describe('the live view server, running a 4-node cluster', () => {
+  let server: VisualizerServer;
+  let page: PageClient;
+
+  beforeAll(async () => {
+    server = await startVisualizerServer({ cluster: { nodes: 4, byzantine: 1, seed: 42 }, speed: 2 });
+    page = await PageClient.connect(wsUrl(server, '/live'));
+  });
+  afterAll(async () => {
+    page.close();
+    await server.close();
+  });
+
+  test('listens on 127.0.0.1 and serves the page, its script and style, and the round overview', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const [html, script, style, overview] = await Promise.all(['/', '/app.js', '/style.css', '/round-overview.svg'].map((path) => get(server, path)));
+    expect([html.status, html.type]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(html.body).toContain('<template id="panel-template">');
+    expect([script.status, script.type]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect([style.status, style.type]).toEqual([200, 'text/css; charset=utf-8']);
+    expect([overview.status, overview.type]).toEqual([200, 'image/svg+xml']);
+    expect(overview.body).toContain('state&#45;voting');
+    const full = await get(server, '/diagrams/round.svg');
+    expect([full.status, full.body]).toEqual([200, readFileSync(join(__dirname, '..', '..', 'docs', 'diagrams', 'round.svg'), 'utf8')]);
+    expect((await get(server, '/nope')).status).toBe(404);
+  });
+
+  test('refuses requests for another host name and sockets from another origin', async () => {
+    expect((await get(server, '/', { host: 'evil.example' })).status).toBe(403);
+    await expect(PageClient.connect(wsUrl(server, '/live'), { origin: 'https://evil.example' })).rejects.toThrow('403');
+    await expect(PageClient.connect(wsUrl(server, '/elsewhere'))).rejects.toThrow('403');
+  });
+
+  test('greets a page with the cluster, then streams Stately inspection events of every node and the cluster status', async () => {
+    expect(page.hello).toEqual({
+      type: '@visualizer.hello',
+      mode: 'cluster',
+      cluster: { nodes: ['n0', 'n1', 'n2', 'n3'], byzantine: server.cluster!.byzantineNames, seed: 42 },
+      overview: '/round-overview.svg',
+      speeds: [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 4],
+    });
+    await page.until('a finalized height on every node', () =>
+      (page.lastBatch?.status ?? []).length === 4 && page.lastBatch!.status!.every((node) => node.activeRank >= 1),
+    );
+    const roots = page.events.filter((e): e is StatelyActorEvent => e.type === '@xstate.actor' && e.sessionId === e.rootId);
+    expect(roots.map((e) => [e.name, (e.snapshot.context as { id: string }).id])).toEqual([
+      ['node', 'n0'],
+      ['node', 'n1'],
+      ['node', 'n2'],
+      ['node', 'n3'],
+    ]);
+    expect(page.lastBatch!.status!.map((node) => node.rootId)).toEqual(roots.map((e) => e.sessionId));
+    const types = new Set(page.events.map((e) => e.type));
+    expect([...types].sort()).toEqual(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
+  });
+
+  test('pause stops the simulated clock, step moves it to the next state change, resume and speed take effect', async () => {
+    await server.control({ type: 'control', action: 'pause' });
+    const paused = server.clock()!.now;
+    await page.until('two batches after pausing', () => page.batches.filter((b) => b.clock?.paused).length >= 2);
+    expect(server.clock()).toMatchObject({ now: paused, paused: true });
+    const transitions = server.cluster!.transitions;
+    page.send({ type: 'control', action: 'step' });
+    await page.until('a step', () => server.cluster!.transitions > transitions);
+    expect(server.clock()!.now).toBeGreaterThan(paused);
+    page.send({ type: 'control', action: 'speed', speed: 4 });
+    page.send({ type: 'control', action: 'resume' });
+    await page.until('playback at 4x', () => page.lastBatch?.clock?.paused === false && page.lastBatch.clock.speed === 4);
+  });
+
+  test('partition, heal, crash and restart from the page change the cluster; a restart shows up as a new actor system', async () => {
+    const victim = 'n3';
+    page.send({ type: 'control', action: 'partition', node: victim });
+    await page.until('n3 partitioned', () => page.lastBatch?.status?.[3]?.partitioned === true);
+    page.send({ type: 'control', action: 'heal', node: victim });
+    await page.until('n3 healed', () => page.lastBatch?.status?.[3]?.partitioned === false);
+    const before = page.lastBatch!.status![3]!.rootId;
+    page.send({ type: 'control', action: 'crash', node: victim });
+    await page.until('n3 down', () => page.lastBatch?.status?.[3]?.down === true);
+    page.send({ type: 'control', action: 'restart', node: victim });
+    await page.until('n3 back', () => page.lastBatch?.status?.[3]?.incarnation === 2 && page.lastBatch.status[3].rootId !== null);
+    const after = page.lastBatch!.status![3]!.rootId!;
+    expect(after).not.toBe(before);
+    await page.until('the new actor system announced', () => page.events.some((e) => e.type === '@xstate.actor' && e.sessionId === after));
+    expect(server.cluster!.faults.map(({ kind, node }) => `${kind} ${node}`)).toEqual(['partition n3', 'heal n3', 'crash n3', 'restart n3']);
+  });
+
+  test('ignores controls that are not controls', async () => {
+    page.send({ type: 'control', action: 'speed', speed: 1000 });
+    page.send({ type: 'control', action: 'crash', node: 'n99' });
+    page.send('junk');
+    const count = page.batches.length;
+    await page.until('two more batches', () => page.batches.length >= count + 2);
+    expect(page.lastBatch!.clock!.speed).toBe(4);
+    expect(server.cluster!.faults).toHaveLength(4);
+  });
+
+  test('a page that connects later starts from the current picture', async () => {
+    const late = await PageClient.connect(wsUrl(server, '/live'));
+    try {
+      await late.until('the first batch', () => late.batches.length >= 1);
+      const first = late.batches[0]!;
+      const live = new Set(server.cluster!.status().map((node) => node.rootId));
+      const roots = first.events.filter((e) => e.type === '@xstate.actor' && e.sessionId === e.rootId).map((e) => e.sessionId);
+      expect(roots.sort()).toEqual([...live].sort());
+      expect(first.events.filter((e) => e.type === '@xstate.actor' && (e as StatelyActorEvent).name === 'round')).toHaveLength(4);
+    } finally {
+      late.close();
+    }
+  });
+});
+
+describe('the live view server, relaying an app', () => {
+  test("forwards what an app streams to /inspect to the page, sanitized, and offers no cluster controls", async () => {
+    const server = await startVisualizerServer({ cluster: null });
+    const page = await PageClient.connect(wsUrl(server, '/live'));
+    const app = new WebSocket(wsUrl(server, '/inspect'));
+    try {
+      await new Promise((resolve, reject) => app.once('open', resolve).once('error', reject));
+      expect(page.hello).toMatchObject({ mode: 'relay', cluster: null });
+      // What @statelyai/inspect's WebSocket inspector sends: one JSON event per message.
+      const actor = createActor(roundMachine, {
+        input: {
+          self: new AppPeer('solo', 't0ken'),
+          initialState: new AppPeer('genesis', ''),
+          thresholds: { provers: 1, liveness: 1, proposals: 1 },
+          timeouts: { starting: 1, loading: 1, syncRetry: 1, collecting: 1, livenessCheck: 1, proving: 1, publishing: 1, voting: 1, finalizing: 1, verifying: 1, stopping: 1 },
+          rankWindow: 16,
+          maxSendersPerRank: 4,
+          members: null,
+          shouldEmitReceiveEventsOnSends: true,
+        },
+        // As @statelyai/inspect does: converted on a zero-delay timer, once the
+        // actor announced by @xstate.actor has its first snapshot. Unsanitized
+        // here, so the server's own sanitizing is what the page relies on.
+        inspect: (event) =>
+          setTimeout(() => {
+            const wire = toStatelyInspectionEvent(event, { secretKeys: /^$/ });
+            if (wire !== null) app.send(JSON.stringify(wire));
+          }, 0),
+      }).start();
+      await page.until('the app’s round actor and its snapshot', () =>
+        page.events.some((e) => e.type === '@xstate.actor' && e.sessionId === actor.sessionId) &&
+        page.events.some((e) => e.type === '@xstate.snapshot' && e.sessionId === actor.sessionId),
+      );
+      const relayed = page.events.find((e) => e.type === '@xstate.actor' && e.sessionId === actor.sessionId) as StatelyActorEvent;
+      expect(relayed.name).toBe('round');
+      expect((relayed.snapshot.context as { self: unknown }).self).toEqual({ name: 'solo', apiToken: '[redacted]' });
+      expect(page.lastBatch).toMatchObject({ status: null, clock: null, faults: null });
+      await expect(server.control({ type: 'control', action: 'crash', node: 'n0' })).rejects.toThrow('relay mode');
+      actor.stop();
+    } finally {
+      app.terminate();
+      page.close();
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// Injected into the live view by test/visualizer/browser.test.ts (before the
+// page's own script): reads the page the way a person would, from what it
+// draws, so the test can wait on conditions instead of sleeping.
+'use strict';
+
+window.liveViewProbe = {
+  panels() {
+    return [...document.querySelectorAll('.node-panel')].map((panel) => ({
+      node: panel.dataset.node,
+      state: panel.dataset.state,
+      highlighted: [...panel.querySelectorAll('g.state.active')].map((group) =>
+        [...group.classList].find((name) => name.startsWith('state-')).slice('state-'.length),
+      ),
+      role: panel.dataset.role,
+      leader: panel.dataset.leader,
+      finalized: Number(panel.dataset.finalized),
+      partitioned: panel.dataset.partitioned,
+      down: panel.dataset.down,
+      byzantine: panel.dataset.byzantine,
+    }));
+  },
+
+  highlightedPanels() {
+    return document.querySelectorAll('.node-panel g.state.active').length;
+  },
+
+  /** From now on, every time a state of a panel's diagram becomes the highlighted one. */
+  recordHighlights() {
+    const seen = {};
+    this.seen = seen;
+    new MutationObserver((mutations) => {
+      for (const mutation of mutations) {
+        const group = mutation.target;
+        const was = (mutation.oldValue || '').split(/\s+/);
+        if (!group.classList.contains('active') || was.includes('active')) continue;
+        const node = group.closest('.node-panel').dataset.node;
+        const state = [...group.classList].find((name) => name.startsWith('state-')).slice('state-'.length);
+        (seen[node] = seen[node] || []).push(state);
+      }
+    }).observe(document.getElementById('nodes'), { subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
+  },
+
+  highlights() {
+    return this.seen;
+  },
+
+  /** Every panel finalized `rounds` more than in `before` and its highlight moved `moves` times among `distinct` states. */
+  advanced(before, rounds, moves, distinct) {
+    return this.panels().every((panel) => {
+      const seen = this.seen[panel.node] || [];
+      return panel.finalized >= before[panel.node] + rounds && seen.length >= moves && new Set(seen).size >= distinct;
+    });
+  },
+
+  /** The node every panel names as leader, and which says it leads; null while they disagree. */
+  agreedLeader() {
+    const panels = this.panels();
+    const leaders = panels.filter((panel) => panel.role === 'leader');
+    if (leaders.length !== 1) return null;
+    return panels.every((panel) => panel.leader === leaders[0].node) ? leaders[0].node : null;
+  },
+
+  /** `old` is cut off and another node leads. */
+  failedOver(old) {
+    const panels = this.panels();
+    return panels.find((panel) => panel.node === old).partitioned === 'true' && panels.some((panel) => panel.node !== old && panel.role === 'leader');
+  },
+
+  /** The others follow `fresh`, and `old` no longer thinks it leads. */
+  settled(old, fresh) {
+    return this.panels().every((panel) => (panel.node === old ? panel.role !== 'leader' : panel.leader === fresh));
+  },
+
+  isDown(node) {
+    return this.panels().find((panel) => panel.node === node).down === 'true';
+  },
+
+  /** Redraws per second of one panel (its data-finalized is written on each) and the longest main-thread stall, over `ms`. */
+  async responsiveness(node, ms) {
+    let redraws = 0;
+    const observer = new MutationObserver((mutations) => (redraws += mutations.length));
+    observer.observe(document.querySelector(`.node-panel[data-node="${node}"]`), { attributes: true, attributeFilter: ['data-finalized'] });
+    let longestGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 10);
+    const start = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    clearInterval(timer);
+    observer.disconnect();
+    return { redrawsPerSecond: redraws / ((performance.now() - start) / 1000), longestGap };
+  },
+};

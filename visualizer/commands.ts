@@ -1,0 +1,152 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DEFAULT_VISUAL_CLUSTER } from './cluster/VisualCluster';
+import { generateDiagrams, renderDiagram } from './generateDiagrams';
+import { DIAGRAM_FORMATS, DIAGRAM_MACHINE_NAMES, isDiagramFormat, isDiagramMachineName } from './machines';
+import { DEFAULT_SPEED, startVisualizerServer, type VisualizerServer } from './server';
+import { InspectorConnectionError, streamClusterToInspector, type InspectStreamOptions } from './streamToInspector';
+
+/**
+ * The visualizer's CLI commands as functions: the `statechart-consensus`
+ * program (cli/program.ts) parses the flags and calls these. Each writes to
+ * the given streams and returns the exit code, as `runCli` does.
+ */
+
+export interface CommandStream {
+  write(text: string): unknown;
+}
+
+export interface CommandIO {
+  stdout: CommandStream;
+  stderr: CommandStream;
+}
+
+/** The same codes as `simulate`: 0 fine, 2 bad options, 3 the run stalled. */
+export const VISUALIZER_EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, stalled: 3 });
+
+/** What `diagram --machine` accepts: a machine, or `all` to write every diagram into a directory. */
+export const DIAGRAM_MACHINE_CHOICES: readonly string[] = [...DIAGRAM_MACHINE_NAMES, 'all'];
+export const DIAGRAM_FORMAT_CHOICES: readonly string[] = DIAGRAM_FORMATS;
+
+export interface DiagramCommandOptions {
+  /** `round`, `election`, `node`, or `all`. */
+  machine: string;
+  /** `mermaid` (default), `dot` or `svg`; ignored with `all`, which writes every format. */
+  format?: string;
+  /** A file to write (a directory with `all`); stdout when absent. */
+  out?: string;
+}
+
+/** `statechart-consensus diagram --machine round|election|node|all --format mermaid|dot|svg [--out FILE]` */
+export async function runDiagramCommand(options: DiagramCommandOptions, io: CommandIO): Promise<number> {
+  const format = options.format ?? 'mermaid';
+  if (options.machine === 'all') {
+    if (options.out === undefined) return usage(io, '--machine all writes every diagram into a directory: give it with --out DIR');
+    for (const path of await generateDiagrams(options.out)) io.stdout.write(`wrote ${path}\n`);
+    return VISUALIZER_EXIT.ok;
+  }
+  if (!isDiagramMachineName(options.machine)) {
+    return usage(io, `unknown machine '${options.machine}' (choose from ${DIAGRAM_MACHINE_CHOICES.join(', ')})`);
+  }
+  if (!isDiagramFormat(format)) return usage(io, `unknown format '${format}' (choose from ${DIAGRAM_FORMATS.join(', ')})`);
+  const text = await renderDiagram(options.machine, format);
+  if (options.out === undefined) {
+    io.stdout.write(text);
+  } else {
+    await mkdir(dirname(options.out), { recursive: true });
+    await writeFile(options.out, text);
+    io.stdout.write(`wrote ${options.out}\n`);
+  }
+  return VISUALIZER_EXIT.ok;
+}
+
+export interface VisualizeCommandOptions {
+  nodes?: number;
+  byzantine?: number;
+  seed?: number;
+  /** Default 0: any free port (printed). */
+  port?: number;
+  /** Simulated ms per wall-clock ms. Default 0.1. */
+  speed?: number;
+  /** Run no cluster; only show what apps stream to ws://127.0.0.1:PORT/inspect. */
+  relay?: boolean;
+  paused?: boolean;
+}
+
+export interface VisualizeCommandResult {
+  exitCode: number;
+  /** The running server (null if it did not start); it runs until closed or the process ends. */
+  server: VisualizerServer | null;
+}
+
+/**
+ * `statechart-consensus visualize [--nodes 4 --byzantine 1 --seed 42] [--port P] [--speed 0.1] [--relay]`:
+ * starts the live view on 127.0.0.1 and returns once it listens, printing its URL.
+ */
+export async function runVisualizeCommand(options: VisualizeCommandOptions, io: CommandIO): Promise<VisualizeCommandResult> {
+  let server: VisualizerServer;
+  try {
+    server = await startVisualizerServer({
+      port: options.port ?? 0,
+      speed: options.speed ?? DEFAULT_SPEED,
+      paused: options.paused ?? false,
+      cluster: options.relay
+        ? null
+        : {
+            nodes: options.nodes ?? DEFAULT_VISUAL_CLUSTER.nodes,
+            byzantine: options.byzantine ?? 1,
+            seed: options.seed ?? DEFAULT_VISUAL_CLUSTER.seed,
+          },
+    });
+  } catch (error) {
+    if (error instanceof RangeError) return { exitCode: usage(io, error.message), server: null };
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      return { exitCode: usage(io, `cannot listen on port ${options.port}: ${(error as Error).message}`), server: null };
+    }
+    throw error;
+  }
+  const inspectUrl = `${server.url.replace(/^http/, 'ws')}inspect`;
+  if (server.cluster === null) {
+    io.stdout.write(`live view: ${server.url}\nrelaying inspection streams sent to ${inspectUrl}\n`);
+  } else {
+    const { cluster } = server;
+    const byzantine = cluster.byzantineNames.length === 0 ? 'none' : cluster.byzantineNames.join(', ');
+    io.stdout.write(
+      `live view: ${server.url}\n` +
+        `${cluster.names.length} nodes (byzantine: ${byzantine}), seed ${cluster.seed}, ${server.clock()?.speed}× real time\n` +
+        `apps can stream to ${inspectUrl} too; Ctrl-C stops\n`,
+    );
+  }
+  return { exitCode: VISUALIZER_EXIT.ok, server };
+}
+
+export type InspectCommandOptions = InspectStreamOptions;
+
+/**
+ * `statechart-consensus simulate --inspect ws://… [--nodes --byzantine --seed --rounds]`:
+ * streams a simulated cluster to an inspector, then prints what it sent.
+ */
+export async function runInspectCommand(options: InspectCommandOptions, io: CommandIO): Promise<number> {
+  let report;
+  try {
+    io.stderr.write(`streaming to ${options.url} …\n`);
+    report = await streamClusterToInspector(options);
+  } catch (error) {
+    if (error instanceof InspectorConnectionError || error instanceof RangeError) return usage(io, error.message);
+    throw error;
+  }
+  const heights = Object.entries(report.roundsFinalized)
+    .map(([node, rounds]) => `${node} ${rounds}`)
+    .join(', ');
+  io.stdout.write(
+    `streamed ${report.eventsStreamed} inspection events to ${report.url} over ${Math.round(report.simulatedMs)} simulated ms\n` +
+      `heights finalized: ${heights}${report.byzantine.length > 0 ? ` (byzantine: ${report.byzantine.join(', ')})` : ''}\n`,
+  );
+  return report.reachedTarget ? VISUALIZER_EXIT.ok : VISUALIZER_EXIT.stalled;
+}
+
+function usage(io: CommandIO, message: string): number {
+  io.stderr.write(`error: ${message}\n`);
+  return VISUALIZER_EXIT.usage;
+}
