@@ -18,7 +18,9 @@ import {
 import { runSimulation } from '../simulator/runSimulation';
 import { runSweep } from '../simulator/sweep';
 import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/rounds';
-import { benchTable, humanReport, sweepReport } from './render';
+import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
+import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
+import { benchTable, electionCostLines, failoverTable, humanReport, sweepReport } from './render';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -84,6 +86,8 @@ Examples:
   $ statechart-consensus simulate
   $ statechart-consensus simulate --nodes 7 --byzantine 2 --behaviour flood --rounds 200 --seed 7
   $ statechart-consensus simulate --drop 0.05 --latency 5-50 --partition '1000-3000:n0,n1|n2,n3' --crash n2@2000-5000
+  $ statechart-consensus simulate --byzantine 0 --crash leader@2000-6000
+  $ statechart-consensus simulate --nodes 5 --byzantine 0 --rounds 0 --crash leader@1000-1500
   $ statechart-consensus simulate --sweep 500 --json
 
 Faults:
@@ -92,7 +96,10 @@ Faults:
                                     Repeat the option, or separate partitions with ';'.
   --crash NODE@AT[-RESTART]         NODE crashes at AT ms and restarts from its persisted ledger at
                                     RESTART ms (never, without it). Repeat, or separate with ';' or ','.
-  Nodes are n0 … n(N-1); times are simulated milliseconds.
+                                    NODE 'leader' is whoever leads the election at AT.
+  Nodes are n0 … n(N-1); times are simulated milliseconds. Every honest node also runs the
+  Raft-lite election; the report gives terms, leaders, and the time to a new leader after each
+  leader crash and each heal. --rounds 0 runs the election alone.
 
 Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
   withhold     silent: sends nothing
@@ -110,6 +117,9 @@ Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violati
 interface BenchFlags {
   json?: boolean;
   nodes?: number[];
+  failover?: boolean;
+  seeds?: number;
+  heartbeats?: number;
 }
 
 function buildProgram(
@@ -131,7 +141,7 @@ function buildProgram(
     .description('Run a seeded, deterministic cluster simulation with faults and Byzantine nodes, checking safety online.')
     .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, argument((t) => parseInteger(t, '--nodes', 1, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.nodes)
     .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', argument((t) => parseInteger(t, '--byzantine', 0, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.byzantine)
-    .option('-r, --rounds <n>', 'heights every live honest node must finalize', argument((t) => parseInteger(t, '--rounds', 1, 1_000_000)), DEFAULT_SIMULATION_OPTIONS.rounds)
+    .option('-r, --rounds <n>', 'heights every live honest node must finalize (0: the election alone)', argument((t) => parseInteger(t, '--rounds', 0, 1_000_000)), DEFAULT_SIMULATION_OPTIONS.rounds)
     .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', argument((t) => parseInteger(t, '--seed', 0, Number.MAX_SAFE_INTEGER)), DEFAULT_SIMULATION_OPTIONS.seed)
     .addOption(
       new Option('--behaviour <kind>', 'what the Byzantine nodes do')
@@ -160,6 +170,7 @@ function buildProgram(
     .option('--trace <n>', 'events kept for a violation report', argument((t) => parseInteger(t, '--trace', 1, 100_000)), DEFAULT_SIMULATION_OPTIONS.traceTail)
     .addHelpText('after', EXAMPLES)
     .action(run);
+  addInspectOption(program.commands.find((command) => command.name() === 'simulate')!);
 
   program
     .command('bench')
@@ -169,6 +180,9 @@ function buildProgram(
         .argParser(argument((t) => t.split(',').map((n) => parseInteger(n, '--nodes', 1, MAX_NODES)))),
     )
     .option('--json', 'print one JSON array instead of the table')
+    .option('--failover', `instead: failover time after a leader crash (n = ${FAILOVER_SIZES.join(', ')}), and the election's cost per node`)
+    .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, argument((t) => parseInteger(t, '--seeds', 1, 1_000_000)))
+    .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', argument((t) => parseInteger(t, '--heartbeats', 1, 10_000_000)))
     .action(bench);
   return program;
 }
@@ -234,6 +248,14 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
   return summary.unexpectedStalls > 0 ? EXIT.stalled : EXIT.ok;
 }
 
+async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {
+  const rows = await runFailoverBench({ sizes: flags.nodes, seeds: flags.seeds }, (row) => {
+    if (!flags.json) io.stderr.write(`n = ${row.nodes}: failover p50 ${row.p50} ms, p99 ${row.p99} ms\n`);
+  });
+  const cost = await measureElectionCost(flags.heartbeats);
+  io.stdout.write(flags.json ? `${JSON.stringify({ failover: rows, cost })}\n` : `${failoverTable(rows)}\n${electionCostLines(cost)}`);
+}
+
 /**
  * Runs the CLI with `argv` (the arguments after the program name) and
  * returns the exit code. Never throws for bad input: errors become one line
@@ -242,6 +264,7 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode: number = EXIT.ok;
   const bench = async (flags: BenchFlags) => {
+    if (flags.failover) return benchFailover(flags, io);
     const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
     const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
       if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
@@ -250,6 +273,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   };
   const program = buildProgram(io, async (flags, command) => {
     try {
+      const inspected = await runInspectIfAsked(flags, command, io);
+      if (inspected !== undefined) {
+        exitCode = inspected;
+        return;
+      }
       exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, io);
     } catch (error) {
       if (!(error instanceof SimulationOptionsError)) throw error;
@@ -257,6 +285,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       exitCode = EXIT.usage;
     }
   }, bench);
+  addVisualizerCommands(program, io, (code) => {
+    exitCode = code;
+  });
   if (argv.length === 0) {
     program.outputHelp();
     return EXIT.usage;

@@ -1,7 +1,9 @@
 import type { SimulationReport } from '../simulator/runSimulation';
 import type { SweepSummary } from '../simulator/sweep';
 import type { TraceEvent } from '../simulator/EventTrace';
+import type { LeaderWindow } from '../simulator/LeaderLiveness';
 import type { RoundsBenchRow } from '../bench/rounds';
+import type { ElectionCost, FailoverRow } from '../bench/failover';
 
 /** Left-aligned text columns, numbers right-aligned; no dependency, no colour. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -26,12 +28,16 @@ function refusedSummary(refused: Record<string, number>): string {
   return entries.length === 0 ? '-' : entries.map(([code, count]) => `${code} ${count}`).join(', ');
 }
 
+/** Role: the election role of an honest node at the end (or `down`), or its Byzantine behaviour. */
 export function nodeTable(report: SimulationReport): string {
   return table(
-    ['node', 'role', 'finalized', 'digest', 'transitions', 'provider errors', 'crashes', 'refused messages'],
+    ['node', 'role', 'term', 'leader', 'leader changes', 'finalized', 'digest', 'transitions', 'provider errors', 'crashes', 'refused messages'],
     report.perNode.map((node) => [
       node.name,
-      node.byzantine === null ? 'honest' : `byzantine (${node.byzantine})`,
+      node.election === null ? `byzantine (${node.byzantine})` : node.election.role,
+      node.election?.term ?? '-',
+      node.election === null ? '-' : (node.election.leader ?? 'none'),
+      node.election?.leaderChanges ?? '-',
       node.roundsFinalized,
       node.digest ?? '-',
       node.transitions,
@@ -46,16 +52,51 @@ export function traceLines(events: readonly TraceEvent[]): string {
   return events.map((event) => `  #${event.seq} ${String(event.at).padStart(7)} ms  ${event.type.padEnd(10)} ${event.detail}`).join('\n') + '\n';
 }
 
+/** Most leaderships the summary names one by one; longer histories are elided in the middle. */
+const LEADERSHIPS_SHOWN = 6;
+
+function windowOutcome(window: LeaderWindow, boundMs: number): string {
+  if (window.outcome === 'converged') {
+    return `${window.leaderAfter} led after ${window.ms} ms (${window.withinBound ? 'within' : 'over'} the ${boundMs} ms bound)`;
+  }
+  if (!window.quorum) return 'no leader possible: no connected majority';
+  if (window.outcome === 'late') return `no leader everyone followed (${window.cause})`;
+  return `not measured (${window.cause})`;
+}
+
+/**
+ * What the election did: terms and leaders, then one line per failover
+ * (a leader crashed) and per heal (a partition ended) with the time until
+ * every connected honest node followed one leader again.
+ */
+export function electionSummary(report: SimulationReport): string {
+  const { elections } = report;
+  const all = elections.leaderships.map((l) => `${l.leader} (term ${l.term})`);
+  const shown = all.length <= LEADERSHIPS_SHOWN ? all : [...all.slice(0, 2), '…', ...all.slice(-(LEADERSHIPS_SHOWN - 3))];
+  const changes = `${elections.leaderChanges} leader change${elections.leaderChanges === 1 ? '' : 's'}`;
+  const first = elections.firstLeaderMs === null ? 'no leader everyone followed yet' : `first leader after ${elections.firstLeaderMs} ms`;
+  const lines = [
+    `elections: max term ${elections.maxTerm}; leaders ${shown.length === 0 ? 'none' : shown.join(' → ')}; ${changes}; ${first}`,
+    ...elections.failovers.map((window) => `failover: ${window.leaderBefore} crashed at ${window.at} ms, ${windowOutcome(window, elections.boundMs)}`),
+    ...elections.heals.map((window) => `heal: at ${window.at} ms, ${windowOutcome(window, elections.boundMs)}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
 /** The one-line verdict: what the run showed, and for a failure how to replay it. */
 export function verdict(report: SimulationReport): string {
   const honest = report.perNode.filter((node) => node.byzantine === null);
   const time = `${seconds(report.simulatedMs)} simulated, ${seconds(report.wallMs)} wall`;
   const [violation] = report.violations;
   if (violation !== undefined) {
-    return `UNSAFE: ${violation.kind} violated at height ${violation.rank} (${violation.nodes.join(', ')}) after ${violation.at} ms; seed ${report.seed}; replay: ${report.replay}`;
+    const where = violation.term === undefined ? `at height ${violation.rank}` : `in term ${violation.term}`;
+    return `UNSAFE: ${violation.kind} violated ${where} (${violation.nodes.join(', ')}) after ${violation.at} ms; seed ${report.seed}; replay: ${report.replay}`;
   }
   if (report.stalled) {
     return `STALLED (liveness, agreement held): ${report.stallReason}; ${time}; seed ${report.seed}; replay: ${report.replay}`;
+  }
+  if (report.rounds === 0) {
+    return `SAFE: ${honest.length} honest node${honest.length === 1 ? '' : 's'} follow ${report.elections.leader} in term ${report.elections.maxTerm} (election only, no heights); ${time}`;
   }
   const digests = new Set(honest.map((node) => node.digest));
   const min = Math.min(...honest.map((node) => node.roundsFinalized));
@@ -70,7 +111,7 @@ export function humanReport(report: SimulationReport): string {
   if (violation !== undefined) {
     text += `\n${violation.kind}: ${violation.detail}\nlast ${violation.trace.length} events:\n${traceLines(violation.trace)}`;
   }
-  return `${text}\n${verdict(report)}\n`;
+  return `${text}\n${electionSummary(report)}${verdict(report)}\n`;
 }
 
 export function sweepReport(summary: SweepSummary): string {
@@ -90,5 +131,32 @@ export function benchTable(rows: readonly RoundsBenchRow[]): string {
   return table(
     ['nodes', 'rounds', 'wall ms', 'rounds/s', 'wall ms/round', 'messages', 'events'],
     rows.map((row) => [row.nodes, row.rounds, row.wallMs, row.roundsPerSecond, row.wallMsPerRound, row.messages, row.events]),
+  );
+}
+
+const ms = (value: number | null) => (value === null ? '-' : value);
+
+export function failoverTable(rows: readonly FailoverRow[]): string {
+  return table(
+    ['nodes', 'seeds', 'failovers', 'no leader to crash', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', 'within bound', 'wall ms'],
+    rows.map((row) => [
+      row.nodes,
+      row.seeds,
+      row.failovers,
+      row.noLeaderToCrash,
+      ms(row.p50),
+      ms(row.p99),
+      ms(row.max),
+      ms(row.mean),
+      `${(row.withinBound * 100).toFixed(1)} % of ${row.boundMs} ms`,
+      row.wallMs,
+    ]),
+  );
+}
+
+export function electionCostLines(cost: ElectionCost): string {
+  return (
+    `heartbeat: ${cost.usPerHeartbeat} µs through a follower's election actor, ${cost.usPerHeartbeatViaNode} µs through a node (${cost.heartbeats} heartbeats, wall clock)\n` +
+    `memory: ${cost.bytesPerElectionActor} bytes per idle election actor, ${cost.bytesPerNode} bytes per idle node (round + election), over ${cost.actors} of each (${cost.memory})\n`
   );
 }

@@ -12,6 +12,8 @@ export type TraceEventType =
   | 'partition'
   | 'heal'
   | 'byzantine'
+  /** An election role, term or leader change at an honest node. */
+  | 'election'
   | 'violation'
   | 'stall';
 

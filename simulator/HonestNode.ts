@@ -1,45 +1,92 @@
-import { createConsensusEngine } from '../engine/createConsensusEngine';
+import type { ElectionRole } from '../machines/election.machine';
+import { ElectionMessageError, type ElectionMessage, type ElectionMessageErrorCode, type ElectionTiming } from '../machines/election.schemas';
 import type { RoundTimeouts } from '../machines/round.types';
+import { createNode, type ConsensusNode } from '../node/createNode';
 import type { ConsensusClock } from '../providers/clock';
 import type { RandomSource } from '../providers/random';
 import type { SimulatedNetwork } from '../providers/simulatedNetwork';
-import { LedgerNode, type DeliveryOutcome, type LedgerEngine, type LedgerNodeOptions } from '../examples/ledger/LedgerNode';
+import { InMemoryElectionStorage, type ElectionStorage } from '../providers/storage';
+import { LedgerNode, type DeliveryOutcome, type LedgerNodeOptions } from '../examples/ledger/LedgerNode';
 import { LedgerStore } from '../examples/ledger/LedgerStore';
 import type { LedgerMessage } from '../examples/ledger/messages';
-import type { LedgerFrame } from '../examples/ledger/types';
+import { LedgerPeer, type LedgerBatch, type LedgerFrame, type LedgerVote } from '../examples/ledger/types';
+import { idleProviders } from './idleApp';
+import type { ElectionView } from './LeaderLiveness';
+
+/** A simulated member: the round machine and the election in one `createNode`. */
+export type SimNode = ConsensusNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+
+/** A node's election state as the simulator reports it; `down` while crashed. */
+export interface NodeElectionState {
+  readonly name: string;
+  readonly role: ElectionRole | 'down';
+  readonly leader: string | null;
+  readonly term: number;
+}
+
+/** What became of one delivered election message: accepted, or why the node refused it. */
+export type ElectionDeliveryOutcome = 'accepted' | ElectionMessageErrorCode;
 
 /** What an honest node needs from the simulation around it. */
 export interface HonestNodeWorld {
   clock: ConsensusClock;
   network: SimulatedNetwork<LedgerMessage>;
+  /** Election messages travel here: same clock, partitions, loss and latency as `network`. */
+  electionNetwork: SimulatedNetwork<unknown>;
   members: readonly string[];
   /** Sends through the network (and lets the checker see proposals). */
   send: (from: string, to: string, message: LedgerMessage) => void;
+  /** Sends an election message (and lets the checker see votes). */
+  sendElection: (from: string, to: string, message: ElectionMessage) => void;
+  /** Test-only: rewrites an election message before `to` reads it (a broken rule, for negative controls). */
+  tamperIncoming?: (from: string, to: string, raw: unknown) => unknown;
+  /** Test-only: what a node's election persists through, given the storage that outlives its crashes. */
+  wrapStorage?: (node: string, storage: InMemoryElectionStorage) => ElectionStorage;
+  /**
+   * `ledger`: the demo ledger orders heights. `idle`: an election-only run;
+   * the round machine has nothing to do (see `idleApp.ts`).
+   */
+  app: 'ledger' | 'idle';
   ledgerOptions: Omit<LedgerNodeOptions, 'self' | 'members' | 'clock' | 'random' | 'send' | 'store'>;
   timeouts: Partial<RoundTimeouts>;
+  electionTiming?: Partial<ElectionTiming>;
   /** How long a restarted node listens before it votes (`LedgerNodeOptions.listenFirstMs`). */
   rejoinQuietMs: number;
   onFinalized: (node: string, frame: LedgerFrame, via: 'commit' | 'sync') => void;
   onDelivered: (node: string, from: string, message: LedgerMessage, outcome: DeliveryOutcome) => void;
+  onElectionDelivered: (node: string, from: string, raw: unknown, outcome: ElectionDeliveryOutcome) => void;
   onTransition: (node: string, from: string, to: string, event: string) => void;
-  /** The engine threw something untyped, or its actor failed. */
+  onRoleChange: (node: string, from: ElectionRole, to: ElectionRole, term: number) => void;
+  onLeaderChange: (node: string, leader: string | null, term: number) => void;
+  onTermChange: (node: string, from: number, to: number) => void;
+  /** The engine threw something untyped, or an actor failed. */
   onEngineFailure: (node: string, error: unknown) => void;
 }
 
 /**
- * One honest member: a ledger node and its engine, with a store that outlives
- * crashes. A crash stops the actor on the spot (no cleanup, like a killed
- * process) and detaches the node from the network; a restart builds a new
- * ledger node and engine on the same store, which then re-syncs from peers.
+ * One honest member: a `createNode` (round machine + election) driven by a
+ * ledger node, with a ledger store and an election storage that outlive
+ * crashes. A crash stops the node's actor system on the spot (no cleanup,
+ * like a killed process) and detaches it from the network; a restart builds a
+ * new ledger node and node over the same stores: the ledger re-syncs from
+ * peers, the election reloads its term and vote before it answers anyone.
  */
 export class HonestNode {
   readonly store = new LedgerStore();
-  ledger!: LedgerNode;
-  engine!: LedgerEngine;
+  /** Term and vote; the same object across restarts, as a disk would be. */
+  readonly electionStorage = new InMemoryElectionStorage();
+  /** Null in an election-only run. */
+  ledger: LedgerNode | null = null;
+  node!: SimNode;
   crashes = 0;
   framesSynced = 0;
   peakHeldMessages = 0;
   down = false;
+  /** Times this node started following a leader other than the one it followed before (restarts included). */
+  leaderChanges = 0;
+  /** Granted (non-pre-)votes this node sent. */
+  votesGranted = 0;
+  private lastLeader: string | null = null;
   private previousTransitions = 0;
   private previousProviderErrors = 0;
   readonly refused: Record<string, number> = {};
@@ -48,65 +95,116 @@ export class HonestNode {
     readonly name: string,
     private readonly world: HonestNodeWorld,
     private readonly random: RandomSource,
+    private readonly electionRandom: RandomSource,
   ) {}
 
   boot(): void {
     const { world, name } = this;
     const restart = this.crashes > 0;
-    this.ledger = new LedgerNode({
-      ...world.ledgerOptions,
-      listenFirstMs: restart ? world.rejoinQuietMs : 0,
-      self: name,
-      members: world.members,
-      clock: world.clock,
-      // A fresh stream per incarnation, drawn from the node's own.
-      random: this.random.fork(),
-      send: (to, message) => world.send(name, to, message),
-      store: this.store,
+    const storage = world.wrapStorage ? world.wrapStorage(name, this.electionStorage) : this.electionStorage;
+    const election = { storage, random: this.electionRandom.fork(), timing: world.electionTiming };
+    if (world.app === 'ledger') {
+      this.ledger = new LedgerNode({
+        ...world.ledgerOptions,
+        listenFirstMs: restart ? world.rejoinQuietMs : 0,
+        self: name,
+        members: world.members,
+        clock: world.clock,
+        // A fresh stream per incarnation, drawn from the node's own.
+        random: this.random.fork(),
+        send: (to, message) => world.send(name, to, message),
+        store: this.store,
+      });
+      // Spelled out: an engine's config may leave members implicit, a node's may not.
+      const members = world.members.map((member) => new LedgerPeer(member));
+      this.node = createNode({ ...this.ledger.engineConfig(), members, timeouts: world.timeouts, election });
+      this.ledger.attach(this.node);
+      this.ledger.onFinalized((frame, via) => {
+        if (via === 'sync') this.framesSynced += 1;
+        world.onFinalized(name, frame, via);
+      });
+    } else {
+      this.node = createNode({
+        id: new LedgerPeer(name),
+        initialState: this.store.head(),
+        members: world.members.map((member) => new LedgerPeer(member)),
+        providers: idleProviders(),
+        rankWindow: world.ledgerOptions.rankWindow,
+        clock: world.clock,
+        timeouts: world.timeouts,
+        election,
+      });
+    }
+    const node = this.node;
+    const failed = (error: unknown) => world.onEngineFailure(name, error);
+    node.actor.subscribe({ error: failed });
+    node.roundActor.subscribe({ error: failed });
+    node.electionActor.subscribe({ error: failed });
+    node.addListener((from, to, event) => world.onTransition(name, from, to, event));
+    node.onRoleChange((from, to, term) => world.onRoleChange(name, from, to, term));
+    node.onLeaderChange((leader, term) => {
+      const id = leader === null ? null : leader.identity();
+      if (id !== null) {
+        if (this.lastLeader !== null && this.lastLeader !== id) this.leaderChanges += 1;
+        this.lastLeader = id;
+      }
+      world.onLeaderChange(name, id, term);
     });
-    this.engine = createConsensusEngine({ ...this.ledger.engineConfig(), timeouts: world.timeouts });
-    this.engine.actor.subscribe({ error: (error) => world.onEngineFailure(name, error) });
-    this.ledger.attach(this.engine);
-    this.ledger.onFinalized((frame, via) => {
-      if (via === 'sync') this.framesSynced += 1;
-      world.onFinalized(name, frame, via);
+    node.actor.on('term_changed', ({ from, to }) => world.onTermChange(name, from, to));
+    node.onOutbound((to, message) => {
+      if (message.type === 'request_vote_response' && message.granted && !message.preVote) this.votesGranted += 1;
+      world.sendElection(name, to.identity(), message);
     });
-    this.engine.addListener((from, to, event) => world.onTransition(name, from, to, event));
     world.network.attach(name, (from, message) => this.receive(from, message));
+    world.electionNetwork.attach(name, (from, raw) => this.receiveElection(from, raw));
     this.down = false;
-    this.ledger.start();
+    if (this.ledger !== null) this.ledger.start();
+    else node.start();
   }
 
   crash(): void {
     if (this.down) return;
     this.down = true;
     this.crashes += 1;
-    this.previousTransitions += this.engine.getTransitionCount();
-    this.previousProviderErrors += this.engine.getProviderErrorCount();
+    this.previousTransitions += this.node.getTransitionCount();
+    this.previousProviderErrors += this.node.getProviderErrorCount();
     this.world.network.detach(this.name);
-    this.ledger.halt();
-    this.engine.actor.stop();
+    this.world.electionNetwork.detach(this.name);
+    this.ledger?.halt();
+    this.node.actor.stop();
   }
 
   get transitions(): number {
-    return this.previousTransitions + (this.down ? 0 : this.engine.getTransitionCount());
+    return this.previousTransitions + (this.down ? 0 : this.node.getTransitionCount());
   }
 
   get providerErrors(): number {
-    return this.previousProviderErrors + (this.down ? 0 : this.engine.getProviderErrorCount());
+    return this.previousProviderErrors + (this.down ? 0 : this.node.getProviderErrorCount());
   }
 
   head(): LedgerFrame {
     return this.store.head();
   }
 
+  /** The election as this node sees it now; a down node reports its stored term. */
+  election(): NodeElectionState {
+    if (this.down) return { name: this.name, role: 'down', leader: null, term: this.electionStorage.peekHardState()?.term ?? 0 };
+    return this.liveElection();
+  }
+
+  /** The election of a node that is up (what the liveness windows look at). */
+  liveElection(): ElectionView {
+    return { name: this.name, role: this.node.getRole(), leader: this.node.getLeader()?.identity() ?? null, term: this.node.getTerm() };
+  }
+
   halt(): void {
     if (this.down) return;
-    this.ledger.halt();
-    this.engine.actor.stop();
+    this.ledger?.halt();
+    this.node.actor.stop();
   }
 
   private receive(from: string, message: LedgerMessage): void {
+    if (this.ledger === null) return;
     let outcome: DeliveryOutcome;
     try {
       outcome = this.ledger.deliver(from, message);
@@ -118,5 +216,22 @@ export class HonestNode {
       this.refused[outcome] = (this.refused[outcome] ?? 0) + 1;
     }
     this.world.onDelivered(this.name, from, message, outcome);
+  }
+
+  private receiveElection(from: string, raw: unknown): void {
+    const message = this.world.tamperIncoming ? this.world.tamperIncoming(from, this.name, raw) : raw;
+    let outcome: ElectionDeliveryOutcome = 'accepted';
+    try {
+      this.node.receiveElectionMessage(from, message);
+    } catch (error) {
+      if (!(error instanceof ElectionMessageError)) {
+        this.world.onEngineFailure(this.name, error);
+        return;
+      }
+      outcome = error.code;
+      const key = `election_${error.code}`;
+      this.refused[key] = (this.refused[key] ?? 0) + 1;
+    }
+    this.world.onElectionDelivered(this.name, from, raw, outcome);
   }
 }

@@ -9,14 +9,26 @@ import { LedgerFrame } from '../examples/ledger/types';
  *   frame not chained to the one before);
  * - `held_messages`: a node holds more peer messages than the bound allows;
  * - `engine_crash`: an engine threw something other than a typed input error,
- *   or its actor died.
+ *   or its actor died;
+ * - `election_safety` (SPEC §3, Raft §5.2): two honest nodes led one term;
+ * - `vote_fencing` (SPEC §3): an honest node granted its vote in one term to
+ *   two candidates (itself included), across restarts.
  */
-export type ViolationKind = 'agreement' | 'validity' | 'prefix' | 'held_messages' | 'engine_crash';
+export type ViolationKind =
+  | 'agreement'
+  | 'validity'
+  | 'prefix'
+  | 'held_messages'
+  | 'engine_crash'
+  | 'election_safety'
+  | 'vote_fencing';
 
 export interface Finding {
   kind: ViolationKind;
   /** The height concerned (the node's next height for non-frame findings). */
   rank: number;
+  /** The election term concerned, for election findings. */
+  term?: number;
   nodes: string[];
   detail: string;
 }
@@ -44,6 +56,10 @@ export class SafetyChecker {
   private readonly proposed = new Map<number, Map<string, string>>();
   private readonly heads = new Map<string, LedgerFrame>();
   private readonly histories = new Map<string, number>();
+  /** The honest node that won each term. */
+  private readonly leaders = new Map<number, string>();
+  /** Whom each honest node voted for, by `node|term`; outlives restarts because the checker does. */
+  private readonly ballots = new Map<string, string>();
 
   constructor(private readonly options: SafetyCheckerOptions) {
     const genesis = LedgerFrame.genesis();
@@ -129,5 +145,53 @@ export class SafetyChecker {
       nodes: [node],
       detail: `${node} holds ${held} peer messages, above the bound of ${this.options.maxHeldMessages}`,
     };
+  }
+
+  /**
+   * An honest node became leader of `term` (its role changed to leader).
+   * Election safety: at most one leader per term over the whole run.
+   */
+  leaderElected(node: string, term: number, nextRank: number): Finding | null {
+    const known = this.leaders.get(term);
+    if (known === undefined) {
+      this.leaders.set(term, node);
+      return null;
+    }
+    if (known === node) return null;
+    return {
+      kind: 'election_safety',
+      rank: nextRank,
+      term,
+      nodes: [known, node],
+      detail: `${known} and ${node} both became leader of term ${term}`,
+    };
+  }
+
+  /**
+   * An honest node's vote, as seen on the wire: a granted (non-pre-)vote it
+   * sent to `candidate`, or its own vote request (a candidate votes for
+   * itself first). Vote fencing: one candidate per node and term, restarts
+   * included.
+   */
+  voteCast(voter: string, candidate: string, term: number, nextRank: number): Finding | null {
+    const key = `${voter}|${term}`;
+    const known = this.ballots.get(key);
+    if (known === undefined) {
+      this.ballots.set(key, candidate);
+      return null;
+    }
+    if (known === candidate) return null;
+    return {
+      kind: 'vote_fencing',
+      rank: nextRank,
+      term,
+      nodes: [voter, known, candidate],
+      detail: `${voter} voted for ${known} and for ${candidate} in term ${term}`,
+    };
+  }
+
+  /** Every leadership seen so far, by term. */
+  leadersByTerm(): ReadonlyMap<number, string> {
+    return this.leaders;
   }
 }

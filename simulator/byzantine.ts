@@ -39,6 +39,38 @@ export interface ByzantineContext {
   finalizedAt: (height: number) => LedgerFrame | undefined;
   /** Reports what it did, for the trace. */
   note: (detail: string) => void;
+  /**
+   * Sends a raw election message. Byzantine nodes run no election: they stay
+   * silent on it, bar the garbage behaviour, which sends junk.
+   */
+  sendElection?: (to: string, raw: unknown) => void;
+}
+
+/**
+ * Election messages every honest node must refuse with `ElectionMessageError`:
+ * unknown or missing types and fields, bad terms, oversized or ill-formed ids,
+ * extra fields, and a heartbeat claiming another member's id. None is a
+ * well-formed message in the sender's own name: Raft trusts those, and a
+ * Byzantine-tolerant election is not what SPEC §3 asks for.
+ */
+export function electionJunk(self: string, members: readonly string[]): unknown[] {
+  const other = members.find((member) => member !== self) ?? 'nobody';
+  return [
+    null,
+    'heartbeat',
+    { type: 'append_entries', term: 1 },
+    { type: 'heartbeat' },
+    { type: 'heartbeat', term: -1, leaderId: self },
+    { type: 'heartbeat', term: 2 ** 60, leaderId: self },
+    { type: 'heartbeat', term: 1, leaderId: self, entries: [] },
+    { type: 'heartbeat', term: 1, leaderId: other },
+    { type: 'heartbeat', term: 1, leaderId: 'x'.repeat(200) },
+    { type: 'request_vote', preVote: false, term: 1.5, candidateId: self, lastLogTerm: 0, lastLogIndex: 0 },
+    { type: 'request_vote', preVote: 'yes', term: 1, candidateId: self, lastLogTerm: 0, lastLogIndex: 0 },
+    { type: 'request_vote', preVote: false, term: 1, candidateId: other, lastLogTerm: 0, lastLogIndex: 0 },
+    { type: 'request_vote_response', preVote: false, term: 1, granted: 'yes' },
+    { type: 'heartbeat_response', term: Number.NaN, success: true },
+  ];
 }
 
 /** Values that fail the engine's `Unique` schema in every way it checks. */
@@ -276,6 +308,7 @@ export class ByzantineNode {
         pick(),
       ];
       for (const message of messages) this.context.send(to, message as LedgerMessage);
+      if (this.context.sendElection) for (const raw of electionJunk(this.context.self, this.context.members)) this.context.sendElection(to, raw);
     }
     this.context.note(`sends garbage at ${height}`);
   }

@@ -1,4 +1,5 @@
 import { kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
+import { ElectionMessageSchema } from '../machines/election.schemas';
 import { LedgerFrame, LedgerVote } from '../examples/ledger/types';
 
 /** A short, deterministic description of a message for the trace (never throws). */
@@ -23,5 +24,22 @@ export function describeMessage(message: unknown): string {
       return `sync_request after ${String(rank ?? '(malformed)')}`;
     case 'sync_response':
       return `sync_response ${Array.isArray(m.frames) ? m.frames.length : '(malformed)'} frames`;
+  }
+}
+
+/** A short description of an election message for the trace (never throws; junk is `junk`). */
+export function describeElectionMessage(raw: unknown): string {
+  const parsed = ElectionMessageSchema.safeParse(raw);
+  if (!parsed.success) return 'election junk';
+  const m = parsed.data;
+  switch (m.type) {
+    case 'request_vote':
+      return `${m.preVote ? 'pre-vote' : 'vote'} request t${m.term} for ${m.candidateId}`;
+    case 'request_vote_response':
+      return `${m.preVote ? 'pre-vote' : 'vote'} ${m.granted ? 'granted' : 'denied'} t${m.term}`;
+    case 'heartbeat':
+      return `heartbeat t${m.term} from ${m.leaderId}`;
+    case 'heartbeat_response':
+      return `heartbeat ${m.success ? 'ack' : 'nack'} t${m.term}`;
   }
 }

@@ -5,6 +5,9 @@
 export {
   runSimulation,
   MAX_EVENTS_PER_RUN,
+  type ElectionReport,
+  type Leadership,
+  type NodeElectionReport,
   type NodeReport,
   type SimulationHooks,
   type SimulationReport,
@@ -12,6 +15,7 @@ export {
 } from './runSimulation';
 export {
   DEFAULT_SIMULATION_OPTIONS,
+  LEADER,
   MAX_NODES,
   nodeNames,
   parseBehaviour,
@@ -34,19 +38,50 @@ export {
   type SweepRun,
   type SweepSummary,
 } from './sweep';
+export {
+  electionSweepPlan,
+  ELECTION_SWEEP_SIZES,
+  formatLeaderDistribution,
+  leaderDistribution,
+  runElectionSweep,
+  type ElectionSweepHooks,
+  type ElectionSweepRun,
+  type ElectionSweepSummary,
+  type LeaderDistribution,
+} from './electionSweep';
+export {
+  agreedLeader,
+  countsAgainstBound,
+  LeaderLiveness,
+  majorityComponent,
+  type ClusterSnapshot,
+  type ElectionView,
+  type LeaderLivenessOptions,
+  type LeaderWindow,
+  type LeaderWindowKind,
+  type LeaderWindowOutcome,
+} from './LeaderLiveness';
 export { EventClock, drainMicrotasks } from './EventClock';
 export { EventTrace, DEFAULT_TRACE_TAIL, type TraceEvent, type TraceEventType } from './EventTrace';
 export { SafetyChecker, type Finding, type SafetyCheckerOptions, type ViolationKind } from './SafetyChecker';
 export {
   ByzantineNode,
   BEHAVIOUR_OPTIONS,
+  electionJunk,
   BYZANTINE_BEHAVIOURS,
   FLOOD_MESSAGES_PER_PEER,
   type BehaviourOption,
   type ByzantineBehaviour,
   type ByzantineContext,
 } from './byzantine';
-export { HonestNode, type HonestNodeWorld } from './HonestNode';
+export {
+  HonestNode,
+  type ElectionDeliveryOutcome,
+  type HonestNodeWorld,
+  type NodeElectionState,
+  type SimNode,
+} from './HonestNode';
+export { idleProviders } from './idleApp';
 export {
   SimulatedNetwork,
   type DropReason,

@@ -1,9 +1,18 @@
+import { ElectionTimingSchema, DEFAULT_ELECTION_TIMING, type ElectionTiming } from '../machines/election.schemas';
 import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
 import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 
+/**
+ * The crash target that names no node in advance: whichever honest node leads
+ * the election at that instant (the leader of the highest term if a partition
+ * left a stale one). With no leader then, the crash and its restart do nothing.
+ */
+export const LEADER = 'leader';
+
 /** A node down from `at` until `restartAt` (ms, simulated); `null`: it never comes back. */
 export interface CrashSpec {
+  /** A node name, or `LEADER`. */
   node: string;
   at: number;
   restartAt: number | null;
@@ -14,7 +23,11 @@ export interface SimulationOptions {
   nodes: number;
   /** How many of them are Byzantine (at most f = ⌊(n−1)/3⌋). */
   byzantine: number;
-  /** Heights every live honest node must finalize. */
+  /**
+   * Heights every live honest node must finalize. 0: an election-only run,
+   * whose nodes' round machines idle; it ends once every fault has fired and
+   * the election settled after each.
+   */
   rounds: number;
   seed: number;
   behaviour: BehaviourOption;
@@ -42,6 +55,8 @@ export interface SimulationOptions {
   stallLimitMs?: number;
   /** Simulated time after which the run ends regardless. */
   maxSimulatedMs?: number;
+  /** Overrides for the election's SPEC §3 timing (150–300 ms timeouts, 50 ms heartbeats). API only. */
+  electionTiming?: Partial<ElectionTiming>;
 }
 
 export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'partitions' | 'crashes'>> = Object.freeze({
@@ -130,7 +145,8 @@ export function parsePartitions(text: string, names: readonly string[]): Partiti
 /**
  * `NODE@AT-RESTART` or `NODE@AT`, e.g. `n2@2000-5000`: n2 crashes at 2000 ms
  * and restarts from its persisted ledger at 5000 ms (without `-RESTART` it
- * stays down). Several: separate with `;` or `,`, or repeat the option.
+ * stays down). NODE may be `leader`: whoever leads the election at AT.
+ * Several: separate with `;` or `,`, or repeat the option.
  */
 export function parseCrashes(text: string, names: readonly string[]): CrashSpec[] {
   return text
@@ -141,7 +157,7 @@ export function parseCrashes(text: string, names: readonly string[]): CrashSpec[
       const match = /^([^@\s]+)@(\d+)(?:-(\d+))?$/.exec(part);
       if (!match) fail(`--crash: expected NODE@AT-RESTART (e.g. n2@2000-5000), got "${part}"`);
       const [, node, at, restart] = match;
-      if (!names.includes(node)) fail(`--crash: unknown node "${node}" (nodes are ${names[0]}…${names[names.length - 1]})`);
+      if (node !== LEADER && !names.includes(node)) fail(`--crash: unknown node "${node}" (nodes are ${names[0]}…${names[names.length - 1]})`);
       const restartAt = restart === undefined ? null : Number(restart);
       if (restartAt !== null && restartAt <= Number(at)) fail(`--crash: "${part}" restarts before it crashes`);
       return { node, at: Number(at), restartAt };
@@ -174,7 +190,7 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   const f = faultTolerance(nodes);
   if (!Number.isSafeInteger(byzantine) || byzantine < 0) fail(`--byzantine: expected a non-negative integer, got ${byzantine}`);
   if (byzantine > f) fail(`--byzantine: ${nodes} nodes tolerate at most f = ${f} Byzantine node${f === 1 ? '' : 's'}, got ${byzantine}`);
-  if (!Number.isSafeInteger(rounds) || rounds < 1) fail(`--rounds: expected a positive integer, got ${rounds}`);
+  if (!Number.isSafeInteger(rounds) || rounds < 0) fail(`--rounds: expected a non-negative integer, got ${rounds}`);
   if (!Number.isSafeInteger(seed)) fail(`--seed: expected an integer, got ${seed}`);
   if (!(options.dropRate >= 0 && options.dropRate <= 1)) fail(`--drop: expected a probability within [0, 1], got ${options.dropRate}`);
   if (!(options.duplicateRate >= 0 && options.duplicateRate <= 1)) fail(`--duplicate: expected a probability within [0, 1], got ${options.duplicateRate}`);
@@ -187,10 +203,11 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   if (!Number.isInteger(options.proofMs.min) || !Number.isInteger(options.proofMs.max)) fail('--proof: expected whole milliseconds');
   const names = nodeNames(nodes);
   for (const crash of options.crashes) {
-    if (!names.includes(crash.node)) fail(`--crash: unknown node "${crash.node}"`);
+    if (crash.node !== LEADER && !names.includes(crash.node)) fail(`--crash: unknown node "${crash.node}"`);
   }
-  const crashed = new Set(options.crashes.map((crash) => crash.node));
-  if (crashed.size !== options.crashes.length) fail('--crash: one crash per node');
+  // A named node crashes once; `leader` names whoever leads then, so it may recur.
+  const named = options.crashes.filter((crash) => crash.node !== LEADER).map((crash) => crash.node);
+  if (new Set(named).size !== named.length) fail('--crash: one crash per node');
   for (const partition of options.partitions) {
     for (const name of partition.groups.flat()) if (!names.includes(name)) fail(`--partition: unknown node "${name}"`);
   }
@@ -199,5 +216,9 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   }
   if (!Number.isSafeInteger(options.rankWindow) || options.rankWindow < 1 || options.rankWindow > 1024) fail(`rankWindow: expected an integer within [1, 1024]`);
   if (!Number.isSafeInteger(options.traceTail) || options.traceTail < 1) fail(`traceTail: expected a positive integer`);
+  if (options.electionTiming !== undefined) {
+    const timing = ElectionTimingSchema.safeParse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
+    if (!timing.success) fail(`electionTiming: ${timing.error.issues.map((issue) => issue.message).join('; ')}`);
+  }
   return options;
 }

@@ -36,5 +36,8 @@ export function replayCommand(options: SimulationOptions): string {
   if (options.partitions.length > 0) parts.push(`--partition '${options.partitions.map(partition).join(';')}'`);
   if (options.crashes.length > 0) parts.push(`--crash '${options.crashes.map(crash).join(';')}'`);
   const command = parts.join(' ');
-  return options.quorumSize === undefined ? command : `${command}  # plus quorumSize ${options.quorumSize} (API only)`;
+  const apiOnly: string[] = [];
+  if (options.quorumSize !== undefined) apiOnly.push(`quorumSize ${options.quorumSize}`);
+  if (options.electionTiming !== undefined) apiOnly.push(`electionTiming ${JSON.stringify(options.electionTiming)}`);
+  return apiOnly.length === 0 ? command : `${command}  # plus ${apiOnly.join(', ')} (API only)`;
 }

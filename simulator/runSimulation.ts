@@ -1,15 +1,19 @@
+import type { ElectionRole } from '../machines/election.machine';
+import { DEFAULT_ELECTION_TIMING, ElectionTimingSchema, type ElectionMessage } from '../machines/election.schemas';
 import { createSeededRandom, type RandomSource } from '../providers/random';
 import { SimulatedNetwork, type NetworkStats } from '../providers/simulatedNetwork';
+import type { ElectionStorage, InMemoryElectionStorage } from '../providers/storage';
 import type { RoundTimeouts } from '../machines/round.types';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
 import { defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
 import type { LedgerFrame } from '../examples/ledger/types';
 import { ByzantineNode, type BehaviourOption } from './byzantine';
-import { describeMessage } from './describe';
+import { describeElectionMessage, describeMessage } from './describe';
 import { EventClock } from './EventClock';
 import { EventTrace, type TraceEvent } from './EventTrace';
 import { HonestNode, type HonestNodeWorld } from './HonestNode';
-import { nodeNames, resolveOptions, type SimulationOptions } from './options';
+import { agreedLeader, countsAgainstBound, LeaderLiveness, type ClusterSnapshot, type LeaderWindow } from './LeaderLiveness';
+import { LEADER, nodeNames, resolveOptions, type SimulationOptions } from './options';
 import { replayCommand } from './replay';
 import { SafetyChecker, type Finding } from './SafetyChecker';
 
@@ -40,6 +44,55 @@ export interface NodeReport {
   framesSynced: number;
   /** Most peer messages the node's engine held at once (bounded by `maxHeldMessages`). */
   peakHeldMessages: number;
+  /** The node's election at the end of the run; null for Byzantine nodes, which run none. */
+  election: NodeElectionReport | null;
+}
+
+export interface NodeElectionReport {
+  /** At the end of the run; `down` if crashed then. */
+  role: ElectionRole | 'down';
+  term: number;
+  /** The leader it followed at the end (itself if it led). */
+  leader: string | null;
+  /** Times it started following a leader other than the one it followed before. */
+  leaderChanges: number;
+  /** Votes (not pre-votes) it granted to others. */
+  votesGranted: number;
+}
+
+/** One leadership: `leader` won `term` at `at` ms. */
+export interface Leadership {
+  term: number;
+  leader: string;
+  at: number;
+}
+
+/** What the election did over the run (SPEC §3): terms, leaders, failover and heal times. */
+export interface ElectionReport {
+  /** The liveness bound: 2 × the maximum election timeout. */
+  boundMs: number;
+  /** Highest term any honest node reached. */
+  maxTerm: number;
+  /** Every leadership won, in order; at most one per term (election safety). */
+  leaderships: Leadership[];
+  /** Leaderships won by a node other than the previous leader (the first one is not a change). */
+  leaderChanges: number;
+  /** The leader every connected honest node followed at the end, if they agreed. */
+  leader: string | null;
+  /** From boot until every honest node followed one leader; null if the run ended first. */
+  firstLeaderMs: number | null;
+  /** After each crash of a leader: who took over and after how long. */
+  failovers: LeaderWindow[];
+  /** After each partition healed: who led and after how long. */
+  heals: LeaderWindow[];
+  /** After each honest node restarted: how long until it (and everyone) followed one leader. */
+  restarts: LeaderWindow[];
+  /** `ms` of every heal window that converged, in order. */
+  healToLeaderMs: number[];
+  /** Heal and failover windows that count against the bound, and how many of them met it. */
+  withinBound: { counted: number; met: number };
+  /** The election's own traffic, apart from the ledger's `messages`. */
+  messages: NetworkStats;
 }
 
 export interface SimulationReport {
@@ -67,6 +120,7 @@ export interface SimulationReport {
   messages: NetworkStats;
   /** The bound on peer messages a node may hold that the checker enforced. */
   maxHeldMessages: number;
+  elections: ElectionReport;
   perNode: NodeReport[];
   replay: string;
 }
@@ -76,6 +130,18 @@ export interface SimulationHooks {
   onProgress?: (finalized: number, target: number) => void;
   /** Receives the trace after the run (e.g. to keep it when `keepTrace`). */
   onTrace?: (trace: EventTrace) => void;
+  /**
+   * Test-only: a deliberately broken election rule, to show the checker
+   * catches it. `outgoing` rewrites what an honest node sends (the checker
+   * sees the rewritten message: a broken voter); `incoming` rewrites what it
+   * reads (the checker saw the original: a broken counter).
+   */
+  sabotageElection?: {
+    outgoing?: (from: string, to: string, message: ElectionMessage) => ElectionMessage;
+    incoming?: (from: string, to: string, raw: unknown) => unknown;
+    /** Replaces what a node's election persists through (e.g. a disk that forgets the vote). */
+    storage?: (node: string, storage: InMemoryElectionStorage) => ElectionStorage;
+  };
 }
 
 /** Events one run may fire before it is declared a livelock (a bound on wall time). */
@@ -120,6 +186,10 @@ export async function runSimulation(
   const nodeRandoms = new Map<string, RandomSource>(names.map((name) => [name, random.fork()]));
   const byzantineRandom = random.fork();
   const byzantineNames = pickByzantine(names, options.byzantine, random.fork());
+  // Forked after every older stream, so adding the election left a seed's ledger draws as they were.
+  const electionRandom = random.fork();
+  const electionNetworkRandom = electionRandom.fork();
+  const electionRandoms = new Map<string, RandomSource>(names.map((name) => [name, electionRandom.fork()]));
 
   const clock = new EventClock();
   const trace = new EventTrace(options.traceTail, options.keepTrace);
@@ -127,6 +197,8 @@ export async function runSimulation(
   const schedule = leaderSchedule(names, proversPerRank);
   const maxHeld = options.maxHeldMessages ?? 4 * options.rankWindow * options.nodes;
   const checker = new SafetyChecker({ schedule, maxHeldMessages: maxHeld });
+  const electionTiming = ElectionTimingSchema.parse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
+  const electionOnly = options.rounds === 0;
 
   const network = new SimulatedNetwork<LedgerMessage>({
     clock,
@@ -144,6 +216,25 @@ export async function runSimulation(
       }
     },
   });
+  // The election's messages cross the same links: same clock, partitions,
+  // loss, duplication and latency, and a crashed node is detached from both.
+  // Its own random stream keeps the ledger's draws what they were without it.
+  const electionNetwork = new SimulatedNetwork<unknown>({
+    clock,
+    random: electionNetworkRandom,
+    latency: options.latency,
+    dropRate: options.dropRate,
+    duplicateRate: options.duplicateRate,
+    reorder: options.reorder,
+    partitions: options.partitions,
+    observer: (event) => {
+      // Heartbeats are the election's background noise; votes are what a report needs.
+      if ((event.type === 'drop' || event.type === 'duplicate') && !isHeartbeat(event.message)) {
+        const suffix = event.type === 'drop' ? ` (${event.reason})` : '';
+        trace.record(event.at, event.type, event.to, `${event.from}→${event.to} ${describeElectionMessage(event.message)}${suffix}`);
+      }
+    },
+  });
 
   // A round trip plus a proof is when a live prover's proposal is due; the
   // margin keeps a slow-but-honest prover from being skipped.
@@ -157,7 +248,8 @@ export async function runSimulation(
 
   const report = (finding: Finding) => {
     if (violations.length > 0) return;
-    trace.record(clock.now(), 'violation', finding.nodes[0] ?? null, `${finding.kind} at ${finding.rank}: ${finding.detail}`);
+    const where = finding.term === undefined ? `at ${finding.rank}` : `in term ${finding.term}`;
+    trace.record(clock.now(), 'violation', finding.nodes[0] ?? null, `${finding.kind} ${where}: ${finding.detail}`);
     violations.push({ ...finding, seed: options.seed, at: clock.now(), replay, trace: trace.tail() });
   };
 
@@ -168,12 +260,54 @@ export async function runSimulation(
 
   const honest = new Map<string, HonestNode>();
   const byzantine = new Map<string, ByzantineNode>();
+  const nextRankOf = (node: string) => (honest.get(node)?.head().height ?? 0) + 1;
+
+  // Election bookkeeping: leaderships for the report, and whether anything a
+  // liveness window depends on changed since it was last evaluated.
+  const leaderships: Leadership[] = [];
+  let maxTerm = 0;
+  let electionChanged = false;
+  const liveHonest = () => [...honest.values()].filter((node) => !node.down);
+  const snapshot = (): ClusterSnapshot => ({
+    nodes: liveHonest().map((node) => node.liveElection()),
+    cut: (a, b) => network.isCut(a, b),
+  });
+  const liveness = new LeaderLiveness({ members: options.nodes, boundMs: 2 * electionTiming.electionTimeoutMaxMs, snapshot });
+  /** Whoever leads now: the leader of the highest term among live honest nodes. */
+  const currentLeader = (): string | null => {
+    let best: { name: string; term: number } | null = null;
+    for (const node of liveHonest()) {
+      const view = node.election();
+      if (view.role === 'leader' && (best === null || view.term > best.term)) best = { name: node.name, term: view.term };
+    }
+    return best?.name ?? null;
+  };
+
+  const sendElection = (from: string, to: string, original: ElectionMessage) => {
+    const message = hooks.sabotageElection?.outgoing ? hooks.sabotageElection.outgoing(from, to, original) : original;
+    // Vote fencing is checked on the wire: a request for votes is the sender's
+    // vote for itself, a granted response a vote for the one it goes to.
+    if (message.type === 'request_vote' && !message.preVote) {
+      const finding = checker.voteCast(from, from, message.term, nextRankOf(from));
+      if (finding) report(finding);
+    } else if (message.type === 'request_vote_response' && message.granted && !message.preVote) {
+      trace.record(clock.now(), 'election', from, `${from} grants its term ${message.term} vote to ${to}`);
+      const finding = checker.voteCast(from, to, message.term, nextRankOf(from));
+      if (finding) report(finding);
+    }
+    electionNetwork.send(from, to, message);
+  };
 
   const world: HonestNodeWorld = {
     clock,
     network,
+    electionNetwork,
     members: names,
     send,
+    sendElection,
+    tamperIncoming: hooks.sabotageElection?.incoming,
+    wrapStorage: hooks.sabotageElection?.storage,
+    app: electionOnly ? 'idle' : 'ledger',
     ledgerOptions: {
       proversPerRank,
       quorumSize: options.quorumSize,
@@ -183,6 +317,7 @@ export async function runSimulation(
       rankWindow: options.rankWindow,
     },
     timeouts: timeoutsFor(patienceMs, syncWaitMs, options.proofMs.max),
+    electionTiming: options.electionTiming,
     // One re-send period of the peers plus a patience: enough to hear the skips.
     rejoinQuietMs: 2 * patienceMs + options.latency.max,
     onFinalized(node, frame, via) {
@@ -204,13 +339,33 @@ export async function runSimulation(
       trace.record(clock.now(), 'deliver', node, `${from}→${node} ${describeMessage(message)} ${outcome}`);
       const target = honest.get(node);
       if (target === undefined || target.down) return;
-      const held = target.engine.getHeldMessageCount();
+      const held = target.node.getHeldMessageCount();
       target.peakHeldMessages = Math.max(target.peakHeldMessages, held);
       const finding = checker.heldMessages(node, held, target.head().height + 1);
       if (finding) report(finding);
     },
+    onElectionDelivered(node, from, raw, outcome) {
+      if (outcome === 'accepted' && isHeartbeat(raw)) return;
+      trace.record(clock.now(), 'deliver', node, `${from}→${node} ${describeElectionMessage(raw)} ${outcome}`);
+    },
     onTransition(node, from, to, event) {
       trace.record(clock.now(), 'transition', node, `${from}→${to} [${event}]`);
+    },
+    onRoleChange(node, from, to, term) {
+      trace.record(clock.now(), 'election', node, `${node} ${from}→${to} in term ${term}`);
+      electionChanged = true;
+      if (to !== 'leader') return;
+      const finding = checker.leaderElected(node, term, nextRankOf(node));
+      if (finding) return report(finding);
+      const previous = leaderships.at(-1);
+      if (previous === undefined || previous.term !== term) leaderships.push({ term, leader: node, at: clock.now() });
+    },
+    onLeaderChange(node, leader, term) {
+      trace.record(clock.now(), 'election', node, `${node} follows ${leader ?? 'no one'} in term ${term}`);
+      electionChanged = true;
+    },
+    onTermChange(_node, _from, to) {
+      maxTerm = Math.max(maxTerm, to);
     },
     onEngineFailure(node, error) {
       const target = honest.get(node);
@@ -221,6 +376,13 @@ export async function runSimulation(
         detail: `${node}'s engine failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
       });
     },
+  };
+
+  const attachByzantine = (name: string) => {
+    const adversary = byzantine.get(name)!;
+    network.attach(name, (from, message) => adversary.onMessage(from, message));
+    // It runs no election: what honest nodes send it is dropped on arrival.
+    electionNetwork.attach(name, () => {});
   };
 
   for (const name of names) {
@@ -234,47 +396,85 @@ export async function runSimulation(
           rankWindow: options.rankWindow,
           random: byzantineRandom.fork(),
           send: (to, message) => send(name, to, message),
+          sendElection: (to, raw) => electionNetwork.send(name, to, raw),
           finalizedAt: (height) => checker.canonicalAt(height),
           note: (detail) => trace.record(clock.now(), 'byzantine', name, `${name} ${detail}`),
         },
         options.behaviour,
       );
       byzantine.set(name, adversary);
-      network.attach(name, (from, message) => adversary.onMessage(from, message));
+      attachByzantine(name);
     } else {
-      honest.set(name, new HonestNode(name, world, nodeRandoms.get(name)!));
+      honest.set(name, new HonestNode(name, world, nodeRandoms.get(name)!, electionRandoms.get(name)!));
     }
   }
 
   const permanentlyDown = new Set(options.crashes.filter((crash) => crash.restartAt === null).map((crash) => crash.node));
-  const counted = [...honest.values()].filter((node) => !permanentlyDown.has(node.name));
+  const counted = new Set([...honest.values()].filter((node) => !permanentlyDown.has(node.name)));
   function slowestHonest(): number {
     let min = Number.POSITIVE_INFINITY;
     for (const node of counted) min = Math.min(min, node.head().height);
-    return counted.length === 0 ? 0 : min;
+    return counted.size === 0 ? 0 : min;
   }
 
   let lastFaultEnd = 0;
+  let faultEvents = 0;
+  let faultEventsFired = 0;
+  /** Schedules one fault event; the run does not end before every one has happened. */
+  const atFault = (at: number, fn: () => void) => {
+    faultEvents += 1;
+    clock.setTimeout(() => {
+      faultEventsFired += 1;
+      electionChanged = true;
+      fn();
+    }, at);
+  };
   for (const { from, to, groups } of options.partitions) {
     const label = groups.map((group) => group.join(',')).join(' | ');
-    clock.setTimeout(() => trace.record(clock.now(), 'partition', null, `partition ${label} until ${to}`), from);
-    if (Number.isFinite(to)) clock.setTimeout(() => trace.record(clock.now(), 'heal', null, `healed ${label}`), to);
+    atFault(from, () => {
+      trace.record(clock.now(), 'partition', null, `partition ${label} until ${to}`);
+      liveness.interrupt(clock.now(), `partition ${label} at ${from} ms`);
+    });
+    if (Number.isFinite(to)) {
+      atFault(to, () => {
+        trace.record(clock.now(), 'heal', null, `healed ${label}`);
+        liveness.open('heal', clock.now(), currentLeader());
+      });
+    }
     lastFaultEnd = Math.max(lastFaultEnd, Number.isFinite(to) ? to : from);
   }
-  for (const { node, at, restartAt } of options.crashes) {
-    clock.setTimeout(() => {
-      trace.record(clock.now(), 'crash', node, `${node} crashes`);
-      const target = honest.get(node);
+  for (const { node: named, at, restartAt } of options.crashes) {
+    // `leader` is resolved when the crash happens; the restart brings back whoever went down.
+    let victim: string | null = null;
+    atFault(at, () => {
+      const node = named === LEADER ? currentLeader() : named;
+      const target = node === null ? undefined : honest.get(node);
+      if (node === null || target?.down) {
+        trace.record(clock.now(), 'crash', node, named === LEADER ? 'no leader to crash' : `${node} is already down`);
+        return;
+      }
+      victim = node;
+      const wasLeader = target !== undefined && target.election().role === 'leader';
+      trace.record(clock.now(), 'crash', node, `${node} crashes${wasLeader ? ` (leader of term ${target!.election().term})` : ''}`);
+      liveness.interrupt(clock.now(), `${node} crashed at ${at} ms`);
       if (target) target.crash();
-      else network.detach(node);
-    }, at);
+      else {
+        network.detach(node);
+        electionNetwork.detach(node);
+      }
+      if (wasLeader) liveness.open('failover', clock.now(), node);
+      if (restartAt === null && target) counted.delete(target);
+    });
     if (restartAt !== null) {
-      clock.setTimeout(() => {
-        const target = honest.get(node);
-        trace.record(clock.now(), 'restart', node, `${node} restarts at height ${target ? target.head().height : '-'}`);
-        if (target) target.boot();
-        else network.attach(node, (from, message) => byzantine.get(node)!.onMessage(from, message));
-      }, restartAt);
+      atFault(restartAt, () => {
+        if (victim === null) return;
+        const target = honest.get(victim);
+        trace.record(clock.now(), 'restart', victim, `${victim} restarts at height ${target ? target.head().height : '-'}`);
+        if (target) {
+          target.boot();
+          liveness.open('restart', clock.now(), currentLeader());
+        } else attachByzantine(victim);
+      });
     }
     lastFaultEnd = Math.max(lastFaultEnd, restartAt ?? at);
   }
@@ -284,27 +484,45 @@ export async function runSimulation(
   let stallReason: string | null = null;
 
   for (const node of honest.values()) node.boot();
+  liveness.open('start', 0, null);
   for (const adversary of byzantine.values()) adversary.onHeight(1, checker.canonicalAt(0) as LedgerFrame);
 
-  const reached = () => counted.length > 0 && slowestHonest() >= options.rounds;
+  // An election-only run's target: every connected honest node follows one leader.
+  let electionConverged = false;
+  const reached = () => (electionOnly ? electionConverged : counted.size > 0 && slowestHonest() >= options.rounds);
+  // A ledger run does not wait for its first leader (rounds do not need one);
+  // an election-only run has nothing else to wait for.
+  const waitFor = electionOnly ? (['start', 'heal', 'failover', 'restart'] as const) : (['heal', 'failover', 'restart'] as const);
+  const electionSettled = () => faultEventsFired === faultEvents && !liveness.blocking(clock.now(), waitFor);
   const finished = () => {
-    if (violations.length > 0 || reached()) return true;
+    if (electionChanged) {
+      electionChanged = false;
+      liveness.poll(clock.now());
+      if (electionOnly) electionConverged = agreedLeader(snapshot(), options.nodes) !== null;
+    }
+    if (violations.length > 0) return true;
+    if (reached() && electionSettled()) return true;
     const now = clock.now();
-    if (now - Math.max(lastProgressAt, lastFaultEnd) >= stallLimitMs) {
+    if (!electionOnly && now - Math.max(lastProgressAt, lastFaultEnd) >= stallLimitMs) {
       stallReason = `no honest node finalized a height for ${stallLimitMs} ms (frontier ${checker.frontier()}, slowest ${slowestHonest()})`;
       return true;
     }
     return false;
   };
   const events = await clock.runUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN);
-  if (stallReason === null && violations.length === 0 && !reached()) {
+  const settledLeader = agreedLeader(snapshot(), options.nodes);
+  if (stallReason === null && violations.length === 0 && !(reached() && electionSettled())) {
     stallReason =
       events >= MAX_EVENTS_PER_RUN
         ? `gave up after ${MAX_EVENTS_PER_RUN} events (livelock?) at frontier ${checker.frontier()}`
-        : `time limit of ${maxSimulatedMs} ms reached at frontier ${checker.frontier()}, slowest ${slowestHonest()}`;
+        : electionOnly
+          ? `the election did not settle: no leader every connected honest node follows by ${clock.now()} ms`
+          : `time limit of ${maxSimulatedMs} ms reached at frontier ${checker.frontier()}, slowest ${slowestHonest()}`;
   }
   if (stallReason !== null && violations.length === 0) trace.record(clock.now(), 'stall', null, stallReason);
+  liveness.close(clock.now());
 
+  const finalViews = new Map([...honest.values()].map((node) => [node.name, node.election()]));
   for (const node of honest.values()) node.halt();
   hooks.onTrace?.(trace);
 
@@ -322,8 +540,10 @@ export async function runSimulation(
         crashes: options.crashes.some((crash) => crash.node === name) ? 1 : 0,
         framesSynced: 0,
         peakHeldMessages: 0,
+        election: null,
       };
     }
+    const view = finalViews.get(name)!;
     return {
       name,
       byzantine: null,
@@ -335,10 +555,11 @@ export async function runSimulation(
       crashes: node.crashes,
       framesSynced: node.framesSynced,
       peakHeldMessages: node.peakHeldMessages,
+      election: { role: view.role, term: view.term, leader: view.leader, leaderChanges: node.leaderChanges, votesGranted: node.votesGranted },
     };
   });
 
-  const reachedTarget = violations.length === 0 && reached();
+  const reachedTarget = violations.length === 0 && stallReason === null && reached();
   return {
     seed: options.seed,
     nodes: options.nodes,
@@ -358,8 +579,45 @@ export async function runSimulation(
     traceDigest: trace.digest(),
     messages: network.stats,
     maxHeldMessages: maxHeld,
+    elections: electionReport(liveness, leaderships, maxTerm, settledLeader?.leader ?? null, electionNetwork.stats),
     perNode,
     replay,
+  };
+}
+
+function isHeartbeat(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const type = (raw as { type?: unknown }).type;
+  return type === 'heartbeat' || type === 'heartbeat_response';
+}
+
+function electionReport(
+  liveness: LeaderLiveness,
+  leaderships: Leadership[],
+  maxTerm: number,
+  leader: string | null,
+  messages: NetworkStats,
+): ElectionReport {
+  const windows = liveness.windows();
+  const failovers = windows.filter((window) => window.kind === 'failover');
+  const heals = windows.filter((window) => window.kind === 'heal');
+  const start = windows.find((window) => window.kind === 'start');
+  const counted = [...failovers, ...heals].filter(countsAgainstBound);
+  let leaderChanges = 0;
+  for (let i = 1; i < leaderships.length; i += 1) if (leaderships[i].leader !== leaderships[i - 1].leader) leaderChanges += 1;
+  return {
+    boundMs: liveness.boundMs,
+    maxTerm,
+    leaderships,
+    leaderChanges,
+    leader,
+    firstLeaderMs: start?.outcome === 'converged' ? start.ms : null,
+    failovers: failovers.map((window) => ({ ...window })),
+    heals: heals.map((window) => ({ ...window })),
+    restarts: windows.filter((window) => window.kind === 'restart').map((window) => ({ ...window })),
+    healToLeaderMs: heals.flatMap((window) => (window.ms === null ? [] : [window.ms])),
+    withinBound: { counted: counted.length, met: counted.filter((window) => window.withinBound).length },
+    messages,
   };
 }
 

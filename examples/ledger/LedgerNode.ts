@@ -16,6 +16,8 @@ import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
 export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
 export type LedgerEngineConfig = ConsensusEngineConfig<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+/** What a ledger drives: an engine, or a node (`createNode`), which has the engine's API bar its actor. */
+export type LedgerRounds = Omit<LedgerEngine, 'actor'>;
 
 /** Frames one sync response may carry: a peer cannot make us hold more per request. */
 export const MAX_SYNC_FRAMES = 64;
@@ -172,7 +174,7 @@ export class LedgerNode {
   /** No vote before this time (see `listenFirstMs`). */
   private quietUntil = Number.NEGATIVE_INFINITY;
 
-  private engine: LedgerEngine | null = null;
+  private engine: LedgerRounds | null = null;
   private halted = false;
   private timer: unknown = null;
   private lastProgress: number;
@@ -238,8 +240,8 @@ export class LedgerNode {
     };
   }
 
-  /** Binds the engine this ledger's providers serve. */
-  attach(engine: LedgerEngine): void {
+  /** Binds the engine (or node) this ledger's providers serve. */
+  attach(engine: LedgerRounds): void {
     this.engine = engine;
     engine.onCommit(({ state }) => this.finalized([state], 'commit'));
     engine.addListener((_from, _to, event) => {
@@ -769,7 +771,7 @@ export class LedgerNode {
     if (!this.halted) this.transport(to, message);
   }
 
-  private requireEngine(): LedgerEngine {
+  private requireEngine(): LedgerRounds {
     if (this.engine === null) throw new Error(`ledger node ${this.self}: attach(engine) first`);
     return this.engine;
   }

@@ -19,6 +19,7 @@ export {
   type FinalizedListener,
   type LedgerEngine,
   type LedgerEngineConfig,
+  type LedgerRounds,
   type LedgerNodeOptions,
   type LedgerNodeStats,
 } from './LedgerNode';

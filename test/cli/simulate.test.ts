@@ -34,7 +34,9 @@ describe('statechart-consensus simulate', () => {
     const { code, stdout } = await cli('simulate', '--rounds', '4', '--seed', '1', '--behaviour', 'garbage');
     expect(code).toBe(EXIT.ok);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^node\s+role\s+finalized\s+digest\s+transitions\s+provider errors\s+crashes\s+refused messages$/);
+    expect(lines[0]).toMatch(
+      /^node\s+role\s+term\s+leader\s+leader changes\s+finalized\s+digest\s+transitions\s+provider errors\s+crashes\s+refused messages$/,
+    );
     expect(lines.filter((line) => /^n\d /.test(line))).toHaveLength(4);
     expect(lines.filter((line) => line.includes('byzantine (garbage)'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^SAFE: 3 honest nodes finalized 4\+ heights and agree/);
@@ -61,6 +63,52 @@ describe('statechart-consensus simulate', () => {
     );
   });
 
+  it('a run whose leader crashes (--crash leader@2000-6000) shows the new leader and the failover time, in the table and in --json', async () => {
+    const argv = ['simulate', '--byzantine', '0', '--rounds', '20', '--crash', 'leader@2000-6000'];
+    const table = await cli(...argv);
+    const json = await cli(...argv, '--json');
+    expect([table.code, json.code]).toEqual([EXIT.ok, EXIT.ok]);
+    const report = JSON.parse(json.stdout);
+    expect(Object.keys(report.elections)).toEqual(
+      expect.arrayContaining(['leaderChanges', 'maxTerm', 'leaderships', 'failovers', 'heals', 'healToLeaderMs', 'restarts', 'boundMs']),
+    );
+    const [failover] = report.elections.failovers;
+    expect(report.elections.failovers).toHaveLength(1);
+    expect(failover).toMatchObject({ kind: 'failover', at: 2000, outcome: 'converged', quorum: true });
+    const { leaderBefore, leaderAfter, ms } = failover;
+    expect(leaderAfter).not.toBe(leaderBefore);
+    expect(report.elections.leader).toBe(leaderAfter);
+    expect(report.elections.leaderChanges).toBe(1);
+    expect(report.elections.leaderships.map((l: { leader: string }) => l.leader)).toEqual([leaderBefore, leaderAfter]);
+    expect(report.perNode.map((node: { election: { leader: string } }) => node.election.leader)).toEqual(Array(4).fill(leaderAfter));
+
+    const lines = table.stdout.trimEnd().split('\n');
+    const row = (name: string) => lines.find((line) => line.startsWith(`${name} `))!.split(/\s{2,}/);
+    // node, role, term, leader, leader changes, …
+    expect(row(leaderAfter).slice(0, 5)).toEqual([leaderAfter, 'leader', String(report.elections.maxTerm), leaderAfter, '1']);
+    expect(row(leaderBefore).slice(0, 5)).toEqual([leaderBefore, 'follower', String(report.elections.maxTerm), leaderAfter, '1']);
+    const over = ms <= report.elections.boundMs ? 'within' : 'over';
+    expect(lines.at(-2)).toBe(`failover: ${leaderBefore} crashed at 2000 ms, ${leaderAfter} led after ${ms} ms (${over} the 600 ms bound)`);
+    expect(lines.at(-3)).toMatch(
+      new RegExp(`^elections: max term ${report.elections.maxTerm}; leaders ${leaderBefore} \\(term \\d+\\) → ${leaderAfter} \\(term ${failover.term}\\); 1 leader change; first leader after \\d+ ms$`),
+    );
+    expect(lines.at(-1)).toMatch(/^SAFE: 4 honest nodes finalized/);
+  });
+
+  it('--rounds 0 runs the election alone and reports the leader every node follows', async () => {
+    const { code, stdout } = await cli('simulate', '--nodes', '5', '--byzantine', '0', '--rounds', '0', '--latency', '2-10', '--crash', 'leader@1000-1500', '--json');
+    expect(code).toBe(EXIT.ok);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ rounds: 0, reachedTarget: true, stalled: false, violations: [] });
+    expect(report.perNode.map((node: { roundsFinalized: number }) => node.roundsFinalized)).toEqual([0, 0, 0, 0, 0]);
+    expect(report.elections.failovers).toHaveLength(1);
+    expect(report.elections.restarts).toHaveLength(1);
+    const human = await cli('simulate', '--nodes', '5', '--byzantine', '0', '--rounds', '0', '--latency', '2-10', '--crash', 'leader@1000-1500');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(`^SAFE: 5 honest nodes follow ${report.elections.leader} in term ${report.elections.maxTerm} \\(election only, no heights\\)`),
+    );
+  });
+
   it.each([
     [['simulate', '--nodes', 'four'], "error: option '-n, --nodes <n>' argument 'four' is invalid. --nodes: expected an integer, got \"four\"\n"],
     [['simulate', '--byzantine', '2'], 'error: --byzantine: 4 nodes tolerate at most f = 1 Byzantine node, got 2\n'],
@@ -80,7 +128,7 @@ describe('statechart-consensus simulate', () => {
   it('--help documents the options, the fault syntax and the behaviours, and exits 0', async () => {
     const { code, stdout } = await cli('simulate', '--help');
     expect(code).toBe(EXIT.ok);
-    for (const text of ['--partition FROM-TO:GROUP|GROUP', '--crash NODE@AT[-RESTART]', 'withhold', 'equivocate', 'Exit codes:']) {
+    for (const text of ['--partition FROM-TO:GROUP|GROUP', '--crash NODE@AT[-RESTART]', "NODE 'leader' is whoever leads", '--rounds 0', 'withhold', 'equivocate', 'Exit codes:']) {
       expect(stdout).toContain(text);
     }
   });
