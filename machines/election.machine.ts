@@ -205,6 +205,49 @@ function missing(what: string): never {
   throw new Error(`election machine: no ${what}; build the machine with createElectionMachine({ storage, random })`);
 }
 
+/**
+ * Saves term and vote, then moves on to `next` with the replies that waited
+ * for them. A save that finishes after the state moved on saves again; a
+ * failed save stops the node.
+ */
+const persistingStep = (next: string) => ({
+  invoke: {
+    src: 'saveHardState' as const,
+    input: ({ context }: { context: ElectionContext }) => ({ term: context.term, votedFor: context.votedFor }),
+    onDone: [
+      {
+        guard: {
+          type: 'savedStateIsStale' as const,
+          params: ({ event }: { event: { output: HardState } }) => event.output,
+        },
+        target: 'persisting',
+        reenter: true,
+        actions: {
+          type: 'markDurable' as const,
+          params: ({ event }: { event: { output: HardState } }) => event.output,
+        },
+      },
+      {
+        target: next,
+        actions: [
+          {
+            type: 'markDurable' as const,
+            params: ({ event }: { event: { output: HardState } }) => event.output,
+          },
+          'flushOutbox' as const,
+        ],
+      },
+    ],
+    onError: {
+      target: '#election.stopped',
+      actions: {
+        type: 'reportStorageFailure' as const,
+        params: ({ event }: { event: { error: unknown } }) => ({ operation: 'save' as const, error: event.error }),
+      },
+    },
+  },
+});
+
 export const electionMachine = setup({
   types: {
     context: {} as ElectionContext,
@@ -473,32 +516,8 @@ export const electionMachine = setup({
             },
           },
         },
-        persisting: {
-          invoke: {
-            src: 'saveHardState',
-            input: ({ context }) => ({ term: context.term, votedFor: context.votedFor }),
-            onDone: [
-              {
-                guard: { type: 'savedStateIsStale', params: ({ event }) => event.output },
-                target: 'persisting',
-                reenter: true,
-                actions: { type: 'markDurable', params: ({ event }) => event.output },
-              },
-              {
-                // Back to waiting restarts the election timer, as granting a vote must (§5.2).
-                target: 'waiting',
-                actions: [{ type: 'markDurable', params: ({ event }) => event.output }, 'flushOutbox'],
-              },
-            ],
-            onError: {
-              target: '#election.stopped',
-              actions: {
-                type: 'reportStorageFailure',
-                params: ({ event }) => ({ operation: 'save' as const, error: event.error }),
-              },
-            },
-          },
-        },
+        // Back to waiting restarts the election timer, as granting a vote must (§5.2).
+        persisting: persistingStep('waiting'),
       },
       on: {
         'rpc.request_vote': [
@@ -543,31 +562,7 @@ export const electionMachine = setup({
       initial: 'persisting',
       states: {
         // The new term and the vote for ourselves must be durable before any RequestVote leaves.
-        persisting: {
-          invoke: {
-            src: 'saveHardState',
-            input: ({ context }) => ({ term: context.term, votedFor: context.votedFor }),
-            onDone: [
-              {
-                guard: { type: 'savedStateIsStale', params: ({ event }) => event.output },
-                target: 'persisting',
-                reenter: true,
-                actions: { type: 'markDurable', params: ({ event }) => event.output },
-              },
-              {
-                target: 'campaigning',
-                actions: [{ type: 'markDurable', params: ({ event }) => event.output }, 'flushOutbox'],
-              },
-            ],
-            onError: {
-              target: '#election.stopped',
-              actions: {
-                type: 'reportStorageFailure',
-                params: ({ event }) => ({ operation: 'save' as const, error: event.error }),
-              },
-            },
-          },
-        },
+        persisting: persistingStep('campaigning'),
         campaigning: {
           entry: ['drawElectionTimeout', 'broadcastVoteRequests'],
           always: { guard: 'hasVoteMajority', target: '#election.leader' },
