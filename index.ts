@@ -1,11 +1,18 @@
 // The public API of statechart-consensus.
 export {
   createConsensusEngine,
+  heldMessageBound,
+  DEFAULT_ATTEMPT_WINDOW,
+  MAX_ATTEMPT_WINDOW,
   DEFAULT_RANK_WINDOW,
   DEFAULT_MAX_SENDERS_PER_RANK,
   MAX_RANK_WINDOW,
   MAX_SENDERS_PER_RANK,
+  type AttemptChange,
   type CommitRecord,
+  type ConfirmationMessagePosition,
+  type ProposalMessagePosition,
+  type VoteMessagePosition,
   type ConsensusEngine,
   type ConsensusEngineConfig,
   type ConsensusProviders,
@@ -20,13 +27,14 @@ export {
   ConsensusInputError,
   MalformedMessageError,
   RankOutOfWindowError,
+  AttemptOutOfWindowError,
   UnexpectedSenderError,
   EquivocationError,
   RankCapacityError,
   ProviderContractError,
   type InputErrorCode,
 } from './engine/errors';
-export { MAX_IDENTITY_LENGTH } from './engine/schemas';
+export { MAX_IDENTITY_LENGTH, MAX_ATTEMPT } from './engine/schemas';
 export { roundMachine, type RoundMachine, type ProviderCallInputs } from './machines/round.machine';
 export {
   ROUND_STATES,
@@ -45,7 +53,14 @@ export type { Identity, Unique } from './providers/unique';
 export type { SyncProvider } from './providers/sync';
 export type { LeaderProvider } from './providers/leader';
 export type { LivenessProvider } from './providers/liveness';
-export type { VotingProvider, VoteDecision, Finalization } from './providers/voting';
+export type {
+  VotingProvider,
+  VoteDecision,
+  Finalization,
+  AttemptPosition,
+  ProposalPosition,
+  QuorumQuestion,
+} from './providers/voting';
 export { silentTraceLogger, type TraceLogger } from './providers/trace';
 export { systemClock, type ConsensusClock } from './providers/clock';
 export { createSeededRandom, type RandomSource } from './providers/random';
@@ -79,7 +94,15 @@ export {
   type ElectionTiming,
   type LogPosition,
 } from './machines/election.schemas';
-export { InMemoryElectionStorage, type ElectionStorage, type HardState } from './providers/storage';
+export {
+  InMemoryElectionStorage,
+  InMemorySafetyStorage,
+  type ElectionStorage,
+  type HardState,
+  type RoundSafetyStorage,
+  type RoundSafetyRecord,
+  type SafetyStorage,
+} from './providers/storage';
 export {
   buildRoundEngineMachine,
   createEngineFacade,

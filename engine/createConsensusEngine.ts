@@ -9,7 +9,7 @@ import {
   type InspectionEvent,
   type Observer,
 } from 'xstate';
-import { admit, type Candidate, type MessageKind } from '../guards/admission';
+import { admit, type Candidate, type MessageKind, type RejectionReason } from '../guards/admission';
 import { roundMachine, type ProviderCallInputs, type RoundMachine } from '../machines/round.machine';
 import { sizeOf } from '../machines/rankBook';
 import {
@@ -28,10 +28,14 @@ import type { LivenessProvider } from '../providers/liveness';
 import type { SyncProvider } from '../providers/sync';
 import { silentTraceLogger, type TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
-import type { VotingProvider } from '../providers/voting';
+import type { AttemptPosition, VotingProvider } from '../providers/voting';
+import type { RoundSafetyStorage } from '../providers/storage';
+import { defaultSkipThreshold, endorsementOf, NIL } from '../guards/roundChange';
+import type { MessageIds, QuorumFinding, RoundSafetyRecord } from '../machines/round.types';
 import { rankOf } from '../guards/rank';
 import { InFlightLedger } from './inFlight';
 import {
+  AttemptOutOfWindowError,
   ConsensusConfigError,
   EquivocationError,
   MalformedMessageError,
@@ -44,7 +48,11 @@ import {
 import {
   confirmationMessageSchema,
   describeIssues,
+  MAX_ATTEMPT,
+  MAX_IDENTITY_LENGTH,
   livenessMessageSchema,
+  nilConfirmationMessageSchema,
+  nilVoteMessageSchema,
   proposalMessageSchema,
   rankedSchema,
   uniqueSchema,
@@ -53,8 +61,20 @@ import {
 
 /** A node more than this many ranks behind its peers should sync, not buffer. */
 export const DEFAULT_RANK_WINDOW = 16;
-/** Upper bound on the window: messages held are at most 4 × window × senders. */
+/**
+ * Most peer messages one engine holds: per rank in the window and sender, one
+ * liveness, and a proposal, a vote and a confirmation in each attempt kept
+ * (the current one ± `attemptWindow`).
+ */
+export function heldMessageBound(rankWindow: number, senders: number, attemptWindow = DEFAULT_ATTEMPT_WINDOW): number {
+  return rankWindow * senders * (1 + 3 * (2 * attemptWindow + 1));
+}
+
+/** Upper bound on the window (see `heldMessageBound`). */
 export const MAX_RANK_WINDOW = 1024;
+/** Attempts before and after the current one whose messages a node keeps. */
+export const DEFAULT_ATTEMPT_WINDOW = 4;
+export const MAX_ATTEMPT_WINDOW = 64;
 /** Senders kept per rank and message kind when the app declares no membership. */
 export const DEFAULT_MAX_SENDERS_PER_RANK = 256;
 export const MAX_SENDERS_PER_RANK = 65_536;
@@ -113,6 +133,40 @@ export interface ConsensusEngineConfig<
   inspect?: InspectionObserver;
   /** Work to finish in `stopping` (flush, close); aborted after the stopping timeout. */
   cleanup?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Where the lock and the last attempt voted in are kept (SPEC §2.8). Pass
+   * the same storage to a restarted node, or it may vote against its lock.
+   * Default: kept in the actor only.
+   */
+  storage?: RoundSafetyStorage;
+  /** Attempts before and after the current one whose messages are kept. Default 4. */
+  attemptWindow?: number;
+  /**
+   * Senders heard at a higher attempt that make a node skip to it: f + 1.
+   * Default: f + 1 of `members` when given; without members, skipping ahead is off.
+   */
+  skipAheadThreshold?: number;
+}
+
+/** Where a peer's message sits; omitted fields mean attempt 0, the reference's flow. */
+export interface ProposalMessagePosition {
+  attempt?: number;
+  validAttempt?: number | null;
+}
+export interface VoteMessagePosition {
+  attempt?: number;
+  /** The identity of the proposal the vote endorses. Without it, votes match by prover only. */
+  proposal?: Identity;
+}
+export interface ConfirmationMessagePosition {
+  attempt?: number;
+}
+
+export interface AttemptChange {
+  rank: number;
+  from: number;
+  to: number;
+  reason: 'timeout' | 'nil_confirmations' | 'skip_ahead';
 }
 
 export type TransitionListener = (from: RoundStateName, to: RoundStateName, event: RoundEventType) => void;
@@ -120,8 +174,10 @@ export type TransitionListener = (from: RoundStateName, to: RoundStateName, even
 export interface CommitRecord<StateT extends Unique, PeerIDT extends Unique> {
   rank: number;
   state: StateT;
-  /** The prover whose proposal was finalized. */
+  /** The prover whose proposal was finalized, when this node holds its proposal. */
   proposer: PeerIDT | null;
+  /** The attempt whose 2f + 1 confirmations committed it. */
+  attempt: number;
 }
 
 /** A refused message throws a `ConsensusInputError`; these are the two ways in. */
@@ -156,10 +212,17 @@ export interface ConsensusEngine<
   addListener(listener: TransitionListener): () => void;
   /** Called each time verifying makes a finalized state the active one. */
   onCommit(listener: (commit: CommitRecord<StateT, PeerIDT>) => void): () => void;
+  /** Called each time the node leaves an attempt of a rank for a later one. */
+  onAttemptChange(listener: (change: AttemptChange) => void): () => void;
+  /** The attempt of the rank being decided. */
+  getAttempt(): number;
   receiveLivenessCheck(peer: PeerIDT, collected: CollectedT): ReceiveResult;
-  receiveProposal(peer: PeerIDT, proposal: StateT): ReceiveResult;
-  receiveVote(proposer: PeerIDT, voter: PeerIDT, vote: VoteT): ReceiveResult;
-  receiveConfirmation(peer: PeerIDT, state: StateT): ReceiveResult;
+  receiveProposal(peer: PeerIDT, proposal: StateT, position?: ProposalMessagePosition): ReceiveResult;
+  receiveVote(proposer: PeerIDT, voter: PeerIDT, vote: VoteT, position?: VoteMessagePosition): ReceiveResult;
+  /** A nil vote: `vote` is the app's nil ballot (it carries the rank). */
+  receiveNilVote(voter: PeerIDT, vote: VoteT, position?: ConfirmationMessagePosition): ReceiveResult;
+  receiveConfirmation(peer: PeerIDT, state: StateT, position?: ConfirmationMessagePosition): ReceiveResult;
+  receiveNilConfirmation(peer: PeerIDT, position: AttemptPosition): ReceiveResult;
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -200,6 +263,30 @@ const configSchema = z
       .optional(),
     inspect: z.unknown().optional(),
     cleanup: method('cleanup').optional(),
+    storage: z.object({ loadRoundSafety: method('loadRoundSafety'), saveRoundSafety: method('saveRoundSafety') }).loose().optional(),
+    attemptWindow: z.number().int().min(1).max(MAX_ATTEMPT_WINDOW).optional(),
+    skipAheadThreshold: z.number().int().min(1).max(MAX_SENDERS_PER_RANK).optional(),
+  })
+  .strict()
+  .refine((config) => (config.timeouts?.attemptGrowth ?? 1) >= 1, {
+    message: 'timeouts.attemptGrowth must be at least 1: later attempts never wait less',
+    path: ['timeouts', 'attemptGrowth'],
+  });
+
+const attemptOf = z.number().int().min(0).max(MAX_ATTEMPT);
+/** What a storage gives back is checked like a message: a corrupt record must not unlock a node. */
+const safetyRecordSchema = z
+  .object({
+    rank: z.number().int().min(0),
+    votedAttempt: z.number().int().min(-1).max(MAX_ATTEMPT),
+    confirmedAttempt: z.number().int().min(-1).max(MAX_ATTEMPT),
+    lock: z
+      .object({
+        contentId: z.string().min(1).max(MAX_IDENTITY_LENGTH),
+        proposerId: z.string().min(1).max(MAX_IDENTITY_LENGTH).nullable(),
+        attempt: attemptOf,
+      })
+      .nullable(),
   })
   .strict();
 
@@ -249,18 +336,22 @@ function ownCopy(value: Unique, id: Identity, rank: number | undefined): { copy:
   }
 }
 
-function toInputError(candidate: Candidate, context: RoundContext, admission: { reason: string; detail: string }) {
+function toInputError(candidate: Candidate, context: RoundContext, admission: { reason: RejectionReason; detail: string }) {
   const { kind, sender, rank } = candidate;
   switch (admission.reason) {
     case 'stale_rank':
     case 'future_rank':
       return new RankOutOfWindowError(admission.reason, kind, rank, context.activeRank, context.rankWindow, admission.detail);
+    case 'stale_attempt':
+    case 'future_attempt':
+      return new AttemptOutOfWindowError(admission.reason, kind, rank, candidate.attempt, context.attemptWindow, admission.detail);
     case 'not_member':
     case 'not_prover':
+    case 'not_proposer':
       return new UnexpectedSenderError(admission.reason, kind, sender, admission.detail);
     case 'equivocation':
       return new EquivocationError(kind, sender, rank, admission.detail);
-    default:
+    case 'rank_full':
       return new RankCapacityError(kind, rank, admission.detail);
   }
 }
@@ -378,27 +469,41 @@ export function buildRoundEngineMachine<
         checkUnique('proveNextState', proposal, 'proposal');
         return proposal;
       }),
-      sendProposal: call<In<'sendProposal'>, void>(({ proposal }, signal) =>
-        providers.voting.sendProposal(proposal.clone() as StateT, signal),
+      sendProposal: call<In<'sendProposal'>, void>(({ proposal, rank, attempt, validAttempt }, signal) =>
+        providers.voting.sendProposal(proposal.clone() as StateT, signal, { rank, attempt, validAttempt }),
       ),
-      decideAndSendVote: call<In<'decideAndSendVote'>, { proposer: Unique; vote: Unique }>(
-        async ({ proposals }, signal) => {
-          const decision = await providers.voting.decideAndSendVote(toMap<StateT>(proposals, logger), signal);
+      decideAndSendVote: call<In<'decideAndSendVote'>, { proposer: Unique | null; vote: Unique }>(
+        async ({ proposals, rank, attempt }, signal) => {
+          const offered = toMap<StateT>(proposals, logger);
+          const decision = await providers.voting.decideAndSendVote(offered, signal, { rank, attempt });
           if (typeof decision !== 'object' || decision === null) {
             throw new ProviderContractError('decideAndSendVote', 'must resolve to { proposer, vote }');
           }
+          checkUnique('decideAndSendVote', decision.vote, 'vote');
+          if (decision.proposer === null) return decision;
           const proposer = uniqueSchema('proposer').safeParse(decision.proposer);
           if (!proposer.success) {
             throw new ProviderContractError('decideAndSendVote', describeIssues(proposer.error).join('; '));
           }
-          checkUnique('decideAndSendVote', decision.vote, 'vote');
           return decision;
         },
       ),
-      isQuorum: call<In<'isQuorum'>, boolean>(async ({ votes }, signal) => {
-        const quorum = await providers.voting.isQuorum(toMap<VoteT>(votes, logger), signal);
-        if (typeof quorum !== 'boolean') throw new ProviderContractError('isQuorum', 'must resolve to a boolean');
-        return quorum;
+      tally: call<In<'tally'>, QuorumFinding | null>(async ({ groups }, signal) => {
+        for (const group of groups) {
+          const messages = new Map<Identity, VoteT | StateT | null>();
+          for (const [sender, value] of Object.entries(group.messages)) {
+            if (value === null) messages.set(sender, null);
+            else {
+              const copy = toMap<VoteT | StateT>({ [sender]: value }, logger).get(sender);
+              if (copy !== undefined) messages.set(sender, copy);
+            }
+          }
+          const { kind, rank, attempt, value } = group;
+          const quorum = await providers.voting.isQuorum(messages, signal, { kind, rank, attempt, value });
+          if (typeof quorum !== 'boolean') throw new ProviderContractError('isQuorum', 'must resolve to a boolean');
+          if (quorum) return group.finding;
+        }
+        return null;
       }),
       finalizeVotes: call<In<'finalizeVotes'>, { state: Unique; proposer: Unique }>(
         async ({ proposals, votes }, signal) => {
@@ -414,9 +519,26 @@ export function buildRoundEngineMachine<
           return result;
         },
       ),
-      sendConfirmation: call<In<'sendConfirmation'>, void>(({ finalized }, signal) =>
-        providers.voting.sendConfirmation(finalized.clone() as StateT, signal),
-      ),
+      sendConfirmation: call<In<'sendConfirmation'>, void>(async ({ finalized, rank, attempt }, signal) => {
+        if (finalized !== null) {
+          await providers.voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt });
+        } else {
+          await providers.voting.sendNilConfirmation?.({ rank, attempt }, signal);
+        }
+      }),
+      loadSafety: call<In<'loadSafety'>, RoundSafetyRecord | null>(async () => {
+        if (config.storage === undefined) return null;
+        const record = await config.storage.loadRoundSafety();
+        if (record === null) return null;
+        const parsed = safetyRecordSchema.safeParse(record);
+        if (!parsed.success) {
+          throw new ProviderContractError('loadRoundSafety', describeIssues(parsed.error).join('; '));
+        }
+        return parsed.data;
+      }),
+      saveSafety: call<In<'saveSafety'>, void>(async ({ record }) => {
+        await config.storage?.saveRoundSafety(record);
+      }),
       cleanup: call<In<'cleanup'>, void>(async (_, signal) => {
         await config.cleanup?.(signal);
       }),
@@ -443,6 +565,10 @@ export function buildRoundEngineMachine<
     maxSendersPerRank: config.maxSendersPerRank ?? DEFAULT_MAX_SENDERS_PER_RANK,
     members: config.members ? config.members.map((member) => member.identity()) : null,
     shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
+    attemptWindow: config.attemptWindow ?? DEFAULT_ATTEMPT_WINDOW,
+    skipThreshold:
+      config.skipAheadThreshold ??
+      (config.members ? defaultSkipThreshold(config.members.length) : Number.POSITIVE_INFINITY),
   };
   return { config, machine, input, clock, logger };
 }
@@ -469,6 +595,7 @@ export function createEngineFacade<
   const round: RoundActorRef = roundActor;
   const transitionListeners = new Set<TransitionListener>();
   const commitListeners = new Set<(commit: CommitRecord<StateT, PeerIDT>) => void>();
+  const attemptListeners = new Set<(change: AttemptChange) => void>();
   let currentState: RoundStateName = 'stopped';
   let stateEnteredAt = clock.now();
   let transitionCount = 0;
@@ -517,13 +644,28 @@ export function createEngineFacade<
     }
   };
 
+  round.on('attempt_changed', ({ rank, from, to, reason }) => {
+    logger.trace(`rank ${rank}: attempt ${from} -> ${to} (${reason})`);
+    for (const listener of attemptListeners) {
+      try {
+        listener({ rank, from, to, reason });
+      } catch (error) {
+        logger.error('an attempt listener threw', error);
+      }
+    }
+  });
   round.on('provider_error', (failure) => {
     providerErrorCount += 1;
     logger.error(`${failure.state}: ${failure.call} failed`, failure.error);
   });
   round.on('committed', (commit) => {
     logger.trace(`committed rank ${commit.rank}: ${commit.state.identity()}`);
-    const record = { rank: commit.rank, state: commit.state as StateT, proposer: commit.proposer as PeerIDT | null };
+    const record = {
+      rank: commit.rank,
+      state: commit.state as StateT,
+      proposer: commit.proposer as PeerIDT | null,
+      attempt: commit.attempt,
+    };
     // XState delivers emits after the step's snapshot is in place and before
     // the next round's provider calls start: the right moment for commit
     // listeners, who may read the new state and build on it.
@@ -544,8 +686,9 @@ export function createEngineFacade<
     schema: z.ZodType<Parsed>,
     raw: unknown,
     toCandidate: (parsed: Parsed) => Candidate,
-    payloadOf: (parsed: Parsed) => Unique,
-    toEvent: (parsed: Parsed, payload: Unique) => RoundDataEvent,
+    payloadOf: (parsed: Parsed) => Unique | null,
+    toEvent: (parsed: Parsed, payload: Unique | null) => RoundDataEvent,
+    validAttempt?: (parsed: Parsed) => number | null,
   ): ReceiveResult {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
@@ -562,19 +705,30 @@ export function createEngineFacade<
       throw error;
     }
     if (admission.duplicate) return 'duplicate';
-    const { sender, rank, contentId, proposer } = candidate;
-    const copied = ownCopy(payloadOf(parsed.data), contentId, rank);
-    if ('issue' in copied) {
-      const error = new MalformedMessageError(kind, [`${kind}: ${copied.issue}`]);
-      logger.trace(error.message);
-      throw error;
+    const { sender, rank, contentId, proposer, attempt, endorses } = candidate;
+    const ids: MessageIds = { sender, rank, contentId, attempt };
+    if (proposer !== undefined) ids.proposerId = proposer;
+    if (endorses !== undefined) ids.endorses = endorses;
+    if (validAttempt !== undefined) ids.validAttempt = validAttempt(parsed.data);
+    // Too far ahead to keep: the actor only notes that the sender got there.
+    if (admission.evidenceOnly) {
+      round.send({ ...toEvent(parsed.data, payloadOf(parsed.data)), ids });
+      return 'accepted';
+    }
+    const payload = payloadOf(parsed.data);
+    let copy: Unique | null = null;
+    if (payload !== null) {
+      const copied = ownCopy(payload, contentId, rank);
+      if ('issue' in copied) {
+        const error = new MalformedMessageError(kind, [`${kind}: ${copied.issue}`]);
+        logger.trace(error.message);
+        throw error;
+      }
+      copy = copied.copy;
     }
     // The event carries the ids checked here, so the machine never asks the
     // peer's values again (their answers could change, or throw).
-    const event: RoundDataEvent = {
-      ...toEvent(parsed.data, copied.copy),
-      ids: proposer === undefined ? { sender, rank, contentId } : { sender, rank, contentId, proposerId: proposer },
-    };
+    const event: RoundDataEvent = { ...toEvent(parsed.data, copy), ids };
     inFlight.add(event, candidate);
     round.send(event);
     return 'accepted';
@@ -612,44 +766,97 @@ export function createEngineFacade<
       commitListeners.add(listener);
       return () => commitListeners.delete(listener);
     },
+    onAttemptChange(listener) {
+      attemptListeners.add(listener);
+      return () => attemptListeners.delete(listener);
+    },
+    getAttempt: () => context().attempt,
     receiveLivenessCheck(peer, collected) {
       return receive(
         'liveness',
         livenessMessageSchema,
         { peer, collected },
-        (m) => ({ kind: 'liveness', sender: m.peer.id, rank: m.collected.rank, contentId: m.collected.id }),
+        (m) => ({ kind: 'liveness', sender: m.peer.id, rank: m.collected.rank, contentId: m.collected.id, attempt: 0 }),
         (m) => m.collected.value,
-        (m, collected) => ({ type: 'liveness_check_received', peer: m.peer.value, collected }),
+        (m, copy) => ({ type: 'liveness_check_received', peer: m.peer.value, collected: copy as Unique }),
       );
     },
-    receiveProposal(peer, proposal) {
+    receiveProposal(peer, proposal, position) {
       return receive(
         'proposal',
         proposalMessageSchema,
-        { peer, proposal },
-        (m) => ({ kind: 'proposal', sender: m.peer.id, rank: m.proposal.rank, contentId: m.proposal.id }),
+        { peer, proposal, position },
+        (m) => ({
+          kind: 'proposal',
+          sender: m.peer.id,
+          rank: m.proposal.rank,
+          contentId: m.proposal.id,
+          attempt: m.position?.attempt ?? 0,
+        }),
         (m) => m.proposal.value,
-        (m, proposal) => ({ type: 'proposal_received', peer: m.peer.value, proposal }),
+        (m, copy) => ({ type: 'proposal_received', peer: m.peer.value, proposal: copy as Unique }),
+        (m) => m.position?.validAttempt ?? null,
       );
     },
-    receiveVote(proposer, voter, vote) {
+    receiveVote(proposer, voter, vote, position) {
       return receive(
         'vote',
         voteMessageSchema,
-        { proposer, voter, vote },
-        (m) => ({ kind: 'vote', sender: m.voter.id, rank: m.vote.rank, contentId: m.vote.id, proposer: m.proposer.id }),
+        { proposer, voter, vote, position },
+        (m) => ({
+          kind: 'vote',
+          sender: m.voter.id,
+          rank: m.vote.rank,
+          contentId: m.vote.id,
+          proposer: m.proposer.id,
+          attempt: m.position?.attempt ?? 0,
+          endorses: endorsementOf(m.position?.proposal, m.proposer.id),
+        }),
         (m) => m.vote.value,
-        (m, vote) => ({ type: 'vote_received', proposer: m.proposer.value, voter: m.voter.value, vote }),
+        (m, copy) => ({ type: 'vote_received', proposer: m.proposer.value, voter: m.voter.value, vote: copy as Unique }),
       );
     },
-    receiveConfirmation(peer, state) {
+    receiveNilVote(voter, vote, position) {
+      return receive(
+        'vote',
+        nilVoteMessageSchema,
+        { voter, vote, position },
+        (m) => ({
+          kind: 'vote',
+          sender: m.voter.id,
+          rank: m.vote.rank,
+          contentId: m.vote.id,
+          attempt: m.position?.attempt ?? 0,
+          endorses: NIL,
+        }),
+        (m) => m.vote.value,
+        (m, copy) => ({ type: 'vote_received', proposer: null, voter: m.voter.value, vote: copy as Unique }),
+      );
+    },
+    receiveConfirmation(peer, state, position) {
       return receive(
         'confirmation',
         confirmationMessageSchema,
-        { peer, state },
-        (m) => ({ kind: 'confirmation', sender: m.peer.id, rank: m.state.rank, contentId: m.state.id }),
+        { peer, state, position },
+        (m) => ({
+          kind: 'confirmation',
+          sender: m.peer.id,
+          rank: m.state.rank,
+          contentId: m.state.id,
+          attempt: m.position?.attempt ?? 0,
+        }),
         (m) => m.state.value,
-        (m, state) => ({ type: 'confirmation_received', peer: m.peer.value, state }),
+        (m, copy) => ({ type: 'confirmation_received', peer: m.peer.value, state: copy }),
+      );
+    },
+    receiveNilConfirmation(peer, position) {
+      return receive(
+        'confirmation',
+        nilConfirmationMessageSchema,
+        { peer, position },
+        (m) => ({ kind: 'confirmation', sender: m.peer.id, rank: m.position.rank, contentId: NIL, attempt: m.position.attempt }),
+        () => null,
+        (m) => ({ type: 'confirmation_received', peer: m.peer.value, state: null }),
       );
     },
   };

@@ -55,10 +55,30 @@ export class RankOutOfWindowError extends ConsensusInputError {
   }
 }
 
-/** The sender is not a member, or (for the rank being decided) not a prover. */
+/**
+ * The attempt is too old for any round-change rule to need, or (for a rank
+ * after the one being decided) further ahead than the attempt window allows.
+ */
+export class AttemptOutOfWindowError extends ConsensusInputError {
+  constructor(
+    code: 'stale_attempt' | 'future_attempt',
+    kind: MessageKind,
+    readonly rank: number,
+    readonly attempt: number,
+    readonly attemptWindow: number,
+    detail: string,
+  ) {
+    super(code, kind, detail);
+  }
+}
+
+/**
+ * The sender is not a member, or (for the rank being decided) not a prover,
+ * or not the proposer of the attempt its proposal claims.
+ */
 export class UnexpectedSenderError extends ConsensusInputError {
   constructor(
-    code: 'not_member' | 'not_prover',
+    code: 'not_member' | 'not_prover' | 'not_proposer',
     kind: MessageKind,
     readonly sender: string,
     detail: string,

@@ -1,5 +1,5 @@
 import type { Candidate, InFlightMessages, MessageKind } from '../guards/admission';
-import { contentKeyOf } from '../guards/admission';
+import { contentKeyOf, slotOf } from '../guards/admission';
 import type { Identity } from '../providers/unique';
 
 /**
@@ -12,18 +12,18 @@ export class InFlightLedger implements InFlightMessages {
   private readonly perRank = new Map<string, number>();
   private readonly byEvent = new Map<object, Candidate>();
 
-  contentAt(kind: MessageKind, rank: number, sender: Identity): string | undefined {
-    return this.bySlot.get(slotKey(kind, rank, sender));
+  contentAt(kind: MessageKind, slot: string, sender: Identity): string | undefined {
+    return this.bySlot.get(senderKey(kind, slot, sender));
   }
 
-  countAt(kind: MessageKind, rank: number): number {
-    return this.perRank.get(rankKey(kind, rank)) ?? 0;
+  countAt(kind: MessageKind, slot: string): number {
+    return this.perRank.get(kindKey(kind, slot)) ?? 0;
   }
 
   add(event: object, candidate: Candidate): void {
     this.byEvent.set(event, candidate);
-    this.bySlot.set(slotKey(candidate.kind, candidate.rank, candidate.sender), contentKeyOf(candidate));
-    const key = rankKey(candidate.kind, candidate.rank);
+    this.bySlot.set(senderKey(candidate.kind, slotOf(candidate), candidate.sender), contentKeyOf(candidate));
+    const key = kindKey(candidate.kind, slotOf(candidate));
     this.perRank.set(key, (this.perRank.get(key) ?? 0) + 1);
   }
 
@@ -32,13 +32,13 @@ export class InFlightLedger implements InFlightMessages {
     const candidate = this.byEvent.get(event);
     if (candidate === undefined) return;
     this.byEvent.delete(event);
-    this.bySlot.delete(slotKey(candidate.kind, candidate.rank, candidate.sender));
-    const key = rankKey(candidate.kind, candidate.rank);
+    this.bySlot.delete(senderKey(candidate.kind, slotOf(candidate), candidate.sender));
+    const key = kindKey(candidate.kind, slotOf(candidate));
     const left = (this.perRank.get(key) ?? 1) - 1;
     if (left === 0) this.perRank.delete(key);
     else this.perRank.set(key, left);
   }
 }
 
-const slotKey = (kind: MessageKind, rank: number, sender: Identity) => `${kind}\u0000${rank}\u0000${sender}`;
-const rankKey = (kind: MessageKind, rank: number) => `${kind}\u0000${rank}`;
+const senderKey = (kind: MessageKind, slot: string, sender: Identity) => `${kind}\u0000${slot}\u0000${sender}`;
+const kindKey = (kind: MessageKind, slot: string) => `${kind}\u0000${slot}`;

@@ -75,14 +75,40 @@ export const rankedSchema = (label: string) =>
     return { ...(checked as CheckedUnique), rank };
   });
 
+/** Attempts are counted in a safe integer; no cluster gets near this. */
+export const MAX_ATTEMPT = 1_000_000;
+const attemptNumber = z.number().int().min(0).max(MAX_ATTEMPT);
+const identity = z.string().min(1).max(MAX_IDENTITY_LENGTH);
+
 export const livenessMessageSchema = z.object({ peer: uniqueSchema('peer'), collected: rankedSchema('collected') });
-export const proposalMessageSchema = z.object({ peer: uniqueSchema('peer'), proposal: rankedSchema('proposal') });
+export const proposalMessageSchema = z.object({
+  peer: uniqueSchema('peer'),
+  proposal: rankedSchema('proposal'),
+  position: z
+    .object({ attempt: attemptNumber.optional(), validAttempt: attemptNumber.nullable().optional() })
+    .strict()
+    .refine((p) => p.validAttempt == null || p.validAttempt < (p.attempt ?? 0), {
+      message: 'validAttempt must be an earlier attempt than the proposal\'s own',
+    })
+    .optional(),
+});
 export const voteMessageSchema = z.object({
   proposer: uniqueSchema('proposer'),
   voter: uniqueSchema('voter'),
   vote: rankedSchema('vote'),
+  position: z.object({ attempt: attemptNumber.optional(), proposal: identity.optional() }).strict().optional(),
 });
-export const confirmationMessageSchema = z.object({ peer: uniqueSchema('peer'), state: rankedSchema('state') });
+const attemptOnly = z.object({ attempt: attemptNumber.optional() }).strict().optional();
+export const nilVoteMessageSchema = z.object({ voter: uniqueSchema('voter'), vote: rankedSchema('vote'), position: attemptOnly });
+export const confirmationMessageSchema = z.object({
+  peer: uniqueSchema('peer'),
+  state: rankedSchema('state'),
+  position: attemptOnly,
+});
+export const nilConfirmationMessageSchema = z.object({
+  peer: uniqueSchema('peer'),
+  position: z.object({ rank: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), attempt: attemptNumber }).strict(),
+});
 
 /** One line per issue, with the field it concerns. */
 export function describeIssues(error: z.ZodError): string[] {

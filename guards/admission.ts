@@ -1,16 +1,30 @@
 import type { Identity } from '../providers/unique';
-import type { BookEntry, RoundContext, VoteRecord } from '../machines/round.types';
-import { countAt, lookup } from '../machines/rankBook';
+import type { RoundContext, VoteRecord } from '../machines/round.types';
+import { countAt, lookup, slotKey } from '../machines/rankBook';
 import { isMember } from './membership';
 import { isKnownProver, proversKnown } from './provers';
 import { concernsNextRank } from './rank';
+import { NIL, proposerOfAttempt } from './roundChange';
 
 export type MessageKind = 'liveness' | 'proposal' | 'vote' | 'confirmation';
 
-export type RejectionReason = 'stale_rank' | 'future_rank' | 'not_member' | 'not_prover' | 'rank_full' | 'equivocation';
+export type RejectionReason =
+  | 'stale_rank'
+  | 'future_rank'
+  | 'stale_attempt'
+  | 'future_attempt'
+  | 'not_member'
+  | 'not_prover'
+  | 'not_proposer'
+  | 'rank_full'
+  | 'equivocation';
 
 export type Admission =
-  | { admitted: true; duplicate: boolean }
+  /**
+   * `evidenceOnly`: an attempt too far ahead to keep; only the fact that the
+   * sender reached it is noted, for skipping ahead (SPEC §2.8).
+   */
+  | { admitted: true; duplicate: boolean; evidenceOnly?: boolean }
   | { admitted: false; reason: RejectionReason; detail: string };
 
 export interface Candidate {
@@ -19,8 +33,12 @@ export interface Candidate {
   rank: number;
   /** Identity of the message's content, to tell a duplicate from an equivocation. */
   contentId: Identity;
-  /** For votes: the prover the vote endorses. */
+  /** For votes: the prover the vote endorses (absent for a nil vote). */
   proposer?: Identity;
+  /** The attempt within the rank; 0 for liveness. */
+  attempt: number;
+  /** For votes: what the vote endorses (`endorsementOf`). */
+  endorses?: string;
 }
 
 /**
@@ -29,8 +47,13 @@ export interface Candidate {
  * against them too, or a repeat would pass as new.
  */
 export interface InFlightMessages {
-  contentAt(kind: MessageKind, rank: number, sender: Identity): string | undefined;
-  countAt(kind: MessageKind, rank: number): number;
+  contentAt(kind: MessageKind, slot: string, sender: Identity): string | undefined;
+  countAt(kind: MessageKind, slot: string): number;
+}
+
+/** Where a message of this kind is kept: liveness per rank, the rest per attempt. */
+export function slotOf(candidate: Pick<Candidate, 'kind' | 'rank' | 'attempt'>): string {
+  return candidate.kind === 'liveness' ? slotKey(candidate.rank) : slotKey(candidate.rank, candidate.attempt);
 }
 
 function bookFor(context: RoundContext, kind: MessageKind) {
@@ -46,8 +69,9 @@ function bookFor(context: RoundContext, kind: MessageKind) {
   }
 }
 
-function contentIdOf(kind: MessageKind, stored: BookEntry): string {
-  return kind === 'vote' ? `${(stored as VoteRecord).proposerId}|${stored.contentId}` : stored.contentId;
+function contentIdOf(kind: MessageKind, stored: { contentId: Identity | null }): string {
+  if (kind === 'vote') return `${(stored as VoteRecord).endorses}|${stored.contentId}`;
+  return stored.contentId ?? NIL;
 }
 
 function reject(reason: RejectionReason, detail: string): Admission {
@@ -71,6 +95,21 @@ export function admit(context: RoundContext, candidate: Candidate, inFlight?: In
     );
   }
   if (!isMember(context, sender)) return reject('not_member', `${sender} is not a member`);
+  const { attempt } = candidate;
+  const current = concernsNextRank(context, rank) ? context.attempt : 0;
+  if (kind !== 'liveness' && attempt < current - context.attemptWindow) {
+    return reject('stale_attempt', `${kind} for attempt ${attempt} of rank ${rank}, which is at attempt ${current}`);
+  }
+  if (kind !== 'liveness' && attempt > current + context.attemptWindow) {
+    if (concernsNextRank(context, rank)) return { admitted: true, duplicate: false, evidenceOnly: true };
+    return reject('future_attempt', `${kind} for attempt ${attempt} of rank ${rank} is beyond the window of ${context.attemptWindow} attempts`);
+  }
+  if (kind === 'proposal' && attempt > 0 && concernsNextRank(context, rank)) {
+    const proposer = proposerOfAttempt(context, attempt);
+    if (proposer !== null && proposer !== sender) {
+      return reject('not_proposer', `${sender} is not the proposer of attempt ${attempt} of rank ${rank} (${proposer} is)`);
+    }
+  }
   const endorsed = kind === 'vote' ? candidate.proposer : kind === 'proposal' || kind === 'liveness' ? sender : undefined;
   if (endorsed !== undefined && kind === 'vote' && !isMember(context, endorsed)) {
     return reject('not_member', `vote endorses ${endorsed}, who is not a member`);
@@ -79,21 +118,23 @@ export function admit(context: RoundContext, candidate: Candidate, inFlight?: In
     return reject('not_prover', `${endorsed} is not a prover of rank ${rank}`);
   }
   const book = bookFor(context, kind);
+  const slot = slotOf(candidate);
+  const where = kind === 'liveness' ? `rank ${rank}` : `attempt ${attempt} of rank ${rank}`;
   const incoming = contentKeyOf(candidate);
-  const stored = lookup<BookEntry>(book, rank, sender);
-  const previous = stored !== undefined ? contentIdOf(kind, stored) : inFlight?.contentAt(kind, rank, sender);
+  const stored = lookup<{ contentId: Identity | null }>(book, slot, sender);
+  const previous = stored !== undefined ? contentIdOf(kind, stored) : inFlight?.contentAt(kind, slot, sender);
   if (previous !== undefined) {
     if (previous === incoming) return { admitted: true, duplicate: true };
-    return reject('equivocation', `${sender} sent two different ${kind}s for rank ${rank}`);
+    return reject('equivocation', `${sender} sent two different ${kind}s for ${where}`);
   }
   const capacity = context.members === null ? context.maxSendersPerRank : context.members.length;
-  if (countAt<BookEntry>(book, rank) + (inFlight?.countAt(kind, rank) ?? 0) >= capacity) {
-    return reject('rank_full', `already holding ${capacity} ${kind}s for rank ${rank}`);
+  if (countAt<unknown>(book, slot) + (inFlight?.countAt(kind, slot) ?? 0) >= capacity) {
+    return reject('rank_full', `already holding ${capacity} ${kind}s for ${where}`);
   }
   return { admitted: true, duplicate: false };
 }
 
-/** What tells two messages of one kind, rank and sender apart. */
+/** What tells two messages of one kind, slot and sender apart. */
 export function contentKeyOf(candidate: Candidate): string {
-  return candidate.kind === 'vote' ? `${candidate.proposer}|${candidate.contentId}` : candidate.contentId;
+  return candidate.kind === 'vote' ? `${candidate.endorses ?? NIL}|${candidate.contentId}` : candidate.contentId;
 }

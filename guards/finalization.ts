@@ -1,26 +1,31 @@
 import type { Unique } from '../providers/unique';
 import type { RoundContext } from '../machines/round.types';
-import { lookup } from '../machines/rankBook';
 import { nextRank, rankOf } from './rank';
 import { isKnownProver, proversKnown } from './provers';
 
 /**
- * Validity (SPEC §6): a finalized state must be for the rank being decided and
- * come from a prover of that round whose proposal this node recorded.
+ * Validity (SPEC §6): a finalized state must be for the rank being decided,
+ * come from a prover of that round, and be the very value this node locked
+ * on: the provider aggregates, it does not get to pick another value.
  */
 export function isValidFinalization(context: RoundContext, state: Unique, proposer: Unique): boolean {
   const rank = nextRank(context);
   let stateRank: number;
+  let stateId: string;
   try {
     stateRank = rankOf(state);
+    stateId = state.identity();
   } catch {
     return false;
   }
   const proposerId = proposer.identity();
+  const lock = context.lock;
   return (
     stateRank === rank &&
     proversKnown(context) &&
     isKnownProver(context, proposerId) &&
-    lookup(context.proposals, rank, proposerId) !== undefined
+    lock !== null &&
+    lock.contentId === stateId &&
+    (lock.proposerId === null || lock.proposerId === proposerId)
   );
 }

@@ -1,21 +1,46 @@
-import { assign, emit, fromPromise, raise, setup } from 'xstate';
+import { assign, cancel, emit, enqueueActions, fromPromise, raise, setup, stateIn } from 'xstate';
 import type { Identity, Unique } from '../providers/unique';
-import { admit, type Candidate } from '../guards/admission';
+import { admit, slotOf, type Candidate } from '../guards/admission';
 import { isValidFinalization } from '../guards/finalization';
 import { hasLivenessQuorum } from '../guards/liveness';
-import { hasEnoughProposals } from '../guards/proposals';
 import { canProve, lacksProvers, needsCollection, shouldAnnounceLiveness } from '../guards/provers';
 import { concernsNextRank, nextRank, rankOf } from '../guards/rank';
-import { hasVoted } from '../guards/votes';
-import { filterAt, lookup, pruneThrough, recordFirst, valuesAt } from './rankBook';
+import {
+  attemptTimeoutOf,
+  canLockOnFinding,
+  committedValue,
+  confirmationGroups,
+  currentSlot,
+  endorsementOf,
+  hasConfirmedInAttempt,
+  hasProposalsToJudge,
+  hasVotedInAttempt,
+  isProposerOfAttempt,
+  lockedProposal,
+  lockProofGroup,
+  needsLockProof,
+  NIL,
+  proposerOfValue,
+  skipTarget,
+  voteGroups,
+  votableProposals,
+} from '../guards/roundChange';
+import { entriesAt, filterAt, lookup, pruneAttemptsBelow, pruneThrough, recordFirst, slotKey } from './rankBook';
 import type {
   BookEntry,
+  ConfirmationRecord,
+  MessageIds,
+  ProposalRecord,
+  QuorumFinding,
+  QuorumGroup,
   RankBook,
+  RoundAttemptEmit,
   RoundContext,
   RoundDataEvent,
   RoundEmitted,
   RoundEvent,
   RoundInput,
+  RoundSafetyRecord,
   RoundStateName,
   VoteRecord,
 } from './round.types';
@@ -27,13 +52,21 @@ export interface ProviderCallInputs {
   collect: Record<string, never>;
   sendLiveness: { prior: Unique; collected: Unique };
   proveNextState: { prior: Unique; collected: Unique };
-  sendProposal: { proposal: Unique };
-  decideAndSendVote: { proposals: Readonly<Record<Identity, Unique>> };
-  isQuorum: { votes: Readonly<Record<Identity, Unique>> };
+  sendProposal: { proposal: Unique; rank: number; attempt: number; validAttempt: number | null };
+  /** Empty `proposals`: nothing may be voted for; the provider sends a nil vote. */
+  decideAndSendVote: { proposals: Readonly<Record<Identity, Unique>>; rank: number; attempt: number };
+  /** Asks the provider's `isQuorum` about each group in turn; the first quorum's finding, or null. */
+  tally: { groups: QuorumGroup[] };
   finalizeVotes: { proposals: Readonly<Record<Identity, Unique>>; votes: Readonly<Record<Identity, Unique>> };
-  sendConfirmation: { finalized: Unique };
+  /** `finalized` null: a nil confirmation. */
+  sendConfirmation: { finalized: Unique | null; rank: number; attempt: number };
+  loadSafety: Record<string, never>;
+  saveSafety: { record: RoundSafetyRecord };
   cleanup: Record<string, never>;
 }
+
+/** The id of the attempt's timer, so leaving the attempt can cancel it. */
+export const ATTEMPT_TIMER_ID = 'round.attempt-timer';
 
 function unconfigured<Output, Input>(call: string) {
   return fromPromise<Output, Input>(async () => {
@@ -56,10 +89,13 @@ function rankOrNaN(value: Unique): number {
  */
 export function candidateOf(event: RoundDataEvent): Candidate {
   if (event.ids !== undefined) {
-    const { sender, rank, contentId, proposerId } = event.ids;
-    const kind = KIND_OF[event.type];
-    return proposerId === undefined ? { kind, sender, rank, contentId } : { kind, sender, rank, contentId, proposer: proposerId };
+    const { sender, rank, contentId, proposerId, attempt, endorses } = event.ids;
+    const candidate: Candidate = { kind: KIND_OF[event.type], sender, rank, contentId, attempt };
+    if (proposerId !== undefined) candidate.proposer = proposerId;
+    if (event.type === 'vote_received') candidate.endorses = endorses ?? endorsementOf(undefined, proposerId);
+    return candidate;
   }
+  // Without ids (an app sending straight to the actor): attempt 0, the reference's form.
   switch (event.type) {
     case 'liveness_check_received':
       return {
@@ -67,6 +103,7 @@ export function candidateOf(event: RoundDataEvent): Candidate {
         sender: event.peer.identity(),
         rank: rankOrNaN(event.collected),
         contentId: event.collected.identity(),
+        attempt: 0,
       };
     case 'proposal_received':
       return {
@@ -74,21 +111,27 @@ export function candidateOf(event: RoundDataEvent): Candidate {
         sender: event.peer.identity(),
         rank: rankOrNaN(event.proposal),
         contentId: event.proposal.identity(),
+        attempt: 0,
       };
-    case 'vote_received':
+    case 'vote_received': {
+      const proposer = event.proposer?.identity();
       return {
         kind: 'vote',
         sender: event.voter.identity(),
         rank: rankOrNaN(event.vote),
         contentId: event.vote.identity(),
-        proposer: event.proposer.identity(),
+        attempt: 0,
+        endorses: endorsementOf(undefined, proposer),
+        ...(proposer === undefined ? {} : { proposer }),
       };
+    }
     case 'confirmation_received':
       return {
         kind: 'confirmation',
         sender: event.peer.identity(),
-        rank: rankOrNaN(event.state),
-        contentId: event.state.identity(),
+        rank: event.state === null ? Number.NaN : rankOrNaN(event.state),
+        contentId: event.state === null ? NIL : event.state.identity(),
+        attempt: 0,
       };
   }
 }
@@ -109,8 +152,11 @@ function isDataEvent(event: RoundEvent): event is RoundDataEvent {
   );
 }
 
-/** Records a data event if `admit` lets it in; anything else leaves the book as it was. */
-function recordIn<T extends BookEntry>(
+/**
+ * Records a data event if `admit` lets it in; anything else leaves the book as
+ * it was. An attempt too far ahead is not kept, only noted as evidence.
+ */
+function recordIn<T>(
   context: RoundContext,
   event: RoundEvent,
   book: RankBook<T>,
@@ -119,16 +165,75 @@ function recordIn<T extends BookEntry>(
   if (!isDataEvent(event)) return book;
   const candidate = candidateOf(event);
   const admission = admit(context, candidate);
-  if (!admission.admitted || admission.duplicate) return book;
-  return recordFirst(book, candidate.rank, candidate.sender, entry(event, candidate));
+  if (!admission.admitted || admission.duplicate || admission.evidenceOnly) return book;
+  return recordFirst(book, slotOf(candidate), candidate.sender, entry(event, candidate));
+}
+
+/** Notes the highest attempt each sender was heard at, per rank: the skip-ahead evidence. */
+function noteAttempt(context: RoundContext, event: RoundEvent): RankBook<number> {
+  if (!isDataEvent(event) || event.type === 'liveness_check_received') return context.attemptsSeen;
+  const candidate = candidateOf(event);
+  const admission = admit(context, candidate);
+  if (!admission.admitted) return context.attemptsSeen;
+  const key = slotKey(candidate.rank);
+  const known = context.attemptsSeen[key]?.[candidate.sender];
+  if (known !== undefined && known >= candidate.attempt) return context.attemptsSeen;
+  return { ...context.attemptsSeen, [key]: { ...context.attemptsSeen[key], [candidate.sender]: candidate.attempt } };
+}
+
+/** The context as it would be once `event` is noted: what the skip guard judges. */
+function withEvidence(context: RoundContext, event: RoundEvent): RoundContext {
+  return { ...context, attemptsSeen: noteAttempt(context, event) };
 }
 
 const plainEntry = (value: Unique, candidate: Candidate): BookEntry => ({ value, contentId: candidate.contentId });
 
+type AttemptMove = 'next' | 'skip';
+
+function attemptAfter(context: RoundContext, move: AttemptMove): number {
+  return move === 'next' ? context.attempt + 1 : (skipTarget(context) ?? context.attempt + 1);
+}
+
+/** Leaving an attempt: its timer stops, the change is announced, the attempt moves. */
+const changeAttempt = (to: AttemptMove, reason: RoundAttemptEmit['reason']) => [
+  'cancelAttemptTimer' as const,
+  { type: 'announceAttemptChange' as const, params: { to, reason } },
+  { type: 'moveToAttempt' as const, params: { to } },
+];
+
+/** A rank's attempt state when nothing has happened in it yet. */
+function freshAttempt() {
+  return {
+    attempt: 0,
+    votedAttempt: -1,
+    confirmedAttempt: -1,
+    lock: null,
+    valid: null,
+    finding: null,
+    provenValue: null,
+  } satisfies Partial<RoundContext>;
+}
+
+/**
+ * What the proposer of a later attempt proposes: the valid value with the
+ * attempt that proved it, else its own proposal from an earlier attempt
+ * (proving again would only make a different value). Null: prove anew.
+ */
+function reproposal(context: RoundContext): ProposalRecord | null {
+  if (context.valid?.value != null) {
+    return { value: context.valid.value, contentId: context.valid.contentId, validAttempt: context.valid.attempt };
+  }
+  for (let attempt = context.attempt - 1; attempt >= 0; attempt -= 1) {
+    const own = lookup<ProposalRecord>(context.proposals, currentSlot(context, attempt), context.selfId);
+    if (own !== undefined) return { value: own.value, contentId: own.contentId, validAttempt: null };
+  }
+  return null;
+}
+
 /** Where every state can be left for: SPEC §2.2's "any of starting … verifying". */
 const interruptible = {
-  stop: { target: '#round.stopping' },
-  induce_sync: { target: '#round.loading', reenter: true },
+  stop: { target: '#round.stopping', actions: 'cancelAttemptTimer' },
+  induce_sync: { target: '#round.loading', reenter: true, actions: 'cancelAttemptTimer' },
 } as const;
 
 const providerFailure = (state: RoundStateName, call: keyof ProviderCallInputs) =>
@@ -191,6 +296,132 @@ const announceStep = (state: RoundStateName, next: string) => ({
   },
 });
 
+/** What is kept durably for the next rank: written before the vote or confirmation it allows. */
+function safetyRecord(context: RoundContext): RoundSafetyRecord {
+  const { lock } = context;
+  return {
+    rank: nextRank(context),
+    votedAttempt: context.votedAttempt,
+    confirmedAttempt: context.confirmedAttempt,
+    lock: lock === null ? null : { contentId: lock.contentId, proposerId: lock.proposerId, attempt: lock.attempt },
+  };
+}
+
+/** This node's vote as if received, with the ids a peer's would carry. */
+function ownVote(context: RoundContext, proposer: Unique | null, vote: Unique): RoundDataEvent {
+  const proposerId = proposer?.identity();
+  const endorsed = proposerId === undefined ? undefined : votableProposals(context)[proposerId]?.contentId;
+  const ids: MessageIds = {
+    sender: context.selfId,
+    rank: nextRank(context),
+    contentId: vote.identity(),
+    attempt: context.attempt,
+    endorses: endorsementOf(endorsed, proposerId),
+  };
+  if (proposerId !== undefined) ids.proposerId = proposerId;
+  return { type: 'vote_received', proposer, voter: context.self, vote, ids };
+}
+
+function ownConfirmation(context: RoundContext): RoundDataEvent {
+  const state = context.nextState;
+  return {
+    type: 'confirmation_received',
+    peer: context.self,
+    state,
+    ids: {
+      sender: context.selfId,
+      rank: nextRank(context),
+      contentId: state === null ? NIL : state.identity(),
+      attempt: context.attempt,
+    },
+  };
+}
+
+/** finalizeVotes' input: the locked proposal and the votes that locked it. */
+function lockedVotes(context: RoundContext): ProviderCallInputs['finalizeVotes'] {
+  const finding = context.finding;
+  if (finding?.kind !== 'lock' || context.lock === null || context.lock.value === null) return { proposals: {}, votes: {} };
+  const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context, finding.attempt));
+  return {
+    proposals: { [context.lock.proposerId ?? '']: context.lock.value },
+    votes: Object.fromEntries(
+      Object.entries(votes)
+        .filter(([, vote]) => vote.endorses === finding.endorses)
+        .map(([voter, vote]) => [voter, vote.value]),
+    ),
+  };
+}
+
+type DataKind = 'proposal' | 'vote' | 'confirmation';
+const RECORD_ACTION = { proposal: 'recordProposal', vote: 'recordVote', confirmation: 'recordConfirmation' } as const;
+const skipAhead = (kind: DataKind) => ({
+  guard: 'completesSkipEvidence' as const,
+  target: '#round.proving',
+  reenter: true,
+  actions: [RECORD_ACTION[kind], ...changeAttempt('skip', 'skip_ahead')],
+});
+
+/**
+ * How the states of an attempt take peers' messages: f + 1 senders at a
+ * higher attempt move this node there (Tendermint line 55); news for the
+ * next rank of the kinds a state waits on re-enters it; the rest is recorded.
+ */
+function attemptDataHandlers(state: RoundStateName, reenterOn: DataKind[]) {
+  const handlers = (kind: DataKind) => [
+    skipAhead(kind),
+    ...(reenterOn.includes(kind)
+      ? [{ guard: 'isNewsForNextRank' as const, target: state, reenter: true, actions: RECORD_ACTION[kind] }]
+      : []),
+    { actions: RECORD_ACTION[kind] },
+  ];
+  return {
+    proposal_received: handlers('proposal'),
+    vote_received: handlers('vote'),
+    confirmation_received: handlers('confirmation'),
+  };
+}
+
+/** While a vote is being recorded or cast, news is only recorded (but a later attempt still wins). */
+const castingDataHandlers = {
+  ...attemptDataHandlers('voting', []),
+  voting_timeout: {},
+};
+
+/** The attempt ends without a commit: its timer fired, or 2f + 1 confirmed nil. */
+const attemptEnds = {
+  attempt_timeout: { target: '#round.proving', actions: changeAttempt('next', 'timeout') },
+  attempt_failed: { target: '#round.proving', actions: changeAttempt('next', 'nil_confirmations') },
+};
+
+/** Asks whether any group of matching messages is a quorum, and acts on the first that is. */
+const tallyStep = (state: RoundStateName, next: string, groups: (context: RoundContext) => QuorumGroup[]) => ({
+  invoke: {
+    src: 'tally' as const,
+    input: ({ context }: { context: RoundContext }) => ({ groups: groups(context) }),
+    onDone: [
+      {
+        guard: { type: 'isCommitFinding' as const, params: findingOf },
+        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseCommitQuorum' as const],
+      },
+      {
+        guard: { type: 'isLockFinding' as const, params: findingOf },
+        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseQuorumReached' as const],
+      },
+      {
+        guard: { type: 'isNilVotesFinding' as const, params: findingOf },
+        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseQuorumReached' as const],
+      },
+      {
+        guard: { type: 'isNilConfirmationsFinding' as const, params: findingOf },
+        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseAttemptFailed' as const],
+      },
+      { target: next },
+    ],
+    onError: { target: next, actions: providerFailure(state, 'tally') },
+  },
+});
+const findingOf = ({ event }: { event: { output: QuorumFinding | null } }) => ({ finding: event.output });
+
 /**
  * The round flow of SPEC §2 as a statechart. Every provider call is an invoked
  * promise actor (aborted when its state is left), every timeout a named delay,
@@ -211,14 +442,17 @@ export const roundMachine = setup({
     sendLiveness: unconfigured<void, ProviderCallInputs['sendLiveness']>('sendLiveness'),
     proveNextState: unconfigured<Unique, ProviderCallInputs['proveNextState']>('proveNextState'),
     sendProposal: unconfigured<void, ProviderCallInputs['sendProposal']>('sendProposal'),
-    decideAndSendVote: unconfigured<{ proposer: Unique; vote: Unique }, ProviderCallInputs['decideAndSendVote']>(
+    decideAndSendVote: unconfigured<{ proposer: Unique | null; vote: Unique }, ProviderCallInputs['decideAndSendVote']>(
       'decideAndSendVote',
     ),
-    isQuorum: unconfigured<boolean, ProviderCallInputs['isQuorum']>('isQuorum'),
+    tally: unconfigured<QuorumFinding | null, ProviderCallInputs['tally']>('isQuorum'),
     finalizeVotes: unconfigured<{ state: Unique; proposer: Unique }, ProviderCallInputs['finalizeVotes']>(
       'finalizeVotes',
     ),
     sendConfirmation: unconfigured<void, ProviderCallInputs['sendConfirmation']>('sendConfirmation'),
+    // Without storage the safety data lives as long as the actor.
+    loadSafety: fromPromise<RoundSafetyRecord | null, ProviderCallInputs['loadSafety']>(async () => null),
+    saveSafety: fromPromise<void, ProviderCallInputs['saveSafety']>(async () => {}),
     cleanup: fromPromise<void, ProviderCallInputs['cleanup']>(async () => {}),
   },
   delays: {
@@ -233,16 +467,37 @@ export const roundMachine = setup({
     finalizingTimeout: ({ context }) => context.timeouts.finalizing,
     verifyingTimeout: ({ context }) => context.timeouts.verifying,
     stoppingTimeout: ({ context }) => context.timeouts.stopping,
+    /** Grows with the attempt: base × growth^attempt, capped (SPEC §2.8). */
+    attemptTimeout: ({ context }) => attemptTimeoutOf(context),
   },
   guards: {
     hasLivenessQuorum: ({ context }) => hasLivenessQuorum(context),
     lacksProvers: ({ context }) => lacksProvers(context),
-    canProve: ({ context }) => canProve(context),
+    /** Attempt 0: every prover; a later attempt: its one proposer. */
+    canProve: ({ context }) => canProve(context) && (context.attempt === 0 || isProposerOfAttempt(context)),
     shouldAnnounceLiveness: ({ context }) => shouldAnnounceLiveness(context),
     needsCollection: ({ context }) => needsCollection(context),
-    hasVoted: ({ context }) => hasVoted(context),
-    hasEnoughProposals: ({ context }) => hasEnoughProposals(context),
-    hasConfirmed: ({ context }) => lookup(context.confirmations, nextRank(context), context.selfId) !== undefined,
+    hasVotedInAttempt: ({ context }) => hasVotedInAttempt(context),
+    hasProposalsToJudge: ({ context }) => hasProposalsToJudge(context),
+    needsLockProof: ({ context }) => needsLockProof(context),
+    hasConfirmedInAttempt: ({ context }) => hasConfirmedInAttempt(context),
+    hasSentConfirmation: ({ context }) => lookup(context.confirmations, currentSlot(context), context.selfId) !== undefined,
+    isSafetyRestored: stateIn({ starting: 'restored' }),
+    /** A later attempt's proposer re-proposes its valid value, or its own earlier proposal. */
+    canRepropose: ({ context }) => isProposerOfAttempt(context) && reproposal(context) !== null,
+    /** f + 1 senders at a higher attempt, counting the message just received. */
+    completesSkipEvidence: ({ context, event }) => skipTarget(withEvidence(context, event)) !== null,
+    isForbiddenChoice: ({ context }, params: { proposer: Unique | null }) =>
+      params.proposer !== null && votableProposals(context)[params.proposer.identity()] === undefined,
+    isQuorumFound: (_, params: { finding: QuorumFinding | null }) => params.finding !== null,
+    isCommitFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'commit',
+    isLockFinding: ({ context }, params: { finding: QuorumFinding | null }) =>
+      params.finding?.kind === 'lock' && canLockOnFinding({ ...context, finding: params.finding }),
+    isNilVotesFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'nil_votes',
+    isNilConfirmationsFinding: (_, params: { finding: QuorumFinding | null }) =>
+      params.finding?.kind === 'nil_confirmations',
+    hasCommitFinding: ({ context }) => context.finding?.kind === 'commit',
+    hasNilFinding: ({ context }) => context.finding?.kind === 'nil_votes',
     echoesOwnMessages: ({ context }) => context.shouldEmitReceiveEventsOnSends,
     /** Only news re-evaluates a waiting state: a duplicate or refused message changes nothing. */
     isNewsForNextRank: ({ context, event }) => {
@@ -254,8 +509,6 @@ export const roundMachine = setup({
     isForwardSync: ({ context }, params: { state: Unique }) => rankOrNaN(params.state) >= context.activeRank,
     isProposalForNextRank: ({ context }, params: { proposal: Unique }) =>
       rankOrNaN(params.proposal) === nextRank(context),
-    isQuorumWithProposals: ({ context }, params: { quorum: boolean }) =>
-      params.quorum && hasEnoughProposals(context),
     isValidFinalization: ({ context }, params: { state: Unique; proposer: Unique }) =>
       isValidFinalization(context, params.state, params.proposer),
   },
@@ -273,18 +526,80 @@ export const roundMachine = setup({
         activeRank: rank,
         nextState: null,
         nextProposer: null,
+        ...(rank > context.activeRank ? freshAttempt() : {}),
         liveness: pruneThrough(context.liveness, rank),
         proposals: pruneThrough(context.proposals, rank),
         votes: pruneThrough(context.votes, rank),
         confirmations: pruneThrough(context.confirmations, rank),
+        attemptsSeen: pruneThrough(context.attemptsSeen, rank),
       };
     }),
-    beginRound: assign({
-      collected: null,
-      nextProvers: [],
-      nextProversRank: null,
-      chosenProposer: null,
-      livenessAnnounced: false,
+    /** A new round; safety data stored for its rank (a restart mid-rank) carries over. */
+    beginRound: assign(({ context }) => {
+      const restored = context.restored?.rank === nextRank(context) ? context.restored : null;
+      return {
+        collected: null,
+        nextProvers: [],
+        nextProversRank: null,
+        chosenProposer: null,
+        livenessAnnounced: false,
+        ...(restored === null
+          ? {}
+          : {
+              attempt: Math.max(context.attempt, restored.votedAttempt, restored.confirmedAttempt),
+              votedAttempt: Math.max(context.votedAttempt, restored.votedAttempt),
+              confirmedAttempt: Math.max(context.confirmedAttempt, restored.confirmedAttempt),
+              lock: context.lock ?? (restored.lock === null ? null : { ...restored.lock, value: null }),
+            }),
+      };
+    }),
+    restoreSafety: assign((_, params: { record: RoundSafetyRecord | null }) => ({ restored: params.record })),
+    markVoted: assign(({ context }) => ({ votedAttempt: context.attempt })),
+    markConfirmed: assign(({ context }) => ({ confirmedAttempt: context.attempt })),
+    raiseCommitQuorum: raise({ type: 'commit_quorum' as const }),
+    raiseQuorumReached: raise({ type: 'quorum_reached' as const }),
+    raiseAttemptFailed: raise({ type: 'attempt_failed' as const }),
+    storeFinding: assign((_, params: { finding: QuorumFinding | null }) => ({ finding: params.finding })),
+    acceptProof: assign(({ context }) => {
+      const group = lockProofGroup(context)[0];
+      return { provenValue: group?.value ?? null };
+    }),
+    /**
+     * Tendermint line 36: 2f + 1 votes for v in this attempt lock v here and
+     * make it the valid value a later proposer re-proposes.
+     */
+    lockOnFinding: assign(({ context }) => {
+      const finding = context.finding;
+      if (finding?.kind !== 'lock') return {};
+      const held = lockedProposal(context, finding.endorses, finding.attempt);
+      if (held === null) return {};
+      const lock = { contentId: held.proposal.contentId, proposerId: held.proposer, attempt: finding.attempt, value: held.proposal.value };
+      return { lock, valid: lock };
+    }),
+    armAttemptTimer: raise({ type: 'attempt_timeout' as const }, { delay: 'attemptTimeout', id: ATTEMPT_TIMER_ID }),
+    cancelAttemptTimer: cancel(ATTEMPT_TIMER_ID),
+    announceAttemptChange: emit(({ context }, params: { to: AttemptMove; reason: RoundAttemptEmit['reason'] }) => ({
+      type: 'attempt_changed' as const,
+      rank: nextRank(context),
+      from: context.attempt,
+      to: attemptAfter(context, params.to),
+      reason: params.reason,
+    })),
+    /** Leaves the attempt: attempts too old for any rule to need are dropped. */
+    moveToAttempt: assign(({ context }, params: { to: AttemptMove }) => {
+      const to = attemptAfter(context, params.to);
+      const rank = nextRank(context);
+      const lowest = to - context.attemptWindow;
+      return {
+        attempt: to,
+        finding: null,
+        provenValue: null,
+        nextState: null,
+        nextProposer: null,
+        proposals: pruneAttemptsBelow(context.proposals, rank, lowest),
+        votes: pruneAttemptsBelow(context.votes, rank, lowest),
+        confirmations: pruneAttemptsBelow(context.confirmations, rank, lowest),
+      };
     }),
     storeCollected: assign((_, params: { collected: Unique }) => ({ collected: params.collected })),
     /** Learning the provers also drops what non-provers sent for their rank. */
@@ -297,7 +612,7 @@ export const roundMachine = setup({
         nextProversRank: rank,
         liveness: filterAt(context.liveness, rank, isProverId),
         proposals: filterAt(context.proposals, rank, isProverId),
-        votes: filterAt(context.votes, rank, (_, record: VoteRecord) => isProverId(record.proposerId)),
+        votes: filterAt(context.votes, rank, (_, record: VoteRecord) => record.proposerId === null || isProverId(record.proposerId)),
       };
     }),
     markLivenessAnnounced: assign({ livenessAnnounced: true }),
@@ -316,39 +631,68 @@ export const roundMachine = setup({
       ),
     })),
     recordProposal: assign(({ context, event }) => ({
-      proposals: recordIn(context, event, context.proposals, (e, c) =>
-        plainEntry((e as { proposal: Unique }).proposal, c),
-      ),
+      attemptsSeen: noteAttempt(context, event),
+      proposals: recordIn<ProposalRecord>(context, event, context.proposals, (e, c) => ({
+        ...plainEntry((e as { proposal: Unique }).proposal, c),
+        validAttempt: e.ids?.validAttempt ?? null,
+      })),
     })),
     recordVote: assign(({ context, event }) => ({
-      votes: recordIn(context, event, context.votes, (e, c) => {
-        const { proposer, vote } = e as { proposer: Unique; vote: Unique };
-        return { value: vote, contentId: c.contentId, proposer, proposerId: c.proposer as Identity };
+      attemptsSeen: noteAttempt(context, event),
+      votes: recordIn<VoteRecord>(context, event, context.votes, (e, c) => {
+        const { proposer, vote } = e as { proposer: Unique | null; vote: Unique };
+        return {
+          value: vote,
+          contentId: c.contentId,
+          proposer,
+          proposerId: c.proposer ?? null,
+          endorses: c.endorses ?? NIL,
+        };
       }),
     })),
     recordConfirmation: assign(({ context, event }) => ({
-      confirmations: recordIn(context, event, context.confirmations, (e, c) =>
-        plainEntry((e as { state: Unique }).state, c),
-      ),
-    })),
-    storeOwnProposal: assign(({ context }, params: { proposal: Unique }) => ({
-      proposals: recordFirst(context.proposals, nextRank(context), context.selfId, {
-        value: params.proposal,
-        contentId: params.proposal.identity(),
+      attemptsSeen: noteAttempt(context, event),
+      confirmations: recordIn<ConfirmationRecord>(context, event, context.confirmations, (e, c) => {
+        const state = (e as { state: Unique | null }).state;
+        return { value: state, contentId: state === null ? null : c.contentId };
       }),
     })),
-    rememberVote: assign((_, params: { proposer: Unique }) => ({ chosenProposer: params.proposer })),
+    storeOwnProposal: assign(({ context }, params: { proposal: Unique }) => ({
+      proposals: recordFirst<ProposalRecord>(context.proposals, currentSlot(context), context.selfId, {
+        value: params.proposal,
+        contentId: params.proposal.identity(),
+        validAttempt: null,
+      }),
+    })),
+    /** Tendermint line 16: the valid value if there is one, else this prover's earlier proposal. */
+    storeReproposal: assign(({ context }) => {
+      const again = reproposal(context) as ProposalRecord;
+      return { proposals: recordFirst<ProposalRecord>(context.proposals, currentSlot(context), context.selfId, again) };
+    }),
+    rememberVote: assign((_, params: { proposer: Unique | null }) => ({ chosenProposer: params.proposer })),
     storeNextState: assign((_, params: { state: Unique; proposer: Unique }) => ({
       nextState: params.state,
       nextProposer: params.proposer,
     })),
+    /** The state 2f + 1 matching confirmations carry is what commits, whatever this node finalized. */
+    adoptConfirmedState: assign(({ context }) => {
+      const finding = context.finding;
+      if (finding?.kind !== 'commit') return {};
+      const state = committedValue(context, finding.attempt, finding.contentId);
+      const proverId = proposerOfValue(context, finding.contentId) ?? context.nextProposer?.identity() ?? null;
+      const proposer =
+        context.nextProvers.find((prover) => prover.identity() === proverId) ??
+        (context.nextProposer?.identity() === proverId ? context.nextProposer : null);
+      return { nextState: state, nextProposer: proposer };
+    }),
     announceCommit: emit(({ context }) => ({
       type: 'committed' as const,
       rank: nextRank(context),
       state: context.nextState as Unique,
       proposer: context.nextProposer,
+      attempt: context.finding?.kind === 'commit' ? context.finding.attempt : context.attempt,
     })),
-    /** Verifying's rule: the finalized state becomes active and older messages go. */
+    /** Verifying's rule: the committed state becomes active and older messages go. */
     commitNextState: assign(({ context }) => {
       const committed = context.nextState as Unique;
       const rank = rankOf(committed);
@@ -359,10 +703,12 @@ export const roundMachine = setup({
         nextProposer: null,
         collected: null,
         chosenProposer: null,
+        ...freshAttempt(),
         liveness: pruneThrough(context.liveness, rank),
         proposals: pruneThrough(context.proposals, rank),
         votes: pruneThrough(context.votes, rank),
         confirmations: pruneThrough(context.confirmations, rank),
+        attemptsSeen: pruneThrough(context.attemptsSeen, rank),
       };
     }),
   },
@@ -391,6 +737,11 @@ export const roundMachine = setup({
     maxSendersPerRank: input.maxSendersPerRank,
     members: input.members,
     shouldEmitReceiveEventsOnSends: input.shouldEmitReceiveEventsOnSends,
+    ...freshAttempt(),
+    attemptsSeen: {},
+    restored: null,
+    attemptWindow: input.attemptWindow,
+    skipThreshold: input.skipThreshold,
   }),
   // Peers' messages are recorded in every state; the states that wait on them
   // override these to re-evaluate their guards at once.
@@ -405,9 +756,29 @@ export const roundMachine = setup({
       on: { start: 'starting' },
     },
 
+    // Reads the round's safety data (lock, last vote) before anything can be voted.
     starting: {
+      initial: 'restoring',
       after: { startingTimeout: { actions: raise({ type: 'init_complete' }) } },
-      on: { ...interruptible, init_complete: 'loading' },
+      on: {
+        ...interruptible,
+        init_complete: [{ guard: 'isSafetyRestored', target: 'loading' }, { target: 'starting', reenter: true }],
+      },
+      states: {
+        restoring: {
+          invoke: {
+            src: 'loadSafety',
+            input: () => ({}),
+            onDone: {
+              target: 'restored',
+              actions: { type: 'restoreSafety', params: ({ event }) => ({ record: event.output }) },
+            },
+            onError: { target: 'failed', actions: providerFailure('starting', 'loadSafety') },
+          },
+        },
+        restored: {},
+        failed: {},
+      },
     },
 
     loading: {
@@ -510,10 +881,23 @@ export const roundMachine = setup({
     proving: {
       initial: 'deciding',
       after: { provingTimeout: { actions: raise({ type: 'publish_timeout' }) } },
-      on: { ...interruptible, proof_complete: 'publishing', publish_timeout: 'voting' },
+      on: {
+        ...interruptible,
+        ...attemptDataHandlers('proving', []),
+        proof_complete: 'publishing',
+        publish_timeout: { target: 'voting', actions: 'armAttemptTimer' },
+      },
       states: {
         deciding: {
-          always: [{ guard: 'canProve', target: 'working' }, { target: 'declined' }],
+          always: [
+            { guard: 'canRepropose', target: 'reproposing' },
+            { guard: 'canProve', target: 'working' },
+            { target: 'declined' },
+          ],
+        },
+        // A later attempt's proposer offers the value the cluster may already be locked on.
+        reproposing: {
+          entry: ['storeReproposal', raise({ type: 'proof_complete' })],
         },
         working: {
           invoke: {
@@ -544,7 +928,7 @@ export const roundMachine = setup({
             onError: { target: 'declined', actions: providerFailure('proving', 'proveNextState') },
           },
         },
-        // Not a prover (or the proof failed): vote now instead of waiting out the timeout.
+        // Not this attempt's prover (or the proof failed): vote now instead of waiting out the timeout.
         declined: {
           entry: raise({ type: 'publish_timeout' }),
         },
@@ -554,14 +938,20 @@ export const roundMachine = setup({
     publishing: {
       initial: 'sending',
       after: { publishingTimeout: { actions: raise({ type: 'publish_timeout' }) } },
-      on: { ...interruptible, publish_complete: 'voting', publish_timeout: 'voting' },
+      on: {
+        ...interruptible,
+        ...attemptDataHandlers('publishing', []),
+        publish_complete: { target: 'voting', actions: 'armAttemptTimer' },
+        publish_timeout: { target: 'voting', actions: 'armAttemptTimer' },
+      },
       states: {
         sending: {
           invoke: {
             src: 'sendProposal',
-            input: ({ context }) => ({
-              proposal: (lookup(context.proposals, nextRank(context), context.selfId) as BookEntry).value,
-            }),
+            input: ({ context }) => {
+              const own = lookup<ProposalRecord>(context.proposals, currentSlot(context), context.selfId) as ProposalRecord;
+              return { proposal: own.value, rank: nextRank(context), attempt: context.attempt, validAttempt: own.validAttempt };
+            },
             onDone: { actions: raise({ type: 'publish_complete' }) },
             onError: { target: 'failed', actions: providerFailure('publishing', 'sendProposal') },
           },
@@ -570,55 +960,95 @@ export const roundMachine = setup({
       },
     },
 
+    // The prevote: one vote per attempt, for a proposal the lock allows, or nil.
     voting: {
       initial: 'evaluating',
       after: { votingTimeout: { actions: raise({ type: 'voting_timeout' }) } },
       on: {
         ...interruptible,
-        proposal_received: [
-          { guard: 'isNewsForNextRank', target: 'voting', reenter: true, actions: 'recordProposal' },
-          { actions: 'recordProposal' },
-        ],
-        vote_received: [
-          { guard: 'isNewsForNextRank', target: 'voting', reenter: true, actions: 'recordVote' },
-          { actions: 'recordVote' },
-        ],
+        ...attemptDataHandlers('voting', ['proposal', 'vote', 'confirmation']),
+        ...attemptEnds,
         voting_timeout: { target: 'voting', reenter: true },
         quorum_reached: 'finalizing',
+        commit_quorum: 'verifying',
       },
       states: {
         evaluating: {
           always: [
-            { guard: 'hasVoted', target: 'tallying' },
-            { guard: 'hasEnoughProposals', target: 'casting' },
-            { target: 'awaitingProposals' },
+            { guard: 'hasVotedInAttempt', target: 'tallying' },
+            { guard: 'hasProposalsToJudge', target: 'choosing' },
+            { target: 'watching' },
           ],
         },
+        // Not voted yet: confirmations alone may already decide the rank.
+        watching: tallyStep('voting', 'awaitingProposals', (context) => confirmationGroups(context)),
         awaitingProposals: {},
+        choosing: {
+          always: [{ guard: 'needsLockProof', target: 'checkingProof' }, { target: 'recordingVote' }],
+        },
+        // Locked on another value: the proposal's cited attempt must really have had 2f + 1 votes for it.
+        checkingProof: {
+          invoke: {
+            src: 'tally',
+            input: ({ context }) => ({ groups: lockProofGroup(context) }),
+            onDone: [
+              {
+                guard: { type: 'isQuorumFound', params: ({ event }) => ({ finding: event.output }) },
+                target: 'recordingVote',
+                actions: 'acceptProof',
+              },
+              { target: 'recordingVote' },
+            ],
+            onError: { target: 'recordingVote', actions: providerFailure('voting', 'tally') },
+          },
+        },
+        // The attempt is marked as voted in durably before the vote can leave.
+        recordingVote: {
+          on: castingDataHandlers,
+          invoke: {
+            src: 'saveSafety',
+            input: ({ context }) => ({ record: safetyRecord({ ...context, votedAttempt: context.attempt }) }),
+            onDone: { target: 'casting', actions: 'markVoted' },
+            onError: { target: 'awaitingProposals', actions: providerFailure('voting', 'saveSafety') },
+          },
+        },
         casting: {
           // Casting sends a vote: restarting it could send a second, different
           // one, so data arriving now is only recorded and the voting timeout
-          // waits. Only stop or a sync cancels a vote being cast.
-          on: {
-            proposal_received: { actions: 'recordProposal' },
-            vote_received: { actions: 'recordVote' },
-            voting_timeout: {},
-          },
+          // waits. Only stop, a sync or a later attempt cancels a vote being cast.
+          on: castingDataHandlers,
           invoke: {
             src: 'decideAndSendVote',
-            input: ({ context }) => ({ proposals: valuesAt(context.proposals, nextRank(context)) }),
+            input: ({ context }) => ({
+              proposals: Object.fromEntries(
+                Object.entries(votableProposals(context)).map(([prover, proposal]) => [prover, proposal.value]),
+              ),
+              rank: nextRank(context),
+              attempt: context.attempt,
+            }),
             onDone: [
+              {
+                // The provider may have waited for more proposals; its choice
+                // is checked against the books and the lock as they are now.
+                guard: { type: 'isForbiddenChoice', params: ({ event }) => ({ proposer: event.output.proposer }) },
+                target: 'awaitingVotes',
+                actions: {
+                  type: 'reportProviderError',
+                  params: ({ context, event }) => ({
+                    state: 'voting' as const,
+                    call: 'decideAndSendVote',
+                    error: new Error(
+                      `voted for ${event.output.proposer?.identity() ?? 'nil'} at attempt ${context.attempt} of rank ${nextRank(context)}, which this node may not vote for (no such proposal, or the lock forbids it)`,
+                    ),
+                  }),
+                },
+              },
               {
                 guard: 'echoesOwnMessages',
                 target: 'tallying',
                 actions: [
                   { type: 'rememberVote', params: ({ event }) => ({ proposer: event.output.proposer }) },
-                  raise(({ context, event }) => ({
-                    type: 'vote_received' as const,
-                    proposer: event.output.proposer,
-                    voter: context.self,
-                    vote: event.output.vote,
-                  })),
+                  raise(({ context, event }) => ownVote(context, event.output.proposer, event.output.vote)),
                 ],
               },
               {
@@ -626,43 +1056,55 @@ export const roundMachine = setup({
                 actions: { type: 'rememberVote', params: ({ event }) => ({ proposer: event.output.proposer }) },
               },
             ],
-            onError: { target: 'awaitingProposals', actions: providerFailure('voting', 'decideAndSendVote') },
+            onError: { target: 'awaitingVotes', actions: providerFailure('voting', 'decideAndSendVote') },
           },
         },
-        tallying: {
-          invoke: {
-            src: 'isQuorum',
-            input: ({ context }) => ({ votes: valuesAt(context.votes, nextRank(context)) }),
-            onDone: [
-              {
-                guard: { type: 'isQuorumWithProposals', params: ({ event }) => ({ quorum: event.output === true }) },
-                actions: raise({ type: 'quorum_reached' }),
-              },
-              { target: 'awaitingVotes' },
-            ],
-            onError: { target: 'awaitingVotes', actions: providerFailure('voting', 'isQuorum') },
-          },
-        },
+        tallying: tallyStep('voting', 'awaitingVotes', (context) => [
+          ...confirmationGroups(context),
+          ...voteGroups(context),
+        ]),
         awaitingVotes: {},
       },
     },
 
+    // The lock: 2f + 1 votes for v lock this node on v, durably, before it confirms v.
     finalizing: {
-      initial: 'aggregating',
+      initial: 'deciding',
       after: { finalizingTimeout: { actions: raise({ type: 'aggregation_timeout' }) } },
       on: {
         ...interruptible,
+        ...attemptDataHandlers('finalizing', []),
+        ...attemptEnds,
+        commit_quorum: 'verifying',
         aggregation_done: 'verifying',
         aggregation_timeout: { target: 'finalizing', reenter: true },
       },
       states: {
+        deciding: {
+          always: [{ guard: 'hasNilFinding', target: 'recordingNil' }, { target: 'locking' }],
+        },
+        locking: {
+          entry: 'lockOnFinding',
+          invoke: {
+            src: 'saveSafety',
+            input: ({ context }) => ({ record: safetyRecord({ ...context, confirmedAttempt: context.attempt }) }),
+            onDone: { target: 'aggregating', actions: 'markConfirmed' },
+            onError: { target: 'failed', actions: providerFailure('finalizing', 'saveSafety') },
+          },
+        },
+        // 2f + 1 nil votes: this attempt will not decide; confirm nil.
+        recordingNil: {
+          invoke: {
+            src: 'saveSafety',
+            input: ({ context }) => ({ record: safetyRecord({ ...context, confirmedAttempt: context.attempt }) }),
+            onDone: { actions: ['markConfirmed', raise({ type: 'aggregation_done' })] },
+            onError: { target: 'failed', actions: providerFailure('finalizing', 'saveSafety') },
+          },
+        },
         aggregating: {
           invoke: {
             src: 'finalizeVotes',
-            input: ({ context }) => ({
-              proposals: valuesAt(context.proposals, nextRank(context)),
-              votes: valuesAt(context.votes, nextRank(context)),
-            }),
+            input: ({ context }) => lockedVotes(context),
             onDone: [
               {
                 guard: {
@@ -685,7 +1127,7 @@ export const roundMachine = setup({
                     state: 'finalizing' as const,
                     call: 'finalizeVotes',
                     error: new Error(
-                      `finalizeVotes chose ${event.output.proposer.identity()}, which is not a prover with a recorded proposal for rank ${nextRank(context)}`,
+                      `finalizeVotes chose ${event.output.proposer.identity()}'s ${event.output.state.identity()}, not the value this node locked on (${context.lock?.contentId ?? 'none'}) for rank ${nextRank(context)}`,
                     ),
                   }),
                 },
@@ -698,29 +1140,67 @@ export const roundMachine = setup({
       },
     },
 
+    // The commit: only 2f + 1 matching confirmations, from any attempt, make a state active.
     verifying: {
       initial: 'deciding',
       after: { verifyingTimeout: { actions: raise({ type: 'verification_timeout' }) } },
       on: {
         ...interruptible,
-        verification_done: 'collecting',
+        ...attemptDataHandlers('verifying', ['confirmation']),
+        ...attemptEnds,
+        verification_done: { target: 'collecting', actions: 'cancelAttemptTimer' },
         verification_timeout: { target: 'verifying', reenter: true },
       },
       states: {
         deciding: {
-          always: [{ guard: 'hasConfirmed', target: 'committing' }, { target: 'confirming' }],
+          always: [
+            { guard: 'hasCommitFinding', target: 'committing' },
+            { guard: 'hasSentConfirmation', target: 'tallying' },
+            { guard: 'hasConfirmedInAttempt', target: 'confirming' },
+            { target: 'tallying' },
+          ],
         },
         confirming: {
           invoke: {
             src: 'sendConfirmation',
-            input: ({ context }) => ({ finalized: context.nextState as Unique }),
-            onDone: { target: 'committing' },
-            // The state is final here whether or not peers hear of it.
-            onError: { target: 'committing', actions: providerFailure('verifying', 'sendConfirmation') },
+            input: ({ context }) => ({ finalized: context.nextState, rank: nextRank(context), attempt: context.attempt }),
+            onDone: [
+              {
+                guard: 'echoesOwnMessages',
+                target: 'tallying',
+                actions: raise(({ context }) => ownConfirmation(context)),
+              },
+              { target: 'tallying' },
+            ],
+            // Peers may hear of it through others' confirmations; the tally goes on.
+            onError: { target: 'tallying', actions: providerFailure('verifying', 'sendConfirmation') },
           },
         },
+        tallying: {
+          invoke: {
+            src: 'tally',
+            input: ({ context }) => ({ groups: confirmationGroups(context) }),
+            onDone: [
+              {
+                guard: { type: 'isCommitFinding', params: ({ event }) => ({ finding: event.output }) },
+                target: 'committing',
+                actions: { type: 'storeFinding', params: ({ event }) => ({ finding: event.output }) },
+              },
+              {
+                guard: { type: 'isNilConfirmationsFinding', params: ({ event }) => ({ finding: event.output }) },
+                actions: [
+                  { type: 'storeFinding', params: ({ event }) => ({ finding: event.output }) },
+                  raise({ type: 'attempt_failed' }),
+                ],
+              },
+              { target: 'waiting' },
+            ],
+            onError: { target: 'waiting', actions: providerFailure('verifying', 'tally') },
+          },
+        },
+        waiting: {},
         committing: {
-          entry: ['announceCommit', 'commitNextState', raise({ type: 'verification_done' })],
+          entry: ['adoptConfirmedState', 'announceCommit', 'commitNextState', raise({ type: 'verification_done' })],
         },
       },
     },

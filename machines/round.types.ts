@@ -30,6 +30,15 @@ export interface RoundTimeouts {
   finalizing: number;
   verifying: number;
   stopping: number;
+  /**
+   * Round change (SPEC §2.8): how long attempt 0 of a rank may take, from the
+   * moment a node starts voting in it, before the node moves to attempt 1.
+   */
+  attempt: number;
+  /** Each further attempt waits this many times longer than the one before. */
+  attemptGrowth: number;
+  /** No attempt waits longer than this. */
+  attemptMax: number;
 }
 
 /** SPEC §2.5, with the reference's 10 h loading timeout. */
@@ -45,6 +54,9 @@ export const DEFAULT_ROUND_TIMEOUTS: Readonly<RoundTimeouts> = Object.freeze({
   finalizing: 1_000,
   verifying: 1_000,
   stopping: 30_000,
+  attempt: 4_000,
+  attemptGrowth: 2,
+  attemptMax: 120_000,
 });
 
 /** The three thresholds SPEC §2.7 separates, resolved to numbers for a round. */
@@ -75,8 +87,67 @@ export interface BookEntry {
 }
 
 export interface VoteRecord extends BookEntry {
-  proposer: Unique;
-  proposerId: Identity;
+  /** The prover whose proposal the vote endorses; null for a nil vote. */
+  proposer: Unique | null;
+  proposerId: Identity | null;
+  /** What the vote endorses (see `endorsementOf`): votes match when these are equal. */
+  endorses: string;
+}
+
+export interface ProposalRecord extends BookEntry {
+  /** The attempt whose 2f + 1 votes the proposer cites for this value (Tendermint's validRound). */
+  validAttempt: number | null;
+}
+
+/** A nil confirmation carries no state. */
+export interface ConfirmationRecord {
+  value: Unique | null;
+  contentId: Identity | null;
+}
+
+/**
+ * A value this node saw 2f + 1 votes for: Tendermint's lockedValue/lockedRound
+ * (and validValue/validRound). The value itself is kept when this node holds
+ * it; after a restart only its identity is known.
+ */
+export interface LockRecord {
+  contentId: Identity;
+  proposerId: Identity | null;
+  attempt: number;
+  value: Unique | null;
+}
+
+/**
+ * The round's safety data for one rank, written before the vote or
+ * confirmation it allows is sent, so a restarted node neither votes twice in
+ * one attempt nor votes against its lock.
+ */
+export interface RoundSafetyRecord {
+  rank: number;
+  /** The highest attempt this node voted in (or began to), -1 for none. */
+  votedAttempt: number;
+  /** The highest attempt this node confirmed in (or began to), -1 for none. */
+  confirmedAttempt: number;
+  lock: { contentId: Identity; proposerId: Identity | null; attempt: number } | null;
+}
+
+/** What a tally found: the first group of matching messages whose senders are a quorum. */
+export type QuorumFinding =
+  | { kind: 'commit'; attempt: number; contentId: Identity }
+  | { kind: 'lock'; attempt: number; endorses: string }
+  | { kind: 'nil_votes'; attempt: number }
+  | { kind: 'nil_confirmations'; attempt: number };
+
+/** One group of matching messages the engine asks the provider's `isQuorum` about. */
+export interface QuorumGroup {
+  kind: 'votes' | 'confirmations';
+  rank: number;
+  attempt: number;
+  /** The endorsed value's identity; null for nil. */
+  value: Identity | null;
+  /** The finding this group stands for if it is a quorum. */
+  finding: QuorumFinding;
+  messages: Readonly<Record<Identity, Unique | null>>;
 }
 
 /** What admission checked about a message; the engine passes it with the event. */
@@ -84,8 +155,14 @@ export interface MessageIds {
   sender: Identity;
   rank: number;
   contentId: Identity;
-  /** Votes only: the prover the vote endorses. */
+  /** Votes only: the prover the vote endorses (absent for a nil vote). */
   proposerId?: Identity;
+  /** The attempt within the rank (0 for liveness). */
+  attempt: number;
+  /** Votes only: what the vote endorses (see `endorsementOf`). */
+  endorses?: string;
+  /** Proposals only: the attempt whose votes the proposer cites. */
+  validAttempt?: number | null;
 }
 
 /** Everything a round knows. Nothing lives outside the actor's context. */
@@ -106,10 +183,33 @@ export interface RoundContext {
   nextProversRank: number | null;
   chosenProposer: Unique | null;
   livenessAnnounced: boolean;
+  /** Liveness is keyed by rank; the other books by slot (`rank/attempt`). */
   liveness: RankBook<BookEntry>;
-  proposals: RankBook<BookEntry>;
+  proposals: RankBook<ProposalRecord>;
   votes: RankBook<VoteRecord>;
-  confirmations: RankBook<BookEntry>;
+  confirmations: RankBook<ConfirmationRecord>;
+  /** The attempt of `activeRank + 1` this node is in (SPEC §2.8). */
+  attempt: number;
+  /** Highest attempt this node voted in at the next rank; -1 for none. */
+  votedAttempt: number;
+  /** Highest attempt this node confirmed in at the next rank; -1 for none. */
+  confirmedAttempt: number;
+  /** lockedValue / lockedAttempt. */
+  lock: LockRecord | null;
+  /** validValue / validAttempt: the latest value seen with 2f + 1 votes. */
+  valid: LockRecord | null;
+  /** What the last tally found, for the state it moves to. */
+  finding: QuorumFinding | null;
+  /** Per rank, the highest attempt each sender was heard at (skip-ahead evidence). */
+  attemptsSeen: RankBook<number>;
+  /** A proposal whose cited 2f + 1 votes this node checked in this attempt: it may be voted for despite the lock. */
+  provenValue: Identity | null;
+  /** Safety data read from storage at start; applied when its rank comes up. */
+  restored: RoundSafetyRecord | null;
+  /** Attempts before and after the current one whose messages are kept. */
+  attemptWindow: number;
+  /** Senders at a higher attempt that make this node skip to it (f + 1). */
+  skipThreshold: number;
   thresholds: RoundThresholds;
   timeouts: RoundTimeouts;
   /** How many ranks past the active one a message may be for (SPEC §2.7). */
@@ -130,6 +230,8 @@ export interface RoundInput {
   maxSendersPerRank: number;
   members: Identity[] | null;
   shouldEmitReceiveEventsOnSends: boolean;
+  attemptWindow: number;
+  skipThreshold: number;
 }
 
 /**
@@ -140,8 +242,8 @@ export interface RoundInput {
 export type RoundDataEvent =
   | { type: 'liveness_check_received'; peer: Unique; collected: Unique; ids?: MessageIds }
   | { type: 'proposal_received'; peer: Unique; proposal: Unique; ids?: MessageIds }
-  | { type: 'vote_received'; proposer: Unique; voter: Unique; vote: Unique; ids?: MessageIds }
-  | { type: 'confirmation_received'; peer: Unique; state: Unique; ids?: MessageIds };
+  | { type: 'vote_received'; proposer: Unique | null; voter: Unique; vote: Unique; ids?: MessageIds }
+  | { type: 'confirmation_received'; peer: Unique; state: Unique | null; ids?: MessageIds };
 
 /** Signal events: SPEC §2.2's names, raised by the machine or sent by the app. */
 export const ROUND_SIGNAL_EVENTS = [
@@ -164,6 +266,9 @@ export const ROUND_SIGNAL_EVENTS = [
   'verification_done',
   'verification_timeout',
   'cleanup_complete',
+  'attempt_timeout',
+  'attempt_failed',
+  'commit_quorum',
 ] as const;
 export type RoundSignalEvent = { type: (typeof ROUND_SIGNAL_EVENTS)[number] };
 
@@ -176,6 +281,17 @@ export interface RoundCommittedEmit {
   rank: number;
   state: Unique;
   proposer: Unique | null;
+  /** The attempt whose 2f + 1 confirmations committed it. */
+  attempt: number;
+}
+
+/** Emitted when a node leaves an attempt for a later one. */
+export interface RoundAttemptEmit {
+  type: 'attempt_changed';
+  rank: number;
+  from: number;
+  to: number;
+  reason: 'timeout' | 'nil_confirmations' | 'skip_ahead';
 }
 
 /** Emitted whenever a provider call fails; the engine forwards it to the trace logger. */
@@ -186,4 +302,4 @@ export interface RoundProviderErrorEmit {
   error: unknown;
 }
 
-export type RoundEmitted = RoundCommittedEmit | RoundProviderErrorEmit;
+export type RoundEmitted = RoundCommittedEmit | RoundProviderErrorEmit | RoundAttemptEmit;

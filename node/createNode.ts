@@ -6,6 +6,7 @@ import {
   type EngineFacade,
   type RoundActorRef,
 } from '../engine/createConsensusEngine';
+import type { RoundSafetyStorage } from '../providers/storage';
 import { createElectionMachine, type ElectionActor, type ElectionRole, type NodeId } from '../machines/election.machine';
 import { checkInbound, type ElectionMessage } from '../machines/election.schemas';
 import { nodeMachine, type NodeMachine } from '../machines/node.machine';
@@ -103,8 +104,15 @@ export function createNode<
       prover: resolved.prover!,
     });
 
+  // One storage can keep the election's term and vote and the round's lock.
+  const electionStorage = config.election.storage as Partial<RoundSafetyStorage>;
+  const sharedStorage =
+    typeof electionStorage.loadRoundSafety === 'function' && typeof electionStorage.saveRoundSafety === 'function'
+      ? (electionStorage as RoundSafetyStorage)
+      : undefined;
   const build = buildRoundEngineMachine<StateT, VoteT, PeerIDT, CollectedT>({
     ...resolved.engine,
+    storage: resolved.engine.storage ?? sharedStorage,
     providers: { ...resolved.engine.providers, leader },
   });
   const { logger } = build;

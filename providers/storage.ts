@@ -1,3 +1,7 @@
+import type { RoundSafetyRecord } from '../machines/round.types';
+
+export type { RoundSafetyRecord };
+
 /**
  * The election's safety data: Raft's "persistent state on all servers"
  * (§5, figure 2). A node must not answer a vote request or ask for votes until
@@ -31,15 +35,30 @@ export interface ElectionStorage {
 }
 
 /**
+ * The round's safety data (SPEC §2.8): the lock and the last attempt voted
+ * and confirmed in, for the rank being decided. The same contract as the
+ * hard state: a save resolves once durable, saves land in call order, a load
+ * returns the last save that resolved.
+ */
+export interface RoundSafetyStorage {
+  loadRoundSafety(): Promise<RoundSafetyRecord | null>;
+  saveRoundSafety(record: RoundSafetyRecord): Promise<void>;
+}
+
+/** Everything a node must not forget across a crash: one object can keep both records. */
+export type SafetyStorage = ElectionStorage & RoundSafetyStorage;
+
+/**
  * Fault hooks for tests and the simulator. A hook may throw (the operation
  * fails) or return a promise (the operation waits for it: a slow disk).
  */
 export interface StorageHooks {
   beforeLoad?: () => void | Promise<void>;
-  beforeSave?: (state: HardState) => void | Promise<void>;
+  beforeSave?: (state: HardState | RoundSafetyRecord) => void | Promise<void>;
 }
 
 const HARD_STATE_KEY = 'election/hard-state';
+const ROUND_SAFETY_KEY = 'round/safety';
 
 /**
  * Keeps records as JSON strings, like a disk would, so nobody can mutate a
@@ -47,7 +66,7 @@ const HARD_STATE_KEY = 'election/hard-state';
  * simulator models crash + restart by stopping an actor and creating a new one
  * over the same storage object.
  */
-export class InMemoryElectionStorage implements ElectionStorage {
+export class InMemorySafetyStorage implements SafetyStorage {
   /** Replace or clear at any time to inject faults. */
   hooks: StorageHooks;
 
@@ -67,11 +86,29 @@ export class InMemoryElectionStorage implements ElectionStorage {
 
   saveHardState(state: HardState): Promise<void> {
     // Serialised now, so a caller mutating its object later changes nothing.
-    const encoded = JSON.stringify({ term: state.term, votedFor: state.votedFor });
+    return this.write(HARD_STATE_KEY, state, JSON.stringify({ term: state.term, votedFor: state.votedFor }));
+  }
+
+  async loadRoundSafety(): Promise<RoundSafetyRecord | null> {
+    await this.hooks.beforeLoad?.();
+    return this.peekRoundSafety();
+  }
+
+  saveRoundSafety(record: RoundSafetyRecord): Promise<void> {
+    const { rank, votedAttempt, confirmedAttempt, lock } = record;
+    return this.write(ROUND_SAFETY_KEY, record, JSON.stringify({ rank, votedAttempt, confirmedAttempt, lock }));
+  }
+
+  peekRoundSafety(): RoundSafetyRecord | null {
+    const encoded = this.records.get(ROUND_SAFETY_KEY);
+    return encoded === undefined ? null : (JSON.parse(encoded) as RoundSafetyRecord);
+  }
+
+  private write(key: string, record: HardState | RoundSafetyRecord, encoded: string): Promise<void> {
     // Chained so saves land in call order even when a hook delays one of them.
     const write = this.tail.then(async () => {
-      await this.hooks.beforeSave?.(state);
-      this.records.set(HARD_STATE_KEY, encoded);
+      await this.hooks.beforeSave?.(record);
+      this.records.set(key, encoded);
       this.completedSaves += 1;
     });
     this.tail = write.catch(() => undefined);
@@ -89,3 +126,7 @@ export class InMemoryElectionStorage implements ElectionStorage {
     return this.completedSaves;
   }
 }
+
+/** The name the election's tests and the simulator first knew it by. */
+export const InMemoryElectionStorage = InMemorySafetyStorage;
+export type InMemoryElectionStorage = InMemorySafetyStorage;

@@ -1,8 +1,33 @@
 import type { Identity, Unique } from './unique';
 
-/** The vote a node decided on, and the prover whose proposal it endorses. */
+/** Where a message sits in the round flow: the rank it decides and the attempt within it (SPEC §2.8). */
+export interface AttemptPosition {
+  rank: number;
+  attempt: number;
+}
+
+export interface ProposalPosition extends AttemptPosition {
+  /**
+   * The earlier attempt in which 2f + 1 voted for this value, when the
+   * proposer re-proposes a value it saw a quorum for (Tendermint's validRound);
+   * a node locked on another value may vote for it only then. Null otherwise.
+   */
+  validAttempt: number | null;
+}
+
+/** What `isQuorum` is asked about: a group of matching messages. */
+export interface QuorumQuestion extends AttemptPosition {
+  kind: 'votes' | 'confirmations';
+  /** The identity of the value every message in the group endorses; null for nil (or a vote naming only a prover). */
+  value: Identity | null;
+}
+
+/**
+ * The vote a node decided on, and the prover whose proposal it endorses;
+ * `proposer: null` for a nil vote.
+ */
 export interface VoteDecision<VoteT extends Unique, PeerIDT extends Unique> {
-  proposer: PeerIDT;
+  proposer: PeerIDT | null;
   vote: VoteT;
 }
 
@@ -13,26 +38,53 @@ export interface Finalization<StateT extends Unique, PeerIDT extends Unique> {
 }
 
 /**
- * The application's voting rules. The engine decides *when* to ask (enough
- * proposals, a new vote, a quorum); the provider decides *what* counts.
- * Maps are keyed by the sender's identity: proposals by prover, votes by voter.
+ * The application's voting rules. The engine decides *when* to ask and, with
+ * its locks and attempts, *what may* be voted for; the provider decides what
+ * is valid and what weighs enough. Maps are keyed by the sender's identity:
+ * proposals by prover, votes by voter.
+ *
+ * Everything sent must carry its position, so peers can pass it to
+ * `receiveProposal`, `receiveVote` / `receiveNilVote` and
+ * `receiveConfirmation` / `receiveNilConfirmation`.
  */
 export interface VotingProvider<StateT extends Unique, VoteT extends Unique, PeerIDT extends Unique> {
-  /** Broadcasts this node's proposal. */
-  sendProposal(proposal: StateT, signal: AbortSignal): Promise<void>;
-  /** Picks a proposal, broadcasts a vote for it, and says which one it picked. */
+  /** Broadcasts this node's proposal for `position`. */
+  sendProposal(proposal: StateT, signal: AbortSignal, position: ProposalPosition): Promise<void>;
+  /**
+   * Picks a proposal of this attempt, broadcasts a vote for it naming the
+   * proposal's identity, and says which it picked. `proposals` are the ones
+   * this node's lock allows when the call starts; the provider may wait
+   * (abortably) for more of the same attempt, and the engine checks its
+   * choice against its books and the lock when the call returns. With no
+   * proposal it judges valid, or when `proposals` is empty, it broadcasts a
+   * nil vote and returns `{ proposer: null, vote }`.
+   */
   decideAndSendVote(
     proposals: ReadonlyMap<Identity, StateT>,
     signal: AbortSignal,
+    position: AttemptPosition,
   ): Promise<VoteDecision<VoteT, PeerIDT>>;
-  /** Whether these votes (one per voter) make a quorum. */
-  isQuorum(votes: ReadonlyMap<Identity, VoteT>, signal: AbortSignal): Promise<boolean>;
-  /** Folds the quorum's votes onto the proposals and returns the next state. */
+  /**
+   * Whether the senders of these messages weigh enough to be a quorum
+   * (2f + 1 of 3f + 1, or a stake threshold). The engine has already grouped
+   * them: every message endorses the same value (or nil) at the same attempt.
+   */
+  isQuorum(
+    messages: ReadonlyMap<Identity, VoteT | StateT | null>,
+    signal: AbortSignal,
+    question: QuorumQuestion,
+  ): Promise<boolean>;
+  /** Folds the quorum's votes onto the proposal they endorse and returns it as the next state. */
   finalizeVotes(
     proposals: ReadonlyMap<Identity, StateT>,
     votes: ReadonlyMap<Identity, VoteT>,
     signal: AbortSignal,
   ): Promise<Finalization<StateT, PeerIDT>>;
-  /** Broadcasts that this node finalized `finalized`. */
-  sendConfirmation(finalized: StateT, signal: AbortSignal): Promise<void>;
+  /** Broadcasts that this node locked on `finalized` at `position` and confirms it. */
+  sendConfirmation(finalized: StateT, signal: AbortSignal, position: AttemptPosition): Promise<void>;
+  /**
+   * Broadcasts a nil confirmation: 2f + 1 voted nil at `position`. Optional:
+   * without it the attempt ends on its timeout instead of at once.
+   */
+  sendNilConfirmation?(position: AttemptPosition, signal: AbortSignal): Promise<void>;
 }

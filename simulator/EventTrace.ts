@@ -6,6 +6,7 @@ export type TraceEventType =
   | 'duplicate'
   | 'transition'
   | 'commit'
+  | 'attempt'
   | 'sync'
   | 'crash'
   | 'restart'

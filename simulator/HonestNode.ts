@@ -1,3 +1,4 @@
+import type { AttemptChange } from '../engine/createConsensusEngine';
 import type { ElectionRole } from '../machines/election.machine';
 import { ElectionMessageError, type ElectionMessage, type ElectionMessageErrorCode, type ElectionTiming } from '../machines/election.schemas';
 import type { RoundTimeouts } from '../machines/round.types';
@@ -53,6 +54,9 @@ export interface HonestNodeWorld {
   /** How long a restarted node listens before it votes (`LedgerNodeOptions.listenFirstMs`). */
   rejoinQuietMs: number;
   onFinalized: (node: string, frame: LedgerFrame, via: 'commit' | 'sync') => void;
+  /** A node committed `rank` in `attempt` (0 = the first). */
+  onCommitAttempt: (node: string, rank: number, attempt: number) => void;
+  onAttemptChange: (node: string, change: AttemptChange) => void;
   onDelivered: (node: string, from: string, message: LedgerMessage, outcome: DeliveryOutcome) => void;
   onElectionDelivered: (node: string, from: string, raw: unknown, outcome: ElectionDeliveryOutcome) => void;
   onTransition: (node: string, from: string, to: string, event: string) => void;
@@ -117,7 +121,15 @@ export class HonestNode {
       });
       // Spelled out: an engine's config may leave members implicit, a node's may not.
       const members = world.members.map((member) => new LedgerPeer(member));
-      this.node = createNode({ ...this.ledger.engineConfig(), members, timeouts: world.timeouts, election });
+      const config = this.ledger.engineConfig();
+      // The round's lock and attempts live beside the term and vote, in the storage that outlives crashes.
+      this.node = createNode({
+        ...config,
+        members,
+        timeouts: { ...config.timeouts, ...world.timeouts },
+        election,
+        storage: this.electionStorage,
+      });
       this.ledger.attach(this.node);
       this.ledger.onFinalized((frame, via) => {
         if (via === 'sync') this.framesSynced += 1;
@@ -141,6 +153,8 @@ export class HonestNode {
     node.roundActor.subscribe({ error: failed });
     node.electionActor.subscribe({ error: failed });
     node.addListener((from, to, event) => world.onTransition(name, from, to, event));
+    node.onCommit(({ rank, attempt }) => world.onCommitAttempt(name, rank, attempt));
+    node.onAttemptChange((change) => world.onAttemptChange(name, change));
     node.onRoleChange((from, to, term) => world.onRoleChange(name, from, to, term));
     node.onLeaderChange((leader, term) => {
       const id = leader === null ? null : leader.identity();

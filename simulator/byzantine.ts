@@ -1,13 +1,15 @@
 import type { RandomSource } from '../providers/random';
-import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
+import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 
 /**
- * How a Byzantine node misbehaves:
- * - `equivocate`: as a prover, two different valid proposals to two halves of
- *   the cluster; as a voter, votes for two different proposals to two halves;
- *   skip requests for an honest prover to half the cluster;
- * - `withhold`: silent, sends nothing at all;
+ * How a Byzantine node misbehaves, in every attempt of every height:
+ * - `equivocate`: as a proposer, two different valid proposals to two halves
+ *   of the cluster; as a voter, votes (and confirmations) for two different
+ *   values, or a value and nil, to two halves;
+ * - `withhold`: silent, sends nothing at all (a silent proposer);
+ * - `partial`: as a proposer, a valid proposal (and its vote) to one half of
+ *   the cluster only, nothing to the other half;
  * - `invalid`: as a prover, a proposal honest nodes must refuse to vote for
  *   (wrong parent, wrong height, forged hash, another prover's name, bogus
  *   mutations), and votes for it;
@@ -16,8 +18,15 @@ import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/le
  * - `flood`: floods of messages for far-future ranks (and the edge of the
  *   window), which the engine must refuse or bound.
  */
-export type ByzantineBehaviour = 'equivocate' | 'withhold' | 'invalid' | 'garbage' | 'flood';
-export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = ['equivocate', 'withhold', 'invalid', 'garbage', 'flood'];
+export type ByzantineBehaviour = 'equivocate' | 'withhold' | 'partial' | 'invalid' | 'garbage' | 'flood';
+export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
+  'equivocate',
+  'withhold',
+  'partial',
+  'invalid',
+  'garbage',
+  'flood',
+];
 /** `mixed`: each rank, each Byzantine node draws one of the behaviours above. */
 export type BehaviourOption = ByzantineBehaviour | 'mixed';
 export const BEHAVIOUR_OPTIONS: readonly BehaviourOption[] = [...BYZANTINE_BEHAVIOURS, 'mixed'];
@@ -138,10 +147,13 @@ function garbageUniques(random: RandomSource): unknown[] {
  */
 export class ByzantineNode {
   private readonly behaviours = new Map<number, ByzantineBehaviour>();
-  /** Valid-looking proposals seen per height, for equivocating votes. */
-  private readonly seen = new Map<number, LedgerFrame[]>();
-  private readonly voted = new Set<number>();
-  private readonly acted = new Set<number>();
+  /** Valid-looking proposals seen per height and attempt, for equivocating votes. */
+  private readonly seen = new Map<string, LedgerFrame[]>();
+  /** (height, attempt) slots this node already voted in. */
+  private readonly voted = new Set<string>();
+  /** The highest attempt acted on per height. */
+  private readonly acted = new Map<number, number>();
+  private readonly parents = new Map<number, LedgerFrame>();
 
   constructor(
     private readonly context: ByzantineContext,
@@ -163,32 +175,51 @@ export class ByzantineNode {
   /** Honest nodes are now deciding `height` on `parent`. */
   onHeight(height: number, parent: LedgerFrame): void {
     if (this.acted.has(height)) return;
-    this.acted.add(height);
-    for (const old of [...this.acted]) if (old < height - this.context.rankWindow) this.acted.delete(old);
-    const behaviour = this.behaviourAt(height);
-    switch (behaviour) {
-      case 'withhold':
-        return;
-      case 'equivocate':
-        return this.equivocateProposals(height, parent);
-      case 'invalid':
-        return this.proposeInvalid(height, parent);
-      case 'garbage':
-        return this.sendGarbage(height);
-      case 'flood':
-        return this.flood(height, parent);
-    }
+    this.parents.set(height, parent);
+    this.onAttempt(height, 0);
   }
 
   onMessage(from: string, message: unknown): void {
     const kind = kindOf(message);
     if (kind === 'sync_request') return this.answerSync(from, message as LedgerMessage & { kind: 'sync_request' });
-    if (kind !== 'proposal') return;
-    const proposal = (message as { proposal: unknown }).proposal;
-    if (!(proposal instanceof LedgerFrame)) return;
-    if (this.behaviourAt(proposal.height) !== 'equivocate') return;
-    this.remember(proposal);
-    this.equivocateVotes(proposal.height);
+    if (kind === 'garbage' || kind === 'sync_response' || kind === 'liveness') return;
+    const m = message as LedgerMessage;
+    const height = rankOfMessage(m);
+    const attempt = attemptOfMessage(m);
+    if (height === null || attempt === null || attempt > 64) return;
+    // Honest nodes moved to a later attempt: act in it too.
+    if (this.parents.has(height) && attempt > (this.acted.get(height) ?? -1)) this.onAttempt(height, attempt);
+    if (m.kind !== 'proposal' || !(m.proposal instanceof LedgerFrame)) return;
+    if (this.behaviourAt(height) !== 'equivocate') return;
+    this.remember(m.proposal, attempt);
+    this.equivocateVotes(height, attempt);
+  }
+
+  private onAttempt(height: number, attempt: number): void {
+    this.acted.set(height, attempt);
+    for (const old of [...this.acted.keys()]) {
+      if (old < height - this.context.rankWindow) {
+        this.acted.delete(old);
+        this.parents.delete(old);
+      }
+    }
+    const parent = this.parents.get(height);
+    if (parent === undefined) return;
+    const behaviour = this.behaviourAt(height);
+    switch (behaviour) {
+      case 'withhold':
+        return;
+      case 'equivocate':
+        return this.equivocateProposals(height, attempt, parent);
+      case 'partial':
+        return this.proposeToHalf(height, attempt, parent);
+      case 'invalid':
+        return this.proposeInvalid(height, attempt, parent);
+      case 'garbage':
+        return attempt === 0 ? this.sendGarbage(height) : undefined;
+      case 'flood':
+        return attempt === 0 ? this.flood(height, parent) : undefined;
+    }
   }
 
   private get peers(): string[] {
@@ -204,8 +235,11 @@ export class ByzantineNode {
     return [rotated.slice(0, cut), rotated.slice(cut)];
   }
 
-  private isProver(height: number): boolean {
-    return this.context.schedule(height).includes(this.context.self);
+  /** Whether this node may propose in `attempt`: any prover in attempt 0, the attempt's proposer later. */
+  private proposes(height: number, attempt: number): boolean {
+    const schedule = this.context.schedule(height);
+    if (attempt === 0) return schedule.includes(this.context.self);
+    return schedule[attempt % schedule.length] === this.context.self;
   }
 
   private entries(height: number, tag: string): string[] {
@@ -217,38 +251,43 @@ export class ByzantineNode {
     for (const to of this.peers) this.context.send(to, { kind: 'liveness', peer: new LedgerPeer(this.context.self), collected });
   }
 
-  private remember(frame: LedgerFrame): void {
-    const list = this.seen.get(frame.height) ?? [];
+  private remember(frame: LedgerFrame, attempt: number): void {
+    const key = `${frame.height}/${attempt}`;
+    const list = this.seen.get(key) ?? [];
     if (!list.some((known) => known.hash === frame.hash)) list.push(frame);
-    this.seen.set(frame.height, list);
-    for (const old of [...this.seen.keys()]) if (old < frame.height - this.context.rankWindow) this.seen.delete(old);
+    this.seen.set(key, list);
+    for (const old of [...this.seen.keys()]) if (Number(old.split('/')[0]) < frame.height - this.context.rankWindow) this.seen.delete(old);
   }
 
-  private equivocateProposals(height: number, parent: LedgerFrame): void {
+  private propose(to: readonly string[], frame: LedgerFrame, attempt: number): void {
+    const peer = new LedgerPeer(this.context.self);
+    for (const member of to) this.context.send(member, { kind: 'proposal', peer, proposal: frame, attempt, validAttempt: null });
+  }
+
+  private equivocateProposals(height: number, attempt: number, parent: LedgerFrame): void {
     const self = this.context.self;
-    const peer = new LedgerPeer(self);
     const [left, right] = this.halves(height);
-    if (this.isProver(height)) {
-      this.announceLiveness(height);
-      const a = LedgerFrame.create(height, parent.hash, self, this.entries(height, '1'));
-      const b = LedgerFrame.create(height, parent.hash, self, this.entries(height, '2'));
-      this.remember(a);
-      this.remember(b);
-      for (const to of left) this.context.send(to, { kind: 'proposal', peer, proposal: a });
-      for (const to of right) this.context.send(to, { kind: 'proposal', peer, proposal: b });
-      this.context.note(`equivocates proposals ${a.hash} / ${b.hash} at ${height}`);
+    if (this.proposes(height, attempt)) {
+      if (attempt === 0) this.announceLiveness(height);
+      const a = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 1}`));
+      const b = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 2}`));
+      this.remember(a, attempt);
+      this.remember(b, attempt);
+      this.propose(left, a, attempt);
+      this.propose(right, b, attempt);
+      this.context.note(`equivocates proposals ${a.hash} / ${b.hash} at ${height}.${attempt}`);
     }
-    // Ask half the cluster to skip the top honest prover: split skip quorums.
-    const target = this.context.schedule(height).find((prover) => prover !== self);
-    if (target !== undefined) for (const to of left) this.context.send(to, { kind: 'skip', rank: height, prover: target });
-    this.equivocateVotes(height);
+    this.equivocateVotes(height, attempt);
   }
 
-  private equivocateVotes(height: number): void {
-    if (this.voted.has(height)) return;
-    const candidates = this.seen.get(height) ?? [];
-    if (candidates.length < 2) return;
-    this.voted.add(height);
+  /** Votes and confirmations for two values (or a value and nil) to two halves. */
+  private equivocateVotes(height: number, attempt: number): void {
+    const key = `${height}/${attempt}`;
+    if (this.voted.has(key)) return;
+    const candidates = this.seen.get(key) ?? [];
+    if (candidates.length === 0) return;
+    this.voted.add(key);
+    for (const old of [...this.voted]) if (Number(old.split('/')[0]) < height - this.context.rankWindow) this.voted.delete(old);
     const self = new LedgerPeer(this.context.self);
     const [left, right] = this.halves(height);
     const [a, b] = candidates;
@@ -256,14 +295,38 @@ export class ByzantineNode {
       [left, a],
       [right, b],
     ] as const) {
-      const vote = new LedgerVote(height, this.context.self, frame.prover, frame.hash);
-      for (const to of group) this.context.send(to, { kind: 'vote', proposer: new LedgerPeer(frame.prover), voter: self, vote });
+      for (const to of group) {
+        if (frame === undefined) {
+          const vote = new LedgerVote(height, this.context.self, '', 'nil');
+          this.context.send(to, { kind: 'nil_vote', voter: self, vote, attempt });
+          this.context.send(to, { kind: 'nil_confirmation', peer: self, rank: height, attempt });
+        } else {
+          const vote = new LedgerVote(height, this.context.self, frame.prover, frame.hash);
+          const proposer = new LedgerPeer(frame.prover);
+          this.context.send(to, { kind: 'vote', proposer, voter: self, vote, attempt, proposal: frame.hash });
+          this.context.send(to, { kind: 'confirmation', peer: self, state: frame, attempt });
+        }
+      }
     }
-    this.context.note(`equivocates votes ${a.hash} / ${b.hash} at ${height}`);
+    this.context.note(`equivocates votes ${a.hash} / ${b?.hash ?? 'nil'} at ${height}.${attempt}`);
   }
 
-  private proposeInvalid(height: number, parent: LedgerFrame): void {
-    if (!this.isProver(height)) return;
+  /** A valid proposal, and a vote for it, to one half of the cluster only. */
+  private proposeToHalf(height: number, attempt: number, parent: LedgerFrame): void {
+    if (!this.proposes(height, attempt)) return;
+    const self = this.context.self;
+    const [half] = this.halves(height + attempt);
+    if (attempt === 0) this.announceLiveness(height);
+    const frame = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${attempt}`));
+    this.propose(half, frame, attempt);
+    const peer = new LedgerPeer(self);
+    const vote = new LedgerVote(height, self, self, frame.hash);
+    for (const to of half) this.context.send(to, { kind: 'vote', proposer: peer, voter: peer, vote, attempt, proposal: frame.hash });
+    this.context.note(`proposes ${frame.hash} to half the cluster at ${height}.${attempt}`);
+  }
+
+  private proposeInvalid(height: number, attempt: number, parent: LedgerFrame): void {
+    if (!this.proposes(height, attempt)) return;
     const self = this.context.self;
     const honest = this.context.schedule(height).find((prover) => prover !== self) ?? self;
     const variants: [string, () => LedgerFrame][] = [
@@ -276,14 +339,14 @@ export class ByzantineNode {
     ];
     const [label, make] = variants[this.context.random.integer(0, variants.length - 1)];
     const frame = make();
-    this.announceLiveness(height);
+    if (attempt === 0) this.announceLiveness(height);
     const peer = new LedgerPeer(self);
     const vote = new LedgerVote(height, self, self, frame.hash);
     for (const to of this.peers) {
-      this.context.send(to, { kind: 'proposal', peer, proposal: frame });
-      this.context.send(to, { kind: 'vote', proposer: peer, voter: peer, vote });
+      this.context.send(to, { kind: 'proposal', peer, proposal: frame, attempt, validAttempt: null });
+      this.context.send(to, { kind: 'vote', proposer: peer, voter: peer, vote, attempt, proposal: frame.hash });
     }
-    this.context.note(`proposes an invalid frame (${label}) ${frame.hash} at ${height}`);
+    this.context.note(`proposes an invalid frame (${label}) ${frame.hash} at ${height}.${attempt}`);
   }
 
   private sendGarbage(height: number): void {
@@ -302,7 +365,9 @@ export class ByzantineNode {
         { kind: 'liveness', peer: self, collected: pick() },
         { kind: 'confirmation', peer: self, state: pick() },
         { kind: 'confirmation', peer: pick(), state: pick() },
-        { kind: 'skip', rank: pick(), prover: pick() },
+        { kind: 'nil_confirmation', peer: self, rank: pick(), attempt: pick() },
+        { kind: 'proposal', peer: self, proposal: LedgerFrame.genesis(), attempt: -1 },
+        { kind: 'vote', proposer: self, voter: self, vote, attempt: 1.5, proposal: 42 },
         { kind: 'sync_response', id: random.integer(0, 100), frames: [pick(), pick()] },
         { kind: 'no such kind' },
         pick(),
@@ -330,7 +395,9 @@ export class ByzantineNode {
         ];
         this.context.send(to, messages[i % messages.length]);
       }
-      this.context.send(to, { kind: 'skip', rank: height + rankWindow + 1, prover: self });
+      // Attempts far beyond any window, on the height being decided.
+      const frame = LedgerFrame.create(height, parent.hash, self, [`tx:${self}:${height}:far`]);
+      this.context.send(to, { kind: 'proposal', peer, proposal: frame, attempt: 1_000 + random.integer(0, 1_000) });
     }
     this.context.note(`floods ${FLOOD_MESSAGES_PER_PEER} messages per peer at ${height}`);
   }

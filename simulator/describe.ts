@@ -8,18 +8,21 @@ export function describeMessage(message: unknown): string {
   if (kind === 'garbage') return 'garbage';
   const m = message as LedgerMessage;
   const rank = rankOfMessage(m);
-  const at = rank === null ? '' : ` r${rank}`;
+  const attempt = 'attempt' in m && typeof m.attempt === 'number' && m.attempt > 0 ? `a${m.attempt}` : '';
+  const at = rank === null ? '' : ` r${rank}${attempt}`;
   switch (m.kind) {
     case 'proposal':
       return m.proposal instanceof LedgerFrame ? `proposal${at} ${m.proposal.hash}` : `proposal${at} (malformed)`;
     case 'vote':
       return m.vote instanceof LedgerVote ? `vote${at} ${m.vote.frame}` : `vote${at} (malformed)`;
+    case 'nil_vote':
+      return `nil vote${at}`;
     case 'confirmation':
       return m.state instanceof LedgerFrame ? `confirmation${at} ${m.state.hash}` : `confirmation${at} (malformed)`;
+    case 'nil_confirmation':
+      return `nil confirmation${at}`;
     case 'liveness':
       return `liveness${at}`;
-    case 'skip':
-      return `skip${at} ${typeof m.prover === 'string' ? m.prover : '(malformed)'}`;
     case 'sync_request':
       return `sync_request after ${String(rank ?? '(malformed)')}`;
     case 'sync_response':

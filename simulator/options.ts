@@ -1,3 +1,4 @@
+import type { UnsafeRoundRule } from '../examples/ledger/LedgerNode';
 import { ElectionTimingSchema, DEFAULT_ELECTION_TIMING, type ElectionTiming } from '../machines/election.schemas';
 import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
@@ -41,6 +42,11 @@ export interface SimulationOptions {
   proversPerRank?: number;
   /** Votes that finalize; default 2f + 1. Only tests lower it, to show the checker fails. */
   quorumSize?: number;
+  /**
+   * Test-only, like `quorumSize`: a round-change rule every honest node
+   * breaks, so tests can show the checker catches it (`UnsafeRoundRule`).
+   */
+  unsafeRule?: UnsafeRoundRule;
   /** Proof time range; default 5–20 ms. */
   proofMs: LatencyRange;
   /** Engine rank window (default 16). */

@@ -1,3 +1,4 @@
+import { heldMessageBound } from '../engine/createConsensusEngine';
 import type { ElectionRole } from '../machines/election.machine';
 import { DEFAULT_ELECTION_TIMING, ElectionTimingSchema, type ElectionMessage } from '../machines/election.schemas';
 import { createSeededRandom, type RandomSource } from '../providers/random';
@@ -5,7 +6,8 @@ import { SimulatedNetwork, type NetworkStats } from '../providers/simulatedNetwo
 import type { ElectionStorage, InMemoryElectionStorage } from '../providers/storage';
 import type { RoundTimeouts } from '../machines/round.types';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
-import { defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
+import { defaultProversPerRank, faultTolerance, leaderSchedule } from '../examples/ledger/rules';
+import { LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
 import type { LedgerFrame } from '../examples/ledger/types';
 import { ByzantineNode, type BehaviourOption } from './byzantine';
 import { describeElectionMessage, describeMessage } from './describe';
@@ -120,9 +122,34 @@ export interface SimulationReport {
   messages: NetworkStats;
   /** The bound on peer messages a node may hold that the checker enforced. */
   maxHeldMessages: number;
+  /** Round change (SPEC §2.8): how many attempts the ranks honest nodes committed needed. */
+  attempts: AttemptReport;
   elections: ElectionReport;
   perNode: NodeReport[];
   replay: string;
+}
+
+export interface AttemptReport {
+  /** Attempts needed (1 = the first attempt committed) → ranks that needed that many. */
+  perRank: Record<string, number>;
+  /** Ranks committed by an honest node in a later attempt than the first. */
+  roundChanges: number;
+  /** Ranks committed by an honest node (ranks adopted only by sync are not counted). */
+  committed: number;
+  maxAttempts: number;
+}
+
+/** The attempts distribution from the latest commit attempt per rank. */
+export function attemptReport(commitAttempts: ReadonlyMap<number, number>): AttemptReport {
+  const perRank: Record<string, number> = {};
+  let maxAttempts = 0;
+  for (const attempt of commitAttempts.values()) {
+    const needed = attempt + 1;
+    perRank[needed] = (perRank[needed] ?? 0) + 1;
+    maxAttempts = Math.max(maxAttempts, needed);
+  }
+  const roundChanges = [...commitAttempts.values()].filter((attempt) => attempt > 0).length;
+  return { perRank, roundChanges, committed: commitAttempts.size, maxAttempts };
 }
 
 export interface SimulationHooks {
@@ -195,7 +222,7 @@ export async function runSimulation(
   const trace = new EventTrace(options.traceTail, options.keepTrace);
   const proversPerRank = options.proversPerRank ?? defaultProversPerRank(options.nodes);
   const schedule = leaderSchedule(names, proversPerRank);
-  const maxHeld = options.maxHeldMessages ?? 4 * options.rankWindow * options.nodes;
+  const maxHeld = options.maxHeldMessages ?? heldMessageBound(options.rankWindow, options.nodes);
   const checker = new SafetyChecker({ schedule, maxHeldMessages: maxHeld });
   const electionTiming = ElectionTimingSchema.parse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
   const electionOnly = options.rounds === 0;
@@ -298,6 +325,8 @@ export async function runSimulation(
     electionNetwork.send(from, to, message);
   };
 
+  /** Per rank, the attempt in which the first honest node committed it. */
+  const commitAttempts = new Map<number, number>();
   const world: HonestNodeWorld = {
     clock,
     network,
@@ -311,6 +340,7 @@ export async function runSimulation(
     ledgerOptions: {
       proversPerRank,
       quorumSize: options.quorumSize,
+      unsafeRule: options.unsafeRule,
       proofMs: options.proofMs,
       patienceMs,
       syncWaitMs,
@@ -320,6 +350,13 @@ export async function runSimulation(
     electionTiming: options.electionTiming,
     // One re-send period of the peers plus a patience: enough to hear the skips.
     rejoinQuietMs: 2 * patienceMs + options.latency.max,
+    onCommitAttempt(_node, rank, attempt) {
+      // The first commit decides the rank; a straggler may commit it later, in a later attempt.
+      if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
+    },
+    onAttemptChange(node, { rank, from, to, reason }) {
+      trace.record(clock.now(), 'attempt', node, `${node} rank ${rank} attempt ${from} -> ${to} (${reason})`);
+    },
     onFinalized(node, frame, via) {
       trace.record(clock.now(), via, node, `${node} finalized ${frame.height} ${frame.hash} by ${frame.prover}`);
       const frontier = checker.frontier();
@@ -479,7 +516,11 @@ export async function runSimulation(
     lastFaultEnd = Math.max(lastFaultEnd, restartAt ?? at);
   }
 
-  const stallLimitMs = options.stallLimitMs ?? Math.max(5_000, 10 * patienceMs * (proversPerRank + 2));
+  // Long enough for f + 2 failed attempts in a row (each f Byzantine proposers, or a split vote) and a sync.
+  const attemptBase = patienceMs * (proversPerRank + 1);
+  const attemptsWorth = Array.from({ length: faultTolerance(options.nodes) + 3 }, (_, i) => attemptBase * LEDGER_ATTEMPT_GROWTH ** i);
+  const stallLimitMs =
+    options.stallLimitMs ?? Math.max(5_000, 10 * patienceMs * (proversPerRank + 2), 2 * attemptsWorth.reduce((a, b) => a + b, 0));
   const maxSimulatedMs = options.maxSimulatedMs ?? lastFaultEnd + options.rounds * 4 * patienceMs * (proversPerRank + 2) + stallLimitMs;
   let stallReason: string | null = null;
 
@@ -579,6 +620,7 @@ export async function runSimulation(
     traceDigest: trace.digest(),
     messages: network.stats,
     maxHeldMessages: maxHeld,
+    attempts: attemptReport(commitAttempts),
     elections: electionReport(liveness, leaderships, maxTerm, settledLeader?.leader ?? null, electionNetwork.stats),
     perNode,
     replay,

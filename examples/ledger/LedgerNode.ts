@@ -8,9 +8,9 @@ import { ConsensusInputError } from '../../engine/errors';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
-import type { VoteDecision } from '../../providers/voting';
+import type { AttemptPosition, VoteDecision } from '../../providers/voting';
 import { LedgerStore } from './LedgerStore';
-import { claimedIdentity, kindOf, type LedgerMessage } from './messages';
+import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
@@ -19,16 +19,24 @@ export type LedgerEngineConfig = ConsensusEngineConfig<LedgerFrame, LedgerVote, 
 /** What a ledger drives: an engine, or a node (`createNode`), which has the engine's API bar its actor. */
 export type LedgerRounds = Omit<LedgerEngine, 'actor'>;
 
+/** Each attempt of a height waits this many times longer than the one before. */
+export const LEDGER_ATTEMPT_GROWTH = 1.5;
+
+/** What a nil vote names instead of a frame hash. */
+export const NIL_FRAME = 'nil';
+
 /** Frames one sync response may carry: a peer cannot make us hold more per request. */
 export const MAX_SYNC_FRAMES = 64;
-/**
- * Re-send periods a voter waits before it endorses a prover it asked to skip
- * and whose proposal then arrived: long enough for lost skip requests to be
- * re-sent, short enough that a healed partition does not wait for long.
- */
-const LATE_PROPOSAL_GRACE = 3;
 /** Requests one synchronize call makes before handing over what it has. */
 const MAX_SYNC_REQUESTS = 8;
+
+/**
+ * Round-change rules broken on purpose, for tests that show the safety
+ * checker notices: `commit-on-votes` commits as soon as 2f + 1 votes lock a
+ * value (any confirmation group holding this node's own counts as a quorum);
+ * `ignore-locks` votes for a later attempt's proposal whatever the lock says.
+ */
+export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks';
 
 export interface DurationRange {
   min: number;
@@ -53,23 +61,28 @@ export interface LedgerNodeOptions {
    * agreement; it is an option only so tests can prove the checker notices.
    */
   quorumSize?: number;
+  /** Test-only: a round-change rule to break (see `UnsafeRoundRule`). */
+  unsafeRule?: UnsafeRoundRule;
   /** Simulated time a proof takes. Default 5–20 ms. */
   proofMs?: DurationRange;
-  /** How long a voter waits for a prover's proposal before asking to skip it. Default 200 ms. */
+  /**
+   * In attempt 0, how long a voter waits for each higher-priority prover's
+   * proposal before it settles for the next one's. Default 200 ms.
+   */
   patienceMs?: number;
   /** How long a sync waits for peers' answers. Default 100 ms. */
   syncWaitMs?: number;
   /** Unanswered messages of the pending height are re-sent this often. Default: patienceMs. */
   resendMs?: number;
-  /** No progress for this long → re-sync from peers. Default: patienceMs × (provers + 2). */
+  /** No progress for this long → re-sync from peers. Default: four times the fourth attempt's timeout. */
   stallMs?: number;
   /**
    * After `start()`, wait this long before casting any vote, to hear what
-   * peers re-send first (skip requests above all). A restarted node that
-   * votes at once may endorse a prover the others already skipped and split
-   * the vote. Default 0; give a restarted node about resendMs + patienceMs.
+   * peers re-send first. Default 0.
    */
   listenFirstMs?: number;
+  /** How long attempt 0 of a height may take before the engine moves to attempt 1. Default patienceMs × (provers + 1). */
+  attemptMs?: number;
   /** Must equal the engine's rank window (it bounds what the ledger keeps too). Default 16. */
   rankWindow?: number;
   /** Mutations collected per height. Default 1–3. */
@@ -87,7 +100,7 @@ export type DeliveryOutcome =
 
 export interface LedgerNodeStats {
   votes: number;
-  skipsSent: number;
+  nilVotes: number;
   syncRequests: number;
   framesSynced: number;
   stallSyncs: number;
@@ -96,15 +109,6 @@ export interface LedgerNodeStats {
 }
 
 export type FinalizedListener = (frame: LedgerFrame, via: 'commit' | 'sync') => void;
-
-interface RoundMemory {
-  /** When this node started waiting on the height, the reference for the first deadline. */
-  start: number;
-  /** When each prover became skipped here, the reference for the next prover's deadline. */
-  skippedAt: Map<string, number>;
-  /** When this node asked to skip each prover. */
-  complained: Map<string, number>;
-}
 
 interface SyncRequest {
   id: number;
@@ -144,12 +148,10 @@ export class LedgerNode {
   readonly store: LedgerStore;
   readonly schedule: (height: number) => string[];
   readonly quorumSize: number;
-  /** Skip requests that skip a prover: 2f + 1, whatever `quorumSize` says. */
-  readonly skipQuorum: number;
   readonly providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
   readonly stats: LedgerNodeStats = {
     votes: 0,
-    skipsSent: 0,
+    nilVotes: 0,
     syncRequests: 0,
     framesSynced: 0,
     stallSyncs: 0,
@@ -171,6 +173,8 @@ export class LedgerNode {
   readonly stallMs: number;
   readonly rankWindow: number;
   readonly listenFirstMs: number;
+  readonly attemptMs: number;
+  private readonly unsafeRule: UnsafeRoundRule | undefined;
   /** No vote before this time (see `listenFirstMs`). */
   private quietUntil = Number.NEGATIVE_INFINITY;
 
@@ -179,18 +183,15 @@ export class LedgerNode {
   private timer: unknown = null;
   private lastProgress: number;
   private lastInducedSync = Number.NEGATIVE_INFINITY;
-  /** Accepted proposals by height and prover: what `decideAndSendVote` chooses from. */
+  /** Proposals by height, then `attempt:prover`: what a vote waits for. */
   private readonly view = new Map<number, Map<string, LedgerFrame>>();
-  /** Skip requests by height, then prover, then requester. */
-  private readonly skips = new Map<number, Map<string, Set<string>>>();
-  /** Whose proposal each voter endorsed, by height (first vote per voter). */
-  private readonly endorsements = new Map<number, Map<string, string>>();
-  private readonly rounds = new Map<number, RoundMemory>();
   private readonly collected = new Map<number, LedgerBatch>();
   /** This node's messages per height, re-sent while the height is undecided. */
   private readonly outbox = new Map<number, Map<string, LedgerMessage>>();
   private readonly waiters = new Set<() => void>();
   private readonly futureSenders = new Set<string>();
+  /** Peers heard about heights past the one this node decides: they finalized it. */
+  private readonly aheadSenders = new Set<string>();
   private syncSequence = 0;
   private syncRequest: SyncRequest | null = null;
   private pendingSync: LedgerFrame[] = [];
@@ -211,15 +212,18 @@ export class LedgerNode {
     this.proversPerRank = options.proversPerRank ?? defaultProversPerRank(members.length);
     this.schedule = leaderSchedule(this.members, this.proversPerRank);
     this.quorumSize = options.quorumSize ?? byzantineQuorum(members.length);
-    this.skipQuorum = byzantineQuorum(members.length);
     this.proofMs = options.proofMs ?? { min: 5, max: 20 };
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
     this.patienceMs = options.patienceMs ?? 200;
     this.syncWaitMs = options.syncWaitMs ?? 100;
     this.resendMs = options.resendMs ?? this.patienceMs;
-    this.stallMs = options.stallMs ?? this.patienceMs * (this.proversPerRank + 2);
+    // Past a few attempts: a sync restarts the round, so syncing sooner would
+    // cut short the very attempts that get past a faulty proposer.
+    this.attemptMs = options.attemptMs ?? this.patienceMs * (this.proversPerRank + 1);
+    this.stallMs = options.stallMs ?? LEDGER_ATTEMPT_GROWTH ** 3 * this.attemptMs * 4;
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
+    this.unsafeRule = options.unsafeRule;
     this.lastProgress = this.clock.now();
     this.providers = this.createProviders();
   }
@@ -237,6 +241,7 @@ export class LedgerNode {
       proposalThreshold: 1,
       rankWindow: this.rankWindow,
       clock: this.clock,
+      timeouts: { attempt: this.attemptMs, attemptGrowth: LEDGER_ATTEMPT_GROWTH },
     };
   }
 
@@ -295,6 +300,7 @@ export class LedgerNode {
     if (kind === 'garbage') return 'ignored';
     const engine = this.requireEngine();
     const m = message as LedgerMessage;
+    this.noteAhead(from, m);
     try {
       switch (m.kind) {
         case 'liveness':
@@ -302,21 +308,30 @@ export class LedgerNode {
         case 'proposal': {
           const forged = this.authentic(from, m.peer);
           if (forged) return forged;
-          const result = engine.receiveProposal(m.peer as LedgerPeer, m.proposal as LedgerFrame);
-          this.noteProposal(from, m.proposal);
+          const position = { attempt: m.attempt, validAttempt: m.validAttempt } as { attempt?: number; validAttempt?: number | null };
+          const result = engine.receiveProposal(m.peer as LedgerPeer, m.proposal as LedgerFrame, position);
+          this.noteProposal(from, m.proposal, m.attempt);
           return result;
         }
         case 'vote': {
           const forged = this.authentic(from, m.voter);
           if (forged) return forged;
-          const result = engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote);
-          this.noteVote(from, m.vote);
-          return result;
+          const position = { attempt: m.attempt, proposal: m.proposal } as { attempt?: number; proposal?: string };
+          return engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
-        case 'confirmation':
-          return this.authentic(from, m.peer) ?? engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame);
-        case 'skip':
-          return this.noteSkip(from, m.rank, m.prover);
+        case 'nil_vote': {
+          const forged = this.authentic(from, m.voter);
+          if (forged) return forged;
+          return engine.receiveNilVote(m.voter as LedgerPeer, m.vote as LedgerVote, { attempt: m.attempt } as { attempt?: number });
+        }
+        case 'confirmation': {
+          const position = { attempt: m.attempt } as { attempt?: number };
+          return this.authentic(from, m.peer) ?? engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
+        }
+        case 'nil_confirmation': {
+          const position = { rank: m.rank, attempt: m.attempt } as { rank: number; attempt: number };
+          return this.authentic(from, m.peer) ?? engine.receiveNilConfirmation(m.peer as LedgerPeer, position);
+        }
         case 'sync_request':
           return this.answerSync(from, m.id, m.after);
         case 'sync_response':
@@ -345,15 +360,23 @@ export class LedgerNode {
         },
       },
       voting: {
-        sendProposal: async (proposal) => {
-          this.noteProposal(this.self, proposal);
-          this.publish(proposal.height, 'proposal', { kind: 'proposal', peer: this.selfPeer, proposal });
+        sendProposal: async (proposal, _signal, { attempt, validAttempt }) => {
+          this.noteProposal(this.self, proposal, attempt);
+          const message: LedgerMessage = { kind: 'proposal', peer: this.selfPeer, proposal, attempt, validAttempt };
+          this.publish(proposal.height, `proposal:${attempt}`, message);
         },
-        decideAndSendVote: (proposals, signal) => this.decideAndSendVote(proposals, signal),
-        isQuorum: async (votes) => this.leadingFrame(votes) !== null,
-        finalizeVotes: async (proposals, votes) => this.finalizeVotes(proposals, votes),
-        sendConfirmation: async (state) => {
-          this.broadcast({ kind: 'confirmation', peer: this.selfPeer, state });
+        decideAndSendVote: (proposals, signal, position) => this.decideAndSendVote(proposals, signal, position),
+        // The engine groups matching messages; a quorum is 2f + 1 distinct members.
+        isQuorum: async (messages, _signal, { kind }) => {
+          if (kind === 'confirmations' && this.unsafeRule === 'commit-on-votes' && messages.has(this.self)) return true;
+          return [...messages.keys()].filter((id) => this.members.includes(id)).length >= this.quorumSize;
+        },
+        finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
+        sendConfirmation: async (state, _signal, { attempt }) => {
+          this.publish(state.height, `confirmation:${attempt}`, { kind: 'confirmation', peer: this.selfPeer, state, attempt });
+        },
+        sendNilConfirmation: async ({ rank, attempt }) => {
+          this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt });
         },
       },
     };
@@ -361,7 +384,6 @@ export class LedgerNode {
 
   private collect(): LedgerBatch {
     const height = this.active().height + 1;
-    this.roundFor(height);
     let batch = this.collected.get(height);
     if (batch === undefined) {
       // A function of (node, height), not a draw: a restarted node must announce
@@ -390,118 +412,86 @@ export class LedgerNode {
     return frame;
   }
 
+  /**
+   * The voting rule. In attempt 0 every scheduled prover may propose: vote
+   * for the highest-priority valid proposal, waiting `patienceMs` for each
+   * prover in turn before settling for the next. In a later attempt the
+   * engine offers only that attempt's proposer's proposal, and only if this
+   * node's lock allows it. Nothing valid to vote for: a nil vote.
+   */
   private async decideAndSendVote(
-    proposals: ReadonlyMap<Identity, LedgerFrame>,
+    offered: ReadonlyMap<Identity, LedgerFrame>,
     signal: AbortSignal,
+    { rank: height, attempt }: AttemptPosition,
   ): Promise<VoteDecision<LedgerVote, LedgerPeer>> {
     const head = this.active();
-    const height = head.height + 1;
-    const remembered = this.store.voteAt(height);
-    if (remembered !== undefined) {
-      this.noteVote(this.self, remembered);
-      this.publish(height, 'vote', this.voteMessage(remembered));
-      return { proposer: new LedgerPeer(remembered.proposer), vote: remembered };
+    const remembered = this.store.voteAt(height, attempt);
+    if (remembered !== undefined) return this.castVote(remembered, attempt);
+    if (this.clock.now() < this.quietUntil) await this.waitForChange(this.quietUntil, signal);
+    const valid = (prover: string, frame: LedgerFrame | undefined): frame is LedgerFrame =>
+      frame !== undefined && judgeProposal(frame, frame.prover, head, this.schedule) === 'valid' && (attempt > 0 || frame.prover === prover);
+    if (attempt > 0 && this.unsafeRule === 'ignore-locks') {
+      const proposer = this.schedule(height)[attempt % this.schedule(height).length];
+      const frame = this.view.get(height)?.get(`${attempt}:${proposer}`);
+      return this.castVote(this.voteFor(height, valid(proposer, frame) ? [proposer, frame] : null), attempt);
     }
-    for (const [sender, frame] of proposals) this.noteProposal(sender, frame);
+    if (attempt > 0 || offered.size === 0) {
+      const [prover, frame] = [...offered.entries()][0] ?? [];
+      return this.castVote(this.voteFor(height, prover !== undefined && valid(prover, frame) ? [prover, frame] : null), attempt);
+    }
+    for (const [sender, frame] of offered) this.noteProposal(sender, frame, 0);
+    const start = this.clock.now();
     for (;;) {
       signal.throwIfAborted();
-      const step = this.nextStep(height, head);
-      for (const prover of step.complain) this.requestSkip(height, prover);
-      if (step.choose !== undefined) {
-        const vote = new LedgerVote(height, this.self, step.choose.prover, step.choose.hash);
-        this.store.saveVote(vote);
-        this.stats.votes += 1;
-        this.noteVote(this.self, vote);
-        this.publish(height, 'vote', this.voteMessage(vote));
-        return { proposer: new LedgerPeer(vote.proposer), vote };
+      const now = this.clock.now();
+      let wakeAt: number | null = null;
+      let chosen: [string, LedgerFrame] | null = null;
+      for (const [index, prover] of this.schedule(height).entries()) {
+        const frame = this.view.get(height)?.get(`0:${prover}`);
+        if (valid(prover, frame)) {
+          chosen = [prover, frame];
+          break;
+        }
+        const deadline = start + (index + 1) * this.patienceMs;
+        if (now < deadline) {
+          wakeAt = deadline;
+          break;
+        }
       }
-      await this.waitForChange(step.wakeAt, signal);
+      if (chosen !== null || wakeAt === null) return this.castVote(this.voteFor(height, chosen), attempt);
+      await this.waitForChange(wakeAt, signal);
     }
   }
 
-  /**
-   * The voting rule. Provers are considered in priority order; a skipped one
-   * (2f + 1 skip requests) is passed over. The first one not skipped decides:
-   * its valid proposal gets the vote; an invalid one, or none by its
-   * deadline, gets a skip request and we wait for the others' requests.
-   */
-  private nextStep(height: number, head: LedgerFrame): { choose?: LedgerFrame; complain: string[]; wakeAt: number | null } {
-    const now = this.clock.now();
-    const crowd = this.crowdChoice(height, head);
-    if (crowd !== undefined) return { choose: crowd, complain: [], wakeAt: null };
-    if (now < this.quietUntil) return { complain: [], wakeAt: this.quietUntil };
-    const round = this.roundFor(height);
-    const complain: string[] = [];
-    let since = round.start;
-    for (const prover of this.schedule(height)) {
-      if (this.isSkipped(height, prover)) {
-        if (!round.skippedAt.has(prover)) round.skippedAt.set(prover, now);
-        since = round.skippedAt.get(prover)!;
-        continue;
-      }
-      const frame = this.view.get(height)?.get(prover);
-      if (frame !== undefined && judgeProposal(frame, prover, head, this.schedule) === 'valid') {
-        // Asked to skip it, then it showed up: give the others' requests (and
-        // a re-send of any lost one) time to arrive before endorsing it after
-        // all, or we may split the vote with those who skipped it.
-        const asked = round.complained.get(prover);
-        const relent = asked === undefined ? now : asked + LATE_PROPOSAL_GRACE * this.resendMs;
-        if (now < relent) return { complain, wakeAt: relent };
-        return { choose: frame, complain, wakeAt: null };
-      }
-      const deadline = since + this.patienceMs;
-      if (frame === undefined && now < deadline) return { complain, wakeAt: deadline };
-      if (!round.complained.has(prover)) complain.push(prover);
-      return { complain, wakeAt: null };
-    }
-    // Every prover skipped: only a round change (SPEC §2.8) could help.
-    return { complain, wakeAt: null };
+  /** A vote for `choice`'s frame, or a nil vote. */
+  private voteFor(height: number, choice: [string, LedgerFrame] | null): LedgerVote {
+    return choice === null
+      ? new LedgerVote(height, this.self, '', NIL_FRAME)
+      : new LedgerVote(height, this.self, choice[0], choice[1].hash);
   }
 
-  /**
-   * The highest-priority prover f + 1 voters already endorsed (so at least one
-   * honest voter did), if we hold its valid proposal. Joining them beats
-   * following our own view when it differs: a vote split between honest
-   * nodes never resolves without a round change.
-   */
-  private crowdChoice(height: number, head: LedgerFrame): LedgerFrame | undefined {
-    const counts = new Map<string, number>();
-    for (const endorsed of this.endorsements.get(height)?.values() ?? []) counts.set(endorsed, (counts.get(endorsed) ?? 0) + 1);
-    for (const prover of this.schedule(height)) {
-      if ((counts.get(prover) ?? 0) <= this.f) continue;
-      const frame = this.view.get(height)?.get(prover);
-      if (frame !== undefined && judgeProposal(frame, prover, head, this.schedule) === 'valid') return frame;
+  private castVote(vote: LedgerVote, attempt: number): VoteDecision<LedgerVote, LedgerPeer> {
+    const nil = vote.frame === NIL_FRAME;
+    if (this.store.voteAt(vote.height, attempt) === undefined) {
+      this.store.saveVote(vote, attempt);
+      if (nil) this.stats.nilVotes += 1;
+      else this.stats.votes += 1;
     }
-    return undefined;
+    const message: LedgerMessage = nil
+      ? { kind: 'nil_vote', voter: this.selfPeer, vote, attempt }
+      : { kind: 'vote', proposer: new LedgerPeer(vote.proposer), voter: this.selfPeer, vote, attempt, proposal: vote.frame };
+    this.publish(vote.height, `vote:${attempt}`, message);
+    return { proposer: nil ? null : new LedgerPeer(vote.proposer), vote };
   }
 
-  /** The frame hash 2f + 1 (or `quorumSize`) votes name, if any; ties go to the lower hash. */
-  private leadingFrame(votes: ReadonlyMap<Identity, LedgerVote>): string | null {
-    const height = this.active().height + 1;
-    const tally = new Map<string, number>();
-    for (const [voter, vote] of votes) {
-      if (!(vote instanceof LedgerVote) || vote.voter !== voter || vote.height !== height) continue;
-      tally.set(vote.frame, (tally.get(vote.frame) ?? 0) + 1);
-    }
-    const ranked = [...tally].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
-    return ranked.length > 0 && ranked[0][1] >= this.quorumSize ? ranked[0][0] : null;
-  }
-
-  private async finalizeVotes(
-    proposals: ReadonlyMap<Identity, LedgerFrame>,
-    votes: ReadonlyMap<Identity, LedgerVote>,
-  ): Promise<{ state: LedgerFrame; proposer: LedgerPeer }> {
-    const hash = this.leadingFrame(votes);
-    if (hash === null) throw new Error('no frame has a quorum of votes');
-    for (const [sender, frame] of proposals) {
-      if (!(frame instanceof LedgerFrame) || frame.hash !== hash || frame.prover !== sender) continue;
-      const verdict = judgeProposal(frame, sender, this.active(), this.schedule);
-      if (verdict !== 'valid') throw new Error(`the quorum's frame ${hash} is invalid here (${verdict})`);
-      return { state: frame, proposer: new LedgerPeer(sender) };
-    }
-    // We hold another proposal from that prover (it equivocated) or none: a
-    // later sync fetches the frame from the peers that finalized it.
-    throw new Error(`a quorum endorses ${hash} but its proposal is not held here`);
+  /** The engine hands over the locked proposal; it must still be a valid frame here. */
+  private async finalizeVotes(proposals: ReadonlyMap<Identity, LedgerFrame>): Promise<{ state: LedgerFrame; proposer: LedgerPeer }> {
+    const [entry] = [...proposals.entries()];
+    if (entry === undefined) throw new Error('no locked proposal to finalize');
+    const [sender, frame] = entry;
+    const verdict = judgeProposal(frame, frame.prover, this.active(), this.schedule);
+    if (verdict !== 'valid') throw new Error(`the quorum's frame ${frame.hash} is invalid here (${verdict})`);
+    return { state: frame, proposer: new LedgerPeer(sender) };
   }
 
   private async synchronize(existing: LedgerFrame, signal: AbortSignal): Promise<LedgerFrame> {
@@ -537,54 +527,33 @@ export class LedgerNode {
     return Number.isSafeInteger(height) && (height as number) > base && (height as number) <= base + this.rankWindow;
   }
 
-  private noteProposal(sender: string, proposal: unknown): void {
+  private noteProposal(sender: string, proposal: unknown, attempt: unknown): void {
     if (!(proposal instanceof LedgerFrame) || !this.inWindow(proposal.height)) return;
     if (!this.schedule(proposal.height).includes(sender)) return;
+    const at = attempt ?? 0;
+    if (!Number.isSafeInteger(at) || (at as number) < 0 || (at as number) > 64) return;
     let atHeight = this.view.get(proposal.height);
     if (atHeight === undefined) this.view.set(proposal.height, (atHeight = new Map()));
-    // First proposal per prover wins, as in the engine's books.
-    if (atHeight.has(sender)) return;
-    atHeight.set(sender, proposal);
-    this.wake();
-  }
-
-  private noteVote(voter: string, vote: unknown): void {
-    if (!(vote instanceof LedgerVote) || vote.voter !== voter || !this.inWindow(vote.height)) return;
-    if (!this.schedule(vote.height).includes(vote.proposer)) return;
-    let atHeight = this.endorsements.get(vote.height);
-    if (atHeight === undefined) this.endorsements.set(vote.height, (atHeight = new Map()));
-    if (atHeight.has(voter)) return;
-    atHeight.set(voter, vote.proposer);
+    // First proposal per prover and attempt wins, as in the engine's books.
+    const key = `${at as number}:${sender}`;
+    if (atHeight.has(key)) return;
+    atHeight.set(key, proposal);
     this.wake();
   }
 
   /**
-   * Whether `prover` is passed over at `height`: 2f + 1 nodes asked to skip
-   * it, or f + 1 voters (so at least one honest one, who saw those 2f + 1
-   * requests) endorsed a prover of lower priority. The second way lets a node
-   * that missed some requests (lost, or sent by a node that then crashed)
-   * follow the others instead of splitting the vote.
+   * f + 1 peers talking about a height above the one being decided include an
+   * honest one that finalized it; if this node still lacks the confirmations
+   * to follow (a Byzantine peer may have confirmed something else to it), a
+   * sync fetches the frame.
    */
-  private isSkipped(height: number, prover: string): boolean {
-    if (this.skipCount(height, prover) >= this.skipQuorum) return true;
-    const order = this.schedule(height);
-    const rank = order.indexOf(prover);
-    let below = 0;
-    for (const endorsed of this.endorsements.get(height)?.values() ?? []) if (order.indexOf(endorsed) > rank) below += 1;
-    return below > this.f;
-  }
-
-  private noteSkip(from: string, rank: unknown, prover: unknown): DeliveryOutcome {
-    if (!this.inWindow(rank) || typeof prover !== 'string' || !this.schedule(rank).includes(prover)) return 'ignored';
-    if (!this.members.includes(from)) return 'ignored';
-    let atRank = this.skips.get(rank);
-    if (atRank === undefined) this.skips.set(rank, (atRank = new Map()));
-    let requesters = atRank.get(prover);
-    if (requesters === undefined) atRank.set(prover, (requesters = new Set()));
-    if (requesters.has(from)) return 'duplicate';
-    requesters.add(from);
-    this.wake();
-    return 'accepted';
+  private noteAhead(from: string, message: LedgerMessage): void {
+    if (!this.members.includes(from) || message.kind === 'sync_request' || message.kind === 'sync_response') return;
+    const rank = rankOfMessage(message);
+    if (rank === null || rank <= this.active().height + 1) return;
+    this.aheadSenders.add(from);
+    const settled = this.clock.now() - Math.max(this.lastProgress, this.lastInducedSync) >= 2 * this.resendMs;
+    if (this.aheadSenders.size > this.f && settled) this.induceSync();
   }
 
   private noteFutureRank(from: string): void {
@@ -675,8 +644,9 @@ export class LedgerNode {
     }
     this.lastProgress = this.clock.now();
     this.futureSenders.clear();
+    this.aheadSenders.clear();
     const height = this.store.height();
-    for (const map of [this.view, this.skips, this.endorsements, this.rounds, this.collected] as Map<number, unknown>[]) {
+    for (const map of [this.view, this.collected] as Map<number, unknown>[]) {
       for (const key of [...map.keys()]) if (key <= height) map.delete(key);
     }
     // The just-finalized height's messages stay: a peer that missed our vote
@@ -708,6 +678,7 @@ export class LedgerNode {
     if (state === 'stopped' || state === 'stopping' || state === 'starting' || state === 'loading') return;
     this.lastInducedSync = this.clock.now();
     this.futureSenders.clear();
+    this.aheadSenders.clear();
     engine.induceSync();
   }
 
@@ -729,38 +700,6 @@ export class LedgerNode {
       messages.set(key, message);
     }
     this.broadcast(message);
-  }
-
-  private requestSkip(height: number, prover: string): void {
-    const round = this.roundFor(height);
-    round.complained.set(prover, this.clock.now());
-    this.store.saveSkip(height, prover);
-    this.stats.skipsSent += 1;
-    this.noteSkip(this.self, height, prover);
-    this.publish(height, `skip:${prover}`, { kind: 'skip', rank: height, prover });
-  }
-
-  private voteMessage(vote: LedgerVote): LedgerMessage {
-    return { kind: 'vote', proposer: new LedgerPeer(vote.proposer), voter: this.selfPeer, vote };
-  }
-
-  private skipCount(height: number, prover: string): number {
-    return this.skips.get(height)?.get(prover)?.size ?? 0;
-  }
-
-  private roundFor(height: number): RoundMemory {
-    let round = this.rounds.get(height);
-    if (round === undefined) {
-      round = { start: this.clock.now(), skippedAt: new Map(), complained: new Map() };
-      this.rounds.set(height, round);
-      // Skip requests made before a crash still stand; say them again.
-      for (const prover of this.store.skipsAt(height)) {
-        round.complained.set(prover, round.start);
-        this.noteSkip(this.self, height, prover);
-        this.publish(height, `skip:${prover}`, { kind: 'skip', rank: height, prover });
-      }
-    }
-    return round;
   }
 
   private broadcast(message: LedgerMessage): void {

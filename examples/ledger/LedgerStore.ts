@@ -1,21 +1,19 @@
 import { LedgerFrame, LedgerVote } from './types';
 
 /**
- * What a ledger node keeps across a crash: the frames it finalized, and the
- * two things it must never contradict after a restart, its vote and its
- * proposal at each height (an honest node that voted or proposed twice at one
- * height would be indistinguishable from an equivocating one). Its skip
- * requests are kept too: peers that missed one while it was down still need
- * it to skip a silent prover, and it sends them again when it comes back.
+ * What a ledger node keeps across a crash: the frames it finalized, its
+ * proposal at each height (a prover that proposed two frames at one height
+ * would be indistinguishable from an equivocating one), and its votes per
+ * height and attempt, to say them again after a restart. The engine keeps
+ * its own safety data (lock, attempts voted in) in its `RoundSafetyStorage`.
  *
  * In memory here; a real node writes these to disk before it sends the vote
  * or proposal they record.
  */
 export class LedgerStore {
   private readonly frames: LedgerFrame[];
-  private readonly votes = new Map<number, LedgerVote>();
+  private readonly votes = new Map<number, Map<number, LedgerVote>>();
   private readonly proposals = new Map<number, LedgerFrame>();
-  private readonly skips = new Map<number, Set<string>>();
 
   constructor(genesis: LedgerFrame = LedgerFrame.genesis()) {
     this.frames = [genesis];
@@ -45,15 +43,16 @@ export class LedgerStore {
     this.frames.push(frame);
     for (const height of [...this.votes.keys()]) if (height <= frame.height) this.votes.delete(height);
     for (const height of [...this.proposals.keys()]) if (height <= frame.height) this.proposals.delete(height);
-    for (const height of [...this.skips.keys()]) if (height <= frame.height) this.skips.delete(height);
   }
 
-  voteAt(height: number): LedgerVote | undefined {
-    return this.votes.get(height);
+  voteAt(height: number, attempt: number): LedgerVote | undefined {
+    return this.votes.get(height)?.get(attempt);
   }
 
-  saveVote(vote: LedgerVote): void {
-    this.votes.set(vote.height, vote);
+  saveVote(vote: LedgerVote, attempt: number): void {
+    let atHeight = this.votes.get(vote.height);
+    if (atHeight === undefined) this.votes.set(vote.height, (atHeight = new Map()));
+    atHeight.set(attempt, vote);
   }
 
   proposalAt(height: number): LedgerFrame | undefined {
@@ -62,16 +61,5 @@ export class LedgerStore {
 
   saveProposal(frame: LedgerFrame): void {
     this.proposals.set(frame.height, frame);
-  }
-
-  /** Provers this node asked to skip at `height`. */
-  skipsAt(height: number): readonly string[] {
-    return [...(this.skips.get(height) ?? [])];
-  }
-
-  saveSkip(height: number, prover: string): void {
-    let provers = this.skips.get(height);
-    if (provers === undefined) this.skips.set(height, (provers = new Set()));
-    provers.add(prover);
   }
 }

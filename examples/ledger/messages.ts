@@ -1,19 +1,17 @@
 /**
- * What ledger nodes send each other. The four consensus messages mirror the
- * engine's `receive*` calls; their fields are `unknown` because a Byzantine
- * peer can put anything there, and the engine's schemas are what refuse it.
- * `skip` and the sync pair are the ledger's own.
+ * What ledger nodes send each other. The consensus messages mirror the
+ * engine's `receive*` calls, with the attempt they belong to; their fields are
+ * `unknown` because a Byzantine peer can put anything there, and the engine's
+ * schemas are what refuse it. The sync pair is the ledger's own.
  */
 export type LedgerMessage =
   | { kind: 'liveness'; peer: unknown; collected: unknown }
-  | { kind: 'proposal'; peer: unknown; proposal: unknown }
-  | { kind: 'vote'; proposer: unknown; voter: unknown; vote: unknown }
-  | { kind: 'confirmation'; peer: unknown; state: unknown }
-  /**
-   * "I have given up waiting for `prover`'s proposal at `rank`, or found it
-   * invalid." A prover is skipped once 2f + 1 nodes say so.
-   */
-  | { kind: 'skip'; rank: unknown; prover: unknown }
+  | { kind: 'proposal'; peer: unknown; proposal: unknown; attempt?: unknown; validAttempt?: unknown }
+  /** `proposal`: the identity (hash) of the frame the vote endorses. */
+  | { kind: 'vote'; proposer: unknown; voter: unknown; vote: unknown; attempt?: unknown; proposal?: unknown }
+  | { kind: 'nil_vote'; voter: unknown; vote: unknown; attempt?: unknown }
+  | { kind: 'confirmation'; peer: unknown; state: unknown; attempt?: unknown }
+  | { kind: 'nil_confirmation'; peer: unknown; rank: unknown; attempt: unknown }
   /** Asks for finalized frames above `after`. */
   | { kind: 'sync_request'; id: unknown; after: unknown }
   | { kind: 'sync_response'; id: unknown; frames: unknown };
@@ -24,8 +22,9 @@ export const LEDGER_MESSAGE_KINDS: readonly LedgerMessageKind[] = [
   'liveness',
   'proposal',
   'vote',
+  'nil_vote',
   'confirmation',
-  'skip',
+  'nil_confirmation',
   'sync_request',
   'sync_response',
 ];
@@ -58,10 +57,11 @@ export function rankOfMessage(message: LedgerMessage): number | null {
     case 'proposal':
       return safeRank(message.proposal);
     case 'vote':
+    case 'nil_vote':
       return safeRank(message.vote);
     case 'confirmation':
       return safeRank(message.state);
-    case 'skip':
+    case 'nil_confirmation':
       return Number.isSafeInteger(message.rank) ? (message.rank as number) : null;
     case 'sync_request':
       return Number.isSafeInteger(message.after) ? (message.after as number) : null;
@@ -81,4 +81,10 @@ export function claimedIdentity(value: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The attempt a consensus message says it belongs to (0 when it says nothing), if readable. */
+export function attemptOfMessage(message: LedgerMessage): number | null {
+  if (!('attempt' in message) || message.attempt === undefined) return 0;
+  return Number.isSafeInteger(message.attempt) && (message.attempt as number) >= 0 ? (message.attempt as number) : null;
 }

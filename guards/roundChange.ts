@@ -1,0 +1,264 @@
+import type { Identity, Unique } from '../providers/unique';
+import type {
+  ConfirmationRecord,
+  ProposalRecord,
+  QuorumGroup,
+  RoundContext,
+  VoteRecord,
+} from '../machines/round.types';
+import { attemptsAt, entriesAt, lookup, slotKey } from '../machines/rankBook';
+import { proversKnown } from './provers';
+import { nextRank } from './rank';
+
+/**
+ * Round change (SPEC §2.8): Tendermint's locking rules ("The latest gossip on
+ * BFT consensus", Buchman–Kwon–Milosevic 2018, algorithm 1) over the round
+ * flow's states. voting is the prevote, finalizing the lock, verifying the
+ * commit. Every rule here is a pure function of the context, so the machine
+ * can name it as a guard and a test can check it alone.
+ */
+
+/** What a nil vote endorses: nothing. */
+export const NIL = 'nil';
+
+/**
+ * The key votes are matched on. A vote that names the proposal it endorses
+ * matches every vote naming the same proposal; a vote that names only the
+ * prover (the reference's form) matches votes naming the same prover, which
+ * is only safe when provers never equivocate.
+ */
+export function endorsementOf(proposalId: Identity | undefined, proposerId: Identity | undefined): string {
+  if (proposalId !== undefined) return `value:${proposalId}`;
+  if (proposerId !== undefined) return `prover:${proposerId}`;
+  return NIL;
+}
+
+/** The book slot of the next rank at `attempt`. */
+export function currentSlot(context: RoundContext, attempt = context.attempt): string {
+  return slotKey(nextRank(context), attempt);
+}
+
+/**
+ * The proposer of `(rank, attempt)`: the provers' list rotated by the
+ * attempt, so a silent or equivocating first prover is passed over in the
+ * next attempt. Attempt 0 is the reference's flow, in which every prover may
+ * propose; later attempts have this one proposer only.
+ */
+export function proposerOfAttempt(context: RoundContext, attempt = context.attempt): Identity | null {
+  if (!proversKnown(context)) return null;
+  return context.nextProvers[attempt % context.nextProvers.length].identity();
+}
+
+export function isProposerOfAttempt(context: RoundContext): boolean {
+  return context.attempt > 0 && proposerOfAttempt(context) === context.selfId;
+}
+
+/** The proposals of the current attempt this node may judge, keyed by prover. */
+export function attemptProposals(context: RoundContext): Record<Identity, ProposalRecord> {
+  const entries = entriesAt(context.proposals, currentSlot(context));
+  if (context.attempt === 0) return { ...entries };
+  const proposer = proposerOfAttempt(context);
+  const proposal = proposer === null ? undefined : lookup(context.proposals, currentSlot(context), proposer);
+  return proposal === undefined || proposer === null ? {} : { [proposer]: proposal };
+}
+
+/** Attempt 0 waits for the configured number of proposals; later attempts for their proposer's. */
+export function hasProposalsToJudge(context: RoundContext): boolean {
+  const count = Object.keys(attemptProposals(context)).length;
+  return context.attempt === 0 ? count >= context.thresholds.proposals : count > 0;
+}
+
+/** One vote per attempt, restarts included (`votedAttempt` is restored from storage). */
+export function hasVotedInAttempt(context: RoundContext): boolean {
+  return context.votedAttempt >= context.attempt;
+}
+
+export function hasConfirmedInAttempt(context: RoundContext): boolean {
+  return context.confirmedAttempt >= context.attempt;
+}
+
+/** Tendermint line 23: not locked, or locked on this very value. */
+export function respectsLock(context: RoundContext, proposal: ProposalRecord): boolean {
+  return (
+    context.lock === null || context.lock.contentId === proposal.contentId || context.provenValue === proposal.contentId
+  );
+}
+
+/**
+ * Tendermint line 29: a proposal for another value than the lock may still be
+ * voted for when it cites an attempt, no older than the lock and older than
+ * this one, in which 2f + 1 voted for it. Whether they did is a quorum
+ * question for the provider: `lockProofGroup` is what to ask it.
+ */
+export function citesNewerProof(context: RoundContext, proposal: ProposalRecord): boolean {
+  const cited = proposal.validAttempt;
+  return (
+    context.lock !== null &&
+    cited !== null &&
+    cited >= context.lock.attempt &&
+    cited < context.attempt
+  );
+}
+
+/** The proposals this node may vote for now, with the lock applied. */
+export function votableProposals(context: RoundContext): Record<Identity, ProposalRecord> {
+  return Object.fromEntries(
+    Object.entries(attemptProposals(context)).filter(([, proposal]) => respectsLock(context, proposal)),
+  );
+}
+
+/** A proposal the lock forbids unless its cited proof holds; null when there is none to check. */
+export function proposalNeedingProof(context: RoundContext): { proposer: Identity; proposal: ProposalRecord } | null {
+  if (Object.keys(votableProposals(context)).length > 0) return null;
+  for (const [proposer, proposal] of Object.entries(attemptProposals(context))) {
+    if (citesNewerProof(context, proposal)) return { proposer, proposal };
+  }
+  return null;
+}
+
+export function needsLockProof(context: RoundContext): boolean {
+  return proposalNeedingProof(context) !== null;
+}
+
+/** The votes that would prove a cited attempt's 2f + 1 for the proposal needing proof. */
+export function lockProofGroup(context: RoundContext): QuorumGroup[] {
+  const pending = proposalNeedingProof(context);
+  if (pending === null || pending.proposal.validAttempt === null) return [];
+  const attempt = pending.proposal.validAttempt;
+  const endorses = endorsementOf(pending.proposal.contentId, undefined);
+  return [voteGroup(context, attempt, endorses, pending.proposal.contentId)];
+}
+
+function voteGroup(context: RoundContext, attempt: number, endorses: string, value: Identity | null): QuorumGroup {
+  const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context, attempt));
+  const messages: Record<Identity, Unique | null> = {};
+  for (const [voter, vote] of Object.entries(votes)) {
+    if (vote.endorses === endorses) messages[voter] = vote.value;
+  }
+  const finding = endorses === NIL ? { kind: 'nil_votes' as const, attempt } : { kind: 'lock' as const, attempt, endorses };
+  return { kind: 'votes', rank: nextRank(context), attempt, value, finding, messages };
+}
+
+/** The proposal identity a vote endorsement names, when it names one. */
+function valueOf(endorses: string): Identity | null {
+  return endorses.startsWith('value:') ? endorses.slice('value:'.length) : null;
+}
+
+/**
+ * Groups of the current attempt's votes, one per endorsed value (and nil),
+ * largest first: the provider is asked whether any is a quorum.
+ */
+export function voteGroups(context: RoundContext): QuorumGroup[] {
+  const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context));
+  const keys = new Map<string, number>();
+  for (const vote of Object.values(votes)) keys.set(vote.endorses, (keys.get(vote.endorses) ?? 0) + 1);
+  return [...keys.entries()]
+    .sort(([keyA, a], [keyB, b]) => b - a || (keyA < keyB ? -1 : 1))
+    .map(([endorses]) => voteGroup(context, context.attempt, endorses, valueOf(endorses)));
+}
+
+/**
+ * Groups of confirmations: for every attempt kept, one per confirmed value
+ * (a commit may come from any attempt); nil only for the current attempt,
+ * where 2f + 1 nil confirmations end it at once.
+ */
+export function confirmationGroups(context: RoundContext): QuorumGroup[] {
+  const rank = nextRank(context);
+  const groups: QuorumGroup[] = [];
+  for (const attempt of attemptsAt(context.confirmations, rank)) {
+    const byValue = new Map<string, Record<Identity, Unique | null>>();
+    for (const [sender, confirmation] of Object.entries(
+      entriesAt<ConfirmationRecord>(context.confirmations, slotKey(rank, attempt)),
+    )) {
+      const key = confirmation.contentId ?? NIL;
+      byValue.set(key, { ...byValue.get(key), [sender]: confirmation.value });
+    }
+    for (const [key, messages] of byValue) {
+      if (key === NIL) {
+        if (attempt !== context.attempt) continue;
+        groups.push({ kind: 'confirmations', rank, attempt, value: null, finding: { kind: 'nil_confirmations', attempt }, messages });
+      } else {
+        groups.push({ kind: 'confirmations', rank, attempt, value: key, finding: { kind: 'commit', attempt, contentId: key }, messages });
+      }
+    }
+  }
+  // Commits first: a decided value outranks ending the attempt.
+  return groups.sort((a, b) => Number(a.value === null) - Number(b.value === null));
+}
+
+/** The value a commit finding names, taken from a confirmation that carries it. */
+export function committedValue(context: RoundContext, attempt: number, contentId: Identity): Unique | null {
+  const confirmations = entriesAt<ConfirmationRecord>(context.confirmations, slotKey(nextRank(context), attempt));
+  for (const confirmation of Object.values(confirmations)) {
+    if (confirmation.contentId === contentId && confirmation.value !== null) return confirmation.value;
+  }
+  return null;
+}
+
+/** The prover of a committed value, when this node holds its proposal. */
+export function proposerOfValue(context: RoundContext, contentId: Identity): Identity | null {
+  const rank = nextRank(context);
+  for (const attempt of attemptsAt(context.proposals, rank)) {
+    for (const [prover, proposal] of Object.entries(entriesAt(context.proposals, slotKey(rank, attempt)))) {
+      if (proposal.contentId === contentId) return prover;
+    }
+  }
+  return null;
+}
+
+/** The proposal a lock finding names, with its prover, when this node holds it. */
+export function lockedProposal(
+  context: RoundContext,
+  endorses: string,
+  attempt: number,
+): { proposer: Identity; proposal: ProposalRecord } | null {
+  const value = valueOf(endorses);
+  const rank = nextRank(context);
+  if (value === null) {
+    // The reference's form: the vote names a prover; its proposal in that attempt.
+    const prover = endorses.startsWith('prover:') ? endorses.slice('prover:'.length) : null;
+    const proposal = prover === null ? undefined : lookup(context.proposals, slotKey(rank, attempt), prover);
+    return prover === null || proposal === undefined ? null : { proposer: prover, proposal };
+  }
+  for (const slotAttempt of attemptsAt(context.proposals, rank)) {
+    for (const [prover, proposal] of Object.entries(entriesAt(context.proposals, slotKey(rank, slotAttempt)))) {
+      if (proposal.contentId === value) return { proposer: prover, proposal };
+    }
+  }
+  return null;
+}
+
+/** A lock finding whose proposal this node holds: it can lock and confirm. */
+export function canLockOnFinding(context: RoundContext): boolean {
+  const finding = context.finding;
+  return finding?.kind === 'lock' && lockedProposal(context, finding.endorses, finding.attempt) !== null;
+}
+
+/**
+ * Tendermint line 55: f + 1 senders heard at a higher attempt include an
+ * honest one, so the cluster has moved on; the highest attempt that many
+ * senders reached is where to go. Null when there is no such attempt.
+ */
+export function skipTarget(context: RoundContext): number | null {
+  const heard = Object.entries(entriesAt(context.attemptsSeen, slotKey(nextRank(context))))
+    .filter(([sender]) => sender !== context.selfId)
+    .map(([, attempt]) => attempt)
+    .filter((attempt) => attempt > context.attempt)
+    .sort((a, b) => b - a);
+  return heard.length >= context.skipThreshold ? heard[context.skipThreshold - 1] : null;
+}
+
+export function shouldSkipAhead(context: RoundContext): boolean {
+  return skipTarget(context) !== null;
+}
+
+/** How long the current attempt may take: the base, grown per attempt, capped. */
+export function attemptTimeoutOf(context: RoundContext): number {
+  const { attempt: base, attemptGrowth, attemptMax } = context.timeouts;
+  return Math.min(attemptMax, base * attemptGrowth ** context.attempt);
+}
+
+/** f + 1 for a cluster of `members` nodes: at least one honest one among f faulty. */
+export function defaultSkipThreshold(members: number): number {
+  return Math.floor((members - 1) / 3) + 1;
+}

@@ -1,0 +1,662 @@
+// SPEC §2.8, rule by rule: round change within a rank (attempts, locks, the
+// commit rule, skip-ahead, growing timeouts, durable safety data). One engine
+// of four members (n0 … n3, f = 1, so 2f + 1 = 3 and f + 1 = 2); n0 is the
+// node under test and not a prover; the provers n1, n2, n3 are played by the
+// test, which injects every message with its position. Time only moves on the
+// engine's SimulatedClock, 1 ms at a time, so every instant asserted is exact.
+import { ConsensusInputError, MalformedMessageError } from '../../index';
+import { admit } from '../../guards/admission';
+import {
+  attemptTimeoutOf,
+  citesNewerProof,
+  confirmationGroups,
+  skipTarget,
+  votableProposals,
+} from '../../guards/roundChange';
+import type { ProposalRecord, RoundContext } from '../../machines/round.types';
+import { InMemorySafetyStorage } from '../../providers/storage';
+import {
+  ballotFor,
+  guardContext,
+  nilBallot,
+  peer,
+  proposalFrame,
+  refusalOf,
+  RoundChangeNode,
+} from './roundChangeHarness';
+
+/** Attempt 0 of a rank may take T; attempt a, T × 2^a. */
+const T = 100;
+
+const proposalRecord = (value: ReturnType<typeof proposalFrame>, validAttempt: number | null): ProposalRecord => ({
+  value,
+  contentId: value.hash,
+  validAttempt,
+});
+
+/**
+ * Brings `node` to a lock on `value` in attempt 0 of rank 1: `value`'s prover
+ * proposes it, the node votes for it, and two peers' votes make 2f + 1.
+ */
+async function lockInAttemptZero(node: RoundChangeNode, value: ReturnType<typeof proposalFrame>, voters = ['n1', 'n2']) {
+  await node.proposal(value.prover, value, 0);
+  for (const voter of voters) await node.vote(voter, value, 0);
+}
+
+/** What must stay the same when a message is refused. */
+function footprint(node: RoundChangeNode) {
+  const context = node.context();
+  return {
+    held: node.engine.getHeldMessageCount(),
+    attempt: node.engine.getAttempt(),
+    state: node.engine.getState(),
+    books: JSON.stringify([context.proposals, context.votes, context.confirmations, context.attemptsSeen]),
+  };
+}
+
+describe('SPEC §2.8 round change', () => {
+  describe('rule 1: a lock holds across attempts unless a newer proof of 2f+1 votes is cited', () => {
+    it('a node locked on v is offered no proposal when the next attempt proposes w, so it votes nil', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      expect(node.context().lock).toMatchObject({ contentId: v.hash, proposerId: 'n1', attempt: 0 });
+
+      await node.until(() => node.engine.getAttempt() === 1, 2 * T);
+      // Attempt 1's proposer is provers[1 % 3] = n2.
+      await node.proposal('n2', w, 1);
+
+      expect(node.offers).toEqual([
+        { offered: { n1: v.hash }, position: { rank: 1, attempt: 0 } },
+        { offered: {}, position: { rank: 1, attempt: 1 } },
+      ]);
+      expect(node.context().votes['1/1']?.n0).toMatchObject({ endorses: 'nil', proposerId: null });
+    });
+
+    it('a node locked on v is offered w when the proposal cites a newer attempt in which it holds 2f+1 votes for w', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      // Attempt 1 passes without this node seeing its proposal; it lands in attempt 2.
+      await node.until(() => node.engine.getAttempt() === 2, 4 * T);
+      for (const voter of ['n1', 'n2', 'n3']) await node.vote(voter, w, 1);
+
+      // Attempt 2's proposer is n3: it re-proposes w, citing attempt 1.
+      await node.proposal('n3', w, 2, 1);
+
+      expect(node.context().lock).toMatchObject({ contentId: v.hash, attempt: 0 });
+      expect(node.quorumQuestions).toContainEqual({
+        kind: 'votes',
+        rank: 1,
+        attempt: 1,
+        value: w.hash,
+        senders: ['n1', 'n2', 'n3'],
+      });
+      expect(node.offers).toEqual([
+        { offered: { n1: v.hash }, position: { rank: 1, attempt: 0 } },
+        { offered: { n3: w.hash }, position: { rank: 1, attempt: 2 } },
+      ]);
+      expect(node.context().votes['1/2']?.n0).toMatchObject({ endorses: `value:${w.hash}`, proposerId: 'n3' });
+    });
+
+    it('a node locked on v is offered nothing when the cited attempt holds only 2f votes for w', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      await node.until(() => node.engine.getAttempt() === 2, 4 * T);
+      for (const voter of ['n1', 'n2']) await node.vote(voter, w, 1);
+
+      await node.proposal('n3', w, 2, 1);
+
+      // The provider was asked about the cited votes and said no.
+      expect(node.quorumQuestions).toContainEqual({ kind: 'votes', rank: 1, attempt: 1, value: w.hash, senders: ['n1', 'n2'] });
+      expect(node.offers).toEqual([
+        { offered: { n1: v.hash }, position: { rank: 1, attempt: 0 } },
+        { offered: {}, position: { rank: 1, attempt: 2 } },
+      ]);
+    });
+
+    it('a cited proof older than the lock is rejected: locked on v at attempt 1, the node votes nil for w citing attempt 0', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const w = proposalFrame('n1', 'w');
+      const v = proposalFrame('n2', 'v');
+      await node.startVoting();
+      // 2f + 1 voted for w in attempt 0, whose proposal this node never saw.
+      for (const voter of ['n1', 'n2', 'n3']) await node.vote(voter, w, 0);
+      await node.until(() => node.engine.getAttempt() === 1, 2 * T);
+      // Attempt 1 (proposer n2) decides v for this node: it locks on v at attempt 1.
+      await node.proposal('n2', v, 1);
+      await node.vote('n1', v, 1);
+      await node.vote('n3', v, 1);
+      expect(node.context().lock).toMatchObject({ contentId: v.hash, attempt: 1 });
+      await node.until(() => node.engine.getAttempt() === 2, 3 * T);
+
+      // Attempt 2's proposer n3 offers w, citing attempt 0: older than the lock.
+      await node.proposal('n3', w, 2, 0);
+
+      // The evidence is still held, so only the age of the proof rules it out.
+      expect(Object.keys(node.context().votes['1/0'] ?? {}).sort()).toEqual(['n1', 'n2', 'n3']);
+      expect(node.quorumQuestions.filter((q) => q.kind === 'votes' && q.attempt === 0)).toEqual([]);
+      expect(node.offers).toEqual([
+        { offered: { n2: v.hash }, position: { rank: 1, attempt: 1 } },
+        { offered: {}, position: { rank: 1, attempt: 2 } },
+      ]);
+    });
+
+    it('citesNewerProof holds only for a cited attempt no older than the lock and older than the current one', () => {
+      const w = proposalFrame('n1', 'w');
+      const v = proposalFrame('n2', 'v');
+      const lock = { contentId: v.hash, proposerId: 'n2', attempt: 1, value: v };
+      const at3 = guardContext({ attempt: 3, lock });
+      expect([null, 0, 1, 2, 3].map((cited) => citesNewerProof(at3, proposalRecord(w, cited)))).toEqual([
+        false,
+        false,
+        true,
+        true,
+        false,
+      ]);
+      expect(citesNewerProof(guardContext({ attempt: 3, lock: null }), proposalRecord(w, 2))).toBe(false);
+    });
+
+    it('votableProposals drops a proposal for another value than the lock unless its proof was accepted', () => {
+      const w = proposalFrame('n1', 'w');
+      const v = proposalFrame('n2', 'v');
+      const lock = { contentId: v.hash, proposerId: 'n2', attempt: 1, value: v };
+      // Attempt 3's proposer is provers[3 % 3] = n1.
+      const proposals = { '1/3': { n1: proposalRecord(w, 2) } };
+      expect(votableProposals(guardContext({ attempt: 3, proposals, lock }))).toEqual({});
+      expect(votableProposals(guardContext({ attempt: 3, proposals, lock, provenValue: w.hash }))).toEqual(proposals['1/3']);
+      expect(votableProposals(guardContext({ attempt: 3, proposals, lock: { ...lock, contentId: w.hash } }))).toEqual(
+        proposals['1/3'],
+      );
+      expect(votableProposals(guardContext({ attempt: 3, proposals, lock: null }))).toEqual(proposals['1/3']);
+    });
+  });
+
+  describe('rule 2: a commit needs 2f+1 matching confirmations', () => {
+    it('2f+1 votes alone do not commit: the node locks and confirms, and commits only on the third matching confirmation', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      expect(node.confirmationsSent).toEqual([{ value: v.hash, position: { rank: 1, attempt: 0 } }]);
+      await node.step(T / 2);
+      expect(node.commits).toEqual([]);
+      expect(node.engine.getActiveRank()).toBe(0);
+
+      // Its own confirmation and n1's: 2f.
+      await node.confirm('n1', v, 0);
+      expect(node.commits).toEqual([]);
+      expect(node.engine.getActiveRank()).toBe(0);
+
+      await node.confirm('n2', v, 0);
+      expect(node.commits).toHaveLength(1);
+      expect(node.commits[0]).toMatchObject({ rank: 1, attempt: 0, at: 10 + T / 2 });
+      expect(node.commits[0].state.identity()).toBe(v.hash);
+      expect(node.commits[0].proposer?.identity()).toBe('n1');
+      expect(node.engine.getActiveState().identity()).toBe(v.hash);
+    });
+
+    it('confirmations split between two values do not commit', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await node.confirm('n1', v, 0);
+      await node.confirm('n2', v, 0);
+      await node.confirm('n3', w, 0);
+      await node.step(T / 2);
+
+      expect(node.commits).toEqual([]);
+      expect(node.engine.getActiveRank()).toBe(0);
+      expect(node.quorumQuestions.slice(-2)).toEqual([
+        { kind: 'confirmations', rank: 1, attempt: 0, value: v.hash, senders: ['n1', 'n2'] },
+        { kind: 'confirmations', rank: 1, attempt: 0, value: w.hash, senders: ['n3'] },
+      ]);
+    });
+
+    it('confirmations split between attempts do not commit', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      await node.confirm('n1', v, 0);
+      await node.confirm('n2', v, 0);
+      await node.confirm('n3', v, 1);
+      await node.step(T / 2);
+
+      expect(node.commits).toEqual([]);
+      expect(node.engine.getActiveRank()).toBe(0);
+      expect(node.quorumQuestions.slice(-2)).toEqual([
+        { kind: 'confirmations', rank: 1, attempt: 0, value: v.hash, senders: ['n1', 'n2'] },
+        { kind: 'confirmations', rank: 1, attempt: 1, value: v.hash, senders: ['n3'] },
+      ]);
+    });
+
+    it('2f+1 matching confirmations commit a value whose proposal the node never saw', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      for (const peerName of ['n1', 'n2', 'n3']) await node.confirm(peerName, v, 0);
+
+      expect(node.offers).toEqual([]);
+      expect(node.commits).toHaveLength(1);
+      expect(node.commits[0]).toMatchObject({ rank: 1, attempt: 0, proposer: null, at: 10 });
+      expect(node.commits[0].state.identity()).toBe(v.hash);
+      expect(node.engine.getActiveRank()).toBe(1);
+      expect(node.engine.getActiveState().identity()).toBe(v.hash);
+    });
+
+    it('2f+1 matching confirmations of an earlier attempt commit a node that is at a later attempt', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      await node.until(() => node.engine.getAttempt() === 1, 2 * T);
+      for (const peerName of ['n1', 'n2', 'n3']) await node.confirm(peerName, v, 0);
+
+      expect(node.commits).toHaveLength(1);
+      expect(node.commits[0]).toMatchObject({ rank: 1, attempt: 0, at: 10 + T });
+      expect(node.commits[0].state.identity()).toBe(v.hash);
+      expect(node.engine.getActiveState().identity()).toBe(v.hash);
+    });
+
+    it('the committed state is the one the confirmations carry, not the value this node locked on', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      // The others never saw attempt 0's votes; they decided w in attempt 1.
+      for (const peerName of ['n1', 'n2', 'n3']) await node.confirm(peerName, w, 1);
+
+      expect(node.confirmationsSent).toEqual([{ value: v.hash, position: { rank: 1, attempt: 0 } }]);
+      expect(node.commits).toHaveLength(1);
+      expect(node.commits[0]).toMatchObject({ rank: 1, attempt: 1, proposer: null });
+      expect(node.commits[0].state.identity()).toBe(w.hash);
+      expect(node.engine.getActiveState().identity()).toBe(w.hash);
+    });
+
+    it('the committed state is the one the confirmations carry even while the node holds its own finalized value in verifying', async () => {
+      // Skipping ahead would clear the finalized value on the way to attempt 1;
+      // with it off, the node is still in verifying at attempt 0 with v as its
+      // next state when 2f + 1 confirmations for w at attempt 1 arrive.
+      const node = new RoundChangeNode({ timeouts: { attempt: T }, config: { skipAheadThreshold: 4 } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      expect(node.engine.getState()).toBe('verifying');
+      expect(node.context().nextState?.identity()).toBe(v.hash);
+
+      for (const peerName of ['n1', 'n2', 'n3']) await node.confirm(peerName, w, 1);
+
+      expect(node.engine.getAttempt()).toBe(0);
+      expect(node.commits).toHaveLength(1);
+      expect(node.commits[0]).toMatchObject({ rank: 1, attempt: 1 });
+      expect(node.commits[0].state.identity()).toBe(w.hash);
+      expect(node.engine.getActiveState().identity()).toBe(w.hash);
+    });
+
+    it('confirmationGroups groups confirmations by attempt and value, and keeps nil only for the current attempt', () => {
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      const of = (value: typeof v | null) => ({ value, contentId: value === null ? null : value.hash });
+      const context = guardContext({
+        attempt: 1,
+        confirmations: {
+          '1/0': { n1: of(v), n2: of(v), n3: of(null) },
+          '1/1': { n1: of(w), n2: of(null), n3: of(null) },
+        },
+      });
+      expect(
+        confirmationGroups(context).map((group) => ({
+          attempt: group.attempt,
+          value: group.value,
+          finding: group.finding.kind,
+          senders: Object.keys(group.messages).sort(),
+        })),
+      ).toEqual([
+        { attempt: 0, value: v.hash, finding: 'commit', senders: ['n1', 'n2'] },
+        { attempt: 1, value: w.hash, finding: 'commit', senders: ['n1'] },
+        { attempt: 1, value: null, finding: 'nil_confirmations', senders: ['n2', 'n3'] },
+      ]);
+    });
+  });
+
+  describe('rule 3: f+1 other senders at a higher attempt make the node skip to it', () => {
+    it('f+1 messages from distinct other senders at a higher attempt move the node there (skip_ahead)', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      await node.startVoting();
+      await node.nilVote('n1', 2);
+      expect(node.engine.getAttempt()).toBe(0);
+
+      await node.confirmNil('n2', 2);
+
+      expect(node.engine.getAttempt()).toBe(2);
+      expect(node.attemptChanges).toEqual([{ rank: 1, from: 0, to: 2, reason: 'skip_ahead', at: 10 }]);
+      expect(node.engine.getState()).toBe('voting');
+    });
+
+    it('f messages at a higher attempt, even of several kinds from one sender, do not move the node', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      await node.startVoting();
+      await node.nilVote('n1', 2);
+      await node.confirmNil('n1', 2);
+      await node.step(T / 2);
+
+      expect(node.engine.getAttempt()).toBe(0);
+      expect(node.attemptChanges).toEqual([]);
+    });
+
+    it("the node's own messages at a higher attempt do not count towards skipping", async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      await node.startVoting();
+      await node.nilVote('n0', 2);
+      await node.nilVote('n1', 2);
+      await node.step(T / 2);
+      expect(node.engine.getAttempt()).toBe(0);
+      expect(node.attemptChanges).toEqual([]);
+
+      await node.nilVote('n2', 2);
+      expect(node.attemptChanges).toEqual([{ rank: 1, from: 0, to: 2, reason: 'skip_ahead', at: 10 + T / 2 }]);
+    });
+
+    it('skipTarget is the highest attempt f+1 other senders reached, never counting the node itself', () => {
+      const seen = (heard: Record<string, number>, attempt = 0) => guardContext({ attempt, attemptsSeen: { '1': heard } });
+      expect(skipTarget(seen({ n1: 3 }))).toBeNull();
+      expect(skipTarget(seen({ n1: 3, n2: 2 }))).toBe(2);
+      expect(skipTarget(seen({ n1: 3, n2: 5, n3: 4 }))).toBe(4);
+      expect(skipTarget(seen({ n0: 4, n1: 4 }))).toBeNull();
+      expect(skipTarget(seen({ n1: 1, n2: 1 }, 1))).toBeNull();
+    });
+  });
+
+  describe('rule 4: attempt timeouts grow with the attempt and reset on commit', () => {
+    it('the node moves 0→1 after T, 1→2 after 2T more, waits at most attemptMax, and after a commit times out after T again', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T, attemptGrowth: 2, attemptMax: 3 * T } });
+      await node.startVoting();
+      const [enteredVoting] = node.votingEntries();
+      await node.until(() => node.engine.getAttempt() === 4, 20 * T);
+
+      expect(node.attemptChanges.map(({ from, to, reason }) => ({ from, to, reason }))).toEqual([
+        { from: 0, to: 1, reason: 'timeout' },
+        { from: 1, to: 2, reason: 'timeout' },
+        { from: 2, to: 3, reason: 'timeout' },
+        { from: 3, to: 4, reason: 'timeout' },
+      ]);
+      const times = [enteredVoting, ...node.attemptChanges.map((change) => change.at)];
+      // T, 2T, then 4T capped to 3T, then 8T capped to 3T.
+      expect(times.slice(1).map((at, i) => at - times[i])).toEqual([T, 2 * T, 3 * T, 3 * T]);
+
+      // Commit late in attempt 4, so a timer left over from it would fire early in rank 2.
+      await node.step(2.5 * T);
+      const v = proposalFrame('n1', 'v');
+      for (const peerName of ['n1', 'n2', 'n3']) await node.confirm(peerName, v, 4);
+      expect(node.commits.map(({ rank, attempt }) => ({ rank, attempt }))).toEqual([{ rank: 1, attempt: 4 }]);
+
+      await node.awaitVoting();
+      const enteredRank2 = node.votingEntries().at(-1) as number;
+      await node.until(() => node.attemptChanges.length === 5, 2 * T);
+      expect(node.attemptChanges[4]).toEqual({ rank: 2, from: 0, to: 1, reason: 'timeout', at: enteredRank2 + T });
+    });
+
+    it('attemptTimeoutOf is T × growth^attempt, capped by attemptMax', () => {
+      const timeouts = { ...guardContext().timeouts, attempt: T, attemptGrowth: 2, attemptMax: 3 * T };
+      expect([0, 1, 2, 3, 10].map((attempt) => attemptTimeoutOf(guardContext({ attempt, timeouts })))).toEqual([
+        T,
+        2 * T,
+        3 * T,
+        3 * T,
+        3 * T,
+      ]);
+    });
+  });
+
+  describe('rule 5: nil votes lead to a nil confirmation, nil confirmations end the attempt', () => {
+    /** A provider that judges every proposal invalid, so the node votes nil. */
+    function nilVoter(): RoundChangeNode {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      node.handlers.decideAndSendVote = async (_proposals, _signal, position) => ({
+        proposer: null,
+        vote: nilBallot('n0', position.rank),
+      });
+      return node;
+    }
+
+    it('2f+1 nil votes make the node send a nil confirmation for their position', async () => {
+      const node = nilVoter();
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      await node.proposal('n1', v, 0);
+      await node.nilVote('n1', 0);
+      expect(node.confirmationsSent).toEqual([]);
+
+      await node.nilVote('n2', 0);
+
+      expect(node.confirmationsSent).toEqual([{ value: null, position: { rank: 1, attempt: 0 } }]);
+      expect(node.context().lock).toBeNull();
+      expect(node.journal).toEqual([
+        'saved rank=1 voted=0 confirmed=-1 lock=none',
+        'send vote attempt=0',
+        'saved rank=1 voted=0 confirmed=0 lock=none',
+        'send nil confirmation attempt=0',
+      ]);
+    });
+
+    it("2f+1 nil confirmations end the attempt at once (nil_confirmations), before the attempt's timer", async () => {
+      const node = nilVoter();
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      await node.proposal('n1', v, 0);
+      await node.nilVote('n1', 0);
+      await node.nilVote('n2', 0);
+      await node.step(T / 2);
+      await node.confirmNil('n1', 0);
+      expect(node.engine.getAttempt()).toBe(0);
+
+      await node.confirmNil('n2', 0);
+
+      expect(node.engine.getAttempt()).toBe(1);
+      expect(node.attemptChanges).toEqual([{ rank: 1, from: 0, to: 1, reason: 'nil_confirmations', at: 10 + T / 2 }]);
+      // Attempt 0's timer went with it: the next move is attempt 1's, 2T later.
+      await node.until(() => node.attemptChanges.length === 2, 3 * T);
+      expect(node.attemptChanges[1]).toEqual({ rank: 1, from: 1, to: 2, reason: 'timeout', at: 10 + T / 2 + 2 * T });
+    });
+  });
+
+  describe('rule 6: a restarted node keeps its lock and its votes', () => {
+    it('a node restarted over the same storage keeps its lock, resumes at the attempt it voted in and does not vote in it again', async () => {
+      const storage = new InMemorySafetyStorage();
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      const first = new RoundChangeNode({ storage, timeouts: { attempt: T } });
+      await first.startVoting();
+      await lockInAttemptZero(first, v);
+      await first.until(() => first.engine.getAttempt() === 1, 2 * T);
+      await first.proposal('n2', w, 1);
+      expect(first.offers.map((offer) => offer.position.attempt)).toEqual([0, 1]);
+      expect(storage.peekRoundSafety()).toEqual({
+        rank: 1,
+        votedAttempt: 1,
+        confirmedAttempt: 0,
+        lock: { contentId: v.hash, proposerId: 'n1', attempt: 0 },
+      });
+      await first.engine.stop();
+
+      const second = new RoundChangeNode({ storage, timeouts: { attempt: T } });
+      await second.startVoting();
+      expect(second.engine.getAttempt()).toBe(1);
+      expect(second.context().lock).toMatchObject({ contentId: v.hash, attempt: 0 });
+
+      // Attempt 1's proposal again: this node already voted in attempt 1.
+      await second.proposal('n2', w, 1);
+      await second.step(T / 2);
+      expect(second.offers).toEqual([]);
+
+      // Attempt 2 proposes w again, citing nothing: the restored lock forbids it.
+      await second.until(() => second.engine.getAttempt() === 2, 3 * T);
+      await second.proposal('n3', w, 2);
+      expect(second.offers).toEqual([{ offered: {}, position: { rank: 1, attempt: 2 } }]);
+    });
+  });
+
+  describe('rule 7: safety data is durable before the message it allows is sent', () => {
+    it('the vote and the lock are saved before the vote and the confirmation are sent', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+
+      expect(node.journal).toEqual([
+        'saved rank=1 voted=0 confirmed=-1 lock=none',
+        'send vote attempt=0',
+        `saved rank=1 voted=0 confirmed=0 lock=${v.hash}@0`,
+        `send confirmation ${v.hash} attempt=0`,
+      ]);
+    });
+
+    it('while a save is pending, neither the vote nor the confirmation it guards is sent', async () => {
+      const storage = new InMemorySafetyStorage();
+      const pending: Array<() => void> = [];
+      storage.hooks.beforeSave = () => new Promise<void>((resolve) => pending.push(resolve));
+      const node = new RoundChangeNode({ storage, timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+
+      await node.proposal('n1', v, 0);
+      await node.step(10);
+      expect(pending).toHaveLength(1);
+      expect(node.offers).toEqual([]);
+      pending[0]();
+      await node.settle();
+      expect(node.offers).toHaveLength(1);
+
+      await node.vote('n1', v, 0);
+      await node.vote('n2', v, 0);
+      await node.step(10);
+      expect(pending).toHaveLength(2);
+      expect(node.confirmationsSent).toEqual([]);
+      pending[1]();
+      await node.settle();
+      expect(node.confirmationsSent).toEqual([{ value: v.hash, position: { rank: 1, attempt: 0 } }]);
+    });
+  });
+
+  describe('rule 8: bad positions are refused with typed errors and change nothing', () => {
+    it('a negative or fractional attempt is refused as malformed and changes nothing', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      const before = footprint(node);
+
+      const refusals = [
+        refusalOf(() => node.engine.receiveProposal(peer('n1'), v, { attempt: -1 })),
+        refusalOf(() => node.engine.receiveVote(peer('n1'), peer('n2'), ballotFor('n2', v), { attempt: 1.5, proposal: v.hash })),
+        refusalOf(() => node.engine.receiveNilVote(peer('n2'), nilBallot('n2', 1), { attempt: -2 })),
+        refusalOf(() => node.engine.receiveConfirmation(peer('n3'), v, { attempt: 0.5 })),
+        refusalOf(() => node.engine.receiveNilConfirmation(peer('n3'), { rank: 1, attempt: -1 })),
+      ];
+      await node.settle();
+
+      for (const refusal of refusals) expect(refusal).toBeInstanceOf(MalformedMessageError);
+      expect(refusals.map((r) => [(r as ConsensusInputError).code, (r as ConsensusInputError).kind])).toEqual([
+        ['malformed', 'proposal'],
+        ['malformed', 'vote'],
+        ['malformed', 'vote'],
+        ['malformed', 'confirmation'],
+        ['malformed', 'confirmation'],
+      ]);
+      expect(footprint(node)).toEqual(before);
+    });
+
+    it("a validAttempt that is not earlier than the proposal's attempt is refused as malformed and changes nothing", async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      const before = footprint(node);
+
+      const same = refusalOf(() => node.engine.receiveProposal(peer('n2'), w, { attempt: 1, validAttempt: 1 }));
+      const later = refusalOf(() => node.engine.receiveProposal(peer('n2'), w, { attempt: 1, validAttempt: 2 }));
+      const atZero = refusalOf(() => node.engine.receiveProposal(peer('n2'), w, { validAttempt: 0 }));
+      await node.settle();
+
+      for (const refusal of [same, later, atZero]) {
+        expect(refusal).toBeInstanceOf(MalformedMessageError);
+        expect(refusal).toMatchObject({ code: 'malformed', kind: 'proposal' });
+      }
+      expect(footprint(node)).toEqual(before);
+    });
+
+    it("a later attempt's proposal from anyone but that attempt's proposer is refused with not_proposer and changes nothing", async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const w = proposalFrame('n1', 'w');
+      await node.startVoting();
+      const before = footprint(node);
+
+      // Attempt 1's proposer is n2, attempt 2's is n3.
+      const refusals = [
+        refusalOf(() => node.engine.receiveProposal(peer('n1'), w, { attempt: 1 })),
+        refusalOf(() => node.engine.receiveProposal(peer('n2'), w, { attempt: 2 })),
+      ];
+      await node.settle();
+
+      expect(footprint(node)).toEqual(before);
+      for (const refusal of refusals) {
+        expect(refusal).toBeInstanceOf(ConsensusInputError);
+        expect(refusal).toMatchObject({ code: 'not_proposer', kind: 'proposal' });
+      }
+    });
+
+    it('a message for an attempt below the window is refused with stale_attempt and changes nothing', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      // f + 1 peers at attempt 5 move the node there; the window (4) then starts at attempt 1.
+      await node.nilVote('n1', 5);
+      await node.nilVote('n2', 5);
+      expect(node.engine.getAttempt()).toBe(5);
+      const before = footprint(node);
+
+      const refusals = [
+        refusalOf(() => node.engine.receiveProposal(peer('n1'), v, { attempt: 0 })),
+        refusalOf(() => node.engine.receiveVote(peer('n1'), peer('n3'), ballotFor('n3', v), { attempt: 0, proposal: v.hash })),
+        refusalOf(() => node.engine.receiveNilVote(peer('n3'), nilBallot('n3', 1), { attempt: 0 })),
+        refusalOf(() => node.engine.receiveConfirmation(peer('n3'), v, { attempt: 0 })),
+        refusalOf(() => node.engine.receiveNilConfirmation(peer('n3'), { rank: 1, attempt: 0 })),
+      ];
+      await node.settle();
+
+      expect(footprint(node)).toEqual(before);
+      for (const refusal of refusals) expect(refusal).toBeInstanceOf(ConsensusInputError);
+      expect(refusals.map((r) => [(r as ConsensusInputError).code, (r as ConsensusInputError).kind])).toEqual([
+        ['stale_attempt', 'proposal'],
+        ['stale_attempt', 'vote'],
+        ['stale_attempt', 'vote'],
+        ['stale_attempt', 'confirmation'],
+        ['stale_attempt', 'confirmation'],
+      ]);
+    });
+
+    it('admit refuses a non-proposer of a later attempt and attempts below the window with their reasons', () => {
+      const proposal = (sender: string, attempt: number) => ({
+        kind: 'proposal' as const,
+        sender,
+        rank: 1,
+        contentId: 'w',
+        attempt,
+      });
+      const atZero: RoundContext = guardContext({ attempt: 0 });
+      expect(admit(atZero, proposal('n1', 1))).toMatchObject({ admitted: false, reason: 'not_proposer' });
+      expect(admit(atZero, proposal('n2', 1))).toEqual({ admitted: true, duplicate: false });
+
+      const atFive = guardContext({ attempt: 5 });
+      expect(admit(atFive, proposal('n2', 0))).toMatchObject({ admitted: false, reason: 'stale_attempt' });
+      expect(admit(atFive, proposal('n2', 1))).toEqual({ admitted: true, duplicate: false });
+    });
+  });
+});
