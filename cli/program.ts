@@ -245,7 +245,7 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
   }
   io.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : sweepReport(summary));
   if (summary.violations > 0) return EXIT.unsafe;
-  return summary.unexpectedStalls > 0 ? EXIT.stalled : EXIT.ok;
+  return summary.stalls > 0 ? EXIT.stalled : EXIT.ok;
 }
 
 async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {

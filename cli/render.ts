@@ -111,19 +111,37 @@ export function humanReport(report: SimulationReport): string {
   if (violation !== undefined) {
     text += `\n${violation.kind}: ${violation.detail}\nlast ${violation.trace.length} events:\n${traceLines(violation.trace)}`;
   }
-  return `${text}\n${electionSummary(report)}${verdict(report)}\n`;
+  return `${text}\n${electionSummary(report)}${attemptSummary(report)}${verdict(report)}\n`;
+}
+
+/** Attempts needed per committed rank, e.g. `1×96 2×3 3×1`. */
+export function attemptHistogram(perRank: Readonly<Record<string, number>>): string {
+  return Object.entries(perRank)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([needed, ranks]) => `${needed}×${ranks}`)
+    .join(' ');
+}
+
+/** How many ranks needed round change (SPEC §2.8), and the attempts distribution. */
+export function attemptSummary(report: SimulationReport): string {
+  const { attempts } = report;
+  if (attempts.committed === 0) return '';
+  return (
+    `round change: ${attempts.roundChanges} of ${attempts.committed} committed ranks needed more than one attempt ` +
+    `(attempts per rank: ${attemptHistogram(attempts.perRank)})\n`
+  );
 }
 
 export function sweepReport(summary: SweepSummary): string {
   const rows = summary.results
-    .filter((run) => run.violations.length > 0 || (run.stalled && !run.mayStall))
+    .filter((run) => run.violations.length > 0 || run.stalled)
     .map((run) => [run.seed, run.violations[0]?.kind ?? 'stall', run.violations[0]?.detail ?? run.stallReason ?? '', run.replay]);
   let text = `${summary.runs} runs (seeds ${summary.firstSeed}–${summary.firstSeed + summary.runs - 1}, ${summary.rounds} heights each): ` +
     `${summary.violations} safety violations, ${summary.reachedTarget} reached the target, ` +
-    `${summary.expectedStalls} stalled under an equivocating node (round change is SPEC §2.8), ` +
-    `${summary.unexpectedStalls} stalled otherwise; fault-free ${summary.faultFreeReached}/${summary.faultFreeRuns} reached; ${seconds(summary.wallMs)} wall\n`;
+    `${summary.stalls} stalled; fault-free ${summary.faultFreeReached}/${summary.faultFreeRuns} reached; ` +
+    `attempts per rank ${attemptHistogram(summary.attemptsPerRank)}; ${seconds(summary.wallMs)} wall\n`;
   if (rows.length > 0) text += `\nfailures:\n${rows.map((row) => `  seed ${row[0]}: ${row[1]}: ${row[2]}\n    replay: ${row[3]}`).join('\n')}\n`;
-  const ok = summary.violations === 0 && summary.unexpectedStalls === 0;
+  const ok = summary.violations === 0 && summary.stalls === 0;
   return `${text}${ok ? 'SWEEP PASSED' : 'SWEEP FAILED'}\n`;
 }
 

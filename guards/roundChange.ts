@@ -129,11 +129,22 @@ export function lockProofGroup(context: RoundContext): QuorumGroup[] {
   return [voteGroup(context, attempt, endorses, pending.proposal.contentId)];
 }
 
+/**
+ * What a recorded vote endorses, as this node can best tell: a vote naming
+ * only a prover is read as naming that prover's proposal in the same attempt,
+ * when this node holds it, so it matches votes that name the proposal.
+ */
+export function endorsementIn(context: RoundContext, attempt: number, vote: VoteRecord): string {
+  if (!vote.endorses.startsWith('prover:') || vote.proposerId === null) return vote.endorses;
+  const proposal = lookup(context.proposals, currentSlot(context, attempt), vote.proposerId);
+  return proposal === undefined ? vote.endorses : endorsementOf(proposal.contentId, vote.proposerId);
+}
+
 function voteGroup(context: RoundContext, attempt: number, endorses: string, value: Identity | null): QuorumGroup {
   const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context, attempt));
   const messages: Record<Identity, Unique | null> = {};
   for (const [voter, vote] of Object.entries(votes)) {
-    if (vote.endorses === endorses) messages[voter] = vote.value;
+    if (endorsementIn(context, attempt, vote) === endorses) messages[voter] = vote.value;
   }
   const finding = endorses === NIL ? { kind: 'nil_votes' as const, attempt } : { kind: 'lock' as const, attempt, endorses };
   return { kind: 'votes', rank: nextRank(context), attempt, value, finding, messages };
@@ -151,7 +162,10 @@ function valueOf(endorses: string): Identity | null {
 export function voteGroups(context: RoundContext): QuorumGroup[] {
   const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context));
   const keys = new Map<string, number>();
-  for (const vote of Object.values(votes)) keys.set(vote.endorses, (keys.get(vote.endorses) ?? 0) + 1);
+  for (const vote of Object.values(votes)) {
+    const key = endorsementIn(context, context.attempt, vote);
+    keys.set(key, (keys.get(key) ?? 0) + 1);
+  }
   return [...keys.entries()]
     .sort(([keyA, a], [keyB, b]) => b - a || (keyA < keyB ? -1 : 1))
     .map(([endorses]) => voteGroup(context, context.attempt, endorses, valueOf(endorses)));

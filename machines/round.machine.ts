@@ -11,6 +11,7 @@ import {
   committedValue,
   confirmationGroups,
   currentSlot,
+  endorsementIn,
   endorsementOf,
   hasConfirmedInAttempt,
   hasProposalsToJudge,
@@ -207,6 +208,7 @@ function freshAttempt() {
     attempt: 0,
     votedAttempt: -1,
     confirmedAttempt: -1,
+    confirmationSentAttempt: -1,
     lock: null,
     valid: null,
     finding: null,
@@ -236,7 +238,7 @@ const interruptible = {
   induce_sync: { target: '#round.loading', reenter: true, actions: 'cancelAttemptTimer' },
 } as const;
 
-const providerFailure = (state: RoundStateName, call: keyof ProviderCallInputs) =>
+const providerFailure = (state: RoundStateName, call: keyof ProviderCallInputs | 'isQuorum') =>
   ({
     type: 'reportProviderError',
     params: ({ event }: { event: { error?: unknown } }) => ({ state, call, error: event.error }),
@@ -346,7 +348,7 @@ function lockedVotes(context: RoundContext): ProviderCallInputs['finalizeVotes']
     proposals: { [context.lock.proposerId ?? '']: context.lock.value },
     votes: Object.fromEntries(
       Object.entries(votes)
-        .filter(([, vote]) => vote.endorses === finding.endorses)
+        .filter(([, vote]) => endorsementIn(context, finding.attempt, vote) === finding.endorses)
         .map(([voter, vote]) => [voter, vote.value]),
     ),
   };
@@ -417,7 +419,7 @@ const tallyStep = (state: RoundStateName, next: string, groups: (context: RoundC
       },
       { target: next },
     ],
-    onError: { target: next, actions: providerFailure(state, 'tally') },
+    onError: { target: next, actions: providerFailure(state, 'isQuorum') },
   },
 });
 const findingOf = ({ event }: { event: { output: QuorumFinding | null } }) => ({ finding: event.output });
@@ -481,7 +483,10 @@ export const roundMachine = setup({
     hasProposalsToJudge: ({ context }) => hasProposalsToJudge(context),
     needsLockProof: ({ context }) => needsLockProof(context),
     hasConfirmedInAttempt: ({ context }) => hasConfirmedInAttempt(context),
-    hasSentConfirmation: ({ context }) => lookup(context.confirmations, currentSlot(context), context.selfId) !== undefined,
+    /** Sent once per attempt: recorded in the books (echoed), or its send completed. */
+    hasSentConfirmation: ({ context }) =>
+      context.confirmationSentAttempt >= context.attempt ||
+      lookup(context.confirmations, currentSlot(context), context.selfId) !== undefined,
     isSafetyRestored: stateIn({ starting: 'restored' }),
     /** A later attempt's proposer re-proposes its valid value, or its own earlier proposal. */
     canRepropose: ({ context }) => isProposerOfAttempt(context) && reproposal(context) !== null,
@@ -556,6 +561,7 @@ export const roundMachine = setup({
     restoreSafety: assign((_, params: { record: RoundSafetyRecord | null }) => ({ restored: params.record })),
     markVoted: assign(({ context }) => ({ votedAttempt: context.attempt })),
     markConfirmed: assign(({ context }) => ({ confirmedAttempt: context.attempt })),
+    markConfirmationSent: assign(({ context }) => ({ confirmationSentAttempt: context.attempt })),
     raiseCommitQuorum: raise({ type: 'commit_quorum' as const }),
     raiseQuorumReached: raise({ type: 'quorum_reached' as const }),
     raiseAttemptFailed: raise({ type: 'attempt_failed' as const }),
@@ -762,6 +768,8 @@ export const roundMachine = setup({
       after: { startingTimeout: { actions: raise({ type: 'init_complete' }) } },
       on: {
         ...interruptible,
+        // Nothing may be synced, let alone voted, before the safety data is read.
+        induce_sync: { guard: 'isSafetyRestored', target: '#round.loading', reenter: true, actions: 'cancelAttemptTimer' },
         init_complete: [{ guard: 'isSafetyRestored', target: 'loading' }, { target: 'starting', reenter: true }],
       },
       states: {
@@ -999,7 +1007,7 @@ export const roundMachine = setup({
               },
               { target: 'recordingVote' },
             ],
-            onError: { target: 'recordingVote', actions: providerFailure('voting', 'tally') },
+            onError: { target: 'recordingVote', actions: providerFailure('voting', 'isQuorum') },
           },
         },
         // The attempt is marked as voted in durably before the vote can leave.
@@ -1074,8 +1082,8 @@ export const roundMachine = setup({
       on: {
         ...interruptible,
         ...attemptDataHandlers('finalizing', []),
-        ...attemptEnds,
-        commit_quorum: 'verifying',
+        // Finalizing runs no tally: confirmations wait for verifying, which tallies them first.
+        attempt_timeout: attemptEnds.attempt_timeout,
         aggregation_done: 'verifying',
         aggregation_timeout: { target: 'finalizing', reenter: true },
       },
@@ -1168,9 +1176,9 @@ export const roundMachine = setup({
               {
                 guard: 'echoesOwnMessages',
                 target: 'tallying',
-                actions: raise(({ context }) => ownConfirmation(context)),
+                actions: ['markConfirmationSent', raise(({ context }) => ownConfirmation(context))],
               },
-              { target: 'tallying' },
+              { target: 'tallying', actions: 'markConfirmationSent' },
             ],
             // Peers may hear of it through others' confirmations; the tally goes on.
             onError: { target: 'tallying', actions: providerFailure('verifying', 'sendConfirmation') },
@@ -1195,7 +1203,7 @@ export const roundMachine = setup({
               },
               { target: 'waiting' },
             ],
-            onError: { target: 'waiting', actions: providerFailure('verifying', 'tally') },
+            onError: { target: 'waiting', actions: providerFailure('verifying', 'isQuorum') },
           },
         },
         waiting: {},

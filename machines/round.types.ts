@@ -194,6 +194,8 @@ export interface RoundContext {
   votedAttempt: number;
   /** Highest attempt this node confirmed in at the next rank; -1 for none. */
   confirmedAttempt: number;
+  /** Highest attempt whose confirmation this node has sent; -1 for none. */
+  confirmationSentAttempt: number;
   /** lockedValue / lockedAttempt. */
   lock: LockRecord | null;
   /** validValue / validAttempt: the latest value seen with 2f + 1 votes. */

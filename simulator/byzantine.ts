@@ -1,4 +1,5 @@
 import type { RandomSource } from '../providers/random';
+import { confirmationPayload } from '../examples/ledger/signing';
 import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 
@@ -46,6 +47,8 @@ export interface ByzantineContext {
    * finalized, so its forgeries chain onto the real ledger.
    */
   finalizedAt: (height: number) => LedgerFrame | undefined;
+  /** Signs with this node's own key (a Byzantine node cannot sign for others). */
+  sign: (payload: string) => string;
   /** Reports what it did, for the trace. */
   note: (detail: string) => void;
   /**
@@ -304,7 +307,8 @@ export class ByzantineNode {
           const vote = new LedgerVote(height, this.context.self, frame.prover, frame.hash);
           const proposer = new LedgerPeer(frame.prover);
           this.context.send(to, { kind: 'vote', proposer, voter: self, vote, attempt, proposal: frame.hash });
-          this.context.send(to, { kind: 'confirmation', peer: self, state: frame, attempt });
+          const signature = this.context.sign(confirmationPayload(this.context.self, height, attempt, frame.hash));
+          this.context.send(to, { kind: 'confirmation', peer: self, state: frame, attempt, signature });
         }
       }
     }
@@ -366,6 +370,8 @@ export class ByzantineNode {
         { kind: 'confirmation', peer: self, state: pick() },
         { kind: 'confirmation', peer: pick(), state: pick() },
         { kind: 'nil_confirmation', peer: self, rank: pick(), attempt: pick() },
+        { kind: 'certificate', rank: height, attempt: 0, state: pick(), signatures: [{ origin: this.context.self, signature: 'AAAA' }] },
+        { kind: 'confirmation', peer: self, state: LedgerFrame.genesis(), attempt: 0, signature: 'not a signature' },
         { kind: 'proposal', peer: self, proposal: LedgerFrame.genesis(), attempt: -1 },
         { kind: 'vote', proposer: self, voter: self, vote, attempt: 1.5, proposal: 42 },
         { kind: 'sync_response', id: random.integer(0, 100), frames: [pick(), pick()] },

@@ -21,6 +21,8 @@ export function describeMessage(message: unknown): string {
       return m.state instanceof LedgerFrame ? `confirmation${at} ${m.state.hash}` : `confirmation${at} (malformed)`;
     case 'nil_confirmation':
       return `nil confirmation${at}`;
+    case 'certificate':
+      return `certificate${at} ${Array.isArray(m.signatures) ? m.signatures.length : '(malformed)'} signatures`;
     case 'liveness':
       return `liveness${at}`;
     case 'sync_request':

@@ -4,6 +4,8 @@
 // and the demo ledger application it runs.
 export {
   runSimulation,
+  attemptReport,
+  type AttemptReport,
   MAX_EVENTS_PER_RUN,
   type ElectionReport,
   type Leadership,
@@ -30,7 +32,6 @@ export {
 export { replayCommand } from './replay';
 export {
   isFaultFree,
-  mayStall,
   runSweep,
   sweepPlan,
   SWEEP_SIZES,

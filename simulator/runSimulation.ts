@@ -8,6 +8,7 @@ import type { RoundTimeouts } from '../machines/round.types';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
 import { defaultProversPerRank, faultTolerance, leaderSchedule } from '../examples/ledger/rules';
 import { LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
+import { Keyring } from '../examples/ledger/signing';
 import type { LedgerFrame } from '../examples/ledger/types';
 import { ByzantineNode, type BehaviourOption } from './byzantine';
 import { describeElectionMessage, describeMessage } from './describe';
@@ -325,6 +326,7 @@ export async function runSimulation(
     electionNetwork.send(from, to, message);
   };
 
+  const keyring = new Keyring(names, `simulation seed ${options.seed}`);
   /** Per rank, the attempt in which the first honest node committed it. */
   const commitAttempts = new Map<number, number>();
   const world: HonestNodeWorld = {
@@ -338,6 +340,7 @@ export async function runSimulation(
     wrapStorage: hooks.sabotageElection?.storage,
     app: electionOnly ? 'idle' : 'ledger',
     ledgerOptions: {
+      keyring,
       proversPerRank,
       quorumSize: options.quorumSize,
       unsafeRule: options.unsafeRule,
@@ -435,6 +438,7 @@ export async function runSimulation(
           send: (to, message) => send(name, to, message),
           sendElection: (to, raw) => electionNetwork.send(name, to, raw),
           finalizedAt: (height) => checker.canonicalAt(height),
+          sign: keyring.signerFor(name).sign,
           note: (detail) => trace.record(clock.now(), 'byzantine', name, `${name} ${detail}`),
         },
         options.behaviour,

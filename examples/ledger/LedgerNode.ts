@@ -1,4 +1,5 @@
 import {
+  DEFAULT_ATTEMPT_WINDOW,
   DEFAULT_RANK_WINDOW,
   type ConsensusEngine,
   type ConsensusEngineConfig,
@@ -10,6 +11,7 @@ import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
 import type { AttemptPosition, VoteDecision } from '../../providers/voting';
 import { LedgerStore } from './LedgerStore';
+import { confirmationPayload, Keyring, type Signer } from './signing';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
@@ -61,6 +63,8 @@ export interface LedgerNodeOptions {
    * agreement; it is an option only so tests can prove the checker notices.
    */
   quorumSize?: number;
+  /** Every member's confirmation keys; this node signs with its own. Default: a keyring derived from the members. */
+  keyring?: Keyring;
   /** Test-only: a round-change rule to break (see `UnsafeRoundRule`). */
   unsafeRule?: UnsafeRoundRule;
   /** Simulated time a proof takes. Default 5–20 ms. */
@@ -175,6 +179,14 @@ export class LedgerNode {
   readonly listenFirstMs: number;
   readonly attemptMs: number;
   private readonly unsafeRule: UnsafeRoundRule | undefined;
+  private readonly keyring: Keyring;
+  private readonly signer: Signer;
+  /** Signed confirmations by height, then `attempt|frame`, then signer. */
+  private readonly signed = new Map<number, Map<string, Map<string, string>>>();
+  /** Commit certificates of the last heights this node finalized, for peers still deciding them. */
+  private readonly certificates = new Map<number, LedgerMessage & { kind: 'certificate' }>();
+  /** When each peer was last sent the certificate of a height. */
+  private readonly certificateSent = new Map<string, number>();
   /** No vote before this time (see `listenFirstMs`). */
   private quietUntil = Number.NEGATIVE_INFINITY;
 
@@ -224,6 +236,8 @@ export class LedgerNode {
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
     this.unsafeRule = options.unsafeRule;
+    this.keyring = options.keyring ?? new Keyring(this.members);
+    this.signer = this.keyring.signerFor(self);
     this.lastProgress = this.clock.now();
     this.providers = this.createProviders();
   }
@@ -248,7 +262,10 @@ export class LedgerNode {
   /** Binds the engine (or node) this ledger's providers serve. */
   attach(engine: LedgerRounds): void {
     this.engine = engine;
-    engine.onCommit(({ state }) => this.finalized([state], 'commit'));
+    engine.onCommit(({ state, attempt }) => {
+      this.keepCertificate(state, attempt);
+      this.finalized([state], 'commit');
+    });
     engine.addListener((_from, _to, event) => {
       if (event === 'sync_complete') this.adoptSynced();
     });
@@ -325,9 +342,15 @@ export class LedgerNode {
           return engine.receiveNilVote(m.voter as LedgerPeer, m.vote as LedgerVote, { attempt: m.attempt } as { attempt?: number });
         }
         case 'confirmation': {
+          const forged = this.authentic(from, m.peer) ?? this.unsigned(from, m);
+          if (forged) return forged;
           const position = { attempt: m.attempt } as { attempt?: number };
-          return this.authentic(from, m.peer) ?? engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
+          const result = engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
+          this.keepSignature(from, m.state as LedgerFrame, m.attempt as number, m.signature as string);
+          return result;
         }
+        case 'certificate':
+          return this.acceptCertificate(m);
         case 'nil_confirmation': {
           const position = { rank: m.rank, attempt: m.attempt } as { rank: number; attempt: number };
           return this.authentic(from, m.peer) ?? engine.receiveNilConfirmation(m.peer as LedgerPeer, position);
@@ -340,8 +363,91 @@ export class LedgerNode {
     } catch (error) {
       if (!(error instanceof ConsensusInputError)) throw error;
       if (error.code === 'future_rank') this.noteFutureRank(from);
+      if (error.code === 'stale_rank') this.helpStraggler(from, m);
       return error.code;
     }
+  }
+
+  /** A confirmation must carry its sender's signature, or nobody could pass it on. */
+  private unsigned(from: string, m: LedgerMessage & { kind: 'confirmation' }): 'forged' | undefined {
+    const frame = m.state;
+    const attempt = m.attempt ?? 0;
+    if (!(frame instanceof LedgerFrame) || !Number.isSafeInteger(attempt)) return undefined;
+    const payload = confirmationPayload(from, frame.height, attempt as number, frame.hash);
+    if (this.keyring.verify(from, payload, m.signature)) return undefined;
+    this.stats.forged += 1;
+    return 'forged';
+  }
+
+  private keepSignature(origin: string, frame: LedgerFrame, attempt: number | undefined, signature: string): void {
+    if (!this.inWindow(frame.height)) return;
+    let atHeight = this.signed.get(frame.height);
+    if (atHeight === undefined) this.signed.set(frame.height, (atHeight = new Map()));
+    const key = `${attempt ?? 0}|${frame.hash}`;
+    let signers = atHeight.get(key);
+    if (signers === undefined) {
+      // Bounded: one entry per member and attempt kept, whatever peers send.
+      if (atHeight.size >= this.members.length * 2 * (DEFAULT_ATTEMPT_WINDOW + 1)) return;
+      atHeight.set(key, (signers = new Map()));
+    }
+    signers.set(origin, signature);
+  }
+
+  /** Keeps the signed confirmations that committed `frame`, to hand to stragglers. */
+  private keepCertificate(frame: LedgerFrame, attempt: number): void {
+    const signers = this.signed.get(frame.height)?.get(`${attempt}|${frame.hash}`);
+    if (signers === undefined || signers.size < this.quorumSize) return;
+    const signatures = [...signers].map(([origin, signature]) => ({ origin, signature }));
+    this.certificates.set(frame.height, { kind: 'certificate', rank: frame.height, attempt, state: frame, signatures });
+    for (const height of [...this.certificates.keys()]) if (height < frame.height - this.rankWindow) this.certificates.delete(height);
+  }
+
+  /**
+   * A peer is still deciding a height this node finalized. If a Byzantine
+   * node confirmed only to some, the rest can never gather 2f + 1
+   * confirmations on their own; the certificate carries them.
+   */
+  private helpStraggler(from: string, m: LedgerMessage): void {
+    if (!this.members.includes(from)) return;
+    const rank = rankOfMessage(m);
+    const certificate = rank === null ? undefined : this.certificates.get(rank);
+    if (certificate === undefined) return;
+    const key = `${from}|${rank}`;
+    const last = this.certificateSent.get(key);
+    if (last !== undefined && this.clock.now() - last < this.resendMs) return;
+    this.certificateSent.set(key, this.clock.now());
+    if (this.certificateSent.size > this.members.length * this.rankWindow) {
+      for (const [old, at] of this.certificateSent) if (this.clock.now() - at >= this.resendMs) this.certificateSent.delete(old);
+    }
+    this.send(from, certificate);
+  }
+
+  /** Every signature checked, then each confirmation goes to the engine as if its signer sent it. */
+  private acceptCertificate(m: LedgerMessage & { kind: 'certificate' }): DeliveryOutcome {
+    const { state, attempt, signatures } = m;
+    if (!(state instanceof LedgerFrame) || !state.isWellFormed() || state.height !== m.rank || !this.inWindow(state.height)) {
+      return 'ignored';
+    }
+    if (!Number.isSafeInteger(attempt) || (attempt as number) < 0 || !Array.isArray(signatures)) return 'ignored';
+    if (signatures.length > this.members.length) return 'ignored';
+    const valid = new Map<string, string>();
+    for (const entry of signatures as unknown[]) {
+      const { origin, signature } = (entry ?? {}) as { origin?: unknown; signature?: unknown };
+      const payload = typeof origin === 'string' ? confirmationPayload(origin, state.height, attempt as number, state.hash) : '';
+      if (typeof origin !== 'string' || !this.keyring.verify(origin, payload, signature)) return 'forged';
+      valid.set(origin, signature as string);
+    }
+    if (valid.size < this.quorumSize) return 'ignored';
+    const engine = this.requireEngine();
+    for (const [origin, signature] of valid) {
+      try {
+        engine.receiveConfirmation(new LedgerPeer(origin), state.clone(), { attempt: attempt as number });
+        this.keepSignature(origin, state, attempt as number, signature);
+      } catch (error) {
+        if (!(error instanceof ConsensusInputError)) throw error;
+      }
+    }
+    return 'accepted';
   }
 
   // ---- providers -------------------------------------------------------
@@ -373,7 +479,10 @@ export class LedgerNode {
         },
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
         sendConfirmation: async (state, _signal, { attempt }) => {
-          this.publish(state.height, `confirmation:${attempt}`, { kind: 'confirmation', peer: this.selfPeer, state, attempt });
+          const signature = this.signer.sign(confirmationPayload(this.self, state.height, attempt, state.hash));
+          this.keepSignature(this.self, state, attempt, signature);
+          const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
+          this.publish(state.height, `confirmation:${attempt}`, message);
         },
         sendNilConfirmation: async ({ rank, attempt }) => {
           this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt });
@@ -646,7 +755,7 @@ export class LedgerNode {
     this.futureSenders.clear();
     this.aheadSenders.clear();
     const height = this.store.height();
-    for (const map of [this.view, this.collected] as Map<number, unknown>[]) {
+    for (const map of [this.view, this.collected, this.signed] as Map<number, unknown>[]) {
       for (const key of [...map.keys()]) if (key <= height) map.delete(key);
     }
     // The just-finalized height's messages stay: a peer that missed our vote

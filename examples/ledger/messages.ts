@@ -10,7 +10,13 @@ export type LedgerMessage =
   /** `proposal`: the identity (hash) of the frame the vote endorses. */
   | { kind: 'vote'; proposer: unknown; voter: unknown; vote: unknown; attempt?: unknown; proposal?: unknown }
   | { kind: 'nil_vote'; voter: unknown; vote: unknown; attempt?: unknown }
-  | { kind: 'confirmation'; peer: unknown; state: unknown; attempt?: unknown }
+  /** `signature`: the sender's over `confirmationPayload`, so the confirmation can be passed on. */
+  | { kind: 'confirmation'; peer: unknown; state: unknown; attempt?: unknown; signature?: unknown }
+  /**
+   * A commit certificate: 2f + 1 signed confirmations of `state` in `attempt`,
+   * sent to a peer still deciding a height this node already finalized.
+   */
+  | { kind: 'certificate'; rank: unknown; attempt: unknown; state: unknown; signatures: unknown }
   | { kind: 'nil_confirmation'; peer: unknown; rank: unknown; attempt: unknown }
   /** Asks for finalized frames above `after`. */
   | { kind: 'sync_request'; id: unknown; after: unknown }
@@ -25,6 +31,7 @@ export const LEDGER_MESSAGE_KINDS: readonly LedgerMessageKind[] = [
   'nil_vote',
   'confirmation',
   'nil_confirmation',
+  'certificate',
   'sync_request',
   'sync_response',
 ];
@@ -62,6 +69,7 @@ export function rankOfMessage(message: LedgerMessage): number | null {
     case 'confirmation':
       return safeRank(message.state);
     case 'nil_confirmation':
+    case 'certificate':
       return Number.isSafeInteger(message.rank) ? (message.rank as number) : null;
     case 'sync_request':
       return Number.isSafeInteger(message.after) ? (message.after as number) : null;

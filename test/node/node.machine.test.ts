@@ -171,22 +171,39 @@ describe('what else the node relays between its host and the election', () => {
     const failure = new Error('disk gone');
     const errors: [string, unknown][] = [];
     const emitted: unknown[] = [];
-    const { node } = await solo({
+    const storage = new InMemoryElectionStorage(null, {
+      beforeLoad: () => {
+        throw failure;
+      },
+    });
+    const { node, advance, transitions } = await solo({
       start: false,
-      storage: new InMemoryElectionStorage(null, {
-        beforeLoad: () => {
-          throw failure;
-        },
-      }),
+      storage,
       config: { traceLogger: { trace() {}, error: (message, error) => errors.push([message, error]) } },
     });
     node.actor.on('storage_failed', (event) => emitted.push(event));
     node.start();
     await flush();
     expect(emitted).toEqual([{ type: 'storage_failed', operation: 'load', error: failure }]);
-    expect(errors).toEqual([['election: term/vote load failed', failure]]);
-    // Without its term and vote the election must not run: it stays stopped, the round runs on.
+    // The round keeps its lock on the same storage, so its read fails too.
+    expect(errors).toEqual([
+      ['election: term/vote load failed', failure],
+      ['starting: loadSafety failed', failure],
+    ]);
+    // Without its term and vote the election must not run: it stays stopped.
+    // Without its lock the round must not vote: it waits in starting.
     expect([node.getRole(), node.getState()]).toEqual(['stopped', 'starting']);
+    // Each starting timeout (10 ms) reads the round's record again; once the
+    // storage answers, the next one lets the round run on.
+    storage.hooks = {};
+    await advance(20);
+    expect(errors).toHaveLength(2);
+    expect(node.getRole()).toBe('stopped');
+    expect(transitions.slice(0, 3).map(({ from, to, event }) => `${from}>${to}[${event}]`)).toEqual([
+      'stopped>starting[start]',
+      'starting>starting[init_complete]',
+      'starting>loading[init_complete]',
+    ]);
     await node.stop();
   });
 
@@ -229,11 +246,17 @@ describe('roundFollowsAnotherLeader: when a leader change restarts a round', () 
           finalizing: 1,
           verifying: 1,
           stopping: 1,
+          attempt: 1,
+          attemptGrowth: 1,
+          attemptMax: 1,
         },
         rankWindow: 4,
         maxSendersPerRank: 4,
         members: null,
         shouldEmitReceiveEventsOnSends: true,
+        attemptWindow: 4,
+        // Without members, as the engine does: skipping ahead is off.
+        skipThreshold: Number.POSITIVE_INFINITY,
       },
       election: { id: 'n1', peers: ['n2', 'n3'] },
       resyncOnLeaderChange: true,

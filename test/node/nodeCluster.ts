@@ -227,6 +227,7 @@ export class NodeCluster {
   private providersFor(name: string): NodeConfig<Frame, Ballot, Peer, Batch>['providers'] {
     const self = new Peer(name);
     const { clock } = this;
+    // finalizeVotes is given the votes of the group that locked; the frame they name is the one to finalize.
     const tally = (votes: ReadonlyMap<string, Ballot>) => {
       const counts = new Map<string, number>();
       for (const vote of votes.values()) counts.set(vote.frame, (counts.get(vote.frame) ?? 0) + 1);
@@ -252,25 +253,37 @@ export class NodeCluster {
         },
       },
       voting: {
-        sendProposal: async (proposal) => {
-          this.broadcastRound(name, (node) => node.receiveProposal(self, proposal.clone()));
+        sendProposal: async (proposal, _signal, { attempt, validAttempt }) => {
+          this.broadcastRound(name, (node) => node.receiveProposal(self, proposal.clone(), { attempt, validAttempt }));
         },
-        decideAndSendVote: async (proposals) => {
-          const height = [...proposals.values()][0].height;
+        decideAndSendVote: async (proposals, _signal, { rank: height, attempt }) => {
           const chosen = this.proverOrder(name).find((prover) => proposals.has(prover)) ?? [...proposals.keys()][0];
-          const vote = new Ballot(height, name, chosen, proposals.get(chosen)!.hash);
-          this.broadcastRound(name, (node) => node.receiveVote(new Peer(chosen), self, vote.clone()));
+          if (chosen === undefined) {
+            // Nothing this node may vote for in this attempt: a nil vote.
+            const nil = new Ballot(height, name, '', 'nil');
+            this.broadcastRound(name, (node) => node.receiveNilVote(self, nil.clone(), { attempt }));
+            return { proposer: null, vote: nil };
+          }
+          const frame = proposals.get(chosen)!;
+          const vote = new Ballot(height, name, chosen, frame.hash);
+          this.broadcastRound(name, (node) =>
+            node.receiveVote(new Peer(chosen), self, vote.clone(), { attempt, proposal: frame.hash }),
+          );
           return { proposer: new Peer(chosen), vote };
         },
-        isQuorum: async (votes) => Math.max(0, ...tally(votes).values()) >= this.quorum,
+        // The engine asks about one group of matching messages at a time: weigh the senders.
+        isQuorum: async (messages) => messages.size >= this.quorum,
         finalizeVotes: async (proposals, votes) => {
           const [frameHash] = [...tally(votes).entries()].sort((a, b) => b[1] - a[1])[0];
           const frame = [...proposals.values()].find((p) => p.hash === frameHash);
           if (!frame) throw new Error(`no proposal recorded for the quorum's frame ${frameHash}`);
           return { state: frame, proposer: new Peer(frame.prover) };
         },
-        sendConfirmation: async (state) => {
-          this.broadcastRound(name, (node) => node.receiveConfirmation(self, state.clone()));
+        sendConfirmation: async (state, _signal, { attempt }) => {
+          this.broadcastRound(name, (node) => node.receiveConfirmation(self, state.clone(), { attempt }));
+        },
+        sendNilConfirmation: async ({ rank, attempt }) => {
+          this.broadcastRound(name, (node) => node.receiveNilConfirmation(self, { rank, attempt }));
         },
       },
     };

@@ -4,7 +4,8 @@
 // and agree on every rank.
 import { EquivocationError, type RoundEventType, type RoundStateName } from '../../index';
 import { TestCluster } from '../support/cluster';
-import type { Ballot, Frame } from '../support/fixtures';
+import type { Frame } from '../support/fixtures';
+import type { QuorumQuestion } from '../../providers/voting';
 import {
   rejectingOncePer,
   throwingEvery,
@@ -211,7 +212,7 @@ describe('cluster faults (four engines, simulated clock)', () => {
         }
         if (name === 'n2') {
           const down = (rank: string) => new Error(`isQuorum unavailable for rank ${rank}`);
-          const rankOf = (votes: ReadonlyMap<string, Ballot>) => String([...votes.values()][0].height);
+          const rankOf = (_messages: unknown, _signal: AbortSignal, question: QuorumQuestion) => String(question.rank);
           return withFaults(honest, { isQuorum: rejectingOncePer(rankOf, down, honest.voting.isQuorum) });
         }
         return honest;

@@ -39,15 +39,16 @@ function contextOf(h: FaultHarness): RoundContext {
   return h.engine.actor.getSnapshot().context;
 }
 
-/** Senders recorded per book at one rank. */
+/** Senders recorded per book at one rank: liveness is kept per rank, the other books per slot (attempt 0 here). */
 function sendersAt(h: FaultHarness, rank: number) {
   const ctx = contextOf(h);
-  const at = (book: Record<string, Record<string, unknown>>) => Object.keys(book[String(rank)] ?? {}).sort();
+  const at = (book: Record<string, Record<string, unknown>>, key: string) => Object.keys(book[key] ?? {}).sort();
+  const slot = `${rank}/0`;
   return {
-    liveness: at(ctx.liveness),
-    proposals: at(ctx.proposals),
-    votes: at(ctx.votes),
-    confirmations: at(ctx.confirmations),
+    liveness: at(ctx.liveness, String(rank)),
+    proposals: at(ctx.proposals, slot),
+    votes: at(ctx.votes, slot),
+    confirmations: at(ctx.confirmations, slot),
   };
 }
 
@@ -233,18 +234,25 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'voting>voting[vote_received]@20',
     ]);
 
-    // One ms before voting's timer is due, the quorum's second vote arrives.
+    // One ms before voting's timer is due, the quorum's second vote arrives,
+    // and with it n1's confirmation (recorded while finalizing; with this
+    // node's own it makes the confirmation quorum that commits).
     await step(h, 999);
     const left = h.clock.now();
     expect(left).toBe(enteredVoting + 999);
-    expect(h.engine.receiveVote(peer('n0'), peer('n1'), voteFor('n1', proposalOf(genesis, 'n0')))).toBe('accepted');
+    const n0Frame = proposalOf(genesis, 'n0');
+    expect(h.engine.receiveVote(peer('n0'), peer('n1'), voteFor('n1', n0Frame), { proposal: n0Frame.hash })).toBe(
+      'accepted',
+    );
     await flush();
     expect(h.engine.getState()).toBe('finalizing');
+    expect(h.engine.receiveConfirmation(peer('n1'), n0Frame)).toBe('accepted');
     await step(h, 600);
     expect(h.timeline(left)).toEqual([
       `voting>voting[vote_received]@${left}`,
       `voting>finalizing[quorum_reached]@${left}`,
       `finalizing>verifying[aggregation_done]@${left + 500}`,
+      `verifying>verifying[confirmation_received]@${left + 500}`,
       `verifying>collecting[verification_done]@${left + 500}`,
       `collecting>liveness_check[collection_done]@${left + 500}`,
       `liveness_check>proving[prover_signal]@${left + 500}`,
@@ -264,7 +272,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       stopped = h.engine.stop();
     });
     const before = h.transitions.length;
-    expect(h.engine.receiveVote(peer('n0'), peer('n1'), voteFor('n1', proposalOf(h.commits[0], 'n0')))).toBe(
+    const rank2Frame = proposalOf(h.commits[0], 'n0');
+    expect(h.engine.receiveVote(peer('n0'), peer('n1'), voteFor('n1', rank2Frame), { proposal: rank2Frame.hash })).toBe(
       'accepted',
     );
     await stopped;
@@ -282,6 +291,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     // (shouldEmitReceiveEventsOnSends false) sends no event after voting, so
     // it looks at the votes it already holds only when voting_timeout
     // re-enters voting 1 s later: the commit would come at ≥ 1 030 ms, not 30.
+    // A commit needs a quorum of confirmations (SPEC §2.8); this node's own is
+    // not echoed, so its two peers' confirmations, arriving as it confirms, make it.
     const voter = new FaultHarness({
       provers: () => ['n1'],
       quorum: 2,
@@ -295,10 +306,16 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     expect(voter.engine.receiveLivenessCheck(peer('n1'), new Batch(1, ['tx-1']))).toBe('accepted');
     await step(voter, 5);
     // The quorum's votes come before the proposal they endorse.
-    expect(voter.engine.receiveVote(peer('n1'), peer('n1'), voteFor('n1', n1Frame))).toBe('accepted');
-    expect(voter.engine.receiveVote(peer('n1'), peer('n2'), voteFor('n2', n1Frame))).toBe('accepted');
+    const endorsing = { proposal: n1Frame.hash };
+    expect(voter.engine.receiveVote(peer('n1'), peer('n1'), voteFor('n1', n1Frame), endorsing)).toBe('accepted');
+    expect(voter.engine.receiveVote(peer('n1'), peer('n2'), voteFor('n2', n1Frame), endorsing)).toBe('accepted');
     await step(voter, 5);
     expect(voter.engine.receiveProposal(peer('n1'), n1Frame)).toBe('accepted');
+    await flush();
+    expect(voter.engine.getState()).toBe('verifying');
+    expect(voter.commits).toEqual([]);
+    expect(voter.engine.receiveConfirmation(peer('n1'), n1Frame)).toBe('accepted');
+    expect(voter.engine.receiveConfirmation(peer('n2'), n1Frame)).toBe('accepted');
     await flush();
     expect(voter.commits.map((f) => f.hash)).toEqual([n1Frame.hash]);
     expect(voter.commitTimes).toEqual([30]);
@@ -313,6 +330,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'voting>voting[proposal_received]@30',
       'voting>finalizing[quorum_reached]@30',
       'finalizing>verifying[aggregation_done]@30',
+      'verifying>verifying[confirmation_received]@30',
+      'verifying>verifying[confirmation_received]@30',
       'verifying>collecting[verification_done]@30',
       'collecting>liveness_check[collection_done]@30',
     ]);
@@ -451,10 +470,13 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'voting>voting[voting_timeout]@1020',
       'voting>finalizing[quorum_reached]@1020',
       'finalizing>verifying[aggregation_done]@1020',
+      // Its own confirmation, echoed, is the quorum of one that commits.
+      'verifying>verifying[confirmation_received]@1020',
       'verifying>collecting[verification_done]@1020',
       'collecting>liveness_check[collection_done]@1020',
       'liveness_check>proving[prover_signal]@1020',
     ]);
+    // The engine's tally asks isQuorum; a failure is reported under the tally's name.
     expect(quorum.errors.map((e) => [e.message, (e.error as Error).message])).toEqual([
       ['voting: isQuorum failed', 'quorum service down'],
     ]);
@@ -521,7 +543,11 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     const n0Frame = proposalOf(genesis, 'n0');
     expect(h.engine.receiveLivenessCheck(peer('n0'), new Batch(1, ['tx-1']))).toBe('accepted');
     expect(h.engine.receiveProposal(peer('n0'), n0Frame)).toBe('accepted');
-    expect(h.engine.receiveVote(peer('n0'), peer('n0'), voteFor('n0', n0Frame))).toBe('accepted');
+    expect(h.engine.receiveVote(peer('n0'), peer('n0'), voteFor('n0', n0Frame), { proposal: n0Frame.hash })).toBe(
+      'accepted',
+    );
+    // n0's confirmation and n3's own make the confirmation quorum of two.
+    expect(h.engine.receiveConfirmation(peer('n0'), n0Frame)).toBe('accepted');
     h.engine.start();
     await advanceUntil(h.clock, () => h.commits.length === 1, 1_000, 1);
     await step(h, 3_000);
@@ -530,7 +556,7 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     expect(h.log.votesCast.map((v) => v.identity())).toEqual([voteFor('n3', n0Frame).identity()]);
     expect(h.log.proofSignals).toEqual([]);
     expect(h.path().filter((t) => t.includes('>loading'))).toEqual(['starting>loading[init_complete]']);
-    expect(h.path().slice(0, 13)).toEqual([
+    expect(h.path().slice(0, 14)).toEqual([
       'stopped>starting[start]',
       'starting>loading[init_complete]',
       'loading>collecting[sync_complete]',
@@ -540,6 +566,7 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'voting>voting[vote_received]',
       'voting>finalizing[quorum_reached]',
       'finalizing>verifying[aggregation_done]',
+      'verifying>verifying[confirmation_received]',
       'verifying>collecting[verification_done]',
       'collecting>liveness_check[collection_done]',
       'liveness_check>liveness_check[liveness_timeout]',

@@ -21,6 +21,8 @@ import { ballot, batch, peer, ScriptedNode, type ScriptedEngine } from '../suppo
 const ACTIVE = 5;
 const WINDOW = 4;
 const NEXT = ACTIVE + 1;
+/** Proposals, votes and confirmations are kept per slot `rank/attempt`; these tests stay at attempt 0. */
+const slot = (rank: number) => `${rank}/0`;
 const MEMBERS = ['alice', 'bob', 'carol', 'dave'];
 
 /** A frame at `height` proved by `prover`; the parent only has to be stable. */
@@ -245,7 +247,7 @@ describe('malformed input is refused by the schema before admission (SPEC §2.6)
     expect(fresh.engine.receiveConfirmation(peer('bob'), shaped(() => 'c', () => BigInt(NEXT)) as unknown as Frame)).toBe(
       'accepted',
     );
-    expect(fresh.context().confirmations[String(NEXT)].bob.contentId).toBe('c');
+    expect(fresh.context().confirmations[slot(NEXT)].bob.contentId).toBe('c');
     // 2^53 - 1 parses (it is safe) and is refused for being far ahead, not as malformed.
     expectRefused(
       fresh,
@@ -394,7 +396,7 @@ describe('first message per (rank, sender) wins (SPEC §2.6)', () => {
       { message: 'equivocation by carol', error },
       { message: 'equivocation by carol', error: again },
     ]);
-    expect(node.context().votes[String(NEXT)].carol.value).toEqual(ballot('carol', first));
+    expect(node.context().votes[slot(NEXT)].carol.value).toEqual(ballot('carol', first));
   });
 
   it('an identical repeat (a fresh clone) is a duplicate and changes nothing', () => {
@@ -429,7 +431,7 @@ describe('first message per (rank, sender) wins (SPEC §2.6)', () => {
       expect(open.engine.receiveConfirmation(peer(name), at(NEXT, 'bob'))).toBe('accepted');
       expect(open.engine.receiveConfirmation(peer(name), at(NEXT, 'bob'))).toBe('duplicate');
     }
-    const entries = open.context().confirmations[String(NEXT)];
+    const entries = open.context().confirmations[slot(NEXT)];
     expect(Object.keys(entries).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
     expect(Object.getPrototypeOf(entries)).toBe(Object.prototype);
     expect(open.engine.getHeldMessageCount()).toBe(4);
@@ -443,7 +445,7 @@ describe('a value is read once: peer-supplied methods cannot change what was adm
     const shifty = shaped(() => (reads++ === 0 ? 'bob' : 'carol'));
     const result = node.engine.receiveProposal(shifty as unknown as Peer, at(NEXT + 1, 'bob'));
     expect(result).toBe('accepted');
-    expect(Object.keys(node.context().proposals[String(NEXT + 1)])).toEqual(['bob']);
+    expect(Object.keys(node.context().proposals[slot(NEXT + 1)])).toEqual(['bob']);
   });
 
   it('an identity() that throws after parsing neither kills the actor nor escapes', async () => {
@@ -512,9 +514,12 @@ describe('memory stays bounded under a flood (SPEC §2.7)', () => {
     expect(Object.fromEntries(outcomes)).toEqual({ accepted: bound, future_rank: 5_000, rank_full: 5_000 - bound });
     expect(node.engine.getHeldMessageCount()).toBe(bound);
     const { liveness, proposals, votes, confirmations } = node.context();
-    for (const book of [liveness, proposals, votes, confirmations]) {
-      expect(Object.keys(book).sort()).toEqual(['1', '2', '3', '4']);
-      for (const rank of ['1', '2', '3', '4']) expect(Object.keys(book[rank])).toHaveLength(maxSendersPerRank);
+    // Liveness is kept per rank, the other books per slot (attempt 0 here).
+    const ranks = ['1', '2', '3', '4'];
+    const slots = ranks.map((rank) => `${rank}/0`);
+    for (const [book, keys] of [[liveness, ranks], [proposals, slots], [votes, slots], [confirmations, slots]] as const) {
+      expect(Object.keys(book).sort()).toEqual(keys);
+      for (const key of keys) expect(Object.keys(book[key])).toHaveLength(maxSendersPerRank);
     }
     expect(node.engine.getTransitionCount()).toBe(transitions);
   });

@@ -16,6 +16,8 @@ import {
 
 /** How the books hold a message: its value and the identity it was admitted under. */
 const entry = (value: { identity(): string }) => ({ value, contentId: value.identity() });
+/** A proposal's entry also holds the earlier attempt it cites (none at attempt 0). */
+const proposalEntry = (value: { identity(): string }) => ({ ...entry(value), validAttempt: null });
 
 const genesis = Frame.genesis();
 
@@ -96,8 +98,10 @@ describe('2. leader flow (SPEC §2.4 liveness_check, proving)', () => {
       ['proving', 'publishing', 'proof_complete'],
       ['publishing', 'voting', 'publish_complete'],
     ]);
-    expect(node.context().proposals).toEqual({ '1': { alice: entry(frame(1, 'alice')) } });
-    expect(node.callsTo('sendProposal').map((c) => c.args)).toEqual([[frame(1, 'alice')]]);
+    expect(node.context().proposals).toEqual({ '1/0': { alice: proposalEntry(frame(1, 'alice')) } });
+    expect(node.callsTo('sendProposal').map((c) => c.args)).toEqual([
+      [frame(1, 'alice'), { rank: 1, attempt: 0, validAttempt: null }],
+    ]);
     expect(decisions).toHaveLength(1);
   });
 });
@@ -120,7 +124,7 @@ describe('3. external events while collecting (SPEC §2.6)', () => {
     expect(Object.keys(liveness)).toEqual(['1']);
     expect(Object.keys(liveness['1']).sort()).toEqual(['bob', 'carol', 'dave']);
     expect(liveness['1'].carol).toEqual(entry(batch(1, ['other'])));
-    expect(Object.keys(proposals['1'])).toEqual(['carol']);
+    expect(Object.keys(proposals['1/0'])).toEqual(['carol']);
     // Data events are recorded without a transition while collecting.
     expect(node.transitions).toEqual(BOOT);
 
@@ -175,21 +179,24 @@ describe('3b. liveness recorded before the provers are known (SPEC §2.4 livenes
 });
 
 describe('4. voting to verifying (SPEC §2.4 voting, finalizing, verifying)', () => {
-  it('a peer proposal and vote take a voter to finalizing then verifying, with a quorum of 2 exact at its boundary', async () => {
-    const quorumChecks: Array<{ voters: string[]; quorum: boolean }> = [];
+  it('a peer proposal, vote and confirmation take a voter through finalizing and verifying to a commit, with a quorum of 2 exact at its boundary', async () => {
+    // SPEC §2.8: votes lock, and only a quorum of confirmations commits.
+    const quorumChecks: Array<{ kind: string; voters: string[]; quorum: boolean }> = [];
     const node = new ScriptedNode({
       provers: ['bob'],
       config: { timeouts: { starting: 10 } },
       handlers: {
-        isQuorum: async (votes) => {
-          const quorum = votes.size >= 2;
-          quorumChecks.push({ voters: [...votes.keys()].sort(), quorum });
+        isQuorum: async (messages, _signal, question) => {
+          const quorum = messages.size >= 2;
+          quorumChecks.push({ kind: question.kind, voters: [...messages.keys()].sort(), quorum });
           return quorum;
         },
       },
     });
-    const commits: Array<{ rank: number; state: Frame; proposer: string | undefined }> = [];
-    node.engine.onCommit((c) => commits.push({ rank: c.rank, state: c.state, proposer: c.proposer?.name }));
+    const commits: Array<{ rank: number; state: Frame; proposer: string | undefined; attempt: number }> = [];
+    node.engine.onCommit((c) =>
+      commits.push({ rank: c.rank, state: c.state, proposer: c.proposer?.name, attempt: c.attempt }),
+    );
     await startAsVoter(node);
     const atVoting = node.transitions.length;
 
@@ -203,26 +210,42 @@ describe('4. voting to verifying (SPEC §2.4 voting, finalizing, verifying)', ()
       ['voting', 'voting', 'vote_received'],
     ]);
     expect(node.engine.getState()).toBe('voting');
-    expect(quorumChecks).toEqual([{ voters: ['alice'], quorum: false }]);
-    expect(node.context().votes['1'].alice.value).toEqual(ballot('alice', proposal));
+    expect(quorumChecks).toEqual([{ kind: 'votes', voters: ['alice'], quorum: false }]);
+    expect(node.context().votes['1/0'].alice.value).toEqual(ballot('alice', proposal));
 
-    const collects = node.hold('collect');
-    expect(node.engine.receiveVote(peer('bob'), peer('bob'), ballot('bob', proposal))).toBe('accepted');
+    expect(
+      node.engine.receiveVote(peer('bob'), peer('bob'), ballot('bob', proposal), { proposal: proposal.hash }),
+    ).toBe('accepted');
     await node.settle();
 
+    // Two votes lock; the node confirms, and its own confirmation alone is below the quorum.
     expect(quorumChecks).toEqual([
-      { voters: ['alice'], quorum: false },
-      { voters: ['alice', 'bob'], quorum: true },
+      { kind: 'votes', voters: ['alice'], quorum: false },
+      { kind: 'votes', voters: ['alice', 'bob'], quorum: true },
+      { kind: 'confirmations', voters: ['alice'], quorum: false },
     ]);
     expect(node.transitions.slice(atVoting + 2)).toEqual([
       ['voting', 'voting', 'vote_received'],
       ['voting', 'finalizing', 'quorum_reached'],
       ['finalizing', 'verifying', 'aggregation_done'],
+      ['verifying', 'verifying', 'confirmation_received'],
+    ]);
+    expect(node.engine.getState()).toBe('verifying');
+    expect(node.callsTo('finalizeVotes')).toHaveLength(1);
+    expect(node.callsTo('sendConfirmation').map((c) => c.args)).toEqual([[proposal, { rank: 1, attempt: 0 }]]);
+    expect(commits).toEqual([]);
+
+    const collects = node.hold('collect');
+    expect(node.engine.receiveConfirmation(peer('bob'), proposal)).toBe('accepted');
+    await node.settle();
+
+    expect(quorumChecks.slice(3)).toEqual([{ kind: 'confirmations', voters: ['alice', 'bob'], quorum: true }]);
+    expect(node.transitions.slice(atVoting + 6)).toEqual([
+      ['verifying', 'verifying', 'confirmation_received'],
       ['verifying', 'collecting', 'verification_done'],
     ]);
-    expect(node.callsTo('finalizeVotes')).toHaveLength(1);
-    expect(node.callsTo('sendConfirmation').map((c) => c.args)).toEqual([[proposal]]);
-    expect(commits).toEqual([{ rank: 1, state: proposal, proposer: 'bob' }]);
+    expect(node.callsTo('sendConfirmation')).toHaveLength(1);
+    expect(commits).toEqual([{ rank: 1, state: proposal, proposer: 'bob', attempt: 0 }]);
     expect(node.engine.getActiveRank()).toBe(1);
     expect(collects).toHaveLength(1);
   });
@@ -381,8 +404,14 @@ describe('7. metrics (SPEC §2.9 getTransitionCount, getStateTime)', () => {
 });
 
 describe('8. confirmations (SPEC §2.4 verifying, §2.6)', () => {
-  it('records peers’ confirmations while voting, prunes them on commit, and refuses a late one as stale', async () => {
-    const node = new ScriptedNode({ provers: ['bob'], config: { timeouts: { starting: 10 } } });
+  it('records peers’ confirmations while voting, counts them towards the commit, prunes them on commit, and refuses a late one as stale', async () => {
+    // A quorum of 3 (alice, bob, carol): bob's and carol's early confirmations
+    // are held without deciding anything; with alice's own they commit (SPEC §2.8).
+    const node = new ScriptedNode({
+      provers: ['bob'],
+      config: { timeouts: { starting: 10 } },
+      handlers: { isQuorum: async (messages) => messages.size >= 3 },
+    });
     await startAsVoter(node);
 
     const proposal = frame(1, 'bob');
@@ -392,27 +421,32 @@ describe('8. confirmations (SPEC §2.4 verifying, §2.6)', () => {
     expect(node.engine.receiveConfirmation(peer('carol'), ahead)).toBe('accepted');
     expect(node.engine.receiveConfirmation(peer('bob'), proposal.clone())).toBe('duplicate');
     expect(node.context().confirmations).toEqual({
-      '1': { bob: entry(proposal), carol: entry(proposal) },
-      '2': { carol: entry(ahead) },
+      '1/0': { bob: entry(proposal), carol: entry(proposal) },
+      '2/0': { carol: entry(ahead) },
     });
+    await node.settle();
     expect(node.engine.getState()).toBe('voting');
 
     const collects = node.hold('collect');
     node.engine.receiveProposal(peer('bob'), proposal);
+    for (const voter of ['bob', 'carol']) {
+      node.engine.receiveVote(peer('bob'), peer(voter), ballot(voter, proposal), { proposal: proposal.hash });
+    }
     await node.settle();
     expect(collects).toHaveLength(1);
     expect(node.engine.getActiveRank()).toBe(1);
-    expect(node.transitions.slice(-2)).toEqual([
+    expect(node.transitions.slice(-3)).toEqual([
       ['finalizing', 'verifying', 'aggregation_done'],
+      ['verifying', 'verifying', 'confirmation_received'],
       ['verifying', 'collecting', 'verification_done'],
     ]);
     // Rank 1 is decided: its confirmations go, rank 2's stay.
-    expect(node.context().confirmations).toEqual({ '2': { carol: entry(ahead) } });
+    expect(node.context().confirmations).toEqual({ '2/0': { carol: entry(ahead) } });
 
     const late = thrownBy(() => node.engine.receiveConfirmation(peer('dave'), proposal.clone()));
     expect(late).toBeInstanceOf(RankOutOfWindowError);
     expect(late).toMatchObject({ code: 'stale_rank', kind: 'confirmation', rank: 1, activeRank: 1 });
-    expect(node.context().confirmations).toEqual({ '2': { carol: entry(ahead) } });
+    expect(node.context().confirmations).toEqual({ '2/0': { carol: entry(ahead) } });
   });
 });
 
@@ -469,12 +503,12 @@ describe('9. concurrency: many receives at once (SPEC §2.7 one mailbox, §2.6 f
     const { liveness, proposals, votes } = node.context();
     expect(Object.keys(liveness)).toEqual(['1']);
     expect(Object.keys(liveness['1']).sort()).toEqual(PEERS);
-    expect(Object.keys(proposals['1']).sort()).toEqual(PEERS.filter((_, i) => i % 2 === 0));
-    expect(Object.keys(proposals['2']).sort()).toEqual(PEERS.filter((_, i) => i % 2 === 1));
-    expect(Object.keys(votes['1']).sort()).toEqual(PEERS);
+    expect(Object.keys(proposals['1/0']).sort()).toEqual(PEERS.filter((_, i) => i % 2 === 0));
+    expect(Object.keys(proposals['2/0']).sort()).toEqual(PEERS.filter((_, i) => i % 2 === 1));
+    expect(Object.keys(votes['1/0']).sort()).toEqual(PEERS);
     for (const name of PEERS) {
       expect(liveness['1'][name].value).toEqual(batch(1, [name]));
-      expect(votes['1'][name].contentId).toBe(`${name}:p00:${frame(1, 'p00').hash}`);
+      expect(votes['1/0'][name].contentId).toBe(`${name}:p00:${frame(1, 'p00').hash}`);
     }
     expect(node.engine.getHeldMessageCount()).toBe(150);
     expect(node.transitions).toEqual(BOOT);
@@ -519,7 +553,7 @@ describe('9. concurrency: many receives at once (SPEC §2.7 one mailbox, §2.6 f
 
     expect(node.engine.getActiveRank()).toBe(1);
     expect(outcomes).toEqual(['accepted', 'duplicate', 'equivocation']);
-    expect(node.context().confirmations).toEqual({ '2': { carol: entry(next) } });
+    expect(node.context().confirmations).toEqual({ '2/0': { carol: entry(next) } });
   });
 
   it('a message delivered from inside a transition listener is either recorded or refused, never accepted and lost', async () => {
@@ -567,6 +601,8 @@ describe('10. panic recovery (SPEC §2.3, §2.7: a provider that throws never ki
     });
     node.hold('decideAndSendVote');
     node.engine.start();
+    // Starting reads the (empty) safety record before its timeout can move on.
+    await node.settle();
     await node.tick(10);
 
     expect(node.logger.errors).toEqual([{ message: 'loading: synchronize failed', error: syncPanic }]);
@@ -602,20 +638,23 @@ describe('10. panic recovery (SPEC §2.3, §2.7: a provider that throws never ki
   it('synchronous throws in collect, isQuorum and sendConfirmation are reported and the round still commits', async () => {
     const errors = { collect: new Error('collect panicked'), isQuorum: new TypeError('tally panicked'), confirm: 'a string' };
     let quorumCalls = 0;
+    let confirmationCalls = 0;
     const node = new ScriptedNode({
       provers: ['bob'],
-      config: { timeouts: { starting: 10, voting: 100 } },
+      config: { timeouts: { starting: 10, voting: 100, verifying: 100 } },
       handlers: {
         collect: (() => {
           throw errors.collect;
         }) as ScriptedNode['handlers']['collect'],
-        isQuorum: ((votes: ReadonlyMap<string, Ballot>) => {
+        isQuorum: ((messages: ReadonlyMap<string, unknown>) => {
           quorumCalls += 1;
           if (quorumCalls === 1) throw errors.isQuorum;
-          return Promise.resolve(votes.size >= 1);
+          return Promise.resolve(messages.size >= 1);
         }) as ScriptedNode['handlers']['isQuorum'],
         sendConfirmation: (() => {
-          throw errors.confirm;
+          confirmationCalls += 1;
+          if (confirmationCalls === 1) throw errors.confirm;
+          return Promise.resolve();
         }) as ScriptedNode['handlers']['sendConfirmation'],
       },
     });
@@ -630,8 +669,15 @@ describe('10. panic recovery (SPEC §2.3, §2.7: a provider that throws never ki
     node.handlers.collect = () => new Promise<Batch>(() => {});
     // The voting timeout re-enters voting, which tallies again and now succeeds.
     await node.tick(100);
+    // Its confirmation was never sent, so it is not counted: no commit yet (SPEC §2.8).
+    expect(node.engine.getState()).toBe('verifying');
+    expect(node.engine.getActiveRank()).toBe(0);
+    // The verifying timeout re-enters verifying, which sends the confirmation again; sent, it commits.
+    await node.tick(100);
+    expect(node.callsTo('sendConfirmation')).toHaveLength(2);
     expect(node.engine.getActiveRank()).toBe(1);
     expect(node.callsTo('collect')).toHaveLength(collectsBefore + 1);
+    // The engine's tally asks isQuorum; a failure is reported under the tally's name.
     expect(node.logger.errors).toEqual([
       { message: 'collecting: collect failed', error: errors.collect },
       { message: 'voting: isQuorum failed', error: errors.isQuorum },

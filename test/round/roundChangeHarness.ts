@@ -295,6 +295,7 @@ export function guardContext(overrides: Partial<RoundContext> = {}): RoundContex
     attempt: 0,
     votedAttempt: -1,
     confirmedAttempt: -1,
+    confirmationSentAttempt: -1,
     lock: null,
     valid: null,
     finding: null,

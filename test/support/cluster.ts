@@ -135,6 +135,7 @@ export class TestCluster {
     const self = new Peer(name);
     const { clock } = this;
     const fault = this.options.faults?.[name];
+    // finalizeVotes is given the votes of the group that locked; the frame they name is the one to finalize.
     const votesFor = (votes: ReadonlyMap<string, Ballot>) => {
       const tally = new Map<string, number>();
       for (const vote of votes.values()) tally.set(vote.frame, (tally.get(vote.frame) ?? 0) + 1);
@@ -160,41 +161,60 @@ export class TestCluster {
         },
       },
       voting: {
-        sendProposal: async (proposal) => {
-          this.broadcast(name, (engine) => engine.receiveProposal(self, proposal.clone()));
+        sendProposal: async (proposal, _signal, { attempt, validAttempt }) => {
+          this.broadcast(name, (engine) => engine.receiveProposal(self, proposal.clone(), { attempt, validAttempt }));
         },
-        decideAndSendVote: async (proposals) => {
-          const height = [...proposals.values()][0].height;
+        decideAndSendVote: async (proposals, _signal, { rank: height, attempt }) => {
           const order = this.options.provers(height);
-          const chosen = order.find((prover) => proposals.has(prover))!;
+          const chosen = order.find((prover) => proposals.has(prover));
+          if (chosen === undefined) {
+            // Nothing this node may vote for in this attempt: a nil vote.
+            const nil = new Ballot(height, name, '', 'nil');
+            this.broadcast(name, (engine) => engine.receiveNilVote(self, nil.clone(), { attempt }));
+            return { proposer: null, vote: nil };
+          }
           const frame = proposals.get(chosen)!;
           const vote = new Ballot(height, name, chosen, frame.hash);
           if (fault === 'equivocate-votes') {
             // Tell half the cluster one thing and the other half another, and
             // send one peer both, so the conflict is visible to someone.
             const other = order.find((prover) => prover !== chosen && proposals.has(prover)) ?? chosen;
-            const otherVote = new Ballot(height, name, other, proposals.get(other)!.hash);
+            const otherFrame = proposals.get(other)!;
+            const otherVote = new Ballot(height, name, other, otherFrame.hash);
             this.names
               .filter((to) => to !== name)
               .forEach((to, i) => {
-                const [proposer, ballot] = i % 2 === 0 ? [chosen, vote] : [other, otherVote];
-                this.send(name, to, (engine) => engine.receiveVote(new Peer(proposer), self, ballot.clone()));
-                if (i === 0) this.send(name, to, (engine) => engine.receiveVote(new Peer(other), self, otherVote.clone()));
+                const [proposer, ballot, endorsed] =
+                  i % 2 === 0 ? [chosen, vote, frame.hash] : [other, otherVote, otherFrame.hash];
+                this.send(name, to, (engine) =>
+                  engine.receiveVote(new Peer(proposer), self, ballot.clone(), { attempt, proposal: endorsed }),
+                );
+                if (i === 0) {
+                  this.send(name, to, (engine) =>
+                    engine.receiveVote(new Peer(other), self, otherVote.clone(), { attempt, proposal: otherFrame.hash }),
+                  );
+                }
               });
           } else {
-            this.broadcast(name, (engine) => engine.receiveVote(new Peer(chosen), self, vote.clone()));
+            this.broadcast(name, (engine) =>
+              engine.receiveVote(new Peer(chosen), self, vote.clone(), { attempt, proposal: frame.hash }),
+            );
           }
           return { proposer: new Peer(chosen), vote };
         },
-        isQuorum: async (votes) => Math.max(0, ...votesFor(votes).values()) >= this.options.quorum,
+        // The engine asks about one group of matching messages at a time: weigh the senders.
+        isQuorum: async (messages) => messages.size >= this.options.quorum,
         finalizeVotes: async (proposals, votes) => {
           const [frameHash] = [...votesFor(votes).entries()].sort((a, b) => b[1] - a[1])[0];
           const frame = [...proposals.values()].find((p) => p.hash === frameHash);
           if (!frame) throw new Error(`no proposal recorded for the quorum's frame ${frameHash}`);
           return { state: frame, proposer: new Peer(frame.prover) };
         },
-        sendConfirmation: async (state) => {
-          this.broadcast(name, (engine) => engine.receiveConfirmation(self, state.clone()));
+        sendConfirmation: async (state, _signal, { attempt }) => {
+          this.broadcast(name, (engine) => engine.receiveConfirmation(self, state.clone(), { attempt }));
+        },
+        sendNilConfirmation: async ({ rank, attempt }) => {
+          this.broadcast(name, (engine) => engine.receiveNilConfirmation(self, { rank, attempt }));
         },
       },
     };

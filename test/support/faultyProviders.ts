@@ -71,15 +71,15 @@ export function throwingEvery<A extends unknown[], R>(
   };
 }
 
-/** Rejects the first call for each key (read from the first argument, e.g. its rank), then passes calls on. */
+/** Rejects the first call for each key (read from the call's arguments, e.g. its rank), then passes calls on. */
 export function rejectingOncePer<A extends unknown[], R>(
-  keyOf: (first: NoInfer<A[0]>) => string,
+  keyOf: (...args: NoInfer<A>) => string,
   error: (key: string) => Error,
   method: (...args: A) => Promise<R>,
 ): (...args: A) => Promise<R> {
   const failed = new Set<string>();
   return async (...args: A) => {
-    const key = keyOf(args[0]);
+    const key = keyOf(...args);
     if (!failed.has(key)) {
       failed.add(key);
       throw error(key);
@@ -122,6 +122,11 @@ export function proposalOf(prior: Frame, prover: string): Frame {
   return new Frame(prior.height + 1, prior.hash, `tx-${prior.height + 1}`, prover);
 }
 
+/** The nil vote `voter` casts at `height`: it endorses no proposer and no frame. */
+export function nilVoteOf(voter: string, height: number): Ballot {
+  return new Ballot(height, voter, '', 'nil');
+}
+
 /** The vote `voter` casts for `frame`. */
 export function voteFor(voter: string, frame: Frame): Ballot {
   return new Ballot(frame.height, voter, frame.prover, frame.hash);
@@ -158,6 +163,7 @@ export interface HonestProviderOptions {
  */
 export function honestProviders(options: HonestProviderOptions, log: ProviderLog): TestProviders {
   const { self, clock, provers, quorum, proofMs } = options;
+  // finalizeVotes is given the votes of the group that locked; the frame they name is the one to finalize.
   const tally = (votes: ReadonlyMap<string, Ballot>) => {
     const counts = new Map<string, number>();
     for (const vote of votes.values()) counts.set(vote.frame, (counts.get(vote.frame) ?? 0) + 1);
@@ -194,17 +200,22 @@ export function honestProviders(options: HonestProviderOptions, log: ProviderLog
       sendProposal: async (proposal) => {
         log.proposalsSent.push(proposal.hash);
       },
-      decideAndSendVote: async (proposals) => {
-        const height = [...proposals.values()][0].height;
-        const chosen = provers(height).find((prover) => proposals.has(prover));
-        if (chosen === undefined) throw new Error(`no proposal from a prover of height ${height}`);
+      decideAndSendVote: async (proposals, _signal, { rank }) => {
+        const chosen = provers(rank).find((prover) => proposals.has(prover));
+        if (chosen === undefined) {
+          // Nothing this node may vote for: a nil vote.
+          const vote = nilVoteOf(self, rank);
+          log.votesCast.push(vote);
+          return { proposer: null, vote };
+        }
         const vote = voteFor(self, proposals.get(chosen)!);
         log.votesCast.push(vote);
         return { proposer: new Peer(chosen), vote };
       },
-      isQuorum: async (votes) => {
-        log.quorumChecks.push(votes.size);
-        return Math.max(0, ...tally(votes).values()) >= quorum;
+      // The engine asks about one group of matching messages at a time: weigh the senders.
+      isQuorum: async (messages) => {
+        log.quorumChecks.push(messages.size);
+        return messages.size >= quorum;
       },
       finalizeVotes: async (proposals, votes) => {
         const [frameHash] = [...tally(votes).entries()].sort((a, b) => b[1] - a[1])[0];

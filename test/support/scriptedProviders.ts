@@ -38,7 +38,7 @@ type Outcome<M extends ProviderMethod> = Awaited<ReturnType<ProviderHandlers[M]>
 
 export interface ProviderCall {
   method: ProviderMethod;
-  /** The arguments without the trailing AbortSignal. */
+  /** The arguments without the AbortSignal (which comes last, or before a trailing position). */
   args: unknown[];
   signal: AbortSignal;
 }
@@ -137,8 +137,11 @@ export class ScriptedNode {
       },
       sendLiveness: async () => {},
       sendProposal: async () => {},
-      decideAndSendVote: async (proposals) => {
-        const [proposerId, frame] = [...proposals.entries()][0];
+      decideAndSendVote: async (proposals, _signal, { rank }) => {
+        const first = [...proposals.entries()][0];
+        // Nothing this node may vote for: a nil vote.
+        if (first === undefined) return { proposer: null, vote: new Ballot(rank, selfName, '', 'nil') };
+        const [proposerId, frame] = first;
         return { proposer: new Peer(proposerId), vote: new Ballot(frame.height, selfName, proposerId, frame.hash) };
       },
       isQuorum: async (votes) => votes.size >= 1,
@@ -153,8 +156,8 @@ export class ScriptedNode {
     const route =
       <M extends ProviderMethod>(method: M) =>
       (...all: unknown[]) => {
-        const signal = all[all.length - 1] as AbortSignal;
-        this.calls.push({ method, args: all.slice(0, -1), signal });
+        const signal = all.find((arg): arg is AbortSignal => arg instanceof AbortSignal) as AbortSignal;
+        this.calls.push({ method, args: all.filter((arg) => arg !== signal), signal });
         this.timeline.push(`call ${method}`);
         return (this.handlers[method] as (...a: unknown[]) => unknown)(...all);
       };

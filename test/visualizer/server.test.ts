@@ -168,11 +168,14 @@ describe('the live view server, relaying an app', () => {
           self: new AppPeer('solo', 't0ken'),
           initialState: new AppPeer('genesis', ''),
           thresholds: { provers: 1, liveness: 1, proposals: 1 },
-          timeouts: { starting: 1, loading: 1, syncRetry: 1, collecting: 1, livenessCheck: 1, proving: 1, publishing: 1, voting: 1, finalizing: 1, verifying: 1, stopping: 1 },
+          timeouts: { starting: 1, loading: 1, syncRetry: 1, collecting: 1, livenessCheck: 1, proving: 1, publishing: 1, voting: 1, finalizing: 1, verifying: 1, stopping: 1, attempt: 1, attemptGrowth: 1, attemptMax: 1 },
           rankWindow: 16,
           maxSendersPerRank: 4,
           members: null,
           shouldEmitReceiveEventsOnSends: true,
+          attemptWindow: 4,
+          // Without members, as the engine does: skipping ahead is off.
+          skipThreshold: Number.POSITIVE_INFINITY,
         },
         // As @statelyai/inspect does: converted on a zero-delay timer, once the
         // actor announced by @xstate.actor has its first snapshot. Unsanitized

@@ -1,0 +1,56 @@
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+
+/** PKCS#8 header of an Ed25519 private key; the 32-byte seed follows it. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** What a confirmation's signature covers: who confirmed which frame, where. */
+export function confirmationPayload(origin: string, rank: number, attempt: number, frameHash: string): string {
+  return `confirm|${rank}|${attempt}|${frameHash}|${origin}`;
+}
+
+export interface Signer {
+  sign(payload: string): string;
+}
+
+/**
+ * Ed25519 keys for the members of a cluster. A confirmation is signed by the
+ * node that sends it, so any node can pass it on (in a commit certificate)
+ * and the receiver still knows who confirmed: that is what lets a node that
+ * missed the confirmations of a decided height follow the ones that did not.
+ *
+ * The keys are derived from `secret` and the member's name, so a seeded
+ * simulation is repeatable; a real deployment loads each node's own key and
+ * the others' public keys instead.
+ */
+export class Keyring {
+  private readonly privateKeys = new Map<string, KeyObject>();
+  private readonly publicKeys = new Map<string, KeyObject>();
+
+  constructor(members: readonly string[], secret = 'statechart-consensus ledger') {
+    for (const member of members) {
+      const seed = createHash('sha256').update(`${secret}\u0000${member}`).digest();
+      const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+      this.privateKeys.set(member, key);
+      this.publicKeys.set(member, createPublicKey(key));
+    }
+  }
+
+  /** The signer of one member: hand each node only its own. */
+  signerFor(member: string): Signer {
+    const key = this.privateKeys.get(member);
+    if (key === undefined) throw new RangeError(`${member} has no key in this keyring`);
+    return { sign: (payload) => sign(null, Buffer.from(payload), key).toString('base64') };
+  }
+
+  /** Whether `signature` is `origin`'s over `payload`; never throws. */
+  verify(origin: unknown, payload: string, signature: unknown): boolean {
+    if (typeof origin !== 'string' || typeof signature !== 'string' || signature.length > 200) return false;
+    const key = this.publicKeys.get(origin);
+    if (key === undefined) return false;
+    try {
+      return verify(null, Buffer.from(payload), key, Buffer.from(signature, 'base64'));
+    } catch {
+      return false;
+    }
+  }
+}
