@@ -102,13 +102,16 @@ Faults:
   leader crash and each heal. --rounds 0 runs the election alone.
 
 Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
-  withhold     silent: sends nothing
+  withhold     silent: sends nothing (a silent proposer)
+  partial      as a proposer, a valid proposal (and its vote) to half of the cluster only
   invalid      proposes frames honest nodes must refuse (wrong parent or height, forged hash, ...)
   garbage      malformed messages: non-Unique values, throwing identity(), bad ranks, non-members
-  flood        floods of messages for far-future ranks and the far edge of the rank window
-  equivocate   different proposals / votes / skip requests to different halves of the cluster;
-               may stall the round flow (round change is SPEC §2.8), never break agreement
+  flood        floods of messages for far-future ranks and attempts, and the far edge of the window
+  equivocate   different proposals, votes and confirmations to different halves of the cluster
   mixed        each Byzantine node draws one of the above per height
+
+Every behaviour acts in each attempt of a height. A faulty proposer costs an attempt: the
+report says how many ranks needed more than one (round change, SPEC §2.8).
 
 Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
   2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the

@@ -5,14 +5,15 @@ import {
   type ConsensusProviders,
   type RoundTimeouts,
 } from '../../index';
+import { InMemorySafetyStorage } from '../../providers/storage';
 import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
-import { advance, sleep } from '../support/time';
+import { advance, flush, sleep } from '../support/time';
 import type { SpecTransition } from './model/specTable';
 
 /**
  * Behaviours of the round machine found while writing the model-based test
- * (model.test.ts). Each test states the property it expects; they fail until
- * the machine is fixed (see the comment on each).
+ * (model.test.ts). Each test states the property it expects; the comment on
+ * each says what went wrong before the machine was fixed.
  */
 
 const TIMEOUTS: Partial<RoundTimeouts> = { starting: 10, livenessCheck: 40, voting: 60 };
@@ -135,5 +136,85 @@ describe('round machine regressions found by the model-based test (SPEC §2.4, �
     expect(voteCalls.filter((height) => height === 1)).toEqual([1]);
     expect(node.commits[0]).toBe(1);
     await node.engine.stop();
+  });
+});
+
+describe('starting reads the safety data before anything else (SPEC §2.8)', () => {
+  // A sync asked for while the lock and last vote are still being read would
+  // take the node to loading with nothing restored, and from there to a
+  // second vote in an attempt it already voted in before a restart.
+  it('ignores induce_sync until the safety data is read, then restores it and does not vote again in the attempt it voted in', async () => {
+    const clock = new SimulatedClock();
+    let releaseLoad = () => {};
+    const loadReleased = new Promise<void>((resolve) => (releaseLoad = resolve));
+    const storage = new InMemorySafetyStorage(null, { beforeLoad: () => loadReleased });
+    // Before the restart this node voted at rank 1 in attempt 0.
+    await storage.saveRoundSafety({ rank: 1, votedAttempt: 0, confirmedAttempt: -1, lock: null });
+    const transitions: string[] = [];
+    const votesCast: { rank: number; attempt: number }[] = [];
+    const commits: { rank: number; attempt: number }[] = [];
+    const engine: ConsensusEngine<Frame, Ballot, Peer, Batch> = createConsensusEngine<Frame, Ballot, Peer, Batch>({
+      id: new Peer('n0'),
+      initialState: Frame.genesis(),
+      clock,
+      storage,
+      members: [new Peer('n0')],
+      timeouts: { ...TIMEOUTS, attempt: 100 },
+      providers: {
+        sync: { synchronize: async (existing) => existing },
+        leader: {
+          getNextLeaders: async () => [new Peer('n0')],
+          proveNextState: async (prior, collected, signal) => {
+            await sleep(clock, 10, signal);
+            return new Frame(prior.height + 1, prior.hash, collected.items.join(','), 'n0');
+          },
+        },
+        liveness: {
+          collect: async () => new Batch(engine.getActiveRank() + 1, [`tx-${engine.getActiveRank() + 1}`]),
+          sendLiveness: async () => {},
+        },
+        voting: {
+          sendProposal: async () => {},
+          decideAndSendVote: async (proposals, _signal, position) => {
+            votesCast.push(position);
+            const [proposer, frame] = [...proposals.entries()][0];
+            return { proposer: new Peer(proposer), vote: new Ballot(frame.height, 'n0', proposer, frame.hash) };
+          },
+          isQuorum: async (messages) => messages.size >= 1,
+          finalizeVotes: async (proposals, votes) => {
+            const [vote] = [...votes.values()];
+            return { state: proposals.get(vote.proposer)!, proposer: new Peer(vote.proposer) };
+          },
+          sendConfirmation: async () => {},
+        },
+      },
+    });
+    engine.addListener((from, to, event) => transitions.push(`${from} --${event}--> ${to}`));
+    engine.onCommit((commit) => commits.push({ rank: commit.rank, attempt: commit.attempt }));
+
+    engine.start();
+    await flush();
+    engine.induceSync(); // e.g. the application learns it is behind while the node starts
+    await advance(clock, 35, 1);
+    // Still starting: the sync was ignored, and starting waits (re-entered) for the read.
+    const waiting = 'starting --init_complete--> starting';
+    expect({ state: engine.getState(), other: transitions.filter((t) => t !== waiting) }).toEqual({
+      state: 'starting',
+      other: ['stopped --start--> starting'],
+    });
+    expect(transitions.filter((t) => t === waiting).length).toBeGreaterThan(0);
+
+    releaseLoad();
+    await flush();
+    engine.induceSync(); // now honoured
+    await advance(clock, 400, 1);
+    expect(transitions).toContain('starting --induce_sync--> loading');
+    expect(transitions).not.toContain('starting --init_complete--> loading');
+    // Attempt 0 was voted in before the restart: the node sits it out and votes, and commits, in attempt 1.
+    expect({ votesAtRank1: votesCast.filter((v) => v.rank === 1), firstCommit: commits[0] }).toEqual({
+      votesAtRank1: [{ rank: 1, attempt: 1 }],
+      firstCommit: { rank: 1, attempt: 1 },
+    });
+    await engine.stop();
   });
 });

@@ -1,28 +1,58 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toDot, toMermaid } from '../../visualizer/diagram';
 import { DIAGRAMS_DIRECTORY, generateDiagrams, renderDiagramFiles, type DiagramFile } from '../../visualizer/generateDiagrams';
 import { DIAGRAM_MACHINE_NAMES, DIAGRAM_MACHINES } from '../../visualizer/machines';
-import { SPEC_STATES, SPEC_TRANSITIONS, transitionKey, type SpecTransition } from '../round/model/specTable';
+import {
+  ROUND_CHANGE_TRANSITIONS,
+  SPEC_STATES,
+  SPEC_TRANSITIONS,
+  SPEC_TRANSITION_COUNT,
+  transitionKey,
+  type SpecEvent,
+  type SpecState,
+  type SpecTransition,
+} from '../round/model/specTable';
 import { readDot, readMermaid, type DiagramEdge } from './support/diagramText';
 
 /**
  * The committed diagrams (docs/diagrams/) are generated from the machines and
  * must never drift from them; the README embeds two of them. To regenerate
- * after changing a machine:
+ * after changing a machine (this also rewrites the README's copies):
  *
  *   UPDATE_DIAGRAMS=1 npx jest test/visualizer/diagrams.test.ts
- *   (or: statechart-consensus diagram --machine all --out docs/diagrams)
+ *   (or: statechart-consensus diagram --machine all --out docs/diagrams,
+ *   then paste each .mmd into its README block)
  */
 const root = join(__dirname, '..', '..');
 const directory = join(root, DIAGRAMS_DIRECTORY);
 const REGENERATE = 'regenerate with `UPDATE_DIAGRAMS=1 npx jest test/visualizer/diagrams.test.ts`';
 const committed = (name: string) => readFileSync(join(directory, name), 'utf8');
 
+/** The machines whose Mermaid the README embeds, each in the ```mermaid block after the line naming its file. */
+const README_EMBEDS = ['round', 'election'] as const;
+
+/** Replaces each embedded copy in the README with the committed file. */
+function refreshReadmeEmbeds(): void {
+  const path = join(root, 'README.md');
+  let readme = readFileSync(path, 'utf8');
+  for (const machine of README_EMBEDS) {
+    const named = readme.indexOf(`(\`docs/diagrams/${machine}.mmd\`)`);
+    const opening = readme.indexOf('```mermaid\n', named);
+    const closing = readme.indexOf('```\n', opening + '```mermaid\n'.length);
+    if (named < 0 || opening < 0 || closing < 0) throw new Error(`README.md has no block for docs/diagrams/${machine}.mmd`);
+    readme = `${readme.slice(0, opening + '```mermaid\n'.length)}${committed(`${machine}.mmd`)}${readme.slice(closing)}`;
+  }
+  writeFileSync(path, readme);
+}
+
 let generated: DiagramFile[];
 
 beforeAll(async () => {
-  if (process.env.UPDATE_DIAGRAMS === '1') await generateDiagrams(directory);
+  if (process.env.UPDATE_DIAGRAMS === '1') {
+    await generateDiagrams(directory);
+    refreshReadmeEmbeds();
+  }
   generated = await renderDiagramFiles();
 });
 
@@ -87,7 +117,7 @@ function extraEdges(edges: DiagramEdge[]): string[] {
     .map((e) => `${e.from} --${e.label}--> ${e.to}`);
 }
 
-describe('SPEC §2.2 in the round diagram', () => {
+describe('SPEC §2.2 and §2.8 in the round diagram', () => {
   const formats = [
     ['Mermaid', () => readMermaid(committed('round.mmd'))],
     ['DOT', () => readDot(committed('round.dot'), 'round')],
@@ -97,10 +127,26 @@ describe('SPEC §2.2 in the round diagram', () => {
     expect(read().topLevel).toEqual([...SPEC_STATES]);
   });
 
-  test.each(formats)('%s: every one of the 39 transitions is an edge labelled with its event', (_, read) => {
+  test.each(formats)(`%s: every one of the ${SPEC_TRANSITION_COUNT} transitions is an edge labelled with its event`, (_, read) => {
     const { edges } = read();
     expect(missingRows(edges)).toEqual([]);
     expect(extraEdges(edges)).toEqual([]);
+  });
+
+  test.each(formats)('%s: where one event leads two ways, each edge but the fallback names the guard that chooses', (_, read) => {
+    const { edges } = read();
+    const forks = new Map<string, SpecTransition[]>();
+    for (const row of SPEC_TRANSITIONS) forks.set(`${row.from}:${row.event}`, [...(forks.get(`${row.from}:${row.event}`) ?? []), row]);
+    const guardOf = (edge: DiagramEdge) => /^\S+ \[([^\]]+)\]/.exec(edge.label)?.[1] ?? null;
+    const choices = [...forks.values()]
+      .filter((rows) => rows.length > 1)
+      .map((rows) => {
+        const drawn = edges.filter((e) => e.from === rows[0]!.from && e.trigger === rows[0]!.event && rows.some((row) => row.to === e.to));
+        return { fork: `${rows[0]!.from}:${rows[0]!.event}`, unguarded: drawn.filter((e) => guardOf(e) === null).length };
+      });
+    expect(choices.length).toBeGreaterThan(0);
+    expect(choices.filter((choice) => choice.unguarded > 1)).toEqual([]);
+    expect(edges.map(guardOf).filter((guard) => guard === 'anonymous')).toEqual([]);
   });
 
   test('the check notices a missing transition and one SPEC does not allow', () => {
@@ -113,10 +159,36 @@ describe('SPEC §2.2 in the round diagram', () => {
 });
 
 describe('README', () => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  // Read when a test runs, after an UPDATE_DIAGRAMS run has rewritten it.
+  const readReadme = () => readFileSync(join(root, 'README.md'), 'utf8');
 
-  test.each(['round', 'election'])('embeds the current %s diagram verbatim in a ```mermaid block', (machine) => {
+  test.each(README_EMBEDS)('embeds the current %s diagram verbatim in a ```mermaid block', (machine) => {
     const block = `\`\`\`mermaid\n${committed(`${machine}.mmd`)}\`\`\``;
-    expect([`docs/diagrams/${machine}.mmd in README.md`, readme.includes(block)]).toEqual([`docs/diagrams/${machine}.mmd in README.md`, true]);
+    expect([`docs/diagrams/${machine}.mmd in README.md`, readReadme().includes(block)]).toEqual([`docs/diagrams/${machine}.mmd in README.md`, true]);
+  });
+
+  test('lists, in its round change section, exactly the transitions SPEC §2.8 adds', () => {
+    const readme = readReadme();
+    const start = readme.indexOf('\n## Round change\n');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const lines = section.split('\n');
+    const header = lines.indexOf('| from | event | to | when |');
+    expect(header).toBeGreaterThan(0);
+    const names = (cell: string) => [...cell.matchAll(/`(\w+)`/g)].map((match) => match[1]!);
+    const body = lines.slice(header + 2);
+    const end = body.findIndex((line) => !line.startsWith('|'));
+    const listed = body
+      .slice(0, end < 0 ? undefined : end)
+      .flatMap((line) => {
+        const [from, event, to] = line.split('|').slice(1, 4);
+        return names(from!).flatMap((source) =>
+          names(event!).map((trigger) => ({
+            from: source as SpecState,
+            event: trigger as SpecEvent,
+            to: (to!.includes('the same state') ? source : names(to!)[0]) as SpecState,
+          })),
+        );
+      });
+    expect(listed.map(transitionKey).sort()).toEqual(ROUND_CHANGE_TRANSITIONS.map(transitionKey).sort());
   });
 });

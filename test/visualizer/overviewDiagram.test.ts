@@ -10,7 +10,7 @@ describe("the live view's overview of the round machine", () => {
     expect(overview.states).toEqual([...ROUND_STATES]);
   });
 
-  test('draws exactly the SPEC §2.2 transitions, but those from every running state (stop, induce_sync), which it names below', () => {
+  test('draws exactly the SPEC §2.2 and §2.8 transitions, but those from every running state (stop, induce_sync), which it names below', () => {
     const drawn = overview.edges.flatMap((edge) => edge.events.map((event) => `${edge.source} --${event}--> ${edge.target}`));
     const expected = SPEC_TRANSITIONS.filter((row) => !(ROUND_EVERYWHERE_EVENTS as readonly string[]).includes(row.event)).map(transitionKey);
     expect(drawn.sort()).toEqual(expected.sort());
@@ -18,11 +18,20 @@ describe("the live view's overview of the round machine", () => {
   });
 
   test('joins the events of one pair of states on one edge', () => {
-    expect(overview.edges.find((edge) => edge.source === 'voting' && edge.target === 'voting')?.events).toEqual([
+    const events = (source: string, target: string) =>
+      overview.edges.find((edge) => edge.source === source && edge.target === target)?.events;
+    expect(events('voting', 'voting')).toEqual(['proposal_received', 'vote_received', 'confirmation_received', 'voting_timeout']);
+    // The round change: every way out of an attempt, on the one arrow back to proving.
+    expect(events('voting', 'proving')).toEqual([
       'proposal_received',
       'vote_received',
-      'voting_timeout',
+      'confirmation_received',
+      'attempt_timeout',
+      'attempt_failed',
     ]);
+    // Finalizing tallies nothing, so only its timer or skipping ahead ends its attempt, and no commit leaves it.
+    expect(events('finalizing', 'proving')).toEqual(['proposal_received', 'vote_received', 'confirmation_received', 'attempt_timeout']);
+    expect(events('finalizing', 'verifying')).toEqual(['aggregation_done']);
   });
 
   test('gives each state SVG group the classes the page highlights by', async () => {

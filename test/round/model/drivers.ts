@@ -1,10 +1,14 @@
 import { Batch, Frame, Peer } from '../../support/fixtures';
-import { flush } from '../../support/time';
-import { MODEL_TIMEOUTS, PEERS, SELF, THRESHOLDS, type RoundHarness } from './harness';
+import { advanceUntil, flush } from '../../support/time';
+import { MODEL_TIMEOUTS, PEERS, PROVERS, SELF, SKIP_EVIDENCE, THRESHOLDS, type RoundHarness } from './harness';
 import {
+  ATTEMPT_MESSAGES,
+  ATTEMPT_STATES,
   RUNNING_STATES,
   SPEC_TIMEOUT_EVENTS,
   SPEC_TRANSITIONS,
+  VOTED_STATES,
+  attemptTimeoutFor,
   transitionKey,
   type SpecEvent,
   type SpecState,
@@ -13,22 +17,27 @@ import {
 
 /** What a driver made the engine do; the runner compares it with what the engine did. */
 export interface DriverResult {
-  /** The real transitions expected, in order; the last one is the model's step. */
+  /** The real transitions expected, in order; they end with the model's step. */
   transitions: SpecTransition[];
   /** Provider failures the driver caused on purpose, as the trace logger reports them. */
   providerErrors: string[];
 }
 
-/** Makes the real engine take one SPEC transition from the situation a path left it in. */
-export type Driver = (h: RoundHarness) => Promise<DriverResult>;
+/**
+ * Makes the real engine take one SPEC row from the situation a path left it
+ * in. `step` is the row followed by what the model says happens at once.
+ */
+export type Driver = (h: RoundHarness, step: SpecTransition[]) => Promise<DriverResult>;
 
 const t = (from: SpecState, event: SpecEvent, to: SpecState): SpecTransition => ({ from, event, to });
-const only = (transition: SpecTransition, providerErrors: string[] = []): DriverResult => ({
-  transitions: [transition],
-  providerErrors,
-});
+const took = (transitions: SpecTransition[], providerErrors: string[] = []): DriverResult => ({ transitions, providerErrors });
 
 type TimeoutKey = keyof typeof MODEL_TIMEOUTS;
+
+/** The prover every peer votes for and confirms in attempt 0. */
+const CHOSEN = PEERS[0];
+/** The proposer of attempt 1 (harness.PROVERS rotated by one). */
+const NEXT_PROPOSER = PROVERS[1];
 
 /**
  * Lets the state's own timer fire, and checks it fired exactly when the
@@ -50,79 +59,214 @@ function firstPeerWithout(h: RoundHarness, book: 'liveness' | 'proposals' | 'vot
 /** The proposals voting needs on entry: recorded by the root handlers in any state before voting. */
 function deliverPeerProposals(h: RoundHarness): void {
   for (const prover of PEERS.slice(0, THRESHOLDS.proposalThreshold)) {
-    if (!h.sendersAt('proposals').includes(prover)) {
-      expect(h.engine.receiveProposal(new Peer(prover), h.peerProposal(prover))).toBe('accepted');
-    }
+    if (!h.sendersAt('proposals').includes(prover)) h.deliverProposal(prover);
   }
 }
 
 /**
- * Casting has its own handlers that record data without re-entering voting
- * (a restart could send a second vote), so a driver that needs voting to
- * react first lets our vote go out: voting moves on to tallying, no
- * top-level transition, since own votes are not echoed in this harness.
- * The voting timeout is also waited out from tallying, so the model holds
- * whether or not casting restarts on a timeout (see model-findings.test.ts).
+ * While its vote is being saved or cast, voting only records what arrives
+ * (a restart could send a second vote): messages delivered then change no
+ * state, and the tally after the vote sees them all at once.
  */
-async function castOwnVoteIfCasting(h: RoundHarness): Promise<void> {
-  if (h.subState() !== 'casting') return;
-  await h.resolve('decideAndSendVote', { proposer: new Peer(PEERS[0]), vote: h.ballot(SELF, PEERS[0]) });
-  expect(h.subState()).toBe('tallying');
+function isVoteInProgress(h: RoundHarness): boolean {
+  return h.state() === 'voting' && (h.subState() === 'recordingVote' || h.subState() === 'casting');
+}
+
+function requireVoteInProgress(h: RoundHarness, what: string): void {
+  if (!isVoteInProgress(h)) {
+    throw new Error(`${what} expects voting with its vote under way, not ${h.state()}.${h.subState() ?? ''}`);
+  }
+}
+
+/**
+ * Lets this node's vote go out: its attempt is saved as voted in first
+ * (SPEC §2.8: safety data is written before the vote it allows), then the
+ * provider votes for the first proposal offered, or nil when the lock
+ * offers none. Voting moves on to its tally, no top-level transition, since
+ * own votes are not echoed in this harness.
+ */
+async function finishOwnVote(h: RoundHarness): Promise<void> {
+  if (h.subState() === 'recordingVote') {
+    const record = h.held('saveRoundSafety').args[0] as { rank: number; votedAttempt: number };
+    expect({ saved: [record.rank, record.votedAttempt], voteSent: h.isHeld('decideAndSendVote') }).toEqual({
+      saved: [h.nextRank(), h.attempt()],
+      voteSent: false,
+    });
+    await h.resolve('saveRoundSafety');
+  }
+  if (h.subState() === 'casting') {
+    const [offered, , position] = h.held('decideAndSendVote').args as [ReadonlyMap<string, Frame>, AbortSignal, unknown];
+    expect(position).toEqual({ rank: h.nextRank(), attempt: h.attempt() });
+    const [prover] = [...offered.keys()];
+    const decision =
+      prover === undefined
+        ? { proposer: null, vote: h.nilBallot(SELF) }
+        : { proposer: new Peer(prover), vote: h.ballot(SELF, prover, h.attempt()) };
+    await h.resolve('decideAndSendVote', decision);
+  }
+  expect(['tallying', 'awaitingVotes']).toContain(h.subState());
+}
+
+/** Answers the tally's one question, after checking it is the one expected. */
+async function answerQuorum(
+  h: RoundHarness,
+  expected: { kind: 'votes' | 'confirmations'; value: string | null; senders: readonly string[] },
+  answer: boolean,
+): Promise<void> {
+  expect(h.quorumQuestion()).toEqual({
+    kind: expected.kind,
+    rank: h.nextRank(),
+    attempt: h.attempt(),
+    value: expected.value,
+    senders: [...expected.senders].sort(),
+  });
+  await h.resolve('isQuorum', answer);
+}
+
+/** Confirmations re-enter verifying (they decide the commit); each one is a row of its own. */
+function deliverToVerifying(h: RoundHarness, deliver: (peer: string) => void): SpecTransition[] {
+  return PEERS.map((peer) => {
+    deliver(peer);
+    return t('verifying', 'confirmation_received', 'verifying');
+  });
+}
+
+/** The own timeouts of the states an attempt's timer runs through: each re-enters its state. */
+const OWN_TIMEOUT: Partial<Record<SpecState, { timeout: TimeoutKey; event: SpecEvent }>> = {
+  voting: { timeout: 'voting', event: 'voting_timeout' },
+  finalizing: { timeout: 'finalizing', event: 'aggregation_timeout' },
+  verifying: { timeout: 'verifying', event: 'verification_timeout' },
+};
+
+/**
+ * Waits for the attempt's timer, which runs from the moment the node started
+ * voting in the attempt, across voting, finalizing and verifying. The state's
+ * own timer keeps firing meanwhile: each time, the state is re-entered (but
+ * voting's timer waits while a vote is under way). SPEC §2.8: the attempt
+ * then moves to the next one.
+ */
+async function waitOutAttempt(h: RoundHarness): Promise<SpecTransition[]> {
+  const from = h.state();
+  const own = OWN_TIMEOUT[from];
+  if (own === undefined || h.attemptStartedAt === null) throw new Error(`no attempt timer runs in ${from}`);
+  const deadline = h.attemptStartedAt + attemptTimeoutFor(MODEL_TIMEOUTS, h.attempt());
+  const reentries: SpecTransition[] = [];
+  if (!isVoteInProgress(h)) {
+    const entered = h.clock.now() - h.engine.getStateTime();
+    for (let at = entered + MODEL_TIMEOUTS[own.timeout]; at <= deadline; at += MODEL_TIMEOUTS[own.timeout]) {
+      if (at === deadline) throw new Error(`${from}'s timeout and the attempt's fall due together: choose other timeouts`);
+      reentries.push(t(from, own.event, from));
+    }
+  }
+  const before = h.transitions.length;
+  const changed = () => h.transitions.slice(before).some((row) => row.event === 'attempt_timeout');
+  await advanceUntil(h.clock, changed, deadline - h.clock.now() + 1, 1);
+  expect({ attemptTimerFiredAt: h.clock.now() }).toEqual({ attemptTimerFiredAt: deadline });
+  return reentries;
+}
+
+/** After an attempt change: where it went, and why. */
+function expectAttemptChange(h: RoundHarness, changesBefore: number, reason: string, to = 1): void {
+  expect(h.attemptChanges.slice(changesBefore)).toEqual([{ from: to - 1, to, reason }]);
+  expect(h.attempt()).toBe(to);
+}
+
+type AttemptMessage = (typeof ATTEMPT_MESSAGES)[number];
+
+/**
+ * Delivers f + 1 messages of attempt 1 from two peers, the one of `kind`
+ * last. The first is of a kind the state only records, so it moves nothing;
+ * the second completes the evidence and moves the node to attempt 1 (SPEC
+ * §2.8). A proposal of attempt 1 can only come from its proposer.
+ */
+function deliverSkipEvidence(h: RoundHarness, kind: AttemptMessage): void {
+  if (h.state() === 'voting') requireVoteInProgress(h, 'skipping ahead from voting');
+  const attempt = h.attempt() + 1;
+  const witness = PEERS.find((peer) => peer !== NEXT_PROPOSER)!;
+  const changes = h.attemptChanges.length;
+  const transitions = h.transitions.length;
+  const firstMovesNothing = () =>
+    expect({ attemptChanges: h.attemptChanges.length - changes, transitions: h.transitions.length - transitions }).toEqual({
+      attemptChanges: 0,
+      transitions: 0,
+    });
+  if (kind === 'proposal_received') {
+    h.deliverVote(witness, NEXT_PROPOSER, attempt);
+    firstMovesNothing();
+    h.deliverProposal(NEXT_PROPOSER, attempt);
+    return;
+  }
+  h.deliverProposal(NEXT_PROPOSER, attempt);
+  firstMovesNothing();
+  if (kind === 'vote_received') h.deliverVote(witness, NEXT_PROPOSER, attempt);
+  else h.deliverConfirmation(witness, NEXT_PROPOSER, attempt);
 }
 
 const drivers: Record<string, Driver> = {
-  'stopped:start': async (h) => {
+  'stopped --start--> starting': async (h) => {
     h.engine.start();
-    return only(t('stopped', 'start', 'starting'));
+    await flush();
+    // The round's safety data is read before anything else (SPEC §2.8).
+    expect(h.isHeld('loadRoundSafety')).toBe(true);
+    return took([t('stopped', 'start', 'starting')]);
   },
 
-  'starting:init_complete': async (h) => {
+  'starting --init_complete--> loading': async (h) => {
+    await h.resolve('loadRoundSafety', null);
     await waitOut(h, 'starting');
-    return only(t('starting', 'init_complete', 'loading'));
+    return took([t('starting', 'init_complete', 'loading')]);
+  },
+
+  // The safety data is still being read: starting waits for it, reading again.
+  'starting --init_complete--> starting': async (h) => {
+    expect(h.isHeld('loadRoundSafety')).toBe(true);
+    await waitOut(h, 'starting');
+    expect(h.isHeld('loadRoundSafety')).toBe(true);
+    return took([t('starting', 'init_complete', 'starting')]);
   },
 
   // A sync that fails is retried after syncRetry by re-entering loading (SPEC §2.3).
-  'loading:sync_timeout': async (h) => {
+  'loading --sync_timeout--> loading': async (h) => {
     await h.reject('synchronize', new Error('peers unreachable'));
     const elapsed = await h.waitForTransition(MODEL_TIMEOUTS.syncRetry * 2);
     expect(elapsed).toBe(MODEL_TIMEOUTS.syncRetry);
-    return only(t('loading', 'sync_timeout', 'loading'), ['loading: synchronize failed']);
+    return took([t('loading', 'sync_timeout', 'loading')], ['loading: synchronize failed']);
   },
 
   // Peers are one rank ahead: adopting their state drops whatever this node
   // had heard for the rank it was deciding, so every round starts clean.
-  'loading:sync_complete': async (h) => {
+  'loading --sync_complete--> collecting': async (h) => {
     const active = h.engine.getActiveState();
     await h.resolve('synchronize', new Frame(active.height + 1, active.hash, `synced-${active.height + 1}`, PEERS[0]));
-    return only(t('loading', 'sync_complete', 'collecting'));
+    return took([t('loading', 'sync_complete', 'collecting')]);
   },
 
-  'collecting:collection_done': async (h) => {
+  'collecting --collection_done--> liveness_check': async (h) => {
     await h.resolve('collect', new Batch(h.nextRank(), [`tx-${h.nextRank()}`]));
-    await h.resolve('getNextLeaders', [SELF, ...PEERS].map((name) => new Peer(name)));
+    await h.resolve('getNextLeaders', PROVERS.map((name) => new Peer(name)));
     await h.resolve('sendLiveness');
-    return only(t('collecting', 'collection_done', 'liveness_check'));
+    return took([t('collecting', 'collection_done', 'liveness_check')]);
   },
 
-  'liveness_check:liveness_check_received': async (h) => {
+  'liveness_check --liveness_check_received--> liveness_check': async (h) => {
     if (h.sendersAt('liveness').length + 1 >= THRESHOLDS.livenessThreshold) {
       throw new Error('one more liveness would complete the quorum: this path cannot re-enter liveness_check alone');
     }
     const peer = firstPeerWithout(h, 'liveness');
     expect(h.engine.receiveLivenessCheck(new Peer(peer), h.peerLiveness(peer))).toBe('accepted');
-    return only(t('liveness_check', 'liveness_check_received', 'liveness_check'));
+    return took([t('liveness_check', 'liveness_check_received', 'liveness_check')]);
   },
 
-  'liveness_check:liveness_timeout': async (h) => {
+  'liveness_check --liveness_timeout--> liveness_check': async (h) => {
     await waitOut(h, 'livenessCheck');
-    return only(t('liveness_check', 'liveness_timeout', 'liveness_check'));
+    return took([t('liveness_check', 'liveness_timeout', 'liveness_check')]);
   },
 
   // prover_signal is raised on entering liveness_check, and only a liveness
   // for the next rank adds to the count, re-entering the state as it does:
   // so the signal always follows the re-entry that completed the quorum, in
   // the same macrostep. It cannot be caused on its own.
-  'liveness_check:prover_signal': async (h) => {
+  'liveness_check --prover_signal--> proving': async (h) => {
     deliverPeerProposals(h);
     const missing = THRESHOLDS.livenessThreshold - h.sendersAt('liveness').length;
     const transitions: SpecTransition[] = [];
@@ -133,103 +277,207 @@ const drivers: Record<string, Driver> = {
       transitions.push(t('liveness_check', 'liveness_check_received', 'liveness_check'));
     }
     transitions.push(t('liveness_check', 'prover_signal', 'proving'));
-    expect(h.isHeld('proveNextState')).toBe(true);
-    return { transitions, providerErrors: [] };
+    return took(transitions);
   },
 
-  'proving:proof_complete': async (h) => {
+  'proving --proof_complete--> publishing': async (h) => {
     const collected = h.context().collected as Batch;
     const active = h.engine.getActiveState();
     await h.resolve('proveNextState', new Frame(h.nextRank(), active.hash, collected.items.join(','), SELF));
-    return only(t('proving', 'proof_complete', 'publishing'));
+    return took([t('proving', 'proof_complete', 'publishing')]);
   },
 
-  'proving:publish_timeout': async (h) => {
+  'proving --publish_timeout--> voting': async (h) => {
     await waitOut(h, 'proving');
-    return only(t('proving', 'publish_timeout', 'voting'));
+    return took([t('proving', 'publish_timeout', 'voting')]);
   },
 
-  'publishing:publish_complete': async (h) => {
+  'publishing --publish_complete--> voting': async (h) => {
     await h.resolve('sendProposal');
-    return only(t('publishing', 'publish_complete', 'voting'));
+    return took([t('publishing', 'publish_complete', 'voting')]);
   },
 
-  'publishing:publish_timeout': async (h) => {
+  'publishing --publish_timeout--> voting': async (h) => {
     await waitOut(h, 'publishing');
-    return only(t('publishing', 'publish_timeout', 'voting'));
+    return took([t('publishing', 'publish_timeout', 'voting')]);
   },
 
-  'voting:proposal_received': async (h) => {
-    await castOwnVoteIfCasting(h);
-    const prover = firstPeerWithout(h, 'proposals');
-    expect(h.engine.receiveProposal(new Peer(prover), h.peerProposal(prover))).toBe('accepted');
-    return only(t('voting', 'proposal_received', 'voting'));
+  'voting --proposal_received--> voting': async (h) => {
+    await finishOwnVote(h);
+    h.deliverProposal(firstPeerWithout(h, 'proposals'));
+    return took([t('voting', 'proposal_received', 'voting')]);
   },
 
-  'voting:vote_received': async (h) => {
-    await castOwnVoteIfCasting(h);
-    const voter = firstPeerWithout(h, 'votes');
-    expect(h.engine.receiveVote(new Peer(PEERS[0]), new Peer(voter), h.ballot(voter, PEERS[0]))).toBe('accepted');
-    return only(t('voting', 'vote_received', 'voting'));
+  'voting --vote_received--> voting': async (h) => {
+    await finishOwnVote(h);
+    h.deliverVote(firstPeerWithout(h, 'votes'), CHOSEN);
+    return took([t('voting', 'vote_received', 'voting')]);
   },
 
-  'voting:voting_timeout': async (h) => {
-    await castOwnVoteIfCasting(h);
+  'voting --confirmation_received--> voting': async (h) => {
+    await finishOwnVote(h);
+    h.deliverConfirmation(PEERS[0], CHOSEN);
+    return took([t('voting', 'confirmation_received', 'voting')]);
+  },
+
+  'voting --voting_timeout--> voting': async (h) => {
+    await finishOwnVote(h);
     await waitOut(h, 'voting');
-    return only(t('voting', 'voting_timeout', 'voting'));
+    return took([t('voting', 'voting_timeout', 'voting')]);
   },
 
-  'voting:quorum_reached': async (h) => {
-    await castOwnVoteIfCasting(h);
-    await h.resolve('isQuorum', true);
-    return only(t('voting', 'quorum_reached', 'finalizing'));
+  // 2f + 1 votes for one proposal: the tally asks the provider about that
+  // group, and a yes locks this node on it (SPEC §2.8: finalizing = lock).
+  'voting --quorum_reached--> finalizing': async (h) => {
+    requireVoteInProgress(h, 'quorum_reached');
+    for (const voter of PEERS) h.deliverVote(voter, CHOSEN);
+    await finishOwnVote(h);
+    await answerQuorum(h, { kind: 'votes', value: h.peerProposal(CHOSEN).identity(), senders: PEERS }, true);
+    // The lock is written before anything it allows is sent.
+    const record = h.held('saveRoundSafety').args[0] as { lock: { contentId: string; attempt: number } | null };
+    expect({ lock: record.lock, confirmationSent: h.isHeld('sendConfirmation') }).toEqual({
+      lock: { contentId: h.peerProposal(CHOSEN).identity(), proposerId: CHOSEN, attempt: 0 },
+      confirmationSent: false,
+    });
+    return took([t('voting', 'quorum_reached', 'finalizing')]);
   },
 
-  'finalizing:aggregation_done': async (h) => {
-    await h.resolve('finalizeVotes', { state: h.peerProposal(PEERS[0]), proposer: new Peer(PEERS[0]) });
-    return only(t('finalizing', 'aggregation_done', 'verifying'));
-  },
-
-  'finalizing:aggregation_timeout': async (h) => {
-    await waitOut(h, 'finalizing');
-    return only(t('finalizing', 'aggregation_timeout', 'finalizing'));
-  },
-
-  'verifying:verification_done': async (h) => {
+  // 2f + 1 peers confirmed while this node was still voting: a commit.
+  'voting --commit_quorum--> verifying': async (h, step) => {
+    requireVoteInProgress(h, 'commit_quorum');
     const rank = h.nextRank();
-    const finalized = h.peerProposal(PEERS[0]);
+    const confirmed = h.peerProposal(CHOSEN);
+    for (const peer of PEERS) h.deliverConfirmation(peer, CHOSEN);
+    await finishOwnVote(h);
+    await answerQuorum(h, { kind: 'confirmations', value: confirmed.identity(), senders: PEERS }, true);
+    expect(h.commits.map((c) => [c.rank, c.state.identity(), c.proposer?.identity(), c.attempt])).toEqual([
+      [rank, confirmed.identity(), CHOSEN, 0],
+    ]);
+    return took(step);
+  },
+
+  // 2f + 1 nil confirmations: nothing can be confirmed in this attempt.
+  'voting --attempt_failed--> proving': async (h, step) => {
+    requireVoteInProgress(h, 'attempt_failed');
+    const changes = h.attemptChanges.length;
+    for (const peer of PEERS) h.deliverNilConfirmation(peer);
+    await finishOwnVote(h);
+    await answerQuorum(h, { kind: 'confirmations', value: null, senders: PEERS }, true);
+    expectAttemptChange(h, changes, 'nil_confirmations');
+    return took(step);
+  },
+
+  'finalizing --aggregation_done--> verifying': async (h) => {
+    expect(h.subState()).toBe('locking');
+    await h.resolve('saveRoundSafety');
+    await h.resolve('finalizeVotes', { state: h.peerProposal(CHOSEN), proposer: new Peer(CHOSEN) });
+    return took([t('finalizing', 'aggregation_done', 'verifying')]);
+  },
+
+  'finalizing --aggregation_timeout--> finalizing': async (h) => {
+    await waitOut(h, 'finalizing');
+    return took([t('finalizing', 'aggregation_timeout', 'finalizing')]);
+  },
+
+  // The commit rule: 2f + 1 matching confirmations, which the provider weighs.
+  'verifying --verification_done--> collecting': async (h) => {
+    const rank = h.nextRank();
+    const confirmed = h.peerProposal(CHOSEN);
     const commitsBefore = h.commits.length;
+    const reentries = deliverToVerifying(h, (peer) => h.deliverConfirmation(peer, CHOSEN));
+    await flush();
+    const [finalized, , position] = h.held('sendConfirmation').args as [Frame, AbortSignal, unknown];
+    expect([finalized.identity(), position]).toEqual([confirmed.identity(), { rank, attempt: 0 }]);
     await h.resolve('sendConfirmation');
-    expect(h.commits.slice(commitsBefore).map((c) => [c.rank, c.state.identity(), c.proposer?.identity()])).toEqual([
-      [rank, finalized.identity(), PEERS[0]],
+    await answerQuorum(h, { kind: 'confirmations', value: confirmed.identity(), senders: PEERS }, true);
+    expect(h.commits.slice(commitsBefore).map((c) => [c.rank, c.state.identity(), c.proposer?.identity(), c.attempt])).toEqual([
+      [rank, confirmed.identity(), CHOSEN, 0],
     ]);
     expect(h.engine.getActiveRank()).toBe(rank);
-    return only(t('verifying', 'verification_done', 'collecting'));
+    return took([...reentries, t('verifying', 'verification_done', 'collecting')]);
   },
 
-  'verifying:verification_timeout': async (h) => {
+  'verifying --verification_timeout--> verifying': async (h) => {
     await waitOut(h, 'verifying');
-    return only(t('verifying', 'verification_timeout', 'verifying'));
+    return took([t('verifying', 'verification_timeout', 'verifying')]);
   },
 
-  'stopping:cleanup_complete': async (h) => {
+  'verifying --confirmation_received--> verifying': async (h) => {
+    h.deliverConfirmation(PEERS[0], CHOSEN);
+    return took([t('verifying', 'confirmation_received', 'verifying')]);
+  },
+
+  'verifying --attempt_failed--> proving': async (h, step) => {
+    const changes = h.attemptChanges.length;
+    const reentries = deliverToVerifying(h, (peer) => h.deliverNilConfirmation(peer));
+    await h.resolve('sendConfirmation');
+    await answerQuorum(h, { kind: 'confirmations', value: null, senders: PEERS }, true);
+    expectAttemptChange(h, changes, 'nil_confirmations');
+    return took([...reentries, ...step]);
+  },
+
+  'stopping --cleanup_complete--> stopped': async (h) => {
     await h.resolve('cleanup');
     expect(await h.stopOutcomeSoFar()).toBe('resolved');
-    return only(t('stopping', 'cleanup_complete', 'stopped'));
+    return took([t('stopping', 'cleanup_complete', 'stopped')]);
   },
 };
 
 for (const from of RUNNING_STATES) {
-  drivers[`${from}:stop`] = async (h) => {
+  drivers[`${from} --stop--> stopping`] = async (h) => {
     h.requestStop();
     // stop() resolves at `stopped`, and cleanup is still held.
     expect(await h.stopOutcomeSoFar()).toBe('pending');
-    return only(t(from, 'stop', 'stopping'));
+    return took([t(from, 'stop', 'stopping')]);
   };
-  drivers[`${from}:induce_sync`] = async (h) => {
+  drivers[`${from} --induce_sync--> loading`] = async (h) => {
+    if (from === 'starting') await ignoreSyncUntilRestored(h);
     h.engine.induceSync();
-    return only(t(from, 'induce_sync', 'loading'));
+    return took([t(from, 'induce_sync', 'loading')]);
   };
+}
+
+/**
+ * A sync asked for while starting still reads the safety data is ignored:
+ * the read goes on (a restarted node must not skip reading its lock and last
+ * vote, SPEC §2.8), and only once it is done is the sync honoured.
+ */
+async function ignoreSyncUntilRestored(h: RoundHarness): Promise<void> {
+  expect(h.subState()).toBe('restoring');
+  const reading = h.held('loadRoundSafety');
+  const transitions = h.transitions.length;
+  h.engine.induceSync();
+  await flush();
+  expect({
+    transitions: h.transitions.slice(transitions),
+    subState: h.subState(),
+    readAborted: reading.signal.aborted,
+    stillReading: h.isHeld('loadRoundSafety'),
+  }).toEqual({ transitions: [], subState: 'restoring', readAborted: false, stillReading: true });
+  await h.resolve('loadRoundSafety', null);
+  expect(h.subState()).toBe('restored');
+}
+
+for (const from of VOTED_STATES) {
+  drivers[`${from} --attempt_timeout--> proving`] = async (h, step) => {
+    const changes = h.attemptChanges.length;
+    const reentries = await waitOutAttempt(h);
+    expectAttemptChange(h, changes, 'timeout');
+    return took([...reentries, ...step]);
+  };
+}
+
+for (const from of ATTEMPT_STATES) {
+  for (const kind of ATTEMPT_MESSAGES) {
+    drivers[`${from} --${kind}--> proving`] = async (h, step) => {
+      const changes = h.attemptChanges.length;
+      deliverSkipEvidence(h, kind);
+      await flush();
+      expect(Object.keys(h.context().attemptsSeen[String(h.nextRank())] ?? {}).length).toBeGreaterThanOrEqual(SKIP_EVIDENCE);
+      expectAttemptChange(h, changes, 'skip_ahead');
+      return took(step);
+    };
+  }
 }
 
 /**
@@ -240,20 +488,27 @@ for (const from of RUNNING_STATES) {
 export async function waitOutFinalState(h: RoundHarness): Promise<DriverResult> {
   const from = h.state();
   const timer = SPEC_TIMEOUT_EVENTS.find((entry) => entry.node === from);
-  if (timer === undefined) return { transitions: [], providerErrors: [] };
-  const row = SPEC_TRANSITIONS.find((r) => r.from === from && r.event === timer.event);
-  if (row === undefined) throw new Error(`SPEC has no row for ${from} on ${timer.event}`);
-  await castOwnVoteIfCasting(h);
+  if (timer === undefined) return took([]);
+  // Starting moves on only once its safety data is read; until then it waits again.
+  const row =
+    from === 'starting'
+      ? t('starting', 'init_complete', h.subState() === 'restored' ? 'loading' : 'starting')
+      : SPEC_TRANSITIONS.find((r) => r.from === from && r.event === timer.event);
+  if (row === undefined || !SPEC_TRANSITIONS.some((r) => transitionKey(r) === transitionKey(row))) {
+    throw new Error(`SPEC has no row for ${from} on ${timer.event}`);
+  }
+  if (isVoteInProgress(h)) await finishOwnVote(h);
   await waitOut(h, timer.timeout as TimeoutKey);
-  return only(row);
+  return took([row]);
 }
 
 export function driverFor(transition: SpecTransition): Driver {
-  const driver = drivers[`${transition.from}:${transition.event}`];
+  const driver = drivers[transitionKey(transition)];
   if (driver === undefined) throw new Error(`no driver for ${transitionKey(transition)}`);
   return driver;
 }
 
 export function hasDriver(transition: SpecTransition): boolean {
-  return `${transition.from}:${transition.event}` in drivers;
+  return transitionKey(transition) in drivers;
 }
+

@@ -1,4 +1,4 @@
-import { SimulatedClock } from 'xstate';
+import { SimulatedClock, type InspectionEvent } from 'xstate';
 import {
   createConsensusEngine,
   type CommitRecord,
@@ -7,6 +7,8 @@ import {
   type RoundTimeouts,
   type TraceLogger,
 } from '../../../index';
+import type { RoundSafetyStorage } from '../../../providers/storage';
+import type { QuorumQuestion } from '../../../providers/voting';
 import { Ballot, Batch, Frame, Peer } from '../../support/fixtures';
 import { advanceUntil, flush } from '../../support/time';
 import type { SpecEvent, SpecState, SpecTransition } from './specTable';
@@ -15,6 +17,12 @@ export const SELF = 'n0';
 export const PEERS = ['n1', 'n2', 'n3'] as const;
 /** Every member proves every rank: the prover set never refuses a test message. */
 export const MEMBERS = [SELF, ...PEERS];
+/**
+ * The provers in priority order. Attempt a's proposer is the a-th of them
+ * (SPEC §2.8: the proposer rotates with the attempt), so this node proposes
+ * in attempt 0 only, with everyone, and declines to prove in attempts 1–3.
+ */
+export const PROVERS = [SELF, ...PEERS];
 
 /**
  * Two of everything, so that one peer's liveness or proposal can arrive
@@ -22,9 +30,14 @@ export const MEMBERS = [SELF, ...PEERS];
  */
 export const THRESHOLDS = { minimumProvers: 2, livenessThreshold: 2, proposalThreshold: 2 } as const;
 
+/** f + 1 of the four members: two peers heard at a higher attempt move this node there. */
+export const SKIP_EVIDENCE = 2;
+
 /**
  * Distinct per state, so a delay wired to the wrong timeout shows up as a
  * wrong elapsed time. Loading's must outlast the sync retry it contains.
+ * An attempt outlasts every state timeout a path waits out inside it (at most
+ * two verifying timeouts, 160 ms), so only the drivers that wait for it see it.
  */
 export const MODEL_TIMEOUTS: RoundTimeouts = {
   starting: 10,
@@ -38,6 +51,9 @@ export const MODEL_TIMEOUTS: RoundTimeouts = {
   finalizing: 70,
   verifying: 80,
   stopping: 90,
+  attempt: 250,
+  attemptGrowth: 2,
+  attemptMax: 900,
 };
 
 export type HeldMethod =
@@ -51,10 +67,24 @@ export type HeldMethod =
   | 'isQuorum'
   | 'finalizeVotes'
   | 'sendConfirmation'
+  | 'sendNilConfirmation'
+  | 'loadRoundSafety'
+  | 'saveRoundSafety'
   | 'cleanup';
+
+/** Storage calls carry no AbortSignal: a write under way cannot be taken back. */
+const STORAGE_METHODS: readonly HeldMethod[] = ['loadRoundSafety', 'saveRoundSafety'];
 
 export interface HeldCall {
   method: HeldMethod;
+  /** What the engine passed, signal included. */
+  args: unknown[];
+  /**
+   * Aborted when the state instance that made the call is left. For storage
+   * calls the harness aborts it itself at the next top-level transition:
+   * every state that reads or writes storage does so in a sub-step left only
+   * when the call settles or the state is.
+   */
   signal: AbortSignal;
   /** Settled by the test; an unsettled call ends only by its signal aborting. */
   settled: boolean;
@@ -65,10 +95,10 @@ export interface HeldCall {
 export type ModelEngine = ConsensusEngine<Frame, Ballot, Peer, Batch>;
 
 /**
- * One real engine whose every provider call (and its cleanup) is held until
- * the test settles it, on a SimulatedClock. Nothing happens unless a driver
- * settles a call, delivers a message or moves the clock, so each SPEC event
- * can be caused on its own.
+ * One real engine whose every provider call (storage and cleanup included)
+ * is held until the test settles it, on a SimulatedClock. Nothing happens
+ * unless a driver settles a call, delivers a message or moves the clock, so
+ * each SPEC event can be caused on its own.
  */
 export class RoundHarness {
   readonly clock = new SimulatedClock();
@@ -77,23 +107,39 @@ export class RoundHarness {
   readonly transitions: SpecTransition[] = [];
   readonly commits: CommitRecord<Frame, Peer>[] = [];
   readonly providerErrors: string[] = [];
+  readonly attemptChanges: { from: number; to: number; reason: string }[] = [];
+  /** When this node last started voting in an attempt: its attempt timer runs from there. */
+  attemptStartedAt: number | null = null;
   /** Calls in flight: settled or aborted ones leave this list. */
   private readonly live: HeldCall[] = [];
+  private readonly storageAborts = new Map<HeldCall, AbortController>();
   /** Settles to how the last `engine.stop()` ended, so disposing the actor never leaves it unhandled. */
   private stopOutcome: Promise<string> | null = null;
 
   constructor() {
+    const track = (method: HeldMethod, args: unknown[], signal: AbortSignal) =>
+      new Promise<never>((resolve, reject) => {
+        const call: HeldCall = { method, args, signal, settled: false, resolve: resolve as (v: unknown) => void, reject };
+        this.live.push(call);
+        // An aborted call belongs to a state instance that is gone; settling
+        // it could not reach the machine, so it must not be mistaken for a live one.
+        signal.addEventListener('abort', () => this.forget(call), { once: true });
+      });
     const hold =
       (method: HeldMethod) =>
       (...args: unknown[]): Promise<never> => {
-        const signal = args[args.length - 1] as AbortSignal;
-        return new Promise((resolve, reject) => {
-          const call: HeldCall = { method, signal, settled: false, resolve: resolve as (v: unknown) => void, reject };
-          this.live.push(call);
-          // An aborted call belongs to a state instance that is gone; settling
-          // it could not reach the machine, so it must not be mistaken for a live one.
-          signal.addEventListener('abort', () => this.forget(call), { once: true });
-        });
+        const signal = args.find((arg): arg is AbortSignal => arg instanceof AbortSignal);
+        if (signal === undefined) throw new Error(`${method} was called without an AbortSignal`);
+        return track(method, args, signal);
+      };
+    const holdStorage =
+      (method: HeldMethod) =>
+      (...args: unknown[]): Promise<never> => {
+        const controller = new AbortController();
+        const promise = track(method, args, controller.signal);
+        const call = this.live[this.live.length - 1];
+        this.storageAborts.set(call, controller);
+        return promise;
       };
     const providers = {
       sync: { synchronize: hold('synchronize') },
@@ -105,8 +151,13 @@ export class RoundHarness {
         isQuorum: hold('isQuorum'),
         finalizeVotes: hold('finalizeVotes'),
         sendConfirmation: hold('sendConfirmation'),
+        sendNilConfirmation: hold('sendNilConfirmation'),
       },
     } as unknown as ConsensusProviders<Frame, Ballot, Peer, Batch>;
+    const storage = {
+      loadRoundSafety: holdStorage('loadRoundSafety'),
+      saveRoundSafety: holdStorage('saveRoundSafety'),
+    } as unknown as RoundSafetyStorage;
     const traceLogger: TraceLogger = {
       trace: () => {},
       error: (message) => this.providerErrors.push(message),
@@ -115,18 +166,26 @@ export class RoundHarness {
       id: new Peer(SELF),
       initialState: Frame.genesis(),
       providers,
+      storage,
       members: MEMBERS.map((name) => new Peer(name)),
       ...THRESHOLDS,
-      // Own liveness and votes are not echoed, so casting a vote moves voting
-      // between its sub-states without a vote_received re-entry.
+      // Own liveness, votes and confirmations are not echoed, so casting a
+      // vote or sending a confirmation moves between sub-steps without a
+      // re-entry, and only peers' messages count towards a quorum.
       shouldEmitReceiveEventsOnSends: false,
       timeouts: MODEL_TIMEOUTS,
       clock: this.clock,
       traceLogger,
       cleanup: hold('cleanup'),
+      inspect: (inspection) => this.abortStorageCallsOnLeaving(inspection),
     });
-    this.engine.addListener((from, to, event) => this.transitions.push({ from, event: event as SpecEvent, to }));
+    this.engine.addListener((from, to, event) => {
+      this.transitions.push({ from, event: event as SpecEvent, to });
+      // The attempt's clock starts when the node starts voting in it (RoundTimeouts.attempt).
+      if (to === 'voting' && (from === 'proving' || from === 'publishing')) this.attemptStartedAt = this.clock.now();
+    });
     this.engine.onCommit((commit) => this.commits.push(commit));
+    this.engine.onAttemptChange(({ from, to, reason }) => this.attemptChanges.push({ from, to, reason }));
   }
 
   state(): SpecState {
@@ -149,9 +208,14 @@ export class RoundHarness {
     return this.engine.getActiveRank() + 1;
   }
 
-  /** Senders recorded at the next rank in one of the context's books. */
-  sendersAt(book: 'liveness' | 'proposals' | 'votes'): string[] {
-    return Object.keys(this.context()[book][String(this.nextRank())] ?? {});
+  attempt(): number {
+    return this.engine.getAttempt();
+  }
+
+  /** Senders recorded for the next rank (and, but for liveness, the given attempt) in one of the context's books. */
+  sendersAt(book: 'liveness' | 'proposals' | 'votes' | 'confirmations', attempt = this.attempt()): string[] {
+    const slot = book === 'liveness' ? String(this.nextRank()) : `${this.nextRank()}/${attempt}`;
+    return Object.keys(this.context()[book][slot] ?? {});
   }
 
   /** The calls in flight now (a copy). */
@@ -161,6 +225,24 @@ export class RoundHarness {
 
   isHeld(method: HeldMethod): boolean {
     return this.live.some((call) => call.method === method);
+  }
+
+  /** The one call of `method` in flight, to read what the engine passed it. */
+  held(method: HeldMethod): HeldCall {
+    const matching = this.live.filter((call) => call.method === method);
+    if (matching.length !== 1) {
+      const held = this.live.map((call) => call.method).join(', ') || 'nothing';
+      throw new Error(
+        `expected exactly one held ${method} call in ${this.state()}.${this.subState() ?? ''}, found ${matching.length} (held: ${held})`,
+      );
+    }
+    return matching[0];
+  }
+
+  /** What the held `isQuorum` call asks, and whose messages it weighs. */
+  quorumQuestion(): QuorumQuestion & { senders: string[] } {
+    const [messages, , question] = this.held('isQuorum').args as [ReadonlyMap<string, unknown>, AbortSignal, QuorumQuestion];
+    return { ...question, senders: [...messages.keys()].sort() };
   }
 
   async resolve(method: HeldMethod, value?: unknown): Promise<void> {
@@ -214,26 +296,70 @@ export class RoundHarness {
     return new Batch(this.nextRank(), [`${peer}-tx-${this.nextRank()}`]);
   }
 
-  peerProposal(prover: string): Frame {
+  /** A prover's proposal; a later attempt's is a block of its own. */
+  peerProposal(prover: string, attempt = 0): Frame {
     const active = this.engine.getActiveState();
-    return new Frame(this.nextRank(), active.hash, `block-${this.nextRank()}`, prover);
+    const payload = attempt === 0 ? `block-${this.nextRank()}` : `block-${this.nextRank()}-attempt-${attempt}`;
+    return new Frame(this.nextRank(), active.hash, payload, prover);
   }
 
-  ballot(voter: string, prover: string): Ballot {
-    return new Ballot(this.nextRank(), voter, prover, this.peerProposal(prover).hash);
+  ballot(voter: string, prover: string, attempt = 0): Ballot {
+    return new Ballot(this.nextRank(), voter, prover, this.peerProposal(prover, attempt).hash);
+  }
+
+  nilBallot(voter: string): Ballot {
+    return new Ballot(this.nextRank(), voter, '', 'nil');
+  }
+
+  deliverProposal(prover: string, attempt = 0): void {
+    const position = attempt === 0 ? undefined : { attempt, validAttempt: null };
+    expect(this.engine.receiveProposal(new Peer(prover), this.peerProposal(prover, attempt), position)).toBe('accepted');
+  }
+
+  /** A vote naming the proposal it endorses, so votes match by value (SPEC §2.8). */
+  deliverVote(voter: string, prover: string, attempt = 0): void {
+    const position = { attempt, proposal: this.peerProposal(prover, attempt).identity() };
+    expect(this.engine.receiveVote(new Peer(prover), new Peer(voter), this.ballot(voter, prover, attempt), position)).toBe(
+      'accepted',
+    );
+  }
+
+  deliverNilVote(voter: string, attempt = 0): void {
+    expect(this.engine.receiveNilVote(new Peer(voter), this.nilBallot(voter), { attempt })).toBe('accepted');
+  }
+
+  /** A peer confirming it locked on `prover`'s proposal of `proposedIn` at `attempt`. */
+  deliverConfirmation(peer: string, prover: string, attempt = 0, proposedIn = attempt): void {
+    expect(this.engine.receiveConfirmation(new Peer(peer), this.peerProposal(prover, proposedIn), { attempt })).toBe(
+      'accepted',
+    );
+  }
+
+  deliverNilConfirmation(peer: string, attempt = 0): void {
+    expect(this.engine.receiveNilConfirmation(new Peer(peer), { rank: this.nextRank(), attempt })).toBe('accepted');
+  }
+
+  /**
+   * Storage calls get no signal from the engine. A top-level transition
+   * (read from the round actor's microsteps, before the state entered starts
+   * its own calls) ends the state instance that made them.
+   */
+  private abortStorageCallsOnLeaving(inspection: InspectionEvent): void {
+    if (inspection.type !== '@xstate.microstep' || inspection.actorRef !== this.engine?.actor) return;
+    const transitions = (inspection as unknown as { _transitions: { target?: { path: string[] }[] }[] })._transitions;
+    if (!transitions.some((t) => (t.target ?? []).some((target) => target.path.length === 1))) return;
+    for (const call of this.live.filter((c) => STORAGE_METHODS.includes(c.method))) {
+      this.storageAborts.get(call)?.abort();
+      this.storageAborts.delete(call);
+    }
   }
 
   private take(method: HeldMethod): HeldCall {
-    const matching = this.live.filter((call) => call.method === method);
-    if (matching.length !== 1) {
-      const held = this.live.map((call) => call.method).join(', ') || 'nothing';
-      throw new Error(
-        `expected exactly one held ${method} call in ${this.state()}.${this.subState() ?? ''}, found ${matching.length} (held: ${held})`,
-      );
-    }
-    this.forget(matching[0]);
-    matching[0].settled = true;
-    return matching[0];
+    const call = this.held(method);
+    this.forget(call);
+    this.storageAborts.delete(call);
+    call.settled = true;
+    return call;
   }
 
   private forget(call: HeldCall): void {
