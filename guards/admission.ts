@@ -114,7 +114,15 @@ export function admit(context: RoundContext, candidate: Candidate, inFlight?: In
   if (endorsed !== undefined && kind === 'vote' && !isMember(context, endorsed)) {
     return reject('not_member', `vote endorses ${endorsed}, who is not a member`);
   }
-  if (endorsed !== undefined && concernsNextRank(context, rank) && proversKnown(context) && !isKnownProver(context, endorsed)) {
+  // A later attempt's proposer may be any member (its proposal and the votes for it).
+  const attemptsProposer = kind !== 'liveness' && attempt > 0 && proposerOfAttempt(context, attempt) === endorsed;
+  if (
+    endorsed !== undefined &&
+    !attemptsProposer &&
+    concernsNextRank(context, rank) &&
+    proversKnown(context) &&
+    !isKnownProver(context, endorsed)
+  ) {
     return reject('not_prover', `${endorsed} is not a prover of rank ${rank}`);
   }
   const book = bookFor(context, kind);

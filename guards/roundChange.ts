@@ -46,7 +46,20 @@ export function currentSlot(context: RoundContext, attempt = context.attempt): s
  */
 export function proposerOfAttempt(context: RoundContext, attempt = context.attempt): Identity | null {
   if (!proversKnown(context)) return null;
-  return context.nextProvers[attempt % context.nextProvers.length].identity();
+  const order = attemptProposers(context);
+  return order[attempt % order.length];
+}
+
+/**
+ * Who proposes in later attempts, in turn: the provers, then the other
+ * members. A node locked on a value whose votes only it saw (a Byzantine
+ * voter told nobody else) would otherwise never get to re-propose it, and
+ * votes nil for everything else forever.
+ */
+export function attemptProposers(context: RoundContext): Identity[] {
+  const provers = context.nextProvers.map((prover) => prover.identity());
+  const others = (context.members ?? []).filter((member) => !provers.includes(member));
+  return [...provers, ...others];
 }
 
 export function isProposerOfAttempt(context: RoundContext): boolean {
@@ -79,9 +92,19 @@ export function hasConfirmedInAttempt(context: RoundContext): boolean {
 
 /** Tendermint line 23: not locked, or locked on this very value. */
 export function respectsLock(context: RoundContext, proposal: ProposalRecord): boolean {
+  const { lock, polka } = context;
   return (
-    context.lock === null || context.lock.contentId === proposal.contentId || context.provenValue === proposal.contentId
+    lock === null ||
+    lock.contentId === proposal.contentId ||
+    context.provenValue === proposal.contentId ||
+    // This node saw the 2f + 1 votes itself, in an attempt no older than its lock.
+    (polka !== null && polka.contentId === proposal.contentId && polka.attempt >= lock.attempt)
   );
+}
+
+/** The value a lock finding's votes endorse, when they name one. */
+export function findingValue(endorses: string): Identity | null {
+  return valueOf(endorses);
 }
 
 /**

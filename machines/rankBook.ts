@@ -69,15 +69,17 @@ export function pruneAttemptsBelow<T>(book: RankBook<T>, rank: number, lowest: n
   return pruneWhere(book, (slotRank, attempt) => slotRank !== rank || attempt >= lowest);
 }
 
-/** Keeps, in every slot of one rank, only the senders `keep` accepts. */
+/** Keeps, in every slot of one rank (or only its `attempt`), only the senders `keep` accepts. */
 export function filterAt<T>(
   book: RankBook<T>,
   rank: number,
   keep: (sender: Identity, value: T) => boolean,
+  attempt?: number,
 ): RankBook<T> {
   let result = book;
   for (const [key, entries] of Object.entries(book)) {
-    if (parseSlot(key).rank !== rank) continue;
+    const slot = parseSlot(key);
+    if (slot.rank !== rank || (attempt !== undefined && slot.attempt !== attempt)) continue;
     const kept = Object.fromEntries(Object.entries(entries).filter(([sender, value]) => keep(sender, value)));
     if (Object.keys(kept).length !== Object.keys(entries).length) result = { ...result, [key]: kept };
   }

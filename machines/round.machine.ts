@@ -13,6 +13,7 @@ import {
   currentSlot,
   endorsementIn,
   endorsementOf,
+  findingValue,
   hasConfirmedInAttempt,
   hasProposalsToJudge,
   hasVotedInAttempt,
@@ -213,6 +214,7 @@ function freshAttempt() {
     valid: null,
     finding: null,
     provenValue: null,
+    polka: null,
   } satisfies Partial<RoundContext>;
 }
 
@@ -410,6 +412,12 @@ const tallyStep = (state: RoundStateName, next: string, groups: (context: RoundC
         actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseQuorumReached' as const],
       },
       {
+        // 2f + 1 votes for a value whose proposal this node lacks: it cannot lock, but remembers.
+        guard: { type: 'isPolkaFinding' as const, params: findingOf },
+        target: next,
+        actions: { type: 'rememberPolka' as const, params: findingOf },
+      },
+      {
         guard: { type: 'isNilVotesFinding' as const, params: findingOf },
         actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseQuorumReached' as const],
       },
@@ -498,6 +506,8 @@ export const roundMachine = setup({
     isCommitFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'commit',
     isLockFinding: ({ context }, params: { finding: QuorumFinding | null }) =>
       params.finding?.kind === 'lock' && canLockOnFinding({ ...context, finding: params.finding }),
+    isPolkaFinding: (_, params: { finding: QuorumFinding | null }) =>
+      params.finding?.kind === 'lock' && findingValue(params.finding.endorses) !== null,
     isNilVotesFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'nil_votes',
     isNilConfirmationsFinding: (_, params: { finding: QuorumFinding | null }) =>
       params.finding?.kind === 'nil_confirmations',
@@ -565,6 +575,12 @@ export const roundMachine = setup({
     raiseCommitQuorum: raise({ type: 'commit_quorum' as const }),
     raiseQuorumReached: raise({ type: 'quorum_reached' as const }),
     raiseAttemptFailed: raise({ type: 'attempt_failed' as const }),
+    rememberPolka: assign(({ context }, params: { finding: QuorumFinding | null }) => {
+      const finding = params.finding;
+      const contentId = finding?.kind === 'lock' ? findingValue(finding.endorses) : null;
+      if (finding === null || contentId === null || (context.polka !== null && context.polka.attempt >= finding.attempt)) return {};
+      return { polka: { attempt: finding.attempt, contentId } };
+    }),
     storeFinding: assign((_, params: { finding: QuorumFinding | null }) => ({ finding: params.finding })),
     acceptProof: assign(({ context }) => {
       const group = lockProofGroup(context)[0];
@@ -580,7 +596,7 @@ export const roundMachine = setup({
       const held = lockedProposal(context, finding.endorses, finding.attempt);
       if (held === null) return {};
       const lock = { contentId: held.proposal.contentId, proposerId: held.proposer, attempt: finding.attempt, value: held.proposal.value };
-      return { lock, valid: lock };
+      return { lock, valid: lock, polka: { attempt: finding.attempt, contentId: lock.contentId } };
     }),
     armAttemptTimer: raise({ type: 'attempt_timeout' as const }, { delay: 'attemptTimeout', id: ATTEMPT_TIMER_ID }),
     cancelAttemptTimer: cancel(ATTEMPT_TIMER_ID),
@@ -617,8 +633,9 @@ export const roundMachine = setup({
         nextProvers: params.provers,
         nextProversRank: rank,
         liveness: filterAt(context.liveness, rank, isProverId),
-        proposals: filterAt(context.proposals, rank, isProverId),
-        votes: filterAt(context.votes, rank, (_, record: VoteRecord) => record.proposerId === null || isProverId(record.proposerId)),
+        // Attempt 0 only: a later attempt's proposer may be any member.
+        proposals: filterAt(context.proposals, rank, isProverId, 0),
+        votes: filterAt(context.votes, rank, (_, record: VoteRecord) => record.proposerId === null || isProverId(record.proposerId), 0),
       };
     }),
     markLivenessAnnounced: assign({ livenessAnnounced: true }),

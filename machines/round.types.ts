@@ -206,6 +206,13 @@ export interface RoundContext {
   attemptsSeen: RankBook<number>;
   /** A proposal whose cited 2f + 1 votes this node checked in this attempt: it may be voted for despite the lock. */
   provenValue: Identity | null;
+  /**
+   * The latest attempt of the next rank in which this node saw 2f + 1 votes
+   * for one value, even one whose proposal it never held (so it could not
+   * lock on it): a later proposal of that value may be voted for despite an
+   * older lock, as if it cited that attempt.
+   */
+  polka: { attempt: number; contentId: Identity } | null;
   /** Safety data read from storage at start; applied when its rank comes up. */
   restored: RoundSafetyRecord | null;
   /** Attempts before and after the current one whose messages are kept. */

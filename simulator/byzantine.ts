@@ -242,7 +242,9 @@ export class ByzantineNode {
   private proposes(height: number, attempt: number): boolean {
     const schedule = this.context.schedule(height);
     if (attempt === 0) return schedule.includes(this.context.self);
-    return schedule[attempt % schedule.length] === this.context.self;
+    // As the engine rotates later attempts: the provers, then the other members.
+    const order = [...schedule, ...this.context.members.filter((member) => !schedule.includes(member))];
+    return order[attempt % order.length] === this.context.self;
   }
 
   private entries(height: number, tag: string): string[] {

@@ -7,7 +7,7 @@ import type { ElectionStorage, InMemoryElectionStorage } from '../providers/stor
 import type { RoundTimeouts } from '../machines/round.types';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
 import { defaultProversPerRank, faultTolerance, leaderSchedule } from '../examples/ledger/rules';
-import { LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
+import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
 import { Keyring } from '../examples/ledger/signing';
 import type { LedgerFrame } from '../examples/ledger/types';
 import { ByzantineNode, type BehaviourOption } from './byzantine';
@@ -520,9 +520,12 @@ export async function runSimulation(
     lastFaultEnd = Math.max(lastFaultEnd, restartAt ?? at);
   }
 
-  // Long enough for f + 2 failed attempts in a row (each f Byzantine proposers, or a split vote) and a sync.
+  // Long enough for a full turn of attempt proposers (every member, then two more) and a sync: a
+  // value locked by one node only is re-proposed when that node's turn comes.
   const attemptBase = patienceMs * (proversPerRank + 1);
-  const attemptsWorth = Array.from({ length: faultTolerance(options.nodes) + 3 }, (_, i) => attemptBase * LEDGER_ATTEMPT_GROWTH ** i);
+  const attemptsWorth = Array.from({ length: options.nodes + 2 }, (_, i) =>
+    Math.min(LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH ** i) * attemptBase,
+  );
   const stallLimitMs =
     options.stallLimitMs ?? Math.max(5_000, 10 * patienceMs * (proversPerRank + 2), 2 * attemptsWorth.reduce((a, b) => a + b, 0));
   const maxSimulatedMs = options.maxSimulatedMs ?? lastFaultEnd + options.rounds * 4 * patienceMs * (proversPerRank + 2) + stallLimitMs;

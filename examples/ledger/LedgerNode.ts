@@ -23,6 +23,8 @@ export type LedgerRounds = Omit<LedgerEngine, 'actor'>;
 
 /** Each attempt of a height waits this many times longer than the one before. */
 export const LEDGER_ATTEMPT_GROWTH = 1.5;
+/** No attempt waits longer than this many times the first: a full turn of proposers must stay affordable. */
+export const LEDGER_ATTEMPT_CAP = 8;
 
 /** What a nil vote names instead of a frame hash. */
 export const NIL_FRAME = 'nil';
@@ -78,7 +80,7 @@ export interface LedgerNodeOptions {
   syncWaitMs?: number;
   /** Unanswered messages of the pending height are re-sent this often. Default: patienceMs. */
   resendMs?: number;
-  /** No progress for this long → re-sync from peers. Default: four times the fourth attempt's timeout. */
+  /** No commit and no new attempt for this long → re-sync from peers. Default: three times the longest attempt. */
   stallMs?: number;
   /**
    * After `start()`, wait this long before casting any vote, to hear what
@@ -232,7 +234,7 @@ export class LedgerNode {
     // Past a few attempts: a sync restarts the round, so syncing sooner would
     // cut short the very attempts that get past a faulty proposer.
     this.attemptMs = options.attemptMs ?? this.patienceMs * (this.proversPerRank + 1);
-    this.stallMs = options.stallMs ?? LEDGER_ATTEMPT_GROWTH ** 3 * this.attemptMs * 4;
+    this.stallMs = options.stallMs ?? 3 * LEDGER_ATTEMPT_CAP * this.attemptMs;
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
     this.unsafeRule = options.unsafeRule;
@@ -255,13 +257,21 @@ export class LedgerNode {
       proposalThreshold: 1,
       rankWindow: this.rankWindow,
       clock: this.clock,
-      timeouts: { attempt: this.attemptMs, attemptGrowth: LEDGER_ATTEMPT_GROWTH },
+      timeouts: {
+        attempt: this.attemptMs,
+        attemptGrowth: LEDGER_ATTEMPT_GROWTH,
+        attemptMax: LEDGER_ATTEMPT_CAP * this.attemptMs,
+      },
     };
   }
 
   /** Binds the engine (or node) this ledger's providers serve. */
   attach(engine: LedgerRounds): void {
     this.engine = engine;
+    // A new attempt is progress too: syncing would restart the round and cut the attempt short.
+    engine.onAttemptChange(() => {
+      this.lastProgress = this.clock.now();
+    });
     engine.onCommit(({ state, attempt }) => {
       this.keepCertificate(state, attempt);
       this.finalized([state], 'commit');
@@ -540,7 +550,9 @@ export class LedgerNode {
     const valid = (prover: string, frame: LedgerFrame | undefined): frame is LedgerFrame =>
       frame !== undefined && judgeProposal(frame, frame.prover, head, this.schedule) === 'valid' && (attempt > 0 || frame.prover === prover);
     if (attempt > 0 && this.unsafeRule === 'ignore-locks') {
-      const proposer = this.schedule(height)[attempt % this.schedule(height).length];
+      const schedule = this.schedule(height);
+      const order = [...schedule, ...this.members.filter((member) => !schedule.includes(member))];
+      const proposer = order[attempt % order.length];
       const frame = this.view.get(height)?.get(`${attempt}:${proposer}`);
       return this.castVote(this.voteFor(height, valid(proposer, frame) ? [proposer, frame] : null), attempt);
     }

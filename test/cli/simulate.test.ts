@@ -1,4 +1,5 @@
 import { runCli, EXIT, type CliIO } from '../../cli/program';
+import { BEHAVIOUR_OPTIONS } from '../../simulator/byzantine';
 
 function capture(isTTY = false) {
   const out: string[] = [];
@@ -43,13 +44,31 @@ describe('statechart-consensus simulate', () => {
   });
 
   it('exits 3 with a STALLED verdict and the replay command when the run stalls', async () => {
-    const { code, stdout } = await cli(
-      'simulate', '--nodes', '7', '--byzantine', '2', '--behaviour', 'equivocate', '--rounds', '20', '--seed', '2', '--latency', '2-10',
-    );
+    // Two of four nodes down for good: the two left are never 2f + 1 = 3.
+    const { code, stdout } = await cli('simulate', '--byzantine', '0', '--rounds', '20', '--seed', '2', '--latency', '2-10', '--crash', 'n1@300;n2@300');
     expect(code).toBe(EXIT.stalled);
     expect(stdout.trimEnd().split('\n').at(-1)).toMatch(
-      /^STALLED \(liveness, agreement held\): no honest node finalized a height for 5000 ms .*replay: statechart-consensus simulate --nodes 7 --byzantine 2 --rounds 20 --seed 2 --behaviour equivocate --latency 2-10 --drop 0$/,
+      /^STALLED \(liveness, agreement held\): no honest node finalized a height for \d+ ms .*; seed 2; replay: statechart-consensus simulate --nodes 4 --byzantine 0 --rounds 20 --seed 2 --behaviour invalid --latency 2-10 --drop 0 --crash 'n1@300;n2@300'$/,
     );
+  });
+
+  it('--behaviour equivocate on four nodes reaches its rounds by round change, and says how many ranks needed it', async () => {
+    const { code, stdout } = await cli('simulate', '--behaviour', 'equivocate', '--rounds', '30', '--seed', '5');
+    expect(code).toBe(EXIT.ok);
+    const lines = stdout.trimEnd().split('\n');
+    const safe = /^SAFE: 3 honest nodes finalized (\d+)\+ heights and agree.*, 1 Byzantine \(equivocate\);/.exec(lines.at(-1)!);
+    expect(safe).not.toBeNull();
+    expect(Number(safe![1])).toBeGreaterThanOrEqual(30);
+    const roundChange = lines.at(-2)!;
+    const match = /^round change: (\d+) of (\d+) committed ranks needed more than one attempt \(attempts per rank: ((?:\d+×\d+ ?)+)\)$/.exec(roundChange);
+    expect(match).not.toBeNull();
+    const [, changed, committed, histogram] = match!;
+    expect(Number(changed)).toBeGreaterThan(0);
+    expect(Number(committed)).toBeGreaterThanOrEqual(30);
+    // The histogram accounts for every committed rank, and the ranks past the first attempt are the ones counted as changed.
+    const buckets = histogram.split(' ').map((bucket) => bucket.split('×').map(Number));
+    expect(buckets.reduce((sum, [, ranks]) => sum + ranks, 0)).toBe(Number(committed));
+    expect(buckets.filter(([needed]) => needed > 1).reduce((sum, [, ranks]) => sum + ranks, 0)).toBe(Number(changed));
   });
 
   it('accepts the documented --partition and --crash syntax', async () => {
@@ -88,8 +107,10 @@ describe('statechart-consensus simulate', () => {
     expect(row(leaderAfter).slice(0, 5)).toEqual([leaderAfter, 'leader', String(report.elections.maxTerm), leaderAfter, '1']);
     expect(row(leaderBefore).slice(0, 5)).toEqual([leaderBefore, 'follower', String(report.elections.maxTerm), leaderAfter, '1']);
     const over = ms <= report.elections.boundMs ? 'within' : 'over';
-    expect(lines.at(-2)).toBe(`failover: ${leaderBefore} crashed at 2000 ms, ${leaderAfter} led after ${ms} ms (${over} the 600 ms bound)`);
-    expect(lines.at(-3)).toMatch(
+    // The summary's last lines: elections, the failover, round change, the verdict.
+    expect(lines.at(-2)).toMatch(/^round change: \d+ of \d+ committed ranks needed more than one attempt/);
+    expect(lines.at(-3)).toBe(`failover: ${leaderBefore} crashed at 2000 ms, ${leaderAfter} led after ${ms} ms (${over} the 600 ms bound)`);
+    expect(lines.at(-4)).toMatch(
       new RegExp(`^elections: max term ${report.elections.maxTerm}; leaders ${leaderBefore} \\(term \\d+\\) → ${leaderAfter} \\(term ${failover.term}\\); 1 leader change; first leader after \\d+ ms$`),
     );
     expect(lines.at(-1)).toMatch(/^SAFE: 4 honest nodes finalized/);
@@ -128,16 +149,35 @@ describe('statechart-consensus simulate', () => {
   it('--help documents the options, the fault syntax and the behaviours, and exits 0', async () => {
     const { code, stdout } = await cli('simulate', '--help');
     expect(code).toBe(EXIT.ok);
-    for (const text of ['--partition FROM-TO:GROUP|GROUP', '--crash NODE@AT[-RESTART]', "NODE 'leader' is whoever leads", '--rounds 0', 'withhold', 'equivocate', 'Exit codes:']) {
+    for (const text of ['--partition FROM-TO:GROUP|GROUP', '--crash NODE@AT[-RESTART]', "NODE 'leader' is whoever leads", '--rounds 0', 'Exit codes:']) {
       expect(stdout).toContain(text);
     }
+    // Every behaviour --behaviour accepts is explained.
+    for (const behaviour of BEHAVIOUR_OPTIONS) expect(stdout).toMatch(new RegExp(`^  ${behaviour} +\\S`, 'm'));
   });
 
-  it('--sweep runs that many seeded runs and summarises them', async () => {
+  it('--sweep runs that many seeded runs and summarises them, attempts per rank included', async () => {
     const { code, stdout } = await cli('simulate', '--sweep', '3', '--seed', '1', '--rounds', '4', '--json');
     expect(code).toBe(EXIT.ok);
     const summary = JSON.parse(stdout);
-    expect(summary).toMatchObject({ runs: 3, firstSeed: 1, rounds: 4, violations: 0, unexpectedStalls: 0 });
+    expect(summary).toMatchObject({ runs: 3, firstSeed: 1, rounds: 4, violations: 0, stalls: 0, reachedTarget: 3 });
     expect(summary.results.map((run: { seed: number }) => run.seed)).toEqual([1, 2, 3]);
+    const committed = summary.results.reduce((sum: number, run: { attempts: { committed: number } }) => sum + run.attempts.committed, 0);
+    expect(Object.values(summary.attemptsPerRank as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(committed);
+
+    const human = await cli('simulate', '--sweep', '3', '--seed', '1', '--rounds', '4');
+    expect(human.code).toBe(EXIT.ok);
+    const histogram = Object.entries(summary.attemptsPerRank as Record<string, number>)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([needed, ranks]) => `${needed}×${ranks}`)
+      .join(' ');
+    const [line, verdict] = human.stdout.trimEnd().split('\n');
+    expect(line).toMatch(
+      new RegExp(
+        `^3 runs \\(seeds 1–3, 4 heights each\\): 0 safety violations, 3 reached the target, 0 stalled; ` +
+          `fault-free ${summary.faultFreeReached}/${summary.faultFreeRuns} reached; attempts per rank ${histogram}; [\\d.]+ s wall$`,
+      ),
+    );
+    expect(verdict).toBe('SWEEP PASSED');
   });
 });

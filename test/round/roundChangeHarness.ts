@@ -301,6 +301,7 @@ export function guardContext(overrides: Partial<RoundContext> = {}): RoundContex
     finding: null,
     attemptsSeen: {},
     provenValue: null,
+    polka: null,
     restored: null,
     attemptWindow: 4,
     skipThreshold: 2,

@@ -1,6 +1,12 @@
 import { runSimulation, type SimulationReport } from '../../simulator/runSimulation';
 import type { EventTrace } from '../../simulator/EventTrace';
 import type { SimulationOptions } from '../../simulator/options';
+import { heldMessageBound } from '../../engine/createConsensusEngine';
+import { ByzantineNode, type BehaviourOption } from '../../simulator/byzantine';
+import { createSeededRandom } from '../../providers/random';
+import type { LedgerMessage } from '../../examples/ledger/messages';
+import { judgeProposal, leaderSchedule } from '../../examples/ledger/rules';
+import { LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
 
 async function simulate(options: Partial<SimulationOptions>): Promise<{ report: SimulationReport; trace: EventTrace }> {
   let trace: EventTrace | undefined;
@@ -15,7 +21,7 @@ const finalizedProvers = (trace: EventTrace) =>
 const refusedTotal = (report: SimulationReport, code: string) =>
   honest(report).reduce((sum, node) => sum + (node.refused[code] ?? 0), 0);
 
-function expectLiveAndAgreed(report: SimulationReport) {
+function expectLiveAndAgreed(report: SimulationReport, rounds = 12) {
   expect(report.violations).toEqual([]);
   expect(report.agreement).toBe(true);
   expect(report.reachedTarget).toBe(true);
@@ -26,12 +32,12 @@ function expectLiveAndAgreed(report: SimulationReport) {
   expect(digests.size).toBeLessThanOrEqual(2);
 }
 
-describe('one Byzantine node of four (f = 1): agreement always, progress unless it equivocates', () => {
+describe('one Byzantine node of four (f = 1): agreement and progress whatever it does', () => {
   it('withhold: a silent node is skipped as a prover and the others finalize every height', async () => {
     const { report } = await simulate({ behaviour: 'withhold' });
     expectLiveAndAgreed(report);
     expect(report.byzantineNodes).toEqual(['n3']);
-    // Only late copies (stale ranks, skip requests for decided heights): nothing malformed, nothing forged.
+    // Only late copies (stale ranks, messages for decided heights): nothing malformed, nothing forged.
     for (const node of honest(report)) expect(Object.keys(node.refused).filter((code) => code !== 'stale_rank' && code !== 'ignored')).toEqual([]);
   });
 
@@ -55,23 +61,35 @@ describe('one Byzantine node of four (f = 1): agreement always, progress unless 
     const { report } = await simulate({ behaviour: 'flood' });
     expectLiveAndAgreed(report);
     expect(refusedTotal(report, 'future_rank')).toBeGreaterThan(0);
-    expect(report.maxHeldMessages).toBe(4 * 16 * 4);
+    // Per rank of the 16-rank window and sender: a liveness, and a proposal, vote and confirmation in each of 2 × 4 + 1 attempts.
+    expect(report.maxHeldMessages).toBe(heldMessageBound(16, 4));
+    expect(report.maxHeldMessages).toBe(16 * 4 * (1 + 3 * 9));
     for (const node of honest(report)) expect(node.peakHeldMessages).toBeLessThanOrEqual(report.maxHeldMessages);
   });
 
-  it('equivocate: agreement holds; nodes left on the minority frame catch up by sync', async () => {
+  it('equivocate: agreement holds, and round change gets past the split it causes', async () => {
     const { report, trace } = await simulate({ behaviour: 'equivocate' });
-    expect(report.violations).toEqual([]);
-    expect(report.agreement).toBe(true);
-    expect(report.reachedTarget).toBe(true);
+    expectLiveAndAgreed(report);
     expect(trace.all().some((e) => e.type === 'byzantine' && e.detail.includes('equivocates proposals'))).toBe(true);
+    expect(report.attempts.roundChanges).toBeGreaterThan(0);
+    expect(trace.all().some((e) => e.type === 'attempt')).toBe(true);
+  });
+
+  it('partial: a proposal to half the cluster costs an attempt, never agreement', async () => {
+    const { report, trace } = await simulate({ behaviour: 'partial' });
+    expectLiveAndAgreed(report);
+    expect(trace.all().some((e) => e.type === 'byzantine' && e.detail.includes('to half the cluster'))).toBe(true);
+    expect(report.attempts.roundChanges).toBeGreaterThan(0);
+    expect(report.attempts.committed).toBeGreaterThanOrEqual(12);
   });
 });
 
 describe('f Byzantine nodes of larger clusters', () => {
   it.each([
     [7, 2, 'withhold'],
+    [7, 2, 'partial'],
     [7, 2, 'invalid'],
+    [10, 3, 'equivocate'],
     [10, 3, 'garbage'],
     [10, 3, 'flood'],
   ] as const)('n = %i with %i %s nodes keeps agreement and finalizes', async (nodes, byzantine, behaviour) => {
@@ -81,20 +99,107 @@ describe('f Byzantine nodes of larger clusters', () => {
     expect(report.byzantineNodes).toHaveLength(byzantine);
   });
 
-  it('two equivocators of seven split the honest votes: reported as a liveness stall, never as progress', async () => {
+  it('two equivocators of seven split the honest votes: later attempts commit every height, none of them twice', async () => {
     const { report, trace } = await simulate({ nodes: 7, byzantine: 2, behaviour: 'equivocate', rounds: 20, seed: 2, latency: { min: 2, max: 10 } });
-    expect(report.violations).toEqual([]);
-    expect(report.agreement).toBe(true);
-    expect(report.reachedTarget).toBe(false);
-    expect(report.stalled).toBe(true);
-    expect(report.stallReason).toBe('no honest node finalized a height for 5000 ms (frontier 0, slowest 0)');
-    expect(trace.all().at(-1)!.type).toBe('stall');
+    expectLiveAndAgreed(report, 20);
+    expect(report.attempts.roundChanges).toBeGreaterThan(0);
+    expect(report.attempts.maxAttempts).toBeGreaterThan(1);
+    // Equivocating voters send nil to one half when they saw one proposal only.
+    expect(trace.all().some((e) => e.type === 'byzantine' && /equivocates votes \w+ \/ (\w+|nil) at/.test(e.detail))).toBe(true);
   });
 
   it('mixed behaviours never break agreement', async () => {
     const { report } = await simulate({ nodes: 7, byzantine: 2, behaviour: 'mixed', rounds: 10, latency: { min: 2, max: 10 } });
     expect(report.violations).toEqual([]);
     expect(report.agreement).toBe(true);
-    expect(report.reachedTarget || report.stalled).toBe(true);
+    expect(report.reachedTarget).toBe(true);
+  });
+});
+
+describe('what a Byzantine node sends, per behaviour and attempt', () => {
+  const members = ['n0', 'n1', 'n2', 'n3'];
+  const schedule = leaderSchedule(members, 3);
+  const genesis = LedgerFrame.genesis();
+
+  /** n3, Byzantine, with a record of what it sends to whom. */
+  function adversary(behaviour: BehaviourOption) {
+    const sent: { to: string; message: LedgerMessage }[] = [];
+    const node = new ByzantineNode(
+      {
+        self: 'n3',
+        members,
+        schedule,
+        rankWindow: 16,
+        random: createSeededRandom(3),
+        send: (to, message) => sent.push({ to, message }),
+        finalizedAt: (height) => (height === 0 ? genesis : undefined),
+        sign: (payload) => `signed(${payload})`,
+        note: () => {},
+      },
+      behaviour,
+    );
+    const to = (kind: string) => sent.filter((s) => s.message.kind === kind).map((s) => s.to);
+    return { node, sent, to };
+  }
+  /** A message that tells the adversary honest nodes reached `attempt` of `height`. */
+  const nilVote = (from: string, height: number, attempt: number): LedgerMessage => ({
+    kind: 'nil_vote',
+    voter: new LedgerPeer(from),
+    vote: new LedgerVote(height, from, '', 'nil'),
+    attempt,
+  });
+
+  it('withhold sends nothing, in any attempt', () => {
+    const { node, sent } = adversary('withhold');
+    node.onHeight(1, genesis);
+    node.onMessage('n1', { kind: 'proposal', peer: new LedgerPeer('n1'), proposal: LedgerFrame.create(1, genesis.hash, 'n1', ['tx:n1:1:0']), attempt: 0 });
+    node.onMessage('n0', nilVote('n0', 1, 2));
+    expect(sent).toEqual([]);
+  });
+
+  it('partial proposes, with its vote, to half the peers only, and again in each attempt it is the proposer of', () => {
+    const { node, sent, to } = adversary('partial');
+    // Height 1: provers n1, n2, n3, so n3 proposes in attempt 0 and is the proposer of attempt 2.
+    node.onHeight(1, genesis);
+    expect(to('liveness')).toEqual(['n0', 'n1', 'n2']);
+    expect(to('proposal')).toEqual(['n1', 'n2']);
+    expect(to('vote')).toEqual(['n1', 'n2']);
+    sent.length = 0;
+    node.onMessage('n0', nilVote('n0', 1, 1));
+    expect(sent).toEqual([]);
+    node.onMessage('n0', nilVote('n0', 1, 2));
+    expect(to('proposal')).toEqual(['n0', 'n1']);
+    expect(sent.filter((s) => s.message.kind === 'proposal').every((s) => (s.message as { attempt: number }).attempt === 2)).toBe(true);
+    expect(to('vote')).toEqual(['n0', 'n1']);
+  });
+
+  it('equivocate votes and confirms the one proposal it saw to one half, and nil to the other', () => {
+    const { node, sent, to } = adversary('equivocate');
+    // Height 4: provers n0, n1, n2; n3 only votes.
+    const parent = LedgerFrame.create(3, 'f'.repeat(16), 'n2', ['tx:n2:3:0']);
+    node.onHeight(4, parent);
+    expect(sent).toEqual([]);
+    const proposal = LedgerFrame.create(4, parent.hash, 'n0', ['tx:n0:4:0']);
+    node.onMessage('n0', { kind: 'proposal', peer: new LedgerPeer('n0'), proposal, attempt: 0 });
+    expect(to('vote')).toEqual(['n1', 'n2']);
+    expect(to('confirmation')).toEqual(['n1', 'n2']);
+    expect(to('nil_vote')).toEqual(['n0']);
+    expect(to('nil_confirmation')).toEqual(['n0']);
+    expect(sent.find((s) => s.message.kind === 'vote')!.message).toMatchObject({ vote: new LedgerVote(4, 'n3', 'n0', proposal.hash), attempt: 0, proposal: proposal.hash });
+    expect(sent.find((s) => s.message.kind === 'nil_confirmation')!.message).toEqual({ kind: 'nil_confirmation', peer: new LedgerPeer('n3'), rank: 4, attempt: 0 });
+    // Once per attempt.
+    sent.length = 0;
+    node.onMessage('n0', { kind: 'proposal', peer: new LedgerPeer('n0'), proposal, attempt: 0 });
+    expect(sent).toEqual([]);
+  });
+
+  it('equivocate, as a proposer, sends two different valid proposals to the two halves', () => {
+    const { node, sent } = adversary('equivocate');
+    node.onHeight(1, genesis);
+    const proposals = sent.filter((s) => s.message.kind === 'proposal').map((s) => [s.to, (s.message as { proposal: LedgerFrame }).proposal] as const);
+    expect(proposals.map(([to]) => to).sort()).toEqual(['n0', 'n1', 'n2']);
+    const hashes = new Set(proposals.map(([, frame]) => frame.hash));
+    expect(hashes.size).toBe(2);
+    for (const [, frame] of proposals) expect(judgeProposal(frame, 'n3', genesis, schedule)).toBe('valid');
   });
 });

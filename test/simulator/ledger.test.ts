@@ -1,10 +1,11 @@
 import { createSeededRandom } from '../../providers/random';
 import { EventClock } from '../../simulator/EventClock';
-import { LedgerNode, type LedgerEngine } from '../../examples/ledger/LedgerNode';
+import { LedgerNode, NIL_FRAME, type LedgerEngine } from '../../examples/ledger/LedgerNode';
 import { LedgerStore } from '../../examples/ledger/LedgerStore';
 import type { LedgerMessage } from '../../examples/ledger/messages';
 import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from '../../examples/ledger/rules';
-import { LedgerFrame, LedgerVote } from '../../examples/ledger/types';
+import { LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
+import type { VoteDecision } from '../../providers/voting';
 import { MalformedMessageError } from '../../engine/errors';
 
 const members = ['n0', 'n1', 'n2', 'n3'];
@@ -52,112 +53,208 @@ function lone(self = 'n0', store = new LedgerStore(), patienceMs = 100) {
   return { clock, node, sent, received, signal: abort.signal, settle };
 }
 
+const at = (rank: number, attempt: number) => ({ rank, attempt });
+/** Frame hashes of the votes sent (nil votes name `nil`), with their attempts. */
 const votesSent = (sent: { message: LedgerMessage }[]) =>
-  sent.filter((s) => s.message.kind === 'vote').map((s) => (s.message as { vote: LedgerVote }).vote.frame);
-const skipsSent = (sent: { message: LedgerMessage }[]) =>
-  [...new Set(sent.filter((s) => s.message.kind === 'skip').map((s) => (s.message as { prover: string }).prover))];
+  sent
+    .filter((s) => s.message.kind === 'vote' || s.message.kind === 'nil_vote')
+    .map((s) => `${s.message.kind === 'nil_vote' ? 'nil' : (s.message as { vote: LedgerVote }).vote.frame}@${String((s.message as { attempt: unknown }).attempt)}`);
 
-describe('ledger rules (examples/ledger)', () => {
-  it('tolerates f = ⌊(n−1)/3⌋ and needs 2f + 1 votes', () => {
-    expect([4, 7, 10, 64].map(faultTolerance)).toEqual([1, 2, 3, 21]);
-    expect([4, 7, 10, 64].map(byzantineQuorum)).toEqual([3, 5, 7, 43]);
-    expect([1, 4, 7, 10].map(defaultProversPerRank)).toEqual([1, 3, 4, 5]);
+describe('LedgerNode voting rule, attempt 0: every scheduled prover proposes', () => {
+  it('votes at once for the top-priority prover when its proposal is valid, and says so to every peer', async () => {
+    const { node, sent, signal } = lone();
+    const top = frameBy('n1');
+    const decision = await node.providers.voting.decideAndSendVote(new Map([['n1', top]]), signal, at(1, 0));
+    expect(decision.proposer?.identity()).toBe('n1');
+    expect(decision.vote.identity()).toBe(`vote:1:n0:n1:${top.hash}`);
+    expect(votesSent(sent)).toEqual(Array(3).fill(`${top.hash}@0`));
+    expect(sent.map((s) => s.to)).toEqual(['n1', 'n2', 'n3']);
+    expect(sent[0].message).toEqual({ kind: 'vote', proposer: new LedgerPeer('n1'), voter: new LedgerPeer('n0'), vote: decision.vote, attempt: 0, proposal: top.hash });
+    expect(node.stats).toMatchObject({ votes: 1, nilVotes: 0 });
   });
 
-  it('rotates the leader schedule by height, highest priority first', () => {
-    expect([1, 2, 3, 4].map(schedule)).toEqual([
-      ['n1', 'n2', 'n3'],
-      ['n2', 'n3', 'n0'],
-      ['n3', 'n0', 'n1'],
-      ['n0', 'n1', 'n2'],
-    ]);
-    expect(() => leaderSchedule(members, 5)).toThrow('provers per rank must be within [1, 4]');
+  it('waits patienceMs for a missing top proposal, then settles for the next prover’s', async () => {
+    const { clock, node, sent, signal } = lone('n0', new LedgerStore(), 100);
+    const next = frameBy('n2');
+    let decided: string | null | undefined;
+    void node.providers.voting.decideAndSendVote(new Map([['n2', next]]), signal, at(1, 0)).then((d) => (decided = d.proposer?.identity() ?? null));
+    await clock.runUntil(() => false, 99);
+    expect(decided).toBeUndefined();
+    expect(votesSent(sent)).toEqual([]);
+    await clock.runUntil(() => false, 100);
+    expect(decided).toBe('n2');
+    expect(votesSent(sent)).toEqual(Array(3).fill(`${next.hash}@0`));
   });
 
-  it('judges every way a proposal can be invalid', () => {
-    const judge = (frame: unknown, sender = 'n1') => judgeProposal(frame, sender, genesis, schedule);
-    expect(judge(frameBy('n1'))).toBe('valid');
-    expect(judge({ height: 1 })).toBe('not_a_frame');
-    expect(judge(new LedgerFrame(1, genesis.hash, 'n1', ['tx:n1:1:0'], '0'.repeat(16)))).toBe('malformed');
-    expect(judge(LedgerFrame.create(2, genesis.hash, 'n1', ['tx:n1:2:0']))).toBe('wrong_height');
-    expect(judge(LedgerFrame.create(1, 'f'.repeat(16), 'n1', ['tx:n1:1:0']))).toBe('wrong_parent');
-    expect(judge(frameBy('n2'), 'n1')).toBe('wrong_prover');
-    expect(judge(frameBy('n0'), 'n0')).toBe('wrong_prover');
-    expect(judge(LedgerFrame.create(1, genesis.hash, 'n1', []))).toBe('bad_entries');
-    expect(judge(LedgerFrame.create(1, genesis.hash, 'n1', ['DROP TABLE ledger']))).toBe('bad_entries');
+  it('votes for a higher-priority proposal that arrives while it waits', async () => {
+    const { clock, node, sent, signal, received } = lone('n0', new LedgerStore(), 100);
+    const top = frameBy('n1');
+    let decided: string | null | undefined;
+    void node.providers.voting.decideAndSendVote(new Map([['n2', frameBy('n2')]]), signal, at(1, 0)).then((d) => (decided = d.proposer?.identity() ?? null));
+    await clock.runUntil(() => false, 50);
+    expect(decided).toBeUndefined();
+    expect(node.deliver('n1', { kind: 'proposal', peer: new LedgerPeer('n1'), proposal: top, attempt: 0, validAttempt: null })).toBe('accepted');
+    expect(received).toEqual(['proposal from n1']);
+    await clock.runUntil(() => false, 51);
+    expect(decided).toBe('n1');
+    expect(votesSent(sent)).toEqual(Array(3).fill(`${top.hash}@0`));
+  });
+
+  it('never votes for an invalid top proposal: it waits out that prover’s patience and votes for the next', async () => {
+    const { clock, node, sent, signal } = lone('n0', new LedgerStore(), 100);
+    const invalid = LedgerFrame.create(1, 'f'.repeat(16), 'n1', ['tx:n1:1:0']);
+    const next = frameBy('n2');
+    let decided: string | null | undefined;
+    void node.providers.voting
+      .decideAndSendVote(new Map([['n1', invalid], ['n2', next]]), signal, at(1, 0))
+      .then((d) => (decided = d.proposer?.identity() ?? null));
+    await clock.runUntil(() => false, 100);
+    expect(decided).toBe('n2');
+    expect(votesSent(sent)).toEqual(Array(3).fill(`${next.hash}@0`));
+  });
+
+  it('sends a nil vote once every prover’s patience ran out with nothing valid', async () => {
+    const { clock, node, sent, signal } = lone('n0', new LedgerStore(), 100);
+    const invalid = LedgerFrame.create(1, genesis.hash, 'n1', []);
+    let decision: VoteDecision<LedgerVote, LedgerPeer> | undefined;
+    void node.providers.voting.decideAndSendVote(new Map([['n1', invalid]]), signal, at(1, 0)).then((d) => (decision = d));
+    // Three provers at 100 ms each.
+    await clock.runUntil(() => false, 299);
+    expect(decision).toBeUndefined();
+    await clock.runUntil(() => false, 300);
+    expect(decision?.proposer).toBeNull();
+    expect(decision?.vote).toEqual(new LedgerVote(1, 'n0', '', NIL_FRAME));
+    expect(sent.map((s) => s.message)).toEqual(Array(3).fill({ kind: 'nil_vote', voter: new LedgerPeer('n0'), vote: decision!.vote, attempt: 0 }));
+    expect(node.stats).toMatchObject({ votes: 0, nilVotes: 1 });
+  });
+
+  it('sends a nil vote at once when the engine offers nothing (its lock allows no proposal)', async () => {
+    const { node, sent, signal } = lone();
+    const decision = await node.providers.voting.decideAndSendVote(new Map(), signal, at(1, 0));
+    expect(decision.proposer).toBeNull();
+    expect(votesSent(sent)).toEqual(Array(3).fill('nil@0'));
   });
 });
 
-describe('LedgerNode voting rule', () => {
-  it('votes at once for the top-priority prover when its proposal is valid', async () => {
+describe('LedgerNode voting rule, later attempts: only the offered proposal', () => {
+  it('votes at once for the offered proposal when it is valid, without waiting for higher-priority provers', async () => {
     const { node, sent, signal } = lone();
-    const top = frameBy('n1');
-    const decision = await node.providers.voting.decideAndSendVote(new Map([['n1', top]]), signal);
-    expect(decision.proposer.identity()).toBe('n1');
-    expect(decision.vote.identity()).toBe(`vote:1:n0:n1:${top.hash}`);
-    expect(votesSent(sent)).toEqual([top.hash, top.hash, top.hash]);
-    expect(sent.map((s) => s.to)).toEqual(['n1', 'n2', 'n3']);
+    // Attempt 2's proposer at height 1 is schedule(1)[2] = n3; n1 and n2 have higher priority but are not awaited.
+    const offered = frameBy('n3');
+    const decision = await node.providers.voting.decideAndSendVote(new Map([['n3', offered]]), signal, at(1, 2));
+    expect(decision.proposer?.identity()).toBe('n3');
+    expect(votesSent(sent)).toEqual(Array(3).fill(`${offered.hash}@2`));
   });
 
-  it('asks to skip an invalid top proposal at once, and votes for the next prover once 2f + 1 agree', async () => {
-    const { node, sent, signal, settle } = lone();
-    const invalid = LedgerFrame.create(1, 'f'.repeat(16), 'n1', ['tx:n1:1:0']);
-    const next = frameBy('n2');
-    let decided: string | null = null;
-    void node.providers.voting
-      .decideAndSendVote(new Map([['n1', invalid], ['n2', next]]), signal)
-      .then((d) => (decided = d.proposer.identity()));
-    await settle();
-    expect(skipsSent(sent)).toEqual(['n1']);
-    expect(decided).toBeNull();
-    expect(node.deliver('n2', { kind: 'skip', rank: 1, prover: 'n1' })).toBe('accepted');
-    await settle();
-    expect(decided).toBeNull();
-    expect(node.deliver('n3', { kind: 'skip', rank: 1, prover: 'n1' })).toBe('accepted');
-    await settle();
-    expect(decided).toBe('n2');
-    expect(votesSent(sent)).toEqual([next.hash, next.hash, next.hash]);
+  it('sends a nil vote when offered nothing, or when the offered proposal is invalid', async () => {
+    const empty = lone();
+    expect((await empty.node.providers.voting.decideAndSendVote(new Map(), empty.signal, at(1, 1))).proposer).toBeNull();
+    expect(votesSent(empty.sent)).toEqual(Array(3).fill('nil@1'));
+
+    const invalid = lone();
+    const wrongParent = LedgerFrame.create(1, 'f'.repeat(16), 'n2', ['tx:n2:1:0']);
+    const decision = await invalid.node.providers.voting.decideAndSendVote(new Map([['n2', wrongParent]]), invalid.signal, at(1, 1));
+    expect(decision.proposer).toBeNull();
+    expect(votesSent(invalid.sent)).toEqual(Array(3).fill('nil@1'));
+    expect(invalid.node.stats).toMatchObject({ votes: 0, nilVotes: 1 });
   });
 
-  it('waits patienceMs for a missing top proposal before asking to skip it', async () => {
-    const { clock, node, sent, signal } = lone('n0', new LedgerStore(), 100);
-    void node.providers.voting.decideAndSendVote(new Map([['n2', frameBy('n2')]]), signal).catch(() => {});
-    await clock.runUntil(() => false, 99);
-    expect(skipsSent(sent)).toEqual([]);
-    await clock.runUntil(() => false, 100);
-    expect(skipsSent(sent)).toEqual(['n1']);
+  it('ignores proposals it saw but was not offered: the engine’s lock decides what may be voted for', async () => {
+    const { node, sent, signal } = lone();
+    const proposal = frameBy('n2');
+    node.deliver('n2', { kind: 'proposal', peer: new LedgerPeer('n2'), proposal, attempt: 1, validAttempt: null });
+    const decision = await node.providers.voting.decideAndSendVote(new Map(), signal, at(1, 1));
+    expect(decision.proposer).toBeNull();
+    expect(votesSent(sent)).toEqual(Array(3).fill('nil@1'));
   });
 
-  it('votes at most once per height, restarts included: a new node on the same store repeats its vote', async () => {
+  it('test-only ignore-locks rule: votes for the attempt proposer’s proposal even when the engine offers none', async () => {
+    const clock = new EventClock();
+    const sent: { to: string; message: LedgerMessage }[] = [];
+    const node = new LedgerNode({ self: 'n0', members, clock, random: createSeededRandom(1), send: (to, message) => sent.push({ to, message }), proversPerRank: 3, unsafeRule: 'ignore-locks' });
+    const store = node.store;
+    node.attach({ onCommit: () => () => {}, addListener: () => () => {}, getActiveState: () => store.head(), receiveProposal: () => 'accepted' } as unknown as LedgerEngine);
+    const proposal = frameBy('n2');
+    node.deliver('n2', { kind: 'proposal', peer: new LedgerPeer('n2'), proposal, attempt: 1, validAttempt: null });
+    const decision = await node.providers.voting.decideAndSendVote(new Map(), new AbortController().signal, at(1, 1));
+    expect(decision.proposer?.identity()).toBe('n2');
+    expect(votesSent(sent)).toEqual(Array(3).fill(`${proposal.hash}@1`));
+  });
+});
+
+describe('LedgerNode votes, quorums and finalization', () => {
+  it('votes at most once per height and attempt, restarts included: a new node on the same store repeats its vote', async () => {
     const store = new LedgerStore();
     const first = lone('n0', store);
     const a = frameBy('n1');
-    await first.node.providers.voting.decideAndSendVote(new Map([['n1', a]]), first.signal);
+    await first.node.providers.voting.decideAndSendVote(new Map([['n1', a]]), first.signal, at(1, 0));
     const second = lone('n0', store);
     const b = frameBy('n1', genesis, '9');
-    const decision = await second.node.providers.voting.decideAndSendVote(new Map([['n1', b]]), second.signal);
+    const decision = await second.node.providers.voting.decideAndSendVote(new Map([['n1', b]]), second.signal, at(1, 0));
     expect(decision.vote.frame).toBe(a.hash);
-    expect(votesSent(second.sent)).toEqual([a.hash, a.hash, a.hash]);
+    expect(votesSent(second.sent)).toEqual(Array(3).fill(`${a.hash}@0`));
+    expect(second.node.stats.votes).toBe(0);
+    // A new attempt is a new vote.
+    const later = frameBy('n2');
+    const next = await second.node.providers.voting.decideAndSendVote(new Map([['n2', later]]), second.signal, at(1, 1));
+    expect(next.vote.frame).toBe(later.hash);
+    expect(store.voteAt(1, 0)?.frame).toBe(a.hash);
+    expect(store.voteAt(1, 1)?.frame).toBe(later.hash);
   });
 
-  it('counts a quorum of 2f + 1 votes naming one frame, ignoring votes filed under another voter', async () => {
+  it('counts a quorum as 2f + 1 distinct members, for votes and confirmations alike', async () => {
     const { node, signal } = lone();
     const frame = frameBy('n1');
     const vote = (voter: string) => new LedgerVote(1, voter, 'n1', frame.hash);
-    const two = new Map([
-      ['n0', vote('n0')],
-      ['n1', vote('n1')],
-      ['n2', vote('n0')],
-    ]);
-    expect(await node.providers.voting.isQuorum(two, signal)).toBe(false);
-    const three = new Map([...two, ['n2', vote('n2')]]);
-    expect(await node.providers.voting.isQuorum(three, signal)).toBe(true);
-    const finalized = await node.providers.voting.finalizeVotes(new Map([['n1', frame]]), three, signal);
+    const isQuorum = (ids: string[], kind: 'votes' | 'confirmations') =>
+      node.providers.voting.isQuorum(new Map(ids.map((id) => [id, kind === 'votes' ? vote(id) : frame])), signal, { kind, ...at(1, 0), value: frame.hash });
+    for (const kind of ['votes', 'confirmations'] as const) {
+      expect(await isQuorum(['n0', 'n1'], kind)).toBe(false);
+      expect(await isQuorum(['n0', 'n1', 'mallory'], kind)).toBe(false);
+      expect(await isQuorum(['n0', 'n1', 'n2'], kind)).toBe(true);
+      expect(await isQuorum(['n3', 'n1', 'n2', 'n0'], kind)).toBe(true);
+    }
+    const nil = await node.providers.voting.isQuorum(new Map([['n1', null], ['n2', null], ['n3', null]]), signal, { kind: 'confirmations', ...at(1, 2), value: null });
+    expect(nil).toBe(true);
+  });
+
+  it('test-only commit-on-votes rule: any confirmation group holding its own confirmation is a quorum', async () => {
+    const clock = new EventClock();
+    const node = new LedgerNode({ self: 'n0', members, clock, random: createSeededRandom(1), send: () => {}, unsafeRule: 'commit-on-votes' });
+    const frame = frameBy('n1');
+    const signal = new AbortController().signal;
+    const ask = (ids: string[], kind: 'votes' | 'confirmations') =>
+      node.providers.voting.isQuorum(new Map(ids.map((id) => [id, frame])), signal, { kind, ...at(1, 0), value: frame.hash });
+    expect(await ask(['n0'], 'confirmations')).toBe(true);
+    expect(await ask(['n1'], 'confirmations')).toBe(false);
+    expect(await ask(['n0'], 'votes')).toBe(false);
+  });
+
+  it('finalizes the locked proposal the engine hands over, and refuses one that is invalid here', async () => {
+    const { node, signal } = lone();
+    const frame = frameBy('n1');
+    const votes = new Map(['n0', 'n1', 'n2'].map((voter) => [voter, new LedgerVote(1, voter, 'n1', frame.hash)]));
+    const finalized = await node.providers.voting.finalizeVotes(new Map([['n1', frame]]), votes, signal);
     expect(finalized.state.hash).toBe(frame.hash);
     expect(finalized.proposer.identity()).toBe('n1');
-    await expect(node.providers.voting.finalizeVotes(new Map([['n1', frameBy('n1', genesis, '7')]]), three, signal)).rejects.toThrow(
-      `a quorum endorses ${frame.hash} but its proposal is not held here`,
+    const stale = LedgerFrame.create(1, 'f'.repeat(16), 'n1', ['tx:n1:1:0']);
+    await expect(node.providers.voting.finalizeVotes(new Map([['n1', stale]]), votes, signal)).rejects.toThrow(
+      `the quorum's frame ${stale.hash} is invalid here (wrong_parent)`,
     );
+    await expect(node.providers.voting.finalizeVotes(new Map(), votes, signal)).rejects.toThrow('no locked proposal to finalize');
+  });
+
+  it('sends confirmations and nil confirmations with the attempt they belong to', async () => {
+    const { node, sent, signal } = lone();
+    const frame = frameBy('n1');
+    await node.providers.voting.sendConfirmation(frame, signal, at(1, 2));
+    await node.providers.voting.sendNilConfirmation!(at(1, 3), signal);
+    const self = new LedgerPeer('n0');
+    // Matched, not equal: confirmations may carry more (a signature) than these fields.
+    expect(sent.map((s) => s.message)).toMatchObject([
+      ...Array(3).fill({ kind: 'confirmation', peer: self, state: frame, attempt: 2 }),
+      ...Array(3).fill({ kind: 'nil_confirmation', peer: self, rank: 1, attempt: 3 }),
+    ]);
   });
 });
 

@@ -1,15 +1,11 @@
 import { expectSweepHolds, SWEEP_TIMEOUT_MS } from './sweepCase';
 
-// The sweep is split in two files so jest runs the halves in parallel.
-describe('seeded sweep, seeds 1–100 (SPEC §6 over random clusters, Byzantine nodes and faults)', () => {
+// The sweep is split in three files so jest can run them in parallel.
+describe('seeded sweep, seeds 1–100 (SPEC §6 over random clusters, f Byzantine nodes of every behaviour, and faults)', () => {
   it(
-    'has no safety violation, and every run not facing an equivocator reaches its target',
+    'has no safety violation, every run reaches its target, and some ranks needed round change',
     async () => {
-      const summary = await expectSweepHolds(1, 100);
-      expect(summary.runs).toBe(100);
-      expect(summary.faultFreeRuns).toBe(12);
-      // Every run either reached its target or stalled facing an equivocator.
-      expect(summary.reachedTarget + summary.expectedStalls).toBe(100);
+      await expectSweepHolds(1);
     },
     SWEEP_TIMEOUT_MS,
   );

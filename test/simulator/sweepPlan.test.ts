@@ -1,28 +1,53 @@
-import { isFaultFree, mayStall, sweepPlan, SWEEP_SIZES } from '../../simulator/sweep';
+import { sweepPlan, SWEEP_SIZES } from '../../simulator/sweep';
 import { BEHAVIOUR_OPTIONS } from '../../simulator/byzantine';
 import { faultTolerance } from '../../examples/ledger/rules';
-import { SWEEP_ROUNDS } from './sweepCase';
+import { SWEEP_ROUNDS, SWEEP_RUNS } from './sweepCase';
+
+/** The seeds of each sweep file: 1–100, 101–200, 201–300. */
+const FILES = [1, 101, 201].map((first) => Array.from({ length: SWEEP_RUNS }, (_, i) => sweepPlan(first + i, SWEEP_ROUNDS)));
+const plans = FILES.flat();
+type Plan = (typeof plans)[number];
+const count = (list: Plan[], keep: (plan: Plan) => boolean) => list.filter(keep).length;
 
 describe('the sweep covers every size, behaviour and fault mix', () => {
-  const plans = Array.from({ length: 200 }, (_, i) => sweepPlan(i + 1, SWEEP_ROUNDS));
-  const count = (keep: (plan: (typeof plans)[number]) => boolean) => plans.filter(keep).length;
-
   it('draws the same plan from the same seed', () => {
     expect(sweepPlan(77, 10)).toEqual(sweepPlan(77, 10));
     expect(sweepPlan(77, 10)).not.toEqual(sweepPlan(78, 10));
+    expect(plans.map((plan) => plan.seed)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(plans.every((plan) => plan.rounds === SWEEP_ROUNDS)).toBe(true);
   });
 
-  it('mixes n ∈ {4, 7, 10}, up to f Byzantine nodes of every behaviour, drops, duplicates, partitions and crash-restarts', () => {
-    expect(SWEEP_SIZES.map((n) => count((p) => p.nodes === n))).toEqual([67, 66, 67]);
-    expect(plans.every((p) => p.byzantine! <= faultTolerance(p.nodes!))).toBe(true);
-    expect(count((p) => p.byzantine === faultTolerance(p.nodes!))).toBe(50);
-    expect(BEHAVIOUR_OPTIONS.map((b) => count((p) => p.byzantine! > 0 && p.behaviour === b))).toEqual([8, 25, 22, 13, 24, 15]);
-    expect(count((p) => p.dropRate! > 0)).toBe(100);
-    expect(count((p) => p.duplicateRate! > 0)).toBe(62);
-    expect(count((p) => p.partitions!.length > 0)).toBe(66);
-    expect(count((p) => p.crashes!.length > 0)).toBe(51);
-    expect(count((p) => p.crashes!.every((c) => c.restartAt !== null))).toBe(200);
-    expect(count(isFaultFree)).toBe(16);
-    expect(count(mayStall)).toBe(23);
+  it('puts f Byzantine nodes in every run but one in eight, which has none', () => {
+    for (const plan of plans) {
+      expect(plan.byzantine).toBe(plan.seed! % 8 === 0 ? 0 : faultTolerance(plan.nodes!));
+    }
+    expect(count(plans, (p) => p.byzantine === 0)).toBe(37);
+  });
+
+  it('cycles every behaviour by seed, so each sweep file faces every behaviour on every cluster size', () => {
+    for (const plan of plans) expect(plan.behaviour).toBe(BEHAVIOUR_OPTIONS[plan.seed! % BEHAVIOUR_OPTIONS.length]);
+    expect(BEHAVIOUR_OPTIONS).toEqual(['equivocate', 'withhold', 'partial', 'invalid', 'garbage', 'flood', 'mixed']);
+    for (const file of FILES) {
+      for (const behaviour of BEHAVIOUR_OPTIONS) {
+        const facing = file.filter((p) => p.byzantine! > 0 && p.behaviour === behaviour);
+        expect(facing.length).toBeGreaterThanOrEqual(12);
+        expect(new Set(facing.map((p) => p.nodes))).toEqual(new Set(SWEEP_SIZES));
+      }
+    }
+  });
+
+  it('mixes n ∈ {4, 7, 10}, drops, duplicates, latencies, partitions and crash-restarts in every file', () => {
+    expect(SWEEP_SIZES.map((n) => count(plans, (p) => p.nodes === n))).toEqual([100, 100, 100]);
+    for (const file of FILES) {
+      expect(count(file, (p) => p.dropRate! > 0)).toBeGreaterThanOrEqual(25);
+      expect(count(file, (p) => p.duplicateRate! > 0)).toBeGreaterThanOrEqual(10);
+      expect(new Set(file.map((p) => p.latency!.max))).toEqual(new Set([5, 10, 30]));
+      expect(count(file, (p) => p.partitions!.length > 0)).toBeGreaterThanOrEqual(15);
+      expect(count(file, (p) => p.crashes!.length > 0)).toBeGreaterThanOrEqual(15);
+      expect(count(file, (p) => p.crashes!.length > 1)).toBeGreaterThan(0);
+    }
+    // Every crashed node comes back: the sweep checks liveness, so none stays down.
+    expect(plans.every((p) => p.crashes!.every((c) => c.restartAt !== null && c.restartAt > c.at))).toBe(true);
+    expect(plans.every((p) => p.crashes!.length <= faultTolerance(p.nodes!))).toBe(true);
   });
 });
