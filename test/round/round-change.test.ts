@@ -168,14 +168,25 @@ describe('SPEC §2.8 round change', () => {
       const w = proposalFrame('n1', 'w');
       const v = proposalFrame('n2', 'v');
       const lock = { contentId: v.hash, proposerId: 'n2', attempt: 1, value: v };
-      // Attempt 3's proposer is provers[3 % 3] = n1.
-      const proposals = { '1/3': { n1: proposalRecord(w, 2) } };
-      expect(votableProposals(guardContext({ attempt: 3, proposals, lock }))).toEqual({});
-      expect(votableProposals(guardContext({ attempt: 3, proposals, lock, provenValue: w.hash }))).toEqual(proposals['1/3']);
-      expect(votableProposals(guardContext({ attempt: 3, proposals, lock: { ...lock, contentId: w.hash } }))).toEqual(
-        proposals['1/3'],
+      // Later attempts rotate over the provers, then the other members: attempt 4's proposer is [n1, n2, n3, n0][4 % 4] = n1.
+      const proposals = { '1/4': { n1: proposalRecord(w, 2) } };
+      expect(votableProposals(guardContext({ attempt: 4, proposals, lock }))).toEqual({});
+      expect(votableProposals(guardContext({ attempt: 4, proposals, lock, provenValue: w.hash }))).toEqual(proposals['1/4']);
+      expect(votableProposals(guardContext({ attempt: 4, proposals, lock: { ...lock, contentId: w.hash } }))).toEqual(
+        proposals['1/4'],
       );
-      expect(votableProposals(guardContext({ attempt: 3, proposals, lock: null }))).toEqual(proposals['1/3']);
+      expect(votableProposals(guardContext({ attempt: 4, proposals, lock: null }))).toEqual(proposals['1/4']);
+    });
+
+    it('2f+1 votes for w this node itself saw in an attempt no older than its lock let it vote for w, an older sighting does not', () => {
+      const w = proposalFrame('n1', 'w');
+      const v = proposalFrame('n2', 'v');
+      const lock = { contentId: v.hash, proposerId: 'n2', attempt: 1, value: v };
+      const proposals = { '1/4': { n1: proposalRecord(w, null) } };
+      const seenAt = (attempt: number) => guardContext({ attempt: 4, proposals, lock, polka: { attempt, contentId: w.hash } });
+      expect(votableProposals(seenAt(2))).toEqual(proposals['1/4']);
+      expect(votableProposals(seenAt(1))).toEqual(proposals['1/4']);
+      expect(votableProposals(seenAt(0))).toEqual({});
     });
   });
 

@@ -32,6 +32,7 @@ function lone(self = 'n0', store = new LedgerStore(), patienceMs = 100) {
   const received: string[] = [];
   const engine = {
     onCommit: () => () => {},
+    onAttemptChange: () => () => {},
     addListener: () => () => {},
     start: () => {},
     getState: () => 'voting',
@@ -173,7 +174,7 @@ describe('LedgerNode voting rule, later attempts: only the offered proposal', ()
     const sent: { to: string; message: LedgerMessage }[] = [];
     const node = new LedgerNode({ self: 'n0', members, clock, random: createSeededRandom(1), send: (to, message) => sent.push({ to, message }), proversPerRank: 3, unsafeRule: 'ignore-locks' });
     const store = node.store;
-    node.attach({ onCommit: () => () => {}, addListener: () => () => {}, getActiveState: () => store.head(), receiveProposal: () => 'accepted' } as unknown as LedgerEngine);
+    node.attach({ onCommit: () => () => {}, onAttemptChange: () => () => {}, addListener: () => () => {}, getActiveState: () => store.head(), receiveProposal: () => 'accepted' } as unknown as LedgerEngine);
     const proposal = frameBy('n2');
     node.deliver('n2', { kind: 'proposal', peer: new LedgerPeer('n2'), proposal, attempt: 1, validAttempt: null });
     const decision = await node.providers.voting.decideAndSendVote(new Map(), new AbortController().signal, at(1, 1));
