@@ -10,4 +10,7 @@ module.exports = {
   // Examples import the package by name, as users do; in tests that name is the source.
   moduleNameMapper: { '^statechart-consensus$': '<rootDir>/index.ts' },
   testTimeout: 60000,
+  // Jest's default of one worker per core less one leaves a 2-core machine one
+  // worker; the suites never read the wall clock, so both cores can run them.
+  maxWorkers: 2,
 };
