@@ -102,10 +102,7 @@ export function respectsLock(context: RoundContext, proposal: ProposalRecord): b
   );
 }
 
-/** The value a lock finding's votes endorse, when they name one. */
-export function findingValue(endorses: string): Identity | null {
-  return valueOf(endorses);
-}
+
 
 /**
  * Tendermint line 29: a proposal for another value than the lock may still be
@@ -174,7 +171,7 @@ function voteGroup(context: RoundContext, attempt: number, endorses: string, val
 }
 
 /** The proposal identity a vote endorsement names, when it names one. */
-function valueOf(endorses: string): Identity | null {
+export function valueOf(endorses: string): Identity | null {
   return endorses.startsWith('value:') ? endorses.slice('value:'.length) : null;
 }
 

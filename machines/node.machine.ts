@@ -77,17 +77,17 @@ export function roundStateOf(round: SnapshotFrom<RoundMachine>): RoundStateName 
 /**
  * Whether a round is deciding its rank under a prover order not headed by
  * `leader` (null: no leader at all) and can still change its mind: it has not
- * voted. A round that has voted keeps its vote (a second one would be an
- * equivocation), so restarting it would gain nothing.
+ * voted in any attempt, nil included. A round that has voted keeps its vote (a
+ * second one would be an equivocation), so restarting it would gain nothing.
  */
 export function roundFollowsAnotherLeader(round: SnapshotFrom<RoundMachine>, leader: NodeId | null): boolean {
-  const { nextProvers, nextProversRank, activeRank, chosenProposer } = round.context;
+  const { nextProvers, nextProversRank, activeRank, votedAttempt } = round.context;
   return (
     UNDECIDED_STATES.includes(roundStateOf(round)) &&
     nextProversRank === activeRank + 1 &&
     nextProvers.length > 0 &&
     nextProvers[0].identity() !== leader &&
-    chosenProposer === null
+    votedAttempt < 0
   );
 }
 

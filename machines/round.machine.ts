@@ -13,7 +13,6 @@ import {
   currentSlot,
   endorsementIn,
   endorsementOf,
-  findingValue,
   hasConfirmedInAttempt,
   hasProposalsToJudge,
   hasVotedInAttempt,
@@ -24,6 +23,7 @@ import {
   NIL,
   proposerOfValue,
   skipTarget,
+  valueOf,
   voteGroups,
   votableProposals,
 } from '../guards/roundChange';
@@ -507,7 +507,7 @@ export const roundMachine = setup({
     isLockFinding: ({ context }, params: { finding: QuorumFinding | null }) =>
       params.finding?.kind === 'lock' && canLockOnFinding({ ...context, finding: params.finding }),
     isPolkaFinding: (_, params: { finding: QuorumFinding | null }) =>
-      params.finding?.kind === 'lock' && findingValue(params.finding.endorses) !== null,
+      params.finding?.kind === 'lock' && valueOf(params.finding.endorses) !== null,
     isNilVotesFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'nil_votes',
     isNilConfirmationsFinding: (_, params: { finding: QuorumFinding | null }) =>
       params.finding?.kind === 'nil_confirmations',
@@ -556,7 +556,6 @@ export const roundMachine = setup({
         collected: null,
         nextProvers: [],
         nextProversRank: null,
-        chosenProposer: null,
         livenessAnnounced: false,
         ...(restored === null
           ? {}
@@ -577,7 +576,7 @@ export const roundMachine = setup({
     raiseAttemptFailed: raise({ type: 'attempt_failed' as const }),
     rememberPolka: assign(({ context }, params: { finding: QuorumFinding | null }) => {
       const finding = params.finding;
-      const contentId = finding?.kind === 'lock' ? findingValue(finding.endorses) : null;
+      const contentId = finding?.kind === 'lock' ? valueOf(finding.endorses) : null;
       if (finding === null || contentId === null || (context.polka !== null && context.polka.attempt >= finding.attempt)) return {};
       return { polka: { attempt: finding.attempt, contentId } };
     }),
@@ -692,7 +691,6 @@ export const roundMachine = setup({
       const again = reproposal(context) as ProposalRecord;
       return { proposals: recordFirst<ProposalRecord>(context.proposals, currentSlot(context), context.selfId, again) };
     }),
-    rememberVote: assign((_, params: { proposer: Unique | null }) => ({ chosenProposer: params.proposer })),
     storeNextState: assign((_, params: { state: Unique; proposer: Unique }) => ({
       nextState: params.state,
       nextProposer: params.proposer,
@@ -725,7 +723,6 @@ export const roundMachine = setup({
         nextState: null,
         nextProposer: null,
         collected: null,
-        chosenProposer: null,
         ...freshAttempt(),
         liveness: pruneThrough(context.liveness, rank),
         proposals: pruneThrough(context.proposals, rank),
@@ -748,7 +745,6 @@ export const roundMachine = setup({
     collected: null,
     nextProvers: [],
     nextProversRank: null,
-    chosenProposer: null,
     livenessAnnounced: false,
     liveness: {},
     proposals: {},
@@ -1071,15 +1067,9 @@ export const roundMachine = setup({
               {
                 guard: 'echoesOwnMessages',
                 target: 'tallying',
-                actions: [
-                  { type: 'rememberVote', params: ({ event }) => ({ proposer: event.output.proposer }) },
-                  raise(({ context, event }) => ownVote(context, event.output.proposer, event.output.vote)),
-                ],
+                actions: raise(({ context, event }) => ownVote(context, event.output.proposer, event.output.vote)),
               },
-              {
-                target: 'tallying',
-                actions: { type: 'rememberVote', params: ({ event }) => ({ proposer: event.output.proposer }) },
-              },
+              { target: 'tallying' },
             ],
             onError: { target: 'awaitingVotes', actions: providerFailure('voting', 'decideAndSendVote') },
           },

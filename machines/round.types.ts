@@ -181,7 +181,6 @@ export interface RoundContext {
   nextProvers: Unique[];
   /** The rank `nextProvers` were fetched for, so stale lists are not trusted. */
   nextProversRank: number | null;
-  chosenProposer: Unique | null;
   livenessAnnounced: boolean;
   /** Liveness is keyed by rank; the other books by slot (`rank/attempt`). */
   liveness: RankBook<BookEntry>;

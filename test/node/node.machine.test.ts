@@ -292,7 +292,7 @@ describe('roundFollowsAnotherLeader: when a leader change restarts a round', () 
   });
 
   test('a round that has voted keeps its vote, and an order for another rank is not the round’s', () => {
-    expect(roundFollowsAnotherLeader(at({ voting: 'awaitingVotes' }, { ...ordered, chosenProposer: new Peer('n2') }), 'n3')).toBe(false);
+    expect(roundFollowsAnotherLeader(at({ voting: 'awaitingVotes' }, { ...ordered, votedAttempt: 0 }), 'n3')).toBe(false);
     expect(roundFollowsAnotherLeader(at({ voting: 'awaitingProposals' }, { ...ordered, nextProversRank: 0 }), 'n3')).toBe(false);
     expect(roundFollowsAnotherLeader(at({ voting: 'awaitingProposals' }, { nextProvers: [], nextProversRank: 1 }), 'n3')).toBe(false);
   });

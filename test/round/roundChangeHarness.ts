@@ -286,7 +286,6 @@ export function guardContext(overrides: Partial<RoundContext> = {}): RoundContex
     collected: null,
     nextProvers: ['n1', 'n2', 'n3'].map(peer),
     nextProversRank: 1,
-    chosenProposer: null,
     livenessAnnounced: false,
     liveness: {},
     proposals: {},
