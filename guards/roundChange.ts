@@ -192,6 +192,31 @@ export function voteGroups(context: RoundContext): QuorumGroup[] {
 }
 
 /**
+ * Groups of votes from attempts this node has already left, one per value,
+ * newer than the newest 2f + 1 it knows of. Votes arrive late (a lagging or
+ * restarted node, a partition) or relayed with their signatures by a node
+ * that locked; a quorum among them is remembered (`polka`, and the valid
+ * value when the proposal is held). It lets a node vote past an older lock
+ * and makes a later proposer re-propose that value; it never locks, since a
+ * lock needs 2f + 1 votes of the attempt the node is in.
+ */
+export function pastPolkaGroups(context: RoundContext): QuorumGroup[] {
+  const newest = context.polka?.attempt ?? -1;
+  const groups: QuorumGroup[] = [];
+  for (const attempt of attemptsAt(context.votes, nextRank(context))) {
+    if (attempt <= newest || attempt >= context.attempt) continue;
+    const endorsements = new Set<string>();
+    for (const vote of Object.values(entriesAt<VoteRecord>(context.votes, currentSlot(context, attempt)))) {
+      const endorses = endorsementIn(context, attempt, vote);
+      if (valueOf(endorses) !== null) endorsements.add(endorses);
+    }
+    for (const endorses of [...endorsements].sort()) groups.push(voteGroup(context, attempt, endorses, valueOf(endorses)));
+  }
+  // Newest first: the newest proof is the one worth keeping.
+  return groups.sort((a, b) => b.attempt - a.attempt);
+}
+
+/**
  * Groups of confirmations: for every attempt kept, one per confirmed value
  * (a commit may come from any attempt); nil only for the current attempt,
  * where 2f + 1 nil confirmations end it at once.
@@ -262,10 +287,18 @@ export function lockedProposal(
   return null;
 }
 
-/** A lock finding whose proposal this node holds: it can lock and confirm. */
+/**
+ * A lock finding of the attempt this node is in, whose proposal it holds: it
+ * can lock and confirm. 2f + 1 votes of an earlier attempt never lock: the
+ * confirmation would be for this attempt, which they say nothing about.
+ */
 export function canLockOnFinding(context: RoundContext): boolean {
   const finding = context.finding;
-  return finding?.kind === 'lock' && lockedProposal(context, finding.endorses, finding.attempt) !== null;
+  return (
+    finding?.kind === 'lock' &&
+    finding.attempt === context.attempt &&
+    lockedProposal(context, finding.endorses, finding.attempt) !== null
+  );
 }
 
 /**

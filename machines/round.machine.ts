@@ -23,6 +23,7 @@ import {
   NIL,
   proposerOfValue,
   skipTarget,
+  pastPolkaGroups,
   valueOf,
   voteGroups,
   votableProposals,
@@ -574,11 +575,21 @@ export const roundMachine = setup({
     raiseCommitQuorum: raise({ type: 'commit_quorum' as const }),
     raiseQuorumReached: raise({ type: 'quorum_reached' as const }),
     raiseAttemptFailed: raise({ type: 'attempt_failed' as const }),
+    /**
+     * 2f + 1 votes for a value this node cannot lock on (its proposal is not
+     * held, or the attempt is past): kept as the newest such proof, and as the
+     * valid value a later proposer re-proposes when the proposal is held.
+     */
     rememberPolka: assign(({ context }, params: { finding: QuorumFinding | null }) => {
       const finding = params.finding;
-      const contentId = finding?.kind === 'lock' ? valueOf(finding.endorses) : null;
-      if (finding === null || contentId === null || (context.polka !== null && context.polka.attempt >= finding.attempt)) return {};
-      return { polka: { attempt: finding.attempt, contentId } };
+      if (finding?.kind !== 'lock') return {};
+      const contentId = valueOf(finding.endorses);
+      if (contentId === null || (context.polka !== null && context.polka.attempt >= finding.attempt)) return {};
+      const polka = { attempt: finding.attempt, contentId };
+      const held = lockedProposal(context, finding.endorses, finding.attempt);
+      if (held === null || (context.valid !== null && context.valid.attempt >= finding.attempt)) return { polka };
+      const valid = { contentId, proposerId: held.proposer, attempt: finding.attempt, value: held.proposal.value };
+      return { polka, valid };
     }),
     storeFinding: assign((_, params: { finding: QuorumFinding | null }) => ({ finding: params.finding })),
     acceptProof: assign(({ context }) => {
@@ -1002,7 +1013,10 @@ export const roundMachine = setup({
           ],
         },
         // Not voted yet: confirmations alone may already decide the rank.
-        watching: tallyStep('voting', 'awaitingProposals', (context) => confirmationGroups(context)),
+        watching: tallyStep('voting', 'awaitingProposals', (context) => [
+          ...confirmationGroups(context),
+          ...pastPolkaGroups(context),
+        ]),
         awaitingProposals: {},
         choosing: {
           always: [{ guard: 'needsLockProof', target: 'checkingProof' }, { target: 'recordingVote' }],
@@ -1077,6 +1091,7 @@ export const roundMachine = setup({
         tallying: tallyStep('voting', 'awaitingVotes', (context) => [
           ...confirmationGroups(context),
           ...voteGroups(context),
+          ...pastPolkaGroups(context),
         ]),
         awaitingVotes: {},
       },

@@ -68,6 +68,13 @@ export interface VotingProvider<StateT extends Unique, VoteT extends Unique, Pee
    * Whether the senders of these messages weigh enough to be a quorum
    * (2f + 1 of 3f + 1, or a stake threshold). The engine has already grouped
    * them: every message endorses the same value (or nil) at the same attempt.
+   *
+   * For votes, the provider may also count votes it holds for the same value
+   * and position that the engine's books could not keep: the books take one
+   * vote per sender and attempt, so a Byzantine voter's vote for v that
+   * reached this node only inside a relayed, signed proof is missing there
+   * when the voter told this node something else. Count only votes you can
+   * vouch for (signatures checked): the answer unlocks votes and locks.
    */
   isQuorum(
     messages: ReadonlyMap<Identity, VoteT | StateT | null>,

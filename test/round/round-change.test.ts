@@ -10,10 +10,11 @@ import {
   attemptTimeoutOf,
   citesNewerProof,
   confirmationGroups,
+  pastPolkaGroups,
   skipTarget,
   votableProposals,
 } from '../../guards/roundChange';
-import type { ProposalRecord, RoundContext } from '../../machines/round.types';
+import type { ProposalRecord, RoundContext, VoteRecord } from '../../machines/round.types';
 import { InMemorySafetyStorage } from '../../providers/storage';
 import {
   ballotFor,
@@ -138,11 +139,12 @@ describe('SPEC §2.8 round change', () => {
       await node.until(() => node.engine.getAttempt() === 2, 3 * T);
 
       // Attempt 2's proposer n3 offers w, citing attempt 0: older than the lock.
+      const askedBefore = node.quorumQuestions.length;
       await node.proposal('n3', w, 2, 0);
 
-      // The evidence is still held, so only the age of the proof rules it out.
+      // The evidence is still held, so only the age of the proof rules it out: it is not even asked about.
       expect(Object.keys(node.context().votes['1/0'] ?? {}).sort()).toEqual(['n1', 'n2', 'n3']);
-      expect(node.quorumQuestions.filter((q) => q.kind === 'votes' && q.attempt === 0)).toEqual([]);
+      expect(node.quorumQuestions.slice(askedBefore).filter((q) => q.kind === 'votes' && q.attempt === 0)).toEqual([]);
       expect(node.offers).toEqual([
         { offered: { n2: v.hash }, position: { rank: 1, attempt: 1 } },
         { offered: {}, position: { rank: 1, attempt: 2 } },
@@ -187,6 +189,76 @@ describe('SPEC §2.8 round change', () => {
       expect(votableProposals(seenAt(2))).toEqual(proposals['1/4']);
       expect(votableProposals(seenAt(1))).toEqual(proposals['1/4']);
       expect(votableProposals(seenAt(0))).toEqual({});
+    });
+    it('2f+1 votes for w from an attempt the node already left, arriving late, let it vote for w past an older lock, and never lock it', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      const v = proposalFrame('n1', 'v');
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await lockInAttemptZero(node, v);
+      await node.until(() => node.engine.getAttempt() === 2, 4 * T);
+      // Attempt 1's votes reach the node only now (late, or relayed by a node that locked on them).
+      for (const voter of ['n1', 'n2', 'n3']) await node.vote(voter, w, 1);
+
+      expect(node.context().polka).toEqual({ attempt: 1, contentId: w.hash });
+      expect(node.context().lock).toMatchObject({ contentId: v.hash, attempt: 0 });
+      expect(node.confirmationsSent.map((sent) => sent.value)).toEqual([v.hash]);
+      expect(node.engine.getState()).toBe('voting');
+
+      // Attempt 2's proposer n3 proposes w without citing anything: the remembered votes suffice.
+      await node.proposal('n3', w, 2);
+      expect(node.offers).toEqual([
+        { offered: { n1: v.hash }, position: { rank: 1, attempt: 0 } },
+        { offered: { n3: w.hash }, position: { rank: 1, attempt: 2 } },
+      ]);
+    });
+
+    it('late 2f+1 votes for a held proposal make it the valid value: the node re-proposes it as a later proposer, citing their attempt', async () => {
+      const proposed: Array<{ value: string; attempt: number; validAttempt: number | null }> = [];
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
+      node.handlers.sendProposal = async (proposal, _signal, { attempt, validAttempt }) => {
+        proposed.push({ value: proposal.hash, attempt, validAttempt });
+      };
+      const w = proposalFrame('n2', 'w');
+      await node.startVoting();
+      await node.until(() => node.engine.getAttempt() === 1, 2 * T);
+      await node.proposal('n2', w, 1);
+      expect(node.context().votes['1/1']?.n0).toMatchObject({ endorses: `value:${w.hash}` });
+      await node.until(() => node.engine.getAttempt() === 2, 3 * T);
+      // With the node's own vote, attempt 1 had 2f + 1 for w; the node learns it in attempt 2.
+      for (const voter of ['n1', 'n3']) await node.vote(voter, w, 1);
+
+      expect(node.context().lock).toBeNull();
+      expect(node.confirmationsSent).toEqual([]);
+      expect(node.context().valid).toMatchObject({ contentId: w.hash, proposerId: 'n2', attempt: 1 });
+
+      // Attempt 3's proposer is [n1, n2, n3, n0][3 % 4] = n0, this node: it proposes w, citing attempt 1.
+      await node.until(() => node.engine.getAttempt() === 3, 5 * T);
+      await node.settle();
+      expect(proposed).toEqual([{ value: w.hash, attempt: 3, validAttempt: 1 }]);
+    });
+
+    it('pastPolkaGroups asks about the values of attempts left since the newest known proof, newest first, never nil', () => {
+      const w = proposalFrame('n1', 'w');
+      const v = proposalFrame('n2', 'v');
+      const vote = (value: ReturnType<typeof proposalFrame>): VoteRecord => {
+        const ballot = ballotFor('n1', value);
+        return { value: ballot, contentId: ballot.identity(), proposer: peer(value.prover), proposerId: value.prover, endorses: `value:${value.hash}` };
+      };
+      const nilVote = nilBallot('n1', 1);
+      const nil: VoteRecord = { value: nilVote, contentId: nilVote.identity(), proposer: null, proposerId: null, endorses: 'nil' };
+      const votes = {
+        '1/0': { n1: vote(v) },
+        '1/1': { n1: vote(w), n2: nil },
+        '1/2': { n1: vote(v), n2: vote(w) },
+        '1/3': { n1: vote(w) },
+      };
+      const groupsAt = (polka: RoundContext['polka']) =>
+        pastPolkaGroups(guardContext({ attempt: 3, votes, polka })).map((group) => [group.attempt, group.value]);
+      const [first, second] = [v.hash, w.hash].sort();
+      expect(groupsAt(null)).toEqual([[2, first], [2, second], [1, w.hash], [0, v.hash]]);
+      expect(groupsAt({ attempt: 1, contentId: w.hash })).toEqual([[2, first], [2, second]]);
+      expect(groupsAt({ attempt: 2, contentId: w.hash })).toEqual([]);
     });
   });
 
