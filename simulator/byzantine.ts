@@ -1,5 +1,5 @@
 import type { RandomSource } from '../providers/random';
-import { confirmationPayload } from '../examples/ledger/signing';
+import { confirmationPayload, votePayload } from '../examples/ledger/signing';
 import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 
@@ -306,15 +306,21 @@ export class ByzantineNode {
           this.context.send(to, { kind: 'nil_vote', voter: self, vote, attempt });
           this.context.send(to, { kind: 'nil_confirmation', peer: self, rank: height, attempt });
         } else {
-          const vote = new LedgerVote(height, this.context.self, frame.prover, frame.hash);
-          const proposer = new LedgerPeer(frame.prover);
-          this.context.send(to, { kind: 'vote', proposer, voter: self, vote, attempt, proposal: frame.hash });
+          this.context.send(to, this.signedVote(height, attempt, frame.prover, frame.hash));
           const signature = this.context.sign(confirmationPayload(this.context.self, height, attempt, frame.hash));
           this.context.send(to, { kind: 'confirmation', peer: self, state: frame, attempt, signature });
         }
       }
     }
     this.context.note(`equivocates votes ${a.hash} / ${b?.hash ?? 'nil'} at ${height}.${attempt}`);
+  }
+
+  /** A vote signed with this node's own key, as honest nodes' are: only its content is a lie. */
+  private signedVote(height: number, attempt: number, proposer: string, frameHash: string): LedgerMessage {
+    const { self } = this.context;
+    const vote = new LedgerVote(height, self, proposer, frameHash);
+    const signature = this.context.sign(votePayload(self, height, attempt, proposer, frameHash));
+    return { kind: 'vote', proposer: new LedgerPeer(proposer), voter: new LedgerPeer(self), vote, attempt, proposal: frameHash, signature };
   }
 
   /** A valid proposal, and a vote for it, to one half of the cluster only. */
@@ -325,9 +331,7 @@ export class ByzantineNode {
     if (attempt === 0) this.announceLiveness(height);
     const frame = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${attempt}`));
     this.propose(half, frame, attempt);
-    const peer = new LedgerPeer(self);
-    const vote = new LedgerVote(height, self, self, frame.hash);
-    for (const to of half) this.context.send(to, { kind: 'vote', proposer: peer, voter: peer, vote, attempt, proposal: frame.hash });
+    for (const to of half) this.context.send(to, this.signedVote(height, attempt, self, frame.hash));
     this.context.note(`proposes ${frame.hash} to half the cluster at ${height}.${attempt}`);
   }
 
@@ -347,10 +351,9 @@ export class ByzantineNode {
     const frame = make();
     if (attempt === 0) this.announceLiveness(height);
     const peer = new LedgerPeer(self);
-    const vote = new LedgerVote(height, self, self, frame.hash);
     for (const to of this.peers) {
       this.context.send(to, { kind: 'proposal', peer, proposal: frame, attempt, validAttempt: null });
-      this.context.send(to, { kind: 'vote', proposer: peer, voter: peer, vote, attempt, proposal: frame.hash });
+      this.context.send(to, this.signedVote(height, attempt, self, frame.hash));
     }
     this.context.note(`proposes an invalid frame (${label}) ${frame.hash} at ${height}.${attempt}`);
   }
@@ -367,7 +370,7 @@ export class ByzantineNode {
         { kind: 'proposal', peer: pick(), proposal: LedgerFrame.genesis() },
         { kind: 'vote', proposer: self, voter: self, vote: pick() },
         { kind: 'vote', proposer: pick(), voter: self, vote },
-        { kind: 'vote', proposer: new LedgerPeer('mallory'), voter: self, vote },
+        this.signedVote(height, 0, 'mallory', 'garbage'),
         { kind: 'liveness', peer: self, collected: pick() },
         { kind: 'confirmation', peer: self, state: pick() },
         { kind: 'confirmation', peer: pick(), state: pick() },
@@ -394,10 +397,9 @@ export class ByzantineNode {
         // Half just inside the window's far edge, half far beyond it.
         const rank = i % 2 === 0 ? height + random.integer(1, rankWindow) : height + rankWindow + random.integer(1, 1_000_000);
         const frame = LedgerFrame.create(rank, parent.hash, self, [`tx:${self}:${rank}:${i}`]);
-        const vote = new LedgerVote(rank, self, self, frame.hash);
         const messages: LedgerMessage[] = [
           { kind: 'proposal', peer, proposal: frame },
-          { kind: 'vote', proposer: peer, voter: peer, vote },
+          this.signedVote(rank, 0, self, frame.hash),
           { kind: 'liveness', peer, collected: new LedgerBatch(rank, self, [`tx:${self}:${rank}:0`]) },
           { kind: 'confirmation', peer, state: frame },
         ];

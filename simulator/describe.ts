@@ -23,6 +23,8 @@ export function describeMessage(message: unknown): string {
       return `nil confirmation${at}`;
     case 'certificate':
       return `certificate${at} ${Array.isArray(m.signatures) ? m.signatures.length : '(malformed)'} signatures`;
+    case 'lock_proof':
+      return `lock_proof${at} ${typeof m.frame === 'string' ? m.frame : '(malformed)'} ${Array.isArray(m.votes) ? m.votes.length : '(malformed)'} votes`;
     case 'liveness':
       return `liveness${at}`;
     case 'sync_request':

@@ -11,7 +11,8 @@ import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
 import type { AttemptPosition, VoteDecision } from '../../providers/voting';
 import { LedgerStore } from './LedgerStore';
-import { confirmationPayload, Keyring, type Signer } from './signing';
+import { SignatureBook } from './SignatureBook';
+import { confirmationPayload, Keyring, votePayload, type Signer } from './signing';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
@@ -38,7 +39,9 @@ const MAX_SYNC_REQUESTS = 8;
  * Round-change rules broken on purpose, for tests that show the safety
  * checker notices: `commit-on-votes` commits as soon as 2f + 1 votes lock a
  * value (any confirmation group holding this node's own counts as a quorum);
- * `ignore-locks` votes for a later attempt's proposal whatever the lock says.
+ * `ignore-locks` votes for a later attempt's proposal whatever the lock says,
+ * and counts that vote itself (the engine would not: its lock guard refuses
+ * the choice, so the node hands its own vote back to it as if a peer's).
  */
 export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks';
 
@@ -184,7 +187,9 @@ export class LedgerNode {
   private readonly keyring: Keyring;
   private readonly signer: Signer;
   /** Signed confirmations by height, then `attempt|frame`, then signer. */
-  private readonly signed = new Map<number, Map<string, Map<string, string>>>();
+  private readonly confirmationSignatures: SignatureBook<string>;
+  /** Signed votes for frames by height, then `attempt|frame`, then voter: the stuff of lock proofs. */
+  private readonly voteSignatures: SignatureBook<{ proposer: string; signature: string }>;
   /** Commit certificates of the last heights this node finalized, for peers still deciding them. */
   private readonly certificates = new Map<number, LedgerMessage & { kind: 'certificate' }>();
   /** When each peer was last sent the certificate of a height. */
@@ -240,6 +245,10 @@ export class LedgerNode {
     this.unsafeRule = options.unsafeRule;
     this.keyring = options.keyring ?? new Keyring(this.members);
     this.signer = this.keyring.signerFor(self);
+    // Room for every member's key in each attempt the engine keeps, twice over.
+    const keysPerHeight = this.members.length * 2 * (2 * DEFAULT_ATTEMPT_WINDOW + 1);
+    this.confirmationSignatures = new SignatureBook(keysPerHeight);
+    this.voteSignatures = new SignatureBook(keysPerHeight);
     this.lastProgress = this.clock.now();
     this.providers = this.createProviders();
   }
@@ -341,9 +350,11 @@ export class LedgerNode {
           return result;
         }
         case 'vote': {
-          const forged = this.authentic(from, m.voter);
+          const forged = this.authentic(from, m.voter) ?? this.unsignedVote(from, m);
           if (forged) return forged;
           const position = { attempt: m.attempt, proposal: m.proposal } as { attempt?: number; proposal?: string };
+          // Kept even if the engine refuses it (an equivocation): it is still that voter's signed vote.
+          this.keepVoteSignature(from, m);
           return engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
         case 'nil_vote': {
@@ -361,6 +372,8 @@ export class LedgerNode {
         }
         case 'certificate':
           return this.acceptCertificate(m);
+        case 'lock_proof':
+          return this.acceptLockProof(m);
         case 'nil_confirmation': {
           const position = { rank: m.rank, attempt: m.attempt } as { rank: number; attempt: number };
           return this.authentic(from, m.peer) ?? engine.receiveNilConfirmation(m.peer as LedgerPeer, position);
@@ -390,23 +403,87 @@ export class LedgerNode {
   }
 
   private keepSignature(origin: string, frame: LedgerFrame, attempt: number | undefined, signature: string): void {
-    if (!this.inWindow(frame.height)) return;
-    let atHeight = this.signed.get(frame.height);
-    if (atHeight === undefined) this.signed.set(frame.height, (atHeight = new Map()));
-    const key = `${attempt ?? 0}|${frame.hash}`;
-    let signers = atHeight.get(key);
-    if (signers === undefined) {
-      // Bounded: one entry per member and attempt kept, whatever peers send.
-      if (atHeight.size >= this.members.length * 2 * (DEFAULT_ATTEMPT_WINDOW + 1)) return;
-      atHeight.set(key, (signers = new Map()));
+    if (this.inWindow(frame.height)) this.confirmationSignatures.add(frame.height, `${attempt ?? 0}|${frame.hash}`, origin, signature);
+  }
+
+  /**
+   * A vote must name the frame it endorses and carry its voter's signature
+   * over it, or it could not go into a lock proof. Votes too malformed to
+   * read are left to the engine, which says why it refuses them.
+   */
+  private unsignedVote(from: string, m: LedgerMessage & { kind: 'vote' }): 'forged' | undefined {
+    const signed = this.signedVote(m);
+    if (signed === null) return undefined;
+    const { height, attempt, proposer, frame } = signed;
+    if (frame !== null && this.keyring.verify(from, votePayload(from, height, attempt, proposer, frame), m.signature)) return undefined;
+    this.stats.forged += 1;
+    return 'forged';
+  }
+
+  /** The fields a vote's signature covers, when they are readable. */
+  private signedVote(
+    m: LedgerMessage & { kind: 'vote' },
+  ): { height: number; attempt: number; proposer: string; frame: string | null } | null {
+    const height = rankOfMessage(m);
+    const attempt = m.attempt ?? 0;
+    const proposer = claimedIdentity(m.proposer);
+    if (height === null || !Number.isSafeInteger(attempt) || proposer === undefined) return null;
+    return { height, attempt: attempt as number, proposer, frame: typeof m.proposal === 'string' ? m.proposal : null };
+  }
+
+  private keepVoteSignature(from: string, m: LedgerMessage & { kind: 'vote' }): void {
+    const signed = this.signedVote(m);
+    if (signed === null || signed.frame === null || !this.inWindow(signed.height) || typeof m.signature !== 'string') return;
+    const key = `${signed.attempt}|${signed.frame}`;
+    this.voteSignatures.add(signed.height, key, from, { proposer: signed.proposer, signature: m.signature });
+  }
+
+  /**
+   * This node locked on `frame` in `attempt`: every peer gets the 2f + 1
+   * signed votes behind the lock (re-sent with the height's other messages).
+   */
+  private publishLockProof(frame: LedgerFrame, attempt: number): void {
+    const signers = this.voteSignatures.signers(frame.height, `${attempt}|${frame.hash}`);
+    if (signers.size < this.quorumSize) return;
+    const votes = [...signers].map(([origin, { proposer, signature }]) => ({ origin, proposer, signature }));
+    this.publish(frame.height, 'lock_proof', { kind: 'lock_proof', rank: frame.height, attempt, frame: frame.hash, votes });
+  }
+
+  /**
+   * Every signature checked; then each vote goes to the engine as if its
+   * voter sent it (those the engine already holds, or holds a conflicting
+   * vote of, are refused there), and the signed set stays here for
+   * `isQuorum`, which counts it whatever the engine's books could keep.
+   */
+  private acceptLockProof(m: LedgerMessage & { kind: 'lock_proof' }): DeliveryOutcome {
+    const { rank, attempt, frame, votes } = m;
+    if (!this.inWindow(rank) || !Number.isSafeInteger(attempt) || (attempt as number) < 0 || typeof frame !== 'string') return 'ignored';
+    if (!Array.isArray(votes) || votes.length > this.members.length) return 'ignored';
+    const valid = new Map<string, { proposer: string; signature: string }>();
+    for (const entry of votes as unknown[]) {
+      const { origin, proposer, signature } = (entry ?? {}) as { origin?: unknown; proposer?: unknown; signature?: unknown };
+      if (typeof origin !== 'string' || typeof proposer !== 'string') return 'forged';
+      if (!this.keyring.verify(origin, votePayload(origin, rank, attempt as number, proposer, frame), signature)) return 'forged';
+      valid.set(origin, { proposer, signature: signature as string });
     }
-    signers.set(origin, signature);
+    if (valid.size < this.quorumSize) return 'ignored';
+    const engine = this.requireEngine();
+    for (const [origin, signed] of valid) {
+      this.voteSignatures.add(rank, `${attempt as number}|${frame}`, origin, signed);
+      const vote = new LedgerVote(rank, origin, signed.proposer, frame);
+      try {
+        engine.receiveVote(new LedgerPeer(signed.proposer), new LedgerPeer(origin), vote, { attempt: attempt as number, proposal: frame });
+      } catch (error) {
+        if (!(error instanceof ConsensusInputError)) throw error;
+      }
+    }
+    return 'accepted';
   }
 
   /** Keeps the signed confirmations that committed `frame`, to hand to stragglers. */
   private keepCertificate(frame: LedgerFrame, attempt: number): void {
-    const signers = this.signed.get(frame.height)?.get(`${attempt}|${frame.hash}`);
-    if (signers === undefined || signers.size < this.quorumSize) return;
+    const signers = this.confirmationSignatures.signers(frame.height, `${attempt}|${frame.hash}`);
+    if (signers.size < this.quorumSize) return;
     const signatures = [...signers].map(([origin, signature]) => ({ origin, signature }));
     this.certificates.set(frame.height, { kind: 'certificate', rank: frame.height, attempt, state: frame, signatures });
     for (const height of [...this.certificates.keys()]) if (height < frame.height - this.rankWindow) this.certificates.delete(height);
@@ -483,9 +560,12 @@ export class LedgerNode {
         },
         decideAndSendVote: (proposals, signal, position) => this.decideAndSendVote(proposals, signal, position),
         // The engine groups matching messages; a quorum is 2f + 1 distinct members.
-        isQuorum: async (messages, _signal, { kind }) => {
+        // Votes count with the signed ones this node holds for the same value (from lock proofs).
+        isQuorum: async (messages, _signal, { kind, rank, attempt, value }) => {
           if (kind === 'confirmations' && this.unsafeRule === 'commit-on-votes' && messages.has(this.self)) return true;
-          return [...messages.keys()].filter((id) => this.members.includes(id)).length >= this.quorumSize;
+          const senders = new Set(messages.keys());
+          if (kind === 'votes' && value !== null) for (const voter of this.voteSignatures.signers(rank, `${attempt}|${value}`).keys()) senders.add(voter);
+          return [...senders].filter((id) => this.members.includes(id)).length >= this.quorumSize;
         },
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
         sendConfirmation: async (state, _signal, { attempt }) => {
@@ -493,6 +573,7 @@ export class LedgerNode {
           this.keepSignature(this.self, state, attempt, signature);
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
           this.publish(state.height, `confirmation:${attempt}`, message);
+          this.publishLockProof(state, attempt);
         },
         sendNilConfirmation: async ({ rank, attempt }) => {
           this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt });
@@ -554,7 +635,9 @@ export class LedgerNode {
       const order = [...schedule, ...this.members.filter((member) => !schedule.includes(member))];
       const proposer = order[attempt % order.length];
       const frame = this.view.get(height)?.get(`${attempt}:${proposer}`);
-      return this.castVote(this.voteFor(height, valid(proposer, frame) ? [proposer, frame] : null), attempt);
+      const decision = this.castVote(this.voteFor(height, valid(proposer, frame) ? [proposer, frame] : null), attempt);
+      if (decision.proposer !== null) this.countOwnVote(decision, attempt);
+      return decision;
     }
     if (attempt > 0 || offered.size === 0) {
       const [prover, frame] = [...offered.entries()][0] ?? [];
@@ -584,6 +667,15 @@ export class LedgerNode {
     }
   }
 
+  /** The `ignore-locks` breakage: the node's own vote goes into its engine's books whatever its lock said. */
+  private countOwnVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, attempt: number): void {
+    try {
+      this.requireEngine().receiveVote(proposer as LedgerPeer, this.selfPeer, vote, { attempt, proposal: vote.frame });
+    } catch (error) {
+      if (!(error instanceof ConsensusInputError)) throw error;
+    }
+  }
+
   /** A vote for `choice`'s frame, or a nil vote. */
   private voteFor(height: number, choice: [string, LedgerFrame] | null): LedgerVote {
     return choice === null
@@ -598,9 +690,15 @@ export class LedgerNode {
       if (nil) this.stats.nilVotes += 1;
       else this.stats.votes += 1;
     }
-    const message: LedgerMessage = nil
-      ? { kind: 'nil_vote', voter: this.selfPeer, vote, attempt }
-      : { kind: 'vote', proposer: new LedgerPeer(vote.proposer), voter: this.selfPeer, vote, attempt, proposal: vote.frame };
+    let message: LedgerMessage;
+    if (nil) {
+      message = { kind: 'nil_vote', voter: this.selfPeer, vote, attempt };
+    } else {
+      const signature = this.signer.sign(votePayload(this.self, vote.height, attempt, vote.proposer, vote.frame));
+      if (this.inWindow(vote.height)) this.voteSignatures.add(vote.height, `${attempt}|${vote.frame}`, this.self, { proposer: vote.proposer, signature });
+      const proposer = new LedgerPeer(vote.proposer);
+      message = { kind: 'vote', proposer, voter: this.selfPeer, vote, attempt, proposal: vote.frame, signature };
+    }
     this.publish(vote.height, `vote:${attempt}`, message);
     return { proposer: nil ? null : new LedgerPeer(vote.proposer), vote };
   }
@@ -767,9 +865,11 @@ export class LedgerNode {
     this.futureSenders.clear();
     this.aheadSenders.clear();
     const height = this.store.height();
-    for (const map of [this.view, this.collected, this.signed] as Map<number, unknown>[]) {
+    for (const map of [this.view, this.collected] as Map<number, unknown>[]) {
       for (const key of [...map.keys()]) if (key <= height) map.delete(key);
     }
+    this.confirmationSignatures.dropThrough(height);
+    this.voteSignatures.dropThrough(height);
     // The just-finalized height's messages stay: a peer that missed our vote
     // for it cannot finalize it from anything else once we have moved on.
     for (const key of [...this.outbox.keys()]) if (key < height) this.outbox.delete(key);

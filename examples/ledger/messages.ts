@@ -7,8 +7,11 @@
 export type LedgerMessage =
   | { kind: 'liveness'; peer: unknown; collected: unknown }
   | { kind: 'proposal'; peer: unknown; proposal: unknown; attempt?: unknown; validAttempt?: unknown }
-  /** `proposal`: the identity (hash) of the frame the vote endorses. */
-  | { kind: 'vote'; proposer: unknown; voter: unknown; vote: unknown; attempt?: unknown; proposal?: unknown }
+  /**
+   * `proposal`: the identity (hash) of the frame the vote endorses;
+   * `signature`: the voter's over `votePayload`, so the vote can be passed on.
+   */
+  | { kind: 'vote'; proposer: unknown; voter: unknown; vote: unknown; attempt?: unknown; proposal?: unknown; signature?: unknown }
   | { kind: 'nil_vote'; voter: unknown; vote: unknown; attempt?: unknown }
   /** `signature`: the sender's over `confirmationPayload`, so the confirmation can be passed on. */
   | { kind: 'confirmation'; peer: unknown; state: unknown; attempt?: unknown; signature?: unknown }
@@ -17,6 +20,13 @@ export type LedgerMessage =
    * sent to a peer still deciding a height this node already finalized.
    */
   | { kind: 'certificate'; rank: unknown; attempt: unknown; state: unknown; signatures: unknown }
+  /**
+   * A lock proof: 2f + 1 signed votes for frame `frame` (a hash) in `attempt`,
+   * sent by a node that locked on them to every peer. A Byzantine voter may
+   * have told only some nodes; without the proof the others could never vote
+   * past a lock of their own, nor re-propose the value.
+   */
+  | { kind: 'lock_proof'; rank: unknown; attempt: unknown; frame: unknown; votes: unknown }
   | { kind: 'nil_confirmation'; peer: unknown; rank: unknown; attempt: unknown }
   /** Asks for finalized frames above `after`. */
   | { kind: 'sync_request'; id: unknown; after: unknown }
@@ -32,6 +42,7 @@ export const LEDGER_MESSAGE_KINDS: readonly LedgerMessageKind[] = [
   'confirmation',
   'nil_confirmation',
   'certificate',
+  'lock_proof',
   'sync_request',
   'sync_response',
 ];
@@ -70,6 +81,7 @@ export function rankOfMessage(message: LedgerMessage): number | null {
       return safeRank(message.state);
     case 'nil_confirmation':
     case 'certificate':
+    case 'lock_proof':
       return Number.isSafeInteger(message.rank) ? (message.rank as number) : null;
     case 'sync_request':
       return Number.isSafeInteger(message.after) ? (message.after as number) : null;

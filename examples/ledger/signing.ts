@@ -8,15 +8,25 @@ export function confirmationPayload(origin: string, rank: number, attempt: numbe
   return `confirm|${rank}|${attempt}|${frameHash}|${origin}`;
 }
 
+/**
+ * What a vote's signature covers: who voted for which frame, proposed by
+ * whom, where. Signed votes can be passed on: a node that locked relays the
+ * 2f + 1 behind its lock, which nodes that missed some of them need.
+ */
+export function votePayload(origin: string, rank: number, attempt: number, proposer: string, frameHash: string): string {
+  return `vote|${rank}|${attempt}|${proposer}|${frameHash}|${origin}`;
+}
+
 export interface Signer {
   sign(payload: string): string;
 }
 
 /**
- * Ed25519 keys for the members of a cluster. A confirmation is signed by the
- * node that sends it, so any node can pass it on (in a commit certificate)
- * and the receiver still knows who confirmed: that is what lets a node that
- * missed the confirmations of a decided height follow the ones that did not.
+ * Ed25519 keys for the members of a cluster. A vote or confirmation is signed
+ * by the node that sends it, so any node can pass it on (in a lock proof or a
+ * commit certificate) and the receiver still knows who sent it: that is what
+ * lets a node that missed some of the messages behind a lock or a decided
+ * height follow the nodes that did not.
  *
  * The keys are derived from `secret` and the member's name, so a seeded
  * simulation is repeatable; a real deployment loads each node's own key and

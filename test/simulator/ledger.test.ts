@@ -3,6 +3,7 @@ import { EventClock } from '../../simulator/EventClock';
 import { LedgerNode, NIL_FRAME, type LedgerEngine } from '../../examples/ledger/LedgerNode';
 import { LedgerStore } from '../../examples/ledger/LedgerStore';
 import type { LedgerMessage } from '../../examples/ledger/messages';
+import { Keyring, votePayload } from '../../examples/ledger/signing';
 import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from '../../examples/ledger/rules';
 import { LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
 import type { VoteDecision } from '../../providers/voting';
@@ -70,7 +71,17 @@ describe('LedgerNode voting rule, attempt 0: every scheduled prover proposes', (
     expect(decision.vote.identity()).toBe(`vote:1:n0:n1:${top.hash}`);
     expect(votesSent(sent)).toEqual(Array(3).fill(`${top.hash}@0`));
     expect(sent.map((s) => s.to)).toEqual(['n1', 'n2', 'n3']);
-    expect(sent[0].message).toEqual({ kind: 'vote', proposer: new LedgerPeer('n1'), voter: new LedgerPeer('n0'), vote: decision.vote, attempt: 0, proposal: top.hash });
+    expect(sent[0].message).toEqual({
+      kind: 'vote',
+      proposer: new LedgerPeer('n1'),
+      voter: new LedgerPeer('n0'),
+      vote: decision.vote,
+      attempt: 0,
+      proposal: top.hash,
+      signature: expect.any(String),
+    });
+    const { signature } = sent[0].message as { signature: string };
+    expect(new Keyring(members).verify('n0', votePayload('n0', 1, 0, 'n1', top.hash), signature)).toBe(true);
     expect(node.stats).toMatchObject({ votes: 1, nilVotes: 0 });
   });
 
@@ -169,17 +180,26 @@ describe('LedgerNode voting rule, later attempts: only the offered proposal', ()
     expect(votesSent(sent)).toEqual(Array(3).fill('nil@1'));
   });
 
-  it('test-only ignore-locks rule: votes for the attempt proposer’s proposal even when the engine offers none', async () => {
+  it('test-only ignore-locks rule: votes for the attempt proposer’s proposal even when the engine offers none, and counts that vote itself', async () => {
     const clock = new EventClock();
     const sent: { to: string; message: LedgerMessage }[] = [];
+    const counted: unknown[][] = [];
     const node = new LedgerNode({ self: 'n0', members, clock, random: createSeededRandom(1), send: (to, message) => sent.push({ to, message }), proversPerRank: 3, unsafeRule: 'ignore-locks' });
     const store = node.store;
-    node.attach({ onCommit: () => () => {}, onAttemptChange: () => () => {}, addListener: () => () => {}, getActiveState: () => store.head(), receiveProposal: () => 'accepted' } as unknown as LedgerEngine);
+    node.attach({
+      onCommit: () => () => {},
+      onAttemptChange: () => () => {},
+      addListener: () => () => {},
+      getActiveState: () => store.head(),
+      receiveProposal: () => 'accepted',
+      receiveVote: (...args: unknown[]) => counted.push(args),
+    } as unknown as LedgerEngine);
     const proposal = frameBy('n2');
     node.deliver('n2', { kind: 'proposal', peer: new LedgerPeer('n2'), proposal, attempt: 1, validAttempt: null });
     const decision = await node.providers.voting.decideAndSendVote(new Map(), new AbortController().signal, at(1, 1));
     expect(decision.proposer?.identity()).toBe('n2');
     expect(votesSent(sent)).toEqual(Array(3).fill(`${proposal.hash}@1`));
+    expect(counted).toEqual([[new LedgerPeer('n2'), new LedgerPeer('n0'), decision.vote, { attempt: 1, proposal: proposal.hash }]]);
   });
 });
 

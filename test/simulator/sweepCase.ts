@@ -16,15 +16,7 @@ export function ranksNeedingRoundChange(summary: SweepSummary): number {
     .reduce((sum, [, ranks]) => sum + ranks, 0);
 }
 
-/**
- * Seeds whose run stalls today, with agreement intact. Seed 125 (n = 10,
- * three `mixed` Byzantine nodes, a partition and two crash-restarts) ends
- * with honest nodes locked on two values at different attempts, each lock
- * backed by 2f + 1 votes that the holders of the other lock never saw (a
- * Byzantine voter told only some). Getting past that needs the votes behind
- * a lock relayed with their signatures, as the commit certificates are.
- */
-export const KNOWN_LIVENESS_GAPS: readonly number[] = [125];
+
 
 /**
  * Runs seeds [first, first + SWEEP_RUNS) and checks SPEC §6 over them: zero
@@ -40,17 +32,13 @@ export async function expectSweepHolds(first: number): Promise<SweepSummary> {
       `(${ranksNeedingRoundChange(summary)} ranks needed round change)\n${sweepReport(summary)}`,
   );
   const failures = summary.results
-    .filter((run) => run.violations.length > 0 || (!run.reachedTarget && !KNOWN_LIVENESS_GAPS.includes(run.seed)))
+    .filter((run) => run.violations.length > 0 || !run.reachedTarget)
     .map((run) => `seed ${run.seed}: ${run.violations[0]?.detail ?? run.stallReason} — ${run.replay}`);
   expect(failures).toEqual([]);
   expect(summary.runs).toBe(SWEEP_RUNS);
   expect(summary.violations).toBe(0);
-  // The known gaps must still be what they are: a stall, never a violation. If one starts
-  // reaching its target, this fails and the seed leaves the list.
-  const gaps = summary.results.filter((run) => KNOWN_LIVENESS_GAPS.includes(run.seed));
-  for (const run of gaps) expect([run.seed, run.stalled, run.violations.length]).toEqual([run.seed, true, 0]);
-  expect(summary.stalls).toBe(gaps.length);
-  expect(summary.reachedTarget).toBe(SWEEP_RUNS - gaps.length);
+  expect(summary.stalls).toBe(0);
+  expect(summary.reachedTarget).toBe(SWEEP_RUNS);
   // Every behaviour was faced by some run of this file (the plan cycles them by seed).
   const faced = new Set(summary.results.filter((run) => run.byzantine > 0).map((run) => run.behaviour));
   expect([...faced].sort()).toEqual([...BEHAVIOUR_OPTIONS].sort());
