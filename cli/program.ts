@@ -108,6 +108,7 @@ Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
   garbage      malformed messages: non-Unique values, throwing identity(), bad ranks, non-members
   flood        floods of messages for far-future ranks and attempts, and the far edge of the window
   equivocate   different proposals, votes and confirmations to different halves of the cluster
+  split-commit helps one honest node commit alone, then proposes a fresh value to the rest
   mixed        each Byzantine node draws one of the above per height
 
 Every behaviour acts in each attempt of a height. A faulty proposer costs an attempt: the

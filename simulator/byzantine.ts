@@ -17,9 +17,17 @@ import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/le
  * - `garbage`: malformed messages: values that are not `Unique`, identities
  *   that throw or are too long, bad ranks, unknown members;
  * - `flood`: floods of messages for far-future ranks (and the edge of the
- *   window), which the engine must refuse or bound.
+ *   window), which the engine must refuse or bound;
+ * - `split-commit`: the attack locks exist for. As attempt 0's prover it
+ *   proposes a value, and votes for it, to half the cluster only, so that
+ *   half may lock on it while the rest cannot; it confirms it to one node of
+ *   that half (the favourite) only, and only once another value is being
+ *   confirmed in a later attempt, which it then confirms to everyone else:
+ *   two commits at once, if the locks did not stop the second value. It
+ *   votes for every other proposal, and as a later attempt's proposer
+ *   proposes a fresh value to everyone but the favourite.
  */
-export type ByzantineBehaviour = 'equivocate' | 'withhold' | 'partial' | 'invalid' | 'garbage' | 'flood';
+export type ByzantineBehaviour = 'equivocate' | 'withhold' | 'partial' | 'invalid' | 'garbage' | 'flood' | 'split-commit';
 export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
   'equivocate',
   'withhold',
@@ -27,6 +35,7 @@ export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
   'invalid',
   'garbage',
   'flood',
+  'split-commit',
 ];
 /** `mixed`: each rank, each Byzantine node draws one of the behaviours above. */
 export type BehaviourOption = ByzantineBehaviour | 'mixed';
@@ -157,6 +166,8 @@ export class ByzantineNode {
   /** The highest attempt acted on per height. */
   private readonly acted = new Map<number, number>();
   private readonly parents = new Map<number, LedgerFrame>();
+  /** `split-commit`: the value proposed to half the cluster, and the confirmation of it held back for the favourite, per height. */
+  private readonly heldConfirmations = new Map<number, { value: string; confirmation: LedgerMessage }>();
 
   constructor(
     private readonly context: ByzantineContext,
@@ -192,10 +203,15 @@ export class ByzantineNode {
     if (height === null || attempt === null || attempt > 64) return;
     // Honest nodes moved to a later attempt: act in it too.
     if (this.parents.has(height) && attempt > (this.acted.get(height) ?? -1)) this.onAttempt(height, attempt);
+    if (m.kind === 'confirmation' && m.state instanceof LedgerFrame && this.behaviourAt(height) === 'split-commit') {
+      return this.releaseSplit(from, m.state, attempt);
+    }
     if (m.kind !== 'proposal' || !(m.proposal instanceof LedgerFrame)) return;
-    if (this.behaviourAt(height) !== 'equivocate') return;
+    const behaviour = this.behaviourAt(height);
+    if (behaviour !== 'equivocate' && behaviour !== 'split-commit') return;
     this.remember(m.proposal, attempt);
-    this.equivocateVotes(height, attempt);
+    if (behaviour === 'equivocate') this.equivocateVotes(height, attempt);
+    else this.voteAndConfirmToOne(height, attempt);
   }
 
   private onAttempt(height: number, attempt: number): void {
@@ -222,7 +238,68 @@ export class ByzantineNode {
         return attempt === 0 ? this.sendGarbage(height) : undefined;
       case 'flood':
         return attempt === 0 ? this.flood(height, parent) : undefined;
+      case 'split-commit':
+        return this.proposeAroundFavourite(height, attempt, parent);
     }
+  }
+
+  /** The one honest node a `split-commit` node helps to commit at `height`. */
+  private favouriteAt(height: number): string {
+    return this.halves(height)[0][0];
+  }
+
+  /** A vote for the attempt's first proposal, to everyone. */
+  private voteAndConfirmToOne(height: number, attempt: number): void {
+    const key = `${height}/${attempt}`;
+    const [frame] = this.seen.get(key) ?? [];
+    if (frame === undefined || this.voted.has(key)) return;
+    this.voted.add(key);
+    for (const old of [...this.voted]) if (Number(old.split('/')[0]) < height - this.context.rankWindow) this.voted.delete(old);
+    for (const to of this.peers) this.context.send(to, this.signedVote(height, attempt, frame.prover, frame.hash));
+  }
+
+  /**
+   * An honest node confirms another value than the one proposed to half the
+   * cluster: the held confirmation goes to the favourite, and one of the new
+   * value to everyone else, so both values may complete 2f + 1 at once.
+   */
+  private releaseSplit(from: string, frame: LedgerFrame, attempt: number): void {
+    const held = this.heldConfirmations.get(frame.height);
+    if (held === undefined || held.value === frame.hash || !this.context.members.includes(from)) return;
+    this.heldConfirmations.delete(frame.height);
+    const favourite = this.favouriteAt(frame.height);
+    this.context.send(favourite, held.confirmation);
+    const confirmation = this.signedConfirmation(frame, attempt);
+    for (const to of this.peers) if (to !== favourite) this.context.send(to, confirmation);
+    this.context.note(`confirms ${held.value} to ${favourite} and ${frame.hash} to the rest at ${frame.height}.${attempt}`);
+  }
+
+  /**
+   * In attempt 0, a value to half the cluster, its vote to that half, and its
+   * confirmation held back; as a later attempt's proposer, a fresh value and
+   * its vote to everyone but the favourite.
+   */
+  private proposeAroundFavourite(height: number, attempt: number, parent: LedgerFrame): void {
+    if (!this.proposes(height, attempt)) return;
+    const self = this.context.self;
+    const frame = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${attempt}`));
+    const to =
+      attempt === 0 ? this.halves(height)[0] : this.peers.filter((peer) => peer !== this.favouriteAt(height));
+    if (attempt === 0) {
+      this.announceLiveness(height);
+      this.heldConfirmations.set(height, { value: frame.hash, confirmation: this.signedConfirmation(frame, 0) });
+      for (const old of [...this.heldConfirmations.keys()]) if (old < height - this.context.rankWindow) this.heldConfirmations.delete(old);
+    }
+    this.propose(to, frame, attempt);
+    this.voted.add(`${height}/${attempt}`);
+    for (const member of to) this.context.send(member, this.signedVote(height, attempt, self, frame.hash));
+    this.context.note(`proposes ${frame.hash} to ${to.join(',')} at ${height}.${attempt}`);
+  }
+
+  private signedConfirmation(frame: LedgerFrame, attempt: number): LedgerMessage {
+    const { self } = this.context;
+    const signature = this.context.sign(confirmationPayload(self, frame.height, attempt, frame.hash));
+    return { kind: 'confirmation', peer: new LedgerPeer(self), state: frame, attempt, signature };
   }
 
   private get peers(): string[] {

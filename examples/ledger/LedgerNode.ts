@@ -366,9 +366,11 @@ export class LedgerNode {
           const forged = this.authentic(from, m.peer) ?? this.unsigned(from, m);
           if (forged) return forged;
           const position = { attempt: m.attempt } as { attempt?: number };
-          const result = engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
-          this.keepSignature(from, m.state as LedgerFrame, m.attempt as number, m.signature as string);
-          return result;
+          // Kept even if the engine refuses it (an equivocation): it is still that signer's confirmation.
+          if (m.state instanceof LedgerFrame && Number.isSafeInteger(m.attempt ?? 0)) {
+            this.keepSignature(from, m.state, m.attempt as number | undefined, m.signature as string);
+          }
+          return engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
         }
         case 'certificate':
           return this.acceptCertificate(m);
@@ -525,11 +527,13 @@ export class LedgerNode {
       valid.set(origin, signature as string);
     }
     if (valid.size < this.quorumSize) return 'ignored';
+    // Kept first, so `isQuorum` counts a signer whose confirmation the engine
+    // refuses below (it holds another one from that signer: an equivocator's).
+    for (const [origin, signature] of valid) this.keepSignature(origin, state, attempt as number, signature);
     const engine = this.requireEngine();
-    for (const [origin, signature] of valid) {
+    for (const origin of valid.keys()) {
       try {
         engine.receiveConfirmation(new LedgerPeer(origin), state.clone(), { attempt: attempt as number });
-        this.keepSignature(origin, state, attempt as number, signature);
       } catch (error) {
         if (!(error instanceof ConsensusInputError)) throw error;
       }
@@ -560,11 +564,15 @@ export class LedgerNode {
         },
         decideAndSendVote: (proposals, signal, position) => this.decideAndSendVote(proposals, signal, position),
         // The engine groups matching messages; a quorum is 2f + 1 distinct members.
-        // Votes count with the signed ones this node holds for the same value (from lock proofs).
+        // Votes and confirmations of a value count with the signed ones this node holds for it
+        // (from lock proofs and commit certificates), which the engine's books may have refused.
         isQuorum: async (messages, _signal, { kind, rank, attempt, value }) => {
           if (kind === 'confirmations' && this.unsafeRule === 'commit-on-votes' && messages.has(this.self)) return true;
           const senders = new Set(messages.keys());
-          if (kind === 'votes' && value !== null) for (const voter of this.voteSignatures.signers(rank, `${attempt}|${value}`).keys()) senders.add(voter);
+          if (value !== null) {
+            const book = kind === 'votes' ? this.voteSignatures : this.confirmationSignatures;
+            for (const signer of book.signers(rank, `${attempt}|${value}`).keys()) senders.add(signer);
+          }
           return [...senders].filter((id) => this.members.includes(id)).length >= this.quorumSize;
         },
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),

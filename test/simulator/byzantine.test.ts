@@ -85,6 +85,16 @@ describe('one Byzantine node of four (f = 1): agreement and progress whatever it
   });
 });
 
+describe('split-commit: the attack locks exist for', () => {
+  it('half the cluster locks, the favourite commits late, the rest are offered fresh values: agreement and progress hold', async () => {
+    const { report, trace } = await simulate({ behaviour: 'split-commit', rounds: 16, latency: { min: 5, max: 50 } });
+    expectLiveAndAgreed(report, 16);
+    const notes = trace.all().filter((e) => e.type === 'byzantine').map((e) => e.detail);
+    expect(notes.some((note) => /proposes \w+ to n\d,n\d at \d+\.0$/.test(note))).toBe(true);
+    expect(notes.some((note) => /confirms \w+ to n\d and \w+ to the rest/.test(note))).toBe(true);
+  });
+});
+
 describe('f Byzantine nodes of larger clusters', () => {
   it.each([
     [7, 2, 'withhold'],
@@ -93,6 +103,7 @@ describe('f Byzantine nodes of larger clusters', () => {
     [10, 3, 'equivocate'],
     [10, 3, 'garbage'],
     [10, 3, 'flood'],
+    [7, 2, 'split-commit'],
   ] as const)('n = %i with %i %s nodes keeps agreement and finalizes', async (nodes, byzantine, behaviour) => {
     const { report } = await simulate({ nodes, byzantine, behaviour, rounds: 8, latency: { min: 2, max: 10 } });
     expect(report.violations).toEqual([]);

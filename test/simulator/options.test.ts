@@ -45,7 +45,7 @@ describe('simulation options', () => {
   it('accepts only the known behaviours', () => {
     expect(parseBehaviour('flood')).toBe('flood');
     expect(() => parseBehaviour('chaos')).toThrow(
-      '--behaviour: expected one of equivocate, withhold, partial, invalid, garbage, flood, mixed, got "chaos"',
+      '--behaviour: expected one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, mixed, got "chaos"',
     );
   });
 

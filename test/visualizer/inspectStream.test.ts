@@ -55,7 +55,9 @@ const ofNode = (name: string) => {
 test('the run reached its target and every event it streamed arrived', () => {
   expect(report.reachedTarget).toBe(true);
   expect(report.nodes).toEqual(['n0', 'n1', 'n2', 'n3']);
-  expect(Object.values(report.roundsFinalized).every((rounds) => rounds >= 3)).toBe(true);
+  // The Byzantine node's own count may trail: the run ends when the honest ones reach the target.
+  const honestRounds = Object.entries(report.roundsFinalized).filter(([node]) => !report.byzantine.includes(node));
+  expect(honestRounds.map(([, rounds]) => rounds >= 3)).toEqual([true, true, true]);
   expect(received).toHaveLength(report.eventsStreamed);
   expect(received.every((event) => typeof event._version === 'string')).toBe(true);
 });
@@ -72,7 +74,8 @@ test.each(['n0', 'n1', 'n2', 'n3'])('the receiver saw %s: its node, round and el
   // The round went through a whole round: it verified, and its active rank moved.
   const roundSnapshots = received.filter((e) => e.type === '@xstate.snapshot' && e.sessionId === round!.sessionId);
   expect(roundSnapshots.some((e) => typeof e.snapshot?.value === 'object' && 'verifying' in (e.snapshot.value as object))).toBe(true);
-  expect(Math.max(...roundSnapshots.map((e) => Number(e.snapshot?.context?.activeRank)))).toBeGreaterThanOrEqual(3);
+  const target = report.byzantine.includes(name) ? 1 : 3;
+  expect(Math.max(...roundSnapshots.map((e) => Number(e.snapshot?.context?.activeRank)))).toBeGreaterThanOrEqual(target);
 });
 
 test("what arrived is sanitized: the round's message books are per-rank counts", () => {
