@@ -441,14 +441,16 @@ export class LedgerNode {
   }
 
   /**
-   * This node locked on `frame` in `attempt`: every peer gets the 2f + 1
-   * signed votes behind the lock (re-sent with the height's other messages).
+   * This node locked on `frame` in `attempt`: the 2f + 1 signed votes behind
+   * the lock go out with the height's re-sends. Only a height still undecided
+   * after a resend period needs them, and most heights commit sooner: sending
+   * every proof at once would cost each peer O(n) signature checks per lock.
    */
   private publishLockProof(frame: LedgerFrame, attempt: number): void {
     const signers = this.voteSignatures.signers(frame.height, `${attempt}|${frame.hash}`);
     if (signers.size < this.quorumSize) return;
     const votes = [...signers].map(([origin, { proposer, signature }]) => ({ origin, proposer, signature }));
-    this.publish(frame.height, 'lock_proof', { kind: 'lock_proof', rank: frame.height, attempt, frame: frame.hash, votes });
+    this.keepForResend(frame.height, 'lock_proof', { kind: 'lock_proof', rank: frame.height, attempt, frame: frame.hash, votes });
   }
 
   /**
@@ -462,10 +464,14 @@ export class LedgerNode {
     if (!this.inWindow(rank) || !Number.isSafeInteger(attempt) || (attempt as number) < 0 || typeof frame !== 'string') return 'ignored';
     if (!Array.isArray(votes) || votes.length > this.members.length) return 'ignored';
     const valid = new Map<string, { proposer: string; signature: string }>();
+    const held = this.voteSignatures.signers(rank, `${attempt as number}|${frame}`);
     for (const entry of votes as unknown[]) {
       const { origin, proposer, signature } = (entry ?? {}) as { origin?: unknown; proposer?: unknown; signature?: unknown };
       if (typeof origin !== 'string' || typeof proposer !== 'string') return 'forged';
-      if (!this.keyring.verify(origin, votePayload(origin, rank, attempt as number, proposer, frame), signature)) return 'forged';
+      // A signature this node already checked (the very same) need not be checked again.
+      const known = held.get(origin);
+      const checked = known !== undefined && known.signature === signature && known.proposer === proposer;
+      if (!checked && !this.keyring.verify(origin, votePayload(origin, rank, attempt as number, proposer, frame), signature)) return 'forged';
       valid.set(origin, { proposer, signature: signature as string });
     }
     if (valid.size < this.quorumSize) return 'ignored';
@@ -923,12 +929,16 @@ export class LedgerNode {
   }
 
   private publish(rank: number, key: string, message: LedgerMessage): void {
-    if (this.inWindow(rank)) {
-      let messages = this.outbox.get(rank);
-      if (messages === undefined) this.outbox.set(rank, (messages = new Map()));
-      messages.set(key, message);
-    }
+    this.keepForResend(rank, key, message);
     this.broadcast(message);
+  }
+
+  /** Re-sent while the height is undecided (see `resend`). */
+  private keepForResend(rank: number, key: string, message: LedgerMessage): void {
+    if (!this.inWindow(rank)) return;
+    let messages = this.outbox.get(rank);
+    if (messages === undefined) this.outbox.set(rank, (messages = new Map()));
+    messages.set(key, message);
   }
 
   private broadcast(message: LedgerMessage): void {

@@ -22,7 +22,8 @@ export type LedgerMessage =
   | { kind: 'certificate'; rank: unknown; attempt: unknown; state: unknown; signatures: unknown }
   /**
    * A lock proof: 2f + 1 signed votes for frame `frame` (a hash) in `attempt`,
-   * sent by a node that locked on them to every peer. A Byzantine voter may
+   * sent by a node that locked on them to every peer, with the re-sends of a
+   * height still undecided. A Byzantine voter may
    * have told only some nodes; without the proof the others could never vote
    * past a lock of their own, nor re-propose the value.
    */

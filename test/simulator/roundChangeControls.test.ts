@@ -1,34 +1,6 @@
 import type { UnsafeRoundRule } from '../../examples/ledger/LedgerNode';
-import { faultTolerance } from '../../examples/ledger/rules';
 import type { SimulationOptions } from '../../simulator/options';
 import { runSimulation, type SimulationReport } from '../../simulator/runSimulation';
-
-const LATENCIES = [
-  { min: 1, max: 5 },
-  { min: 2, max: 10 },
-  { min: 5, max: 30 },
-  { min: 5, max: 50 },
-];
-const DROP_RATES = [0, 0.02, 0.05, 0.1];
-
-/**
- * Equivocation plan: f equivocating nodes of n = 4 (odd seeds) or 7 (even
- * seeds), latency and loss cycled by seed. Equivocation splits votes and
- * confirmations, where committing on votes alone shows.
- */
-function equivocationPlan(seed: number, unsafeRule?: UnsafeRoundRule): Partial<SimulationOptions> {
-  const nodes = seed % 2 === 1 ? 4 : 7;
-  return {
-    seed,
-    nodes,
-    byzantine: faultTolerance(nodes),
-    behaviour: 'equivocate',
-    latency: LATENCIES[seed % LATENCIES.length],
-    dropRate: DROP_RATES[Math.floor(seed / 4) % DROP_RATES.length],
-    rounds: 20,
-    unsafeRule,
-  };
-}
 
 /**
  * Split-commit plan: the attack locks exist for (`split-commit`: half the
@@ -80,15 +52,15 @@ function expectSafeAndLive(reports: SimulationReport[], seeds: readonly number[]
 const WALL_MS = 120_000;
 
 describe('negative control: a round-change rule broken on purpose is caught by the safety checker', () => {
-  // Found by searching seeds 1–80 of this plan: 79 (n = 4, loss 10 %) broke agreement; its neighbours did not.
-  const equivocationSeeds = [76, 77, 78, 79, 80];
-  // Seeds 1–60 of this plan: 49 broke agreement with the rule broken; none with it intact.
-  const splitCommitSeeds = [1, 2, 3, 4];
+  // Found by searching seeds 1–30 of the plan: 19 broke agreement; its neighbours did not.
+  const commitOnVotesSeeds = [17, 18, 19, 20];
+  // Seeds 1–60 of the plan: most broke agreement with locks ignored; none with the rules intact.
+  const ignoreLocksSeeds = [1, 2, 3, 4];
 
   it(
-    'commit-on-votes (a node commits on 2f + 1 votes, without 2f + 1 matching confirmations) breaks agreement under equivocation',
+    'commit-on-votes (a node commits on 2f + 1 votes, without 2f + 1 matching confirmations) breaks agreement under split-commit',
     async () => {
-      expectCaught(await runAll(equivocationPlan, equivocationSeeds, 'commit-on-votes'), 'commit-on-votes');
+      expectCaught(await runAll(splitCommitPlan, commitOnVotesSeeds, 'commit-on-votes'), 'commit-on-votes');
     },
     WALL_MS,
   );
@@ -96,7 +68,7 @@ describe('negative control: a round-change rule broken on purpose is caught by t
   it(
     'ignore-locks (a node votes for, and counts, a later proposal its lock forbids) breaks agreement under split-commit',
     async () => {
-      expectCaught(await runAll(splitCommitPlan, splitCommitSeeds, 'ignore-locks'), 'ignore-locks');
+      expectCaught(await runAll(splitCommitPlan, ignoreLocksSeeds, 'ignore-locks'), 'ignore-locks');
     },
     WALL_MS,
   );
@@ -104,8 +76,8 @@ describe('negative control: a round-change rule broken on purpose is caught by t
   it(
     'the same seeds with the rules intact have no violation and reach their target',
     async () => {
-      expectSafeAndLive(await runAll(equivocationPlan, equivocationSeeds), equivocationSeeds);
-      expectSafeAndLive(await runAll(splitCommitPlan, splitCommitSeeds), splitCommitSeeds);
+      const seeds = [...ignoreLocksSeeds, ...commitOnVotesSeeds];
+      expectSafeAndLive(await runAll(splitCommitPlan, seeds), seeds);
     },
     WALL_MS,
   );
