@@ -211,7 +211,7 @@ export class ByzantineNode {
     if (behaviour !== 'equivocate' && behaviour !== 'split-commit') return;
     this.remember(m.proposal, attempt);
     if (behaviour === 'equivocate') this.equivocateVotes(height, attempt);
-    else this.voteAndConfirmToOne(height, attempt);
+    else this.voteForFirstProposal(height, attempt);
   }
 
   private onAttempt(height: number, attempt: number): void {
@@ -249,7 +249,7 @@ export class ByzantineNode {
   }
 
   /** A vote for the attempt's first proposal, to everyone. */
-  private voteAndConfirmToOne(height: number, attempt: number): void {
+  private voteForFirstProposal(height: number, attempt: number): void {
     const key = `${height}/${attempt}`;
     const [frame] = this.seen.get(key) ?? [];
     if (frame === undefined || this.voted.has(key)) return;
