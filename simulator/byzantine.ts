@@ -248,13 +248,18 @@ export class ByzantineNode {
     return this.halves(height)[0][0];
   }
 
+  /** Votes once per (height, attempt); slots older than the rank window are forgotten. */
+  private markVoted(height: number, attempt: number): void {
+    this.voted.add(`${height}/${attempt}`);
+    for (const old of [...this.voted]) if (Number(old.split('/')[0]) < height - this.context.rankWindow) this.voted.delete(old);
+  }
+
   /** A vote for the attempt's first proposal, to everyone. */
   private voteForFirstProposal(height: number, attempt: number): void {
     const key = `${height}/${attempt}`;
     const [frame] = this.seen.get(key) ?? [];
     if (frame === undefined || this.voted.has(key)) return;
-    this.voted.add(key);
-    for (const old of [...this.voted]) if (Number(old.split('/')[0]) < height - this.context.rankWindow) this.voted.delete(old);
+    this.markVoted(height, attempt);
     for (const to of this.peers) this.context.send(to, this.signedVote(height, attempt, frame.prover, frame.hash));
   }
 
@@ -291,7 +296,7 @@ export class ByzantineNode {
       for (const old of [...this.heldConfirmations.keys()]) if (old < height - this.context.rankWindow) this.heldConfirmations.delete(old);
     }
     this.propose(to, frame, attempt);
-    this.voted.add(`${height}/${attempt}`);
+    this.markVoted(height, attempt);
     for (const member of to) this.context.send(member, this.signedVote(height, attempt, self, frame.hash));
     this.context.note(`proposes ${frame.hash} to ${to.join(',')} at ${height}.${attempt}`);
   }
@@ -368,8 +373,7 @@ export class ByzantineNode {
     if (this.voted.has(key)) return;
     const candidates = this.seen.get(key) ?? [];
     if (candidates.length === 0) return;
-    this.voted.add(key);
-    for (const old of [...this.voted]) if (Number(old.split('/')[0]) < height - this.context.rankWindow) this.voted.delete(old);
+    this.markVoted(height, attempt);
     const self = new LedgerPeer(this.context.self);
     const [left, right] = this.halves(height);
     const [a, b] = candidates;
@@ -384,8 +388,7 @@ export class ByzantineNode {
           this.context.send(to, { kind: 'nil_confirmation', peer: self, rank: height, attempt });
         } else {
           this.context.send(to, this.signedVote(height, attempt, frame.prover, frame.hash));
-          const signature = this.context.sign(confirmationPayload(this.context.self, height, attempt, frame.hash));
-          this.context.send(to, { kind: 'confirmation', peer: self, state: frame, attempt, signature });
+          this.context.send(to, this.signedConfirmation(frame, attempt));
         }
       }
     }

@@ -27,6 +27,9 @@ export const LEDGER_ATTEMPT_GROWTH = 1.5;
 /** No attempt waits longer than this many times the first: a full turn of proposers must stay affordable. */
 export const LEDGER_ATTEMPT_CAP = 8;
 
+/** Where a signed vote or confirmation is kept in a `SignatureBook`, within its height. */
+const signedKey = (attempt: number, frameHash: string) => `${attempt}|${frameHash}`;
+
 /** What a nil vote names instead of a frame hash. */
 export const NIL_FRAME = 'nil';
 
@@ -405,7 +408,7 @@ export class LedgerNode {
   }
 
   private keepSignature(origin: string, frame: LedgerFrame, attempt: number | undefined, signature: string): void {
-    if (this.inWindow(frame.height)) this.confirmationSignatures.add(frame.height, `${attempt ?? 0}|${frame.hash}`, origin, signature);
+    if (this.inWindow(frame.height)) this.confirmationSignatures.add(frame.height, signedKey(attempt ?? 0, frame.hash), origin, signature);
   }
 
   /**
@@ -436,8 +439,7 @@ export class LedgerNode {
   private keepVoteSignature(from: string, m: LedgerMessage & { kind: 'vote' }): void {
     const signed = this.signedVote(m);
     if (signed === null || signed.frame === null || !this.inWindow(signed.height) || typeof m.signature !== 'string') return;
-    const key = `${signed.attempt}|${signed.frame}`;
-    this.voteSignatures.add(signed.height, key, from, { proposer: signed.proposer, signature: m.signature });
+    this.voteSignatures.add(signed.height, signedKey(signed.attempt, signed.frame), from, { proposer: signed.proposer, signature: m.signature });
   }
 
   /**
@@ -447,7 +449,7 @@ export class LedgerNode {
    * every proof at once would cost each peer O(n) signature checks per lock.
    */
   private publishLockProof(frame: LedgerFrame, attempt: number): void {
-    const signers = this.voteSignatures.signers(frame.height, `${attempt}|${frame.hash}`);
+    const signers = this.voteSignatures.signers(frame.height, signedKey(attempt, frame.hash));
     if (signers.size < this.quorumSize) return;
     const votes = [...signers].map(([origin, { proposer, signature }]) => ({ origin, proposer, signature }));
     this.keepForResend(frame.height, 'lock_proof', { kind: 'lock_proof', rank: frame.height, attempt, frame: frame.hash, votes });
@@ -464,7 +466,8 @@ export class LedgerNode {
     if (!this.inWindow(rank) || !Number.isSafeInteger(attempt) || (attempt as number) < 0 || typeof frame !== 'string') return 'ignored';
     if (!Array.isArray(votes) || votes.length > this.members.length) return 'ignored';
     const valid = new Map<string, { proposer: string; signature: string }>();
-    const held = this.voteSignatures.signers(rank, `${attempt as number}|${frame}`);
+    const key = signedKey(attempt as number, frame);
+    const held = this.voteSignatures.signers(rank, key);
     for (const entry of votes as unknown[]) {
       const { origin, proposer, signature } = (entry ?? {}) as { origin?: unknown; proposer?: unknown; signature?: unknown };
       if (typeof origin !== 'string' || typeof proposer !== 'string') return 'forged';
@@ -477,7 +480,7 @@ export class LedgerNode {
     if (valid.size < this.quorumSize) return 'ignored';
     const engine = this.requireEngine();
     for (const [origin, signed] of valid) {
-      this.voteSignatures.add(rank, `${attempt as number}|${frame}`, origin, signed);
+      this.voteSignatures.add(rank, key, origin, signed);
       const vote = new LedgerVote(rank, origin, signed.proposer, frame);
       try {
         engine.receiveVote(new LedgerPeer(signed.proposer), new LedgerPeer(origin), vote, { attempt: attempt as number, proposal: frame });
@@ -490,7 +493,7 @@ export class LedgerNode {
 
   /** Keeps the signed confirmations that committed `frame`, to hand to stragglers. */
   private keepCertificate(frame: LedgerFrame, attempt: number): void {
-    const signers = this.confirmationSignatures.signers(frame.height, `${attempt}|${frame.hash}`);
+    const signers = this.confirmationSignatures.signers(frame.height, signedKey(attempt, frame.hash));
     if (signers.size < this.quorumSize) return;
     const signatures = [...signers].map(([origin, signature]) => ({ origin, signature }));
     this.certificates.set(frame.height, { kind: 'certificate', rank: frame.height, attempt, state: frame, signatures });
@@ -577,7 +580,7 @@ export class LedgerNode {
           const senders = new Set(messages.keys());
           if (value !== null) {
             const book = kind === 'votes' ? this.voteSignatures : this.confirmationSignatures;
-            for (const signer of book.signers(rank, `${attempt}|${value}`).keys()) senders.add(signer);
+            for (const signer of book.signers(rank, signedKey(attempt, value)).keys()) senders.add(signer);
           }
           return [...senders].filter((id) => this.members.includes(id)).length >= this.quorumSize;
         },
@@ -709,9 +712,9 @@ export class LedgerNode {
       message = { kind: 'nil_vote', voter: this.selfPeer, vote, attempt };
     } else {
       const signature = this.signer.sign(votePayload(this.self, vote.height, attempt, vote.proposer, vote.frame));
-      if (this.inWindow(vote.height)) this.voteSignatures.add(vote.height, `${attempt}|${vote.frame}`, this.self, { proposer: vote.proposer, signature });
       const proposer = new LedgerPeer(vote.proposer);
       message = { kind: 'vote', proposer, voter: this.selfPeer, vote, attempt, proposal: vote.frame, signature };
+      this.keepVoteSignature(this.self, message);
     }
     this.publish(vote.height, `vote:${attempt}`, message);
     return { proposer: nil ? null : new LedgerPeer(vote.proposer), vote };

@@ -16,8 +16,6 @@ export function ranksNeedingRoundChange(summary: SweepSummary): number {
     .reduce((sum, [, ranks]) => sum + ranks, 0);
 }
 
-
-
 /**
  * Runs seeds [first, first + SWEEP_RUNS) and checks SPEC §6 over them: zero
  * safety violations and every run at its target, whatever its Byzantine
