@@ -5,11 +5,15 @@ export {
   DEFAULT_ATTEMPT_WINDOW,
   MAX_ATTEMPT_WINDOW,
   DEFAULT_RANK_WINDOW,
-  DEFAULT_MAX_SENDERS_PER_RANK,
+  DEFAULT_MAX_VALUE_SIZE,
   MAX_RANK_WINDOW,
-  MAX_SENDERS_PER_RANK,
+  MAX_MEMBERS,
   type AttemptChange,
+  type CommitCertificateInput,
   type CommitRecord,
+  type LockProofInput,
+  type MemberConfig,
+  type PeerRef,
   type ConfirmationMessagePosition,
   type ProposalMessagePosition,
   type VoteMessagePosition,
@@ -31,6 +35,7 @@ export {
   UnexpectedSenderError,
   EquivocationError,
   RankCapacityError,
+  QuorumShortfallError,
   ProviderContractError,
   type InputErrorCode,
 } from './engine/errors';
@@ -59,8 +64,18 @@ export type {
   Finalization,
   AttemptPosition,
   ProposalPosition,
-  QuorumQuestion,
 } from './providers/voting';
+export type { ValueCodec, ValueCodecs } from './providers/codec';
+export {
+  createMembership,
+  isQuorum,
+  maxFaultTolerance,
+  quorumThreshold,
+  weightOf,
+  weightOfSenders,
+  type Membership,
+  type WeightedMember,
+} from './guards/quorum';
 export { silentTraceLogger, type TraceLogger } from './providers/trace';
 export { systemClock, type ConsensusClock } from './providers/clock';
 export { createSeededRandom, type RandomSource } from './providers/random';

@@ -1,3 +1,4 @@
+import { ledgerCodec } from '../examples/ledger/codec';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createActor, SimulatedClock } from 'xstate';
@@ -146,6 +147,7 @@ function idleNode(clock: SimulatedClock, id: string, seed: number): SimNode {
     initialState: LedgerFrame.genesis(),
     members: [id, 'leader', 'peer'].map((name) => new LedgerPeer(name)),
     providers: idleProviders(),
+    codec: ledgerCodec,
     clock,
     election: { storage: new InMemoryElectionStorage(), random: createSeededRandom(seed) },
   });

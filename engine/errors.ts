@@ -110,6 +110,17 @@ export class RankCapacityError extends ConsensusInputError {
   }
 }
 
+/** A lock proof or commit certificate whose signers do not weigh a quorum by the engine's count. */
+export class QuorumShortfallError extends ConsensusInputError {
+  constructor(
+    kind: MessageKind,
+    readonly rank: number,
+    detail: string,
+  ) {
+    super('short_of_quorum', kind, detail);
+  }
+}
+
 /** A provider resolved with something its contract does not allow. */
 export class ProviderContractError extends ConsensusError {
   constructor(

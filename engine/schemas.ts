@@ -78,37 +78,43 @@ export const rankedSchema = (label: string) =>
 /** Attempts are counted in a safe integer; no cluster gets near this. */
 export const MAX_ATTEMPT = 1_000_000;
 const attemptNumber = z.number().int().min(0).max(MAX_ATTEMPT);
+const rankNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const identity = z.string().min(1).max(MAX_IDENTITY_LENGTH);
 
-export const livenessMessageSchema = z.object({ peer: uniqueSchema('peer'), collected: rankedSchema('collected') });
-export const proposalMessageSchema = z.object({
-  peer: uniqueSchema('peer'),
-  proposal: rankedSchema('proposal'),
-  position: z
-    .object({ attempt: attemptNumber.optional(), validAttempt: attemptNumber.nullable().optional() })
-    .strict()
-    .refine((p) => p.validAttempt == null || p.validAttempt < (p.attempt ?? 0), {
-      message: 'validAttempt must be an earlier attempt than the proposal\'s own',
-    })
-    .optional(),
-});
-export const voteMessageSchema = z.object({
-  proposer: uniqueSchema('proposer'),
-  voter: uniqueSchema('voter'),
-  vote: rankedSchema('vote'),
-  position: z.object({ attempt: attemptNumber.optional(), proposal: identity.optional() }).strict().optional(),
-});
-const attemptOnly = z.object({ attempt: attemptNumber.optional() }).strict().optional();
-export const nilVoteMessageSchema = z.object({ voter: uniqueSchema('voter'), vote: rankedSchema('vote'), position: attemptOnly });
-export const confirmationMessageSchema = z.object({
-  peer: uniqueSchema('peer'),
-  state: rankedSchema('state'),
-  position: attemptOnly,
-});
-export const nilConfirmationMessageSchema = z.object({
-  peer: uniqueSchema('peer'),
-  position: z.object({ rank: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), attempt: attemptNumber }).strict(),
-});
+/**
+ * Positions as peers pass them. Each accepts what the engine hands the
+ * provider that sends the message (`rank` included, checked against the
+ * value's), so a transport can forward it as it is.
+ */
+export const proposalPositionSchema = z
+  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), validAttempt: attemptNumber.nullable().optional() })
+  .strict()
+  .refine((p) => p.validAttempt == null || p.validAttempt < (p.attempt ?? 0), {
+    message: "validAttempt must be an earlier attempt than the proposal's own",
+  });
+export const votePositionSchema = z
+  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), proposal: identity.optional() })
+  .strict();
+export const attemptPositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber.optional() }).strict();
+export const nilConfirmationPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber }).strict();
+export const certificatePositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber }).strict();
+export const lockProofPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber, value: identity }).strict();
+
+/** What a storage gives back is checked like a message: a corrupt record must not unlock a node. */
+export const safetyRecordSchema = z
+  .object({
+    rank: z.number().int().min(0),
+    votedAttempt: z.number().int().min(-1).max(MAX_ATTEMPT),
+    confirmedAttempt: z.number().int().min(-1).max(MAX_ATTEMPT),
+    lock: z
+      .object({
+        contentId: identity,
+        proposerId: identity.nullable(),
+        attempt: attemptNumber,
+      })
+      .nullable(),
+  })
+  .strict();
 
 /** One line per issue, with the field it concerns. */
 export function describeIssues(error: z.ZodError): string[] {

@@ -65,7 +65,6 @@ export async function runEmbeddedNode(rounds: number): Promise<Block[]> {
         const block = proposals.get(self.identity())!;
         return { proposer: self, vote: new Vote(block.height, block.identity()) };
       },
-      isQuorum: async (votes) => votes.size >= 1,
       finalizeVotes: async (proposals) => ({ state: proposals.get(self.identity())!, proposer: self }),
       sendConfirmation: async () => {},
     },
@@ -73,8 +72,15 @@ export async function runEmbeddedNode(rounds: number): Promise<Block[]> {
 
   const engine = createConsensusEngine({
     id: self,
+    // The engine counts every quorum over the members (weight 1 each unless given).
+    members: [self],
     initialState: new Block(0, 0),
     providers,
+    // A peer's values are rebuilt from plain data by the app's own code, never kept as sent.
+    codec: {
+      state: { decode: (data) => { const { height, total } = data as Block; return new Block(Number(height), Number(total)); } },
+      vote: { decode: (data) => { const { height, block } = data as Vote; return new Vote(Number(height), String(block)); } },
+    },
     clock,
     timeouts: { starting: 10 },
   });

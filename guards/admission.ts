@@ -1,10 +1,11 @@
 import type { Identity } from '../providers/unique';
-import type { RoundContext, VoteRecord } from '../machines/round.types';
+import type { AttestedRecord, RoundContext, VoteRecord } from '../machines/round.types';
 import { countAt, lookup, slotKey } from '../machines/rankBook';
 import { isMember } from './membership';
+import { isMemberOf, weightOfSenders } from './quorum';
 import { isKnownProver, proversKnown } from './provers';
 import { concernsNextRank } from './rank';
-import { NIL, proposerOfAttempt } from './roundChange';
+import { attestedAt, NIL, proposerOfAttempt, valueKey } from './roundChange';
 
 export type MessageKind = 'liveness' | 'proposal' | 'vote' | 'confirmation';
 
@@ -17,7 +18,8 @@ export type RejectionReason =
   | 'not_prover'
   | 'not_proposer'
   | 'rank_full'
-  | 'equivocation';
+  | 'equivocation'
+  | 'short_of_quorum';
 
 export type Admission =
   /**
@@ -39,6 +41,8 @@ export interface Candidate {
   attempt: number;
   /** For votes: what the vote endorses (`endorsementOf`). */
   endorses?: string;
+  /** For confirmations: a nil one (`contentId` names nothing). */
+  nil?: boolean;
 }
 
 /**
@@ -69,9 +73,15 @@ function bookFor(context: RoundContext, kind: MessageKind) {
   }
 }
 
+/**
+ * What tells two stored messages apart, in the same namespace as
+ * `contentKeyOf`. A nil confirmation is `NIL`, a value `value:<id>`, so a
+ * value whose identity is the string "nil" is never taken for nil.
+ */
 function contentIdOf(kind: MessageKind, stored: { contentId: Identity | null }): string {
   if (kind === 'vote') return `${(stored as VoteRecord).endorses}|${stored.contentId}`;
-  return stored.contentId ?? NIL;
+  if (kind === 'confirmation') return stored.contentId === null ? NIL : valueKey(stored.contentId);
+  return stored.contentId as Identity;
 }
 
 function reject(reason: RejectionReason, detail: string): Admission {
@@ -135,7 +145,7 @@ export function admit(context: RoundContext, candidate: Candidate, inFlight?: In
     if (previous === incoming) return { admitted: true, duplicate: true };
     return reject('equivocation', `${sender} sent two different ${kind}s for ${where}`);
   }
-  const capacity = context.members === null ? context.maxSendersPerRank : context.members.length;
+  const capacity = context.membership.ids.length;
   if (countAt<unknown>(book, slot) + (inFlight?.countAt(kind, slot) ?? 0) >= capacity) {
     return reject('rank_full', `already holding ${capacity} ${kind}s for ${where}`);
   }
@@ -144,5 +154,51 @@ export function admit(context: RoundContext, candidate: Candidate, inFlight?: In
 
 /** What tells two messages of one kind, slot and sender apart. */
 export function contentKeyOf(candidate: Candidate): string {
-  return candidate.kind === 'vote' ? `${candidate.endorses ?? NIL}|${candidate.contentId}` : candidate.contentId;
+  switch (candidate.kind) {
+    case 'vote':
+      return `${candidate.endorses ?? NIL}|${candidate.contentId}`;
+    case 'confirmation':
+      return candidate.nil === true ? NIL : valueKey(candidate.contentId);
+    default:
+      return candidate.contentId;
+  }
+}
+
+/**
+ * Whether a lock proof or commit certificate may be kept: its position in the
+ * windows a message's would be, every signer a member, and their weight a
+ * quorum by the engine's count. A second, different one for the same kind
+ * and slot means more than the tolerated weight signed twice (or the app's
+ * signature checks are broken): it is refused as an equivocation.
+ */
+export function admitsCertificateAt(context: RoundContext, record: AttestedRecord): Admission {
+  const { rank, attempt } = record;
+  const what = record.kind === 'votes' ? 'lock proof' : 'commit certificate';
+  if (rank <= context.activeRank) return reject('stale_rank', `${what} for rank ${rank} but rank ${context.activeRank} is already final`);
+  if (rank > context.activeRank + context.rankWindow) {
+    return reject('future_rank', `${what} for rank ${rank} is beyond the window of ${context.rankWindow} ranks after ${context.activeRank}`);
+  }
+  const current = concernsNextRank(context, rank) ? context.attempt : 0;
+  if (attempt < current - context.attemptWindow) return reject('stale_attempt', `${what} for attempt ${attempt} of rank ${rank}, which is at attempt ${current}`);
+  if (attempt > current + context.attemptWindow) {
+    return reject('future_attempt', `${what} for attempt ${attempt} of rank ${rank} is beyond the window of ${context.attemptWindow} attempts`);
+  }
+  const outsider = record.signers.find((signer) => !isMemberOf(context.membership, signer));
+  if (outsider !== undefined) return reject('not_member', `${what} signed by ${outsider}, who is not a member`);
+  const weight = weightOfSenders(context.membership, record.signers);
+  if (weight < context.membership.quorum) {
+    return reject('short_of_quorum', `${what} signers weigh ${weight}, short of the quorum of ${context.membership.quorum}`);
+  }
+  const held = attestedAt(context, record.kind, rank, attempt);
+  if (held !== undefined) {
+    if (held.contentId === record.contentId) return { admitted: true, duplicate: true };
+    return reject('equivocation', `a second ${what} for attempt ${attempt} of rank ${rank}, for another value: more than the tolerated weight signed twice`);
+  }
+  return { admitted: true, duplicate: false };
+}
+
+/** The machine's side of `admitsCertificateAt`: it keeps only what would be admitted as new. */
+export function admitsCertificate(context: RoundContext, record: AttestedRecord): boolean {
+  const admission = admitsCertificateAt(context, record);
+  return admission.admitted && !admission.duplicate;
 }

@@ -1,7 +1,8 @@
 import type { Identity } from '../providers/unique';
 import type { RoundContext } from '../machines/round.types';
+import { isMemberOf } from './quorum';
 
-/** Without a declared membership every sender may speak (bounded per rank). */
+/** Only members speak: anyone else is refused at the door, whatever they send. */
 export function isMember(context: RoundContext, peer: Identity): boolean {
-  return context.members === null || context.members.includes(peer);
+  return isMemberOf(context.membership, peer);
 }

@@ -1,6 +1,8 @@
 import type { Identity, Unique } from '../providers/unique';
 import type {
+  AttestedRecord,
   ConfirmationRecord,
+  QuorumFinding,
   ProposalRecord,
   QuorumGroup,
   RoundContext,
@@ -9,6 +11,7 @@ import type {
 import { attemptsAt, entriesAt, lookup, slotKey } from '../machines/rankBook';
 import { proversKnown } from './provers';
 import { nextRank } from './rank';
+import { isQuorum, weightOf } from './quorum';
 
 /**
  * Round change (SPEC §2.8): Tendermint's locking rules ("The latest gossip on
@@ -18,8 +21,13 @@ import { nextRank } from './rank';
  * can name it as a guard and a test can check it alone.
  */
 
-/** What a nil vote endorses: nothing. */
+/** What a nil vote endorses: nothing. Values live under `value:`, so no value is ever nil. */
 export const NIL = 'nil';
+
+/** The key of a value in the namespace it shares with `NIL`. */
+export function valueKey(id: Identity): string {
+  return `value:${id}`;
+}
 
 /**
  * The key votes are matched on. A vote that names the proposal it endorses
@@ -28,7 +36,7 @@ export const NIL = 'nil';
  * is only safe when provers never equivocate.
  */
 export function endorsementOf(proposalId: Identity | undefined, proposerId: Identity | undefined): string {
-  if (proposalId !== undefined) return `value:${proposalId}`;
+  if (proposalId !== undefined) return valueKey(proposalId);
   if (proposerId !== undefined) return `prover:${proposerId}`;
   return NIL;
 }
@@ -58,7 +66,7 @@ export function proposerOfAttempt(context: RoundContext, attempt = context.attem
  */
 export function attemptProposers(context: RoundContext): Identity[] {
   const provers = context.nextProvers.map((prover) => prover.identity());
-  const others = (context.members ?? []).filter((member) => !provers.includes(member));
+  const others = context.membership.ids.filter((member) => !provers.includes(member));
   return [...provers, ...others];
 }
 
@@ -162,12 +170,49 @@ export function endorsementIn(context: RoundContext, attempt: number, vote: Vote
 
 function voteGroup(context: RoundContext, attempt: number, endorses: string, value: Identity | null): QuorumGroup {
   const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context, attempt));
-  const messages: Record<Identity, Unique | null> = {};
+  const senders = new Set<Identity>();
   for (const [voter, vote] of Object.entries(votes)) {
-    if (endorsementIn(context, attempt, vote) === endorses) messages[voter] = vote.value;
+    if (endorsementIn(context, attempt, vote) === endorses) senders.add(voter);
   }
+  const rank = nextRank(context);
+  const proof = attestedAt(context, 'votes', rank, attempt);
+  if (proof !== undefined && value !== null && proof.contentId === value) for (const signer of proof.signers) senders.add(signer);
   const finding = endorses === NIL ? { kind: 'nil_votes' as const, attempt } : { kind: 'lock' as const, attempt, endorses };
-  return { kind: 'votes', rank: nextRank(context), attempt, value, finding, messages };
+  return { kind: 'votes', rank, attempt, value, finding, senders: [...senders] };
+}
+
+/** Where a lock proof or commit certificate is kept: one per kind and slot. */
+export function attestedKey(kind: AttestedRecord['kind'], rank: number, attempt: number): string {
+  return `${kind}|${slotKey(rank, attempt)}`;
+}
+
+export function attestedAt(
+  context: RoundContext,
+  kind: AttestedRecord['kind'],
+  rank: number,
+  attempt: number,
+): AttestedRecord | undefined {
+  const key = attestedKey(kind, rank, attempt);
+  return Object.prototype.hasOwnProperty.call(context.attested, key) ? context.attested[key] : undefined;
+}
+
+/** The certificates `keep` accepts (the same object when it accepts them all). */
+export function keepAttested(
+  attested: Readonly<Record<string, AttestedRecord>>,
+  keep: (record: AttestedRecord) => boolean,
+): Readonly<Record<string, AttestedRecord>> {
+  const entries = Object.entries(attested);
+  const kept = entries.filter(([, record]) => keep(record));
+  return kept.length === entries.length ? attested : Object.fromEntries(kept);
+}
+
+/**
+ * The first group whose senders weigh a quorum, in the order given; null
+ * when none does. The engine's count, not the app's (SPEC §2.10).
+ */
+export function findQuorum(context: RoundContext, groups: readonly QuorumGroup[]): QuorumFinding | null {
+  for (const group of groups) if (isQuorum(context.membership, group.senders)) return group.finding;
+  return null;
 }
 
 /** The proposal identity a vote endorsement names, when it names one. */
@@ -182,10 +227,12 @@ export function valueOf(endorses: string): Identity | null {
 export function voteGroups(context: RoundContext): QuorumGroup[] {
   const votes = entriesAt<VoteRecord>(context.votes, currentSlot(context));
   const keys = new Map<string, number>();
-  for (const vote of Object.values(votes)) {
+  for (const [voter, vote] of Object.entries(votes)) {
     const key = endorsementIn(context, context.attempt, vote);
-    keys.set(key, (keys.get(key) ?? 0) + 1);
+    keys.set(key, (keys.get(key) ?? 0) + weightOf(context.membership, voter));
   }
+  const proof = attestedAt(context, 'votes', nextRank(context), context.attempt);
+  if (proof !== undefined && !keys.has(valueKey(proof.contentId))) keys.set(valueKey(proof.contentId), 0);
   return [...keys.entries()]
     .sort(([keyA, a], [keyB, b]) => b - a || (keyA < keyB ? -1 : 1))
     .map(([endorses]) => voteGroup(context, context.attempt, endorses, valueOf(endorses)));
@@ -202,14 +249,21 @@ export function voteGroups(context: RoundContext): QuorumGroup[] {
  */
 export function pastPolkaGroups(context: RoundContext): QuorumGroup[] {
   const newest = context.polka?.attempt ?? -1;
+  const rank = nextRank(context);
   const groups: QuorumGroup[] = [];
-  for (const attempt of attemptsAt(context.votes, nextRank(context))) {
+  const attempts = new Set(attemptsAt(context.votes, rank));
+  for (const record of Object.values(context.attested)) {
+    if (record.kind === 'votes' && record.rank === rank) attempts.add(record.attempt);
+  }
+  for (const attempt of attempts) {
     if (attempt <= newest || attempt >= context.attempt) continue;
     const endorsements = new Set<string>();
     for (const vote of Object.values(entriesAt<VoteRecord>(context.votes, currentSlot(context, attempt)))) {
       const endorses = endorsementIn(context, attempt, vote);
       if (valueOf(endorses) !== null) endorsements.add(endorses);
     }
+    const proof = attestedAt(context, 'votes', rank, attempt);
+    if (proof !== undefined) endorsements.add(valueKey(proof.contentId));
     for (const endorses of [...endorsements].sort()) groups.push(voteGroup(context, attempt, endorses, valueOf(endorses)));
   }
   // Newest first: the newest proof is the one worth keeping.
@@ -224,20 +278,32 @@ export function pastPolkaGroups(context: RoundContext): QuorumGroup[] {
 export function confirmationGroups(context: RoundContext): QuorumGroup[] {
   const rank = nextRank(context);
   const groups: QuorumGroup[] = [];
-  for (const attempt of attemptsAt(context.confirmations, rank)) {
-    const byValue = new Map<string, Record<Identity, Unique | null>>();
+  const attempts = new Set(attemptsAt(context.confirmations, rank));
+  for (const record of Object.values(context.attested)) {
+    if (record.kind === 'confirmations' && record.rank === rank) attempts.add(record.attempt);
+  }
+  for (const attempt of [...attempts].sort((a, b) => a - b)) {
+    // Keyed in one namespace: nil is `NIL`, a value `value:<id>`, so no value passes for nil.
+    const byValue = new Map<string, { value: Identity | null; senders: Set<Identity> }>();
+    const add = (value: Identity | null, sender: Identity) => {
+      const key = value === null ? NIL : valueKey(value);
+      let group = byValue.get(key);
+      if (group === undefined) byValue.set(key, (group = { value, senders: new Set() }));
+      group.senders.add(sender);
+    };
     for (const [sender, confirmation] of Object.entries(
       entriesAt<ConfirmationRecord>(context.confirmations, slotKey(rank, attempt)),
     )) {
-      const key = confirmation.contentId ?? NIL;
-      byValue.set(key, { ...byValue.get(key), [sender]: confirmation.value });
+      add(confirmation.contentId, sender);
     }
-    for (const [key, messages] of byValue) {
-      if (key === NIL) {
+    const certificate = attestedAt(context, 'confirmations', rank, attempt);
+    if (certificate !== undefined) for (const signer of certificate.signers) add(certificate.contentId, signer);
+    for (const { value, senders } of byValue.values()) {
+      if (value === null) {
         if (attempt !== context.attempt) continue;
-        groups.push({ kind: 'confirmations', rank, attempt, value: null, finding: { kind: 'nil_confirmations', attempt }, messages });
+        groups.push({ kind: 'confirmations', rank, attempt, value: null, finding: { kind: 'nil_confirmations', attempt }, senders: [...senders] });
       } else {
-        groups.push({ kind: 'confirmations', rank, attempt, value: key, finding: { kind: 'commit', attempt, contentId: key }, messages });
+        groups.push({ kind: 'confirmations', rank, attempt, value, finding: { kind: 'commit', attempt, contentId: value }, senders: [...senders] });
       }
     }
   }
@@ -251,7 +317,8 @@ export function committedValue(context: RoundContext, attempt: number, contentId
   for (const confirmation of Object.values(confirmations)) {
     if (confirmation.contentId === contentId && confirmation.value !== null) return confirmation.value;
   }
-  return null;
+  const certificate = attestedAt(context, 'confirmations', nextRank(context), attempt);
+  return certificate?.contentId === contentId ? certificate.value : null;
 }
 
 /** The prover of a committed value, when this node holds its proposal. */
@@ -308,11 +375,15 @@ export function canLockOnFinding(context: RoundContext): boolean {
  */
 export function skipTarget(context: RoundContext): number | null {
   const heard = Object.entries(entriesAt(context.attemptsSeen, slotKey(nextRank(context))))
-    .filter(([sender]) => sender !== context.selfId)
-    .map(([, attempt]) => attempt)
-    .filter((attempt) => attempt > context.attempt)
-    .sort((a, b) => b - a);
-  return heard.length >= context.skipThreshold ? heard[context.skipThreshold - 1] : null;
+    .filter(([sender, attempt]) => sender !== context.selfId && attempt > context.attempt)
+    .sort(([, a], [, b]) => b - a);
+  // The highest attempt that f + 1 weight of other senders reached or passed.
+  let weight = 0;
+  for (const [sender, attempt] of heard) {
+    weight += weightOf(context.membership, sender);
+    if (weight >= context.membership.honest) return attempt;
+  }
+  return null;
 }
 
 export function shouldSkipAhead(context: RoundContext): boolean {
@@ -323,9 +394,4 @@ export function shouldSkipAhead(context: RoundContext): boolean {
 export function attemptTimeoutOf(context: RoundContext): number {
   const { attempt: base, attemptGrowth, attemptMax } = context.timeouts;
   return Math.min(attemptMax, base * attemptGrowth ** context.attempt);
-}
-
-/** f + 1 for a cluster of `members` nodes: at least one honest one among f faulty. */
-export function defaultSkipThreshold(members: number): number {
-  return Math.floor((members - 1) / 3) + 1;
 }

@@ -1,11 +1,15 @@
 import { assign, cancel, emit, enqueueActions, fromPromise, raise, setup, stateIn } from 'xstate';
 import type { Identity, Unique } from '../providers/unique';
-import { admit, slotOf, type Candidate } from '../guards/admission';
+import { admit, admitsCertificate, slotOf, type Candidate } from '../guards/admission';
 import { isValidFinalization } from '../guards/finalization';
 import { hasLivenessQuorum } from '../guards/liveness';
 import { canProve, lacksProvers, needsCollection, shouldAnnounceLiveness } from '../guards/provers';
 import { concernsNextRank, nextRank, rankOf } from '../guards/rank';
 import {
+  attestedAt,
+  attestedKey,
+  findQuorum,
+  keepAttested,
   attemptTimeoutOf,
   canLockOnFinding,
   committedValue,
@@ -58,8 +62,6 @@ export interface ProviderCallInputs {
   sendProposal: { proposal: Unique; rank: number; attempt: number; validAttempt: number | null };
   /** Empty `proposals`: nothing may be voted for; the provider sends a nil vote. */
   decideAndSendVote: { proposals: Readonly<Record<Identity, Unique>>; rank: number; attempt: number };
-  /** Asks the provider's `isQuorum` about each group in turn; the first quorum's finding, or null. */
-  tally: { groups: QuorumGroup[] };
   finalizeVotes: { proposals: Readonly<Record<Identity, Unique>>; votes: Readonly<Record<Identity, Unique>> };
   /** `finalized` null: a nil confirmation. */
   sendConfirmation: { finalized: Unique | null; rank: number; attempt: number };
@@ -96,6 +98,7 @@ export function candidateOf(event: RoundDataEvent): Candidate {
     const candidate: Candidate = { kind: KIND_OF[event.type], sender, rank, contentId, attempt };
     if (proposerId !== undefined) candidate.proposer = proposerId;
     if (event.type === 'vote_received') candidate.endorses = endorses ?? endorsementOf(undefined, proposerId);
+    if (event.type === 'confirmation_received' && event.ids.nil === true) candidate.nil = true;
     return candidate;
   }
   // Without ids (an app sending straight to the actor): attempt 0, the reference's form.
@@ -104,8 +107,8 @@ export function candidateOf(event: RoundDataEvent): Candidate {
       return {
         kind: 'liveness',
         sender: event.peer.identity(),
-        rank: rankOrNaN(event.collected),
-        contentId: event.collected.identity(),
+        rank: event.collected === null ? Number.NaN : rankOrNaN(event.collected),
+        contentId: event.collected === null ? '' : event.collected.identity(),
         attempt: 0,
       };
     case 'proposal_received':
@@ -135,6 +138,7 @@ export function candidateOf(event: RoundDataEvent): Candidate {
         rank: event.state === null ? Number.NaN : rankOrNaN(event.state),
         contentId: event.state === null ? NIL : event.state.identity(),
         attempt: 0,
+        ...(event.state === null ? { nil: true } : {}),
       };
   }
 }
@@ -338,6 +342,7 @@ function ownConfirmation(context: RoundContext): RoundDataEvent {
       rank: nextRank(context),
       contentId: state === null ? NIL : state.identity(),
       attempt: context.attempt,
+      ...(state === null ? { nil: true } : {}),
     },
   };
 }
@@ -389,8 +394,17 @@ function attemptDataHandlers(state: RoundStateName, reenterOn: DataKind[]) {
 /** While a vote is being recorded or cast, news is only recorded (but a later attempt still wins). */
 const castingDataHandlers = {
   ...attemptDataHandlers('voting', []),
+  certificate_received: { actions: 'recordCertificate' as const },
   voting_timeout: {},
 };
+
+/** A certificate is news to a state that weighs quorums: it re-enters to weigh again. */
+const certificateHandlers = (state: RoundStateName) => ({
+  certificate_received: [
+    { guard: 'isNewCertificate' as const, target: state, reenter: true, actions: 'recordCertificate' as const },
+    { actions: 'recordCertificate' as const },
+  ],
+});
 
 /** The attempt ends without a commit: its timer fired, or 2f + 1 confirmed nil. */
 const attemptEnds = {
@@ -399,39 +413,69 @@ const attemptEnds = {
 };
 
 /** Asks whether any group of matching messages is a quorum, and acts on the first that is. */
-const tallyStep = (state: RoundStateName, next: string, groups: (context: RoundContext) => QuorumGroup[]) => ({
-  invoke: {
-    src: 'tally' as const,
-    input: ({ context }: { context: RoundContext }) => ({ groups: groups(context) }),
-    onDone: [
-      {
-        guard: { type: 'isCommitFinding' as const, params: findingOf },
-        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseCommitQuorum' as const],
-      },
-      {
-        guard: { type: 'isLockFinding' as const, params: findingOf },
-        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseQuorumReached' as const],
-      },
-      {
-        // 2f + 1 votes for a value whose proposal this node lacks: it cannot lock, but remembers.
-        guard: { type: 'isPolkaFinding' as const, params: findingOf },
-        target: next,
-        actions: { type: 'rememberPolka' as const, params: findingOf },
-      },
-      {
-        guard: { type: 'isNilVotesFinding' as const, params: findingOf },
-        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseQuorumReached' as const],
-      },
-      {
-        guard: { type: 'isNilConfirmationsFinding' as const, params: findingOf },
-        actions: [{ type: 'storeFinding' as const, params: findingOf }, 'raiseAttemptFailed' as const],
-      },
-      { target: next },
-    ],
-    onError: { target: next, actions: providerFailure(state, 'isQuorum') },
-  },
-});
-const findingOf = ({ event }: { event: { output: QuorumFinding | null } }) => ({ finding: event.output });
+/**
+ * The groups of matching messages a state weighs, by name: what a node that
+ * has not voted yet watches (confirmations, and votes of attempts it left),
+ * what it weighs once it voted (the current attempt's votes too), and what
+ * verifying weighs (confirmations only).
+ */
+export const TALLIES = {
+  unvoted: (context: RoundContext) => [...confirmationGroups(context), ...pastPolkaGroups(context)],
+  voted: (context: RoundContext) => [...confirmationGroups(context), ...voteGroups(context), ...pastPolkaGroups(context)],
+  confirmations: (context: RoundContext) => confirmationGroups(context),
+  proof: (context: RoundContext) => lockProofGroup(context),
+} as const;
+export type TallyName = keyof typeof TALLIES;
+
+// Guards of one state read the same tally several times within one step, on
+// one context object: weigh it once.
+const tallied = new WeakMap<RoundContext, Map<TallyName, QuorumFinding | null>>();
+/** The first group of `among` whose senders weigh a quorum, if any (SPEC §2.10). */
+export function tally(context: RoundContext, among: TallyName): QuorumFinding | null {
+  let memo = tallied.get(context);
+  if (memo === undefined) tallied.set(context, (memo = new Map()));
+  if (!memo.has(among)) memo.set(among, findQuorum(context, TALLIES[among](context)));
+  return memo.get(among) ?? null;
+}
+
+/**
+ * What a quorum found by a tally leads to, as eventless transitions: a
+ * commit, a lock (or a nil confirmation) to prepare, an attempt ended by nil
+ * confirmations; 2f + 1 votes for a value this node cannot lock on are only
+ * remembered. Nothing found: `next`, to wait for more.
+ */
+const tallyOutcomes = (among: TallyName, next: string) => {
+  const params = { among };
+  return [
+    {
+      guard: { type: 'foundCommit' as const, params },
+      target: 'concluded',
+      actions: [{ type: 'storeTally' as const, params }, 'raiseCommitQuorum' as const],
+    },
+    {
+      guard: { type: 'foundLock' as const, params },
+      target: 'concluded',
+      actions: [{ type: 'storeTally' as const, params }, 'raiseQuorumReached' as const],
+    },
+    {
+      // 2f + 1 votes for a value whose proposal this node lacks: it cannot lock, but remembers.
+      guard: { type: 'foundPolka' as const, params },
+      target: next,
+      actions: { type: 'rememberPolka' as const, params },
+    },
+    {
+      guard: { type: 'foundNilVotes' as const, params },
+      target: 'concluded',
+      actions: [{ type: 'storeTally' as const, params }, 'raiseQuorumReached' as const],
+    },
+    {
+      guard: { type: 'foundNilConfirmations' as const, params },
+      target: 'concluded',
+      actions: [{ type: 'storeTally' as const, params }, 'raiseAttemptFailed' as const],
+    },
+    { target: next },
+  ];
+};
 
 /**
  * The round flow of SPEC §2 as a statechart. Every provider call is an invoked
@@ -456,7 +500,6 @@ export const roundMachine = setup({
     decideAndSendVote: unconfigured<{ proposer: Unique | null; vote: Unique }, ProviderCallInputs['decideAndSendVote']>(
       'decideAndSendVote',
     ),
-    tally: unconfigured<QuorumFinding | null, ProviderCallInputs['tally']>('isQuorum'),
     finalizeVotes: unconfigured<{ state: Unique; proposer: Unique }, ProviderCallInputs['finalizeVotes']>(
       'finalizeVotes',
     ),
@@ -503,15 +546,20 @@ export const roundMachine = setup({
     completesSkipEvidence: ({ context, event }) => skipTarget(withEvidence(context, event)) !== null,
     isForbiddenChoice: ({ context }, params: { proposer: Unique | null }) =>
       params.proposer !== null && votableProposals(context)[params.proposer.identity()] === undefined,
-    isQuorumFound: (_, params: { finding: QuorumFinding | null }) => params.finding !== null,
-    isCommitFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'commit',
-    isLockFinding: ({ context }, params: { finding: QuorumFinding | null }) =>
-      params.finding?.kind === 'lock' && canLockOnFinding({ ...context, finding: params.finding }),
-    isPolkaFinding: (_, params: { finding: QuorumFinding | null }) =>
-      params.finding?.kind === 'lock' && valueOf(params.finding.endorses) !== null,
-    isNilVotesFinding: (_, params: { finding: QuorumFinding | null }) => params.finding?.kind === 'nil_votes',
-    isNilConfirmationsFinding: (_, params: { finding: QuorumFinding | null }) =>
-      params.finding?.kind === 'nil_confirmations',
+    /** Locked on another value, and the proposal's cited attempt really had 2f + 1 votes for it. */
+    provesCitedLock: ({ context }) => needsLockProof(context) && tally(context, 'proof') !== null,
+    foundCommit: ({ context }, params: { among: TallyName }) => tally(context, params.among)?.kind === 'commit',
+    foundLock: ({ context }, params: { among: TallyName }) => {
+      const finding = tally(context, params.among);
+      return finding?.kind === 'lock' && canLockOnFinding({ ...context, finding });
+    },
+    foundPolka: ({ context }, params: { among: TallyName }) => {
+      const finding = tally(context, params.among);
+      return finding?.kind === 'lock' && valueOf(finding.endorses) !== null;
+    },
+    foundNilVotes: ({ context }, params: { among: TallyName }) => tally(context, params.among)?.kind === 'nil_votes',
+    foundNilConfirmations: ({ context }, params: { among: TallyName }) =>
+      tally(context, params.among)?.kind === 'nil_confirmations',
     hasCommitFinding: ({ context }) => context.finding?.kind === 'commit',
     hasNilFinding: ({ context }) => context.finding?.kind === 'nil_votes',
     echoesOwnMessages: ({ context }) => context.shouldEmitReceiveEventsOnSends,
@@ -522,6 +570,11 @@ export const roundMachine = setup({
       const admission = admit(context, candidate);
       return admission.admitted && !admission.duplicate && concernsNextRank(context, candidate.rank);
     },
+    isNewCertificate: ({ context, event }) =>
+      event.type === 'certificate_received' &&
+      concernsNextRank(context, event.record.rank) &&
+      attestedAt(context, event.record.kind, event.record.rank, event.record.attempt) === undefined &&
+      admitsCertificate(context, event.record),
     isForwardSync: ({ context }, params: { state: Unique }) => rankOrNaN(params.state) >= context.activeRank,
     isProposalForNextRank: ({ context }, params: { proposal: Unique }) =>
       rankOrNaN(params.proposal) === nextRank(context),
@@ -548,6 +601,7 @@ export const roundMachine = setup({
         votes: pruneThrough(context.votes, rank),
         confirmations: pruneThrough(context.confirmations, rank),
         attemptsSeen: pruneThrough(context.attemptsSeen, rank),
+        attested: keepAttested(context.attested, (record) => record.rank > rank),
       };
     }),
     /** A new round; safety data stored for its rank (a restart mid-rank) carries over. */
@@ -580,8 +634,8 @@ export const roundMachine = setup({
      * held, or the attempt is past): kept as the newest such proof, and as the
      * valid value a later proposer re-proposes when the proposal is held.
      */
-    rememberPolka: assign(({ context }, params: { finding: QuorumFinding | null }) => {
-      const finding = params.finding;
+    rememberPolka: assign(({ context }, params: { among: TallyName }) => {
+      const finding = tally(context, params.among);
       if (finding?.kind !== 'lock') return {};
       const contentId = valueOf(finding.endorses);
       if (contentId === null || (context.polka !== null && context.polka.attempt >= finding.attempt)) return {};
@@ -591,10 +645,18 @@ export const roundMachine = setup({
       const valid = { contentId, proposerId: held.proposer, attempt: finding.attempt, value: held.proposal.value };
       return { polka, valid };
     }),
-    storeFinding: assign((_, params: { finding: QuorumFinding | null }) => ({ finding: params.finding })),
+    storeTally: assign(({ context }, params: { among: TallyName }) => ({ finding: tally(context, params.among) })),
     acceptProof: assign(({ context }) => {
       const group = lockProofGroup(context)[0];
       return { provenValue: group?.value ?? null };
+    }),
+    /** A certificate the engine checked: kept once per kind and slot, the first standing. */
+    recordCertificate: assign(({ context, event }) => {
+      if (event.type !== 'certificate_received') return {};
+      const { record } = event;
+      const key = attestedKey(record.kind, record.rank, record.attempt);
+      if (Object.prototype.hasOwnProperty.call(context.attested, key) || !admitsCertificate(context, record)) return {};
+      return { attested: { ...context.attested, [key]: record } };
     }),
     /**
      * Tendermint line 36: 2f + 1 votes for v in this attempt lock v here and
@@ -631,6 +693,7 @@ export const roundMachine = setup({
         proposals: pruneAttemptsBelow(context.proposals, rank, lowest),
         votes: pruneAttemptsBelow(context.votes, rank, lowest),
         confirmations: pruneAttemptsBelow(context.confirmations, rank, lowest),
+        attested: keepAttested(context.attested, (record) => record.rank !== rank || record.attempt >= lowest),
       };
     }),
     storeCollected: assign((_, params: { collected: Unique }) => ({ collected: params.collected })),
@@ -659,9 +722,7 @@ export const roundMachine = setup({
     signalProvers: raise({ type: 'prover_signal' as const }),
     forgetLivenessAnnouncement: assign({ livenessAnnounced: false }),
     recordLiveness: assign(({ context, event }) => ({
-      liveness: recordIn(context, event, context.liveness, (e, c) =>
-        plainEntry((e as { collected: Unique }).collected, c),
-      ),
+      liveness: recordIn(context, event, context.liveness, (_, c) => ({ contentId: c.contentId })),
     })),
     recordProposal: assign(({ context, event }) => ({
       attemptsSeen: noteAttempt(context, event),
@@ -740,6 +801,7 @@ export const roundMachine = setup({
         votes: pruneThrough(context.votes, rank),
         confirmations: pruneThrough(context.confirmations, rank),
         attemptsSeen: pruneThrough(context.attemptsSeen, rank),
+        attested: keepAttested(context.attested, (record) => record.rank > rank),
       };
     }),
   },
@@ -764,14 +826,13 @@ export const roundMachine = setup({
     thresholds: input.thresholds,
     timeouts: input.timeouts,
     rankWindow: input.rankWindow,
-    maxSendersPerRank: input.maxSendersPerRank,
-    members: input.members,
+    membership: input.membership,
     shouldEmitReceiveEventsOnSends: input.shouldEmitReceiveEventsOnSends,
     ...freshAttempt(),
     attemptsSeen: {},
     restored: null,
     attemptWindow: input.attemptWindow,
-    skipThreshold: input.skipThreshold,
+    attested: {},
   }),
   // Peers' messages are recorded in every state; the states that wait on them
   // override these to re-evaluate their guards at once.
@@ -780,6 +841,7 @@ export const roundMachine = setup({
     proposal_received: { actions: 'recordProposal' },
     vote_received: { actions: 'recordVote' },
     confirmation_received: { actions: 'recordConfirmation' },
+    certificate_received: { actions: 'recordCertificate' },
   },
   states: {
     stopped: {
@@ -999,6 +1061,7 @@ export const roundMachine = setup({
       on: {
         ...interruptible,
         ...attemptDataHandlers('voting', ['proposal', 'vote', 'confirmation']),
+        ...certificateHandlers('voting'),
         ...attemptEnds,
         voting_timeout: { target: 'voting', reenter: true },
         quorum_reached: 'finalizing',
@@ -1013,29 +1076,11 @@ export const roundMachine = setup({
           ],
         },
         // Not voted yet: confirmations alone may already decide the rank.
-        watching: tallyStep('voting', 'awaitingProposals', (context) => [
-          ...confirmationGroups(context),
-          ...pastPolkaGroups(context),
-        ]),
+        watching: { always: tallyOutcomes('unvoted', 'awaitingProposals') },
         awaitingProposals: {},
-        choosing: {
-          always: [{ guard: 'needsLockProof', target: 'checkingProof' }, { target: 'recordingVote' }],
-        },
         // Locked on another value: the proposal's cited attempt must really have had 2f + 1 votes for it.
-        checkingProof: {
-          invoke: {
-            src: 'tally',
-            input: ({ context }) => ({ groups: lockProofGroup(context) }),
-            onDone: [
-              {
-                guard: { type: 'isQuorumFound', params: ({ event }) => ({ finding: event.output }) },
-                target: 'recordingVote',
-                actions: 'acceptProof',
-              },
-              { target: 'recordingVote' },
-            ],
-            onError: { target: 'recordingVote', actions: providerFailure('voting', 'isQuorum') },
-          },
+        choosing: {
+          always: [{ guard: 'provesCitedLock', target: 'recordingVote', actions: 'acceptProof' }, { target: 'recordingVote' }],
         },
         // The attempt is marked as voted in durably before the vote can leave.
         recordingVote: {
@@ -1088,12 +1133,10 @@ export const roundMachine = setup({
             onError: { target: 'awaitingVotes', actions: providerFailure('voting', 'decideAndSendVote') },
           },
         },
-        tallying: tallyStep('voting', 'awaitingVotes', (context) => [
-          ...confirmationGroups(context),
-          ...voteGroups(context),
-          ...pastPolkaGroups(context),
-        ]),
+        tallying: { always: tallyOutcomes('voted', 'awaitingVotes') },
         awaitingVotes: {},
+        // A quorum was found; the event it raised leaves voting.
+        concluded: {},
       },
     },
 
@@ -1177,6 +1220,7 @@ export const roundMachine = setup({
       on: {
         ...interruptible,
         ...attemptDataHandlers('verifying', ['confirmation']),
+        ...certificateHandlers('verifying'),
         ...attemptEnds,
         verification_done: { target: 'collecting', actions: 'cancelAttemptTimer' },
         verification_timeout: { target: 'verifying', reenter: true },
@@ -1207,28 +1251,23 @@ export const roundMachine = setup({
           },
         },
         tallying: {
-          invoke: {
-            src: 'tally',
-            input: ({ context }) => ({ groups: confirmationGroups(context) }),
-            onDone: [
-              {
-                guard: { type: 'isCommitFinding', params: ({ event }) => ({ finding: event.output }) },
-                target: 'committing',
-                actions: { type: 'storeFinding', params: ({ event }) => ({ finding: event.output }) },
-              },
-              {
-                guard: { type: 'isNilConfirmationsFinding', params: ({ event }) => ({ finding: event.output }) },
-                actions: [
-                  { type: 'storeFinding', params: ({ event }) => ({ finding: event.output }) },
-                  raise({ type: 'attempt_failed' }),
-                ],
-              },
-              { target: 'waiting' },
-            ],
-            onError: { target: 'waiting', actions: providerFailure('verifying', 'isQuorum') },
-          },
+          always: [
+            {
+              guard: { type: 'foundCommit', params: { among: 'confirmations' } },
+              target: 'committing',
+              actions: { type: 'storeTally', params: { among: 'confirmations' } },
+            },
+            {
+              guard: { type: 'foundNilConfirmations', params: { among: 'confirmations' } },
+              target: 'concluded',
+              actions: [{ type: 'storeTally', params: { among: 'confirmations' } }, 'raiseAttemptFailed'],
+            },
+            { target: 'waiting' },
+          ],
         },
         waiting: {},
+        // 2f + 1 confirmed nil; the raised event ends the attempt.
+        concluded: {},
         committing: {
           entry: ['adoptConfirmedState', 'announceCommit', 'commitNextState', raise({ type: 'verification_done' })],
         },

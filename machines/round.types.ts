@@ -1,4 +1,5 @@
 import type { Identity, Unique } from '../providers/unique';
+import type { Membership } from '../guards/quorum';
 
 /** The eleven top-level states of the round flow (SPEC §2.2). */
 export const ROUND_STATES = [
@@ -86,6 +87,11 @@ export interface BookEntry {
   contentId: Identity;
 }
 
+/** A peer's liveness counts; its collected mutations are its own business. */
+export interface LivenessRecord {
+  contentId: Identity;
+}
+
 export interface VoteRecord extends BookEntry {
   /** The prover whose proposal the vote endorses; null for a nil vote. */
   proposer: Unique | null;
@@ -138,7 +144,7 @@ export type QuorumFinding =
   | { kind: 'nil_votes'; attempt: number }
   | { kind: 'nil_confirmations'; attempt: number };
 
-/** One group of matching messages the engine asks the provider's `isQuorum` about. */
+/** One group of matching messages whose senders' weight the engine weighs against the quorum. */
 export interface QuorumGroup {
   kind: 'votes' | 'confirmations';
   rank: number;
@@ -147,7 +153,26 @@ export interface QuorumGroup {
   value: Identity | null;
   /** The finding this group stands for if it is a quorum. */
   finding: QuorumFinding;
-  messages: Readonly<Record<Identity, Unique | null>>;
+  /** Who sent a message of the group, from the books and from certificates. */
+  senders: readonly Identity[];
+}
+
+/**
+ * A quorum's worth of signed votes or confirmations for one value at one
+ * position that the app checked the signatures of and handed over whole (a
+ * lock proof, a commit certificate). Its signers count for that value even
+ * when the books hold another message from one of them: a Byzantine member
+ * may sign two values, and counting it for both is safe, since two quorums
+ * share more than the faulty weight.
+ */
+export interface AttestedRecord {
+  kind: 'votes' | 'confirmations';
+  rank: number;
+  attempt: number;
+  contentId: Identity;
+  signers: readonly Identity[];
+  /** A certificate's state (the engine's own copy); null for a lock proof, which names the value only. */
+  value: Unique | null;
 }
 
 /** What admission checked about a message; the engine passes it with the event. */
@@ -163,6 +188,8 @@ export interface MessageIds {
   endorses?: string;
   /** Proposals only: the attempt whose votes the proposer cites. */
   validAttempt?: number | null;
+  /** Confirmations only: a nil confirmation, whose `contentId` names nothing. */
+  nil?: boolean;
 }
 
 /** Everything a round knows. Nothing lives outside the actor's context. */
@@ -182,8 +209,8 @@ export interface RoundContext {
   /** The rank `nextProvers` were fetched for, so stale lists are not trusted. */
   nextProversRank: number | null;
   livenessAnnounced: boolean;
-  /** Liveness is keyed by rank; the other books by slot (`rank/attempt`). */
-  liveness: RankBook<BookEntry>;
+  /** Liveness is keyed by rank; the other books by slot (`rank/attempt`). Only liveness ids are kept. */
+  liveness: RankBook<LivenessRecord>;
   proposals: RankBook<ProposalRecord>;
   votes: RankBook<VoteRecord>;
   confirmations: RankBook<ConfirmationRecord>;
@@ -214,18 +241,16 @@ export interface RoundContext {
   polka: { attempt: number; contentId: Identity } | null;
   /** Safety data read from storage at start; applied when its rank comes up. */
   restored: RoundSafetyRecord | null;
+  /** Lock proofs and commit certificates, by `attestedKey`: at most one per kind and slot. */
+  attested: Readonly<Record<string, AttestedRecord>>;
   /** Attempts before and after the current one whose messages are kept. */
   attemptWindow: number;
-  /** Senders at a higher attempt that make this node skip to it (f + 1). */
-  skipThreshold: number;
   thresholds: RoundThresholds;
   timeouts: RoundTimeouts;
   /** How many ranks past the active one a message may be for (SPEC §2.7). */
   rankWindow: number;
-  /** Senders recorded per rank and book when membership is not known. */
-  maxSendersPerRank: number;
-  /** Member identities, when the app declared its membership. */
-  members: Identity[] | null;
+  /** Who votes, with what weight, and what weight is a quorum (SPEC §2.10). */
+  membership: Membership;
   shouldEmitReceiveEventsOnSends: boolean;
 }
 
@@ -235,11 +260,9 @@ export interface RoundInput {
   thresholds: RoundThresholds;
   timeouts: RoundTimeouts;
   rankWindow: number;
-  maxSendersPerRank: number;
-  members: Identity[] | null;
+  membership: Membership;
   shouldEmitReceiveEventsOnSends: boolean;
   attemptWindow: number;
-  skipThreshold: number;
 }
 
 /**
@@ -248,10 +271,17 @@ export interface RoundInput {
  * values are the node's own.
  */
 export type RoundDataEvent =
-  | { type: 'liveness_check_received'; peer: Unique; collected: Unique; ids?: MessageIds }
+  /** `collected` is the node's own (an echo); a peer's is not kept, only its ids. */
+  | { type: 'liveness_check_received'; peer: Unique; collected: Unique | null; ids?: MessageIds }
   | { type: 'proposal_received'; peer: Unique; proposal: Unique; ids?: MessageIds }
   | { type: 'vote_received'; proposer: Unique | null; voter: Unique; vote: Unique; ids?: MessageIds }
   | { type: 'confirmation_received'; peer: Unique; state: Unique | null; ids?: MessageIds };
+
+/** A lock proof or a commit certificate, checked by the engine: its signers weigh a quorum. */
+export interface RoundCertificateEvent {
+  type: 'certificate_received';
+  record: AttestedRecord;
+}
 
 /** Signal events: SPEC §2.2's names, raised by the machine or sent by the app. */
 export const ROUND_SIGNAL_EVENTS = [
@@ -280,7 +310,7 @@ export const ROUND_SIGNAL_EVENTS = [
 ] as const;
 export type RoundSignalEvent = { type: (typeof ROUND_SIGNAL_EVENTS)[number] };
 
-export type RoundEvent = RoundDataEvent | RoundSignalEvent;
+export type RoundEvent = RoundDataEvent | RoundCertificateEvent | RoundSignalEvent;
 export type RoundEventType = RoundEvent['type'];
 
 /** Emitted when verifying makes a finalized state the active one. */

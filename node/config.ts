@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ConsensusEngineConfig, ConsensusProviders } from '../engine/createConsensusEngine';
+import type { ConsensusEngineConfig, ConsensusProviders, MemberConfig } from '../engine/createConsensusEngine';
 import { ConsensusConfigError } from '../engine/errors';
 import { describeIssues, uniqueSchema } from '../engine/schemas';
 import {
@@ -52,8 +52,12 @@ export interface NodeConfig<
   PeerIDT extends Unique,
   CollectedT extends Unique,
 > extends Omit<ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>, 'providers' | 'members'> {
-  /** Every member of the cluster, this node included. Election ids are their identities. */
-  members: PeerIDT[];
+  /**
+   * Every member of the cluster, this node included, optionally with a
+   * voting weight for the rounds. Election ids are their identities; the
+   * election counts one vote per member.
+   */
+  members: MemberConfig<PeerIDT>[];
   providers: NodeProviders<StateT, VoteT, PeerIDT, CollectedT>;
   election: NodeElectionConfig;
   /**
@@ -76,11 +80,19 @@ const memberIdSchema = (label: string) =>
     if (!id.success) for (const issue of id.error.issues) ctx.addIssue({ code: 'custom', path: ['id'], message: issue.message });
   });
 
+/** A `{ id, weight }` member entry rather than a bare peer id. */
+function isWeighted(entry: unknown): entry is { id: unknown } {
+  return typeof entry === 'object' && entry !== null && 'id' in entry && !('identity' in entry);
+}
+
 /** Only what the node adds or changes; the rest is the engine's to check. */
 const nodePartSchema = z
   .object({
     id: memberIdSchema('id'),
-    members: z.array(memberIdSchema('member')).min(1).max(MAX_CLUSTER_SIZE),
+    members: z
+      .array(z.unknown().transform((entry) => (isWeighted(entry) ? entry.id : entry)).pipe(memberIdSchema('member')))
+      .min(1)
+      .max(MAX_CLUSTER_SIZE),
     providers: z
       .object({ prover: withMethods(['proveNextState']).optional(), leader: z.unknown().optional() })
       .loose()
@@ -154,7 +166,7 @@ export function resolveNodeConfig<
     engine: { ...engineRest, members, providers: appProviders },
     election: electionInput,
     selfId,
-    members,
+    members: parsed.data.members.map((member) => member.value as PeerIDT),
     ownLeader: leader ?? null,
     prover: prover ?? null,
     resyncOnLeaderChange: resyncOnLeaderChange ?? leader === undefined,

@@ -15,13 +15,6 @@ export interface ProposalPosition extends AttemptPosition {
   validAttempt: number | null;
 }
 
-/** What `isQuorum` is asked about: a group of matching messages. */
-export interface QuorumQuestion extends AttemptPosition {
-  kind: 'votes' | 'confirmations';
-  /** The identity of the value every message in the group endorses; null for nil (or a vote naming only a prover). */
-  value: Identity | null;
-}
-
 /**
  * The vote a node decided on, and the prover whose proposal it endorses;
  * `proposer: null` for a nil vote.
@@ -39,9 +32,11 @@ export interface Finalization<StateT extends Unique, PeerIDT extends Unique> {
 
 /**
  * The application's voting rules. The engine decides *when* to ask and, with
- * its locks and attempts, *what may* be voted for; the provider decides what
- * is valid and what weighs enough. Maps are keyed by the sender's identity:
- * proposals by prover, votes by voter.
+ * its locks and attempts, *what may* be voted for; it also counts every
+ * quorum itself, over the configured members and their weights (SPEC
+ * §2.10). The provider decides what is valid and sends what the engine
+ * decided. Maps are keyed by the sender's identity: proposals by prover,
+ * votes by voter.
  *
  * Everything sent must carry its position, so peers can pass it to
  * `receiveProposal`, `receiveVote` / `receiveNilVote` and
@@ -64,23 +59,6 @@ export interface VotingProvider<StateT extends Unique, VoteT extends Unique, Pee
     signal: AbortSignal,
     position: AttemptPosition,
   ): Promise<VoteDecision<VoteT, PeerIDT>>;
-  /**
-   * Whether the senders of these messages weigh enough to be a quorum
-   * (2f + 1 of 3f + 1, or a stake threshold). The engine has already grouped
-   * them: every message endorses the same value (or nil) at the same attempt.
-   *
-   * For votes, the provider may also count votes it holds for the same value
-   * and position that the engine's books could not keep: the books take one
-   * vote per sender and attempt, so a Byzantine voter's vote for v that
-   * reached this node only inside a relayed, signed proof is missing there
-   * when the voter told this node something else. Count only votes you can
-   * vouch for (signatures checked): the answer unlocks votes and locks.
-   */
-  isQuorum(
-    messages: ReadonlyMap<Identity, VoteT | StateT | null>,
-    signal: AbortSignal,
-    question: QuorumQuestion,
-  ): Promise<boolean>;
   /** Folds the quorum's votes onto the proposal they endorse and returns it as the next state. */
   finalizeVotes(
     proposals: ReadonlyMap<Identity, StateT>,

@@ -7,6 +7,7 @@ import type { ConsensusClock } from '../providers/clock';
 import type { RandomSource } from '../providers/random';
 import type { SimulatedNetwork } from '../providers/simulatedNetwork';
 import { InMemoryElectionStorage, type ElectionStorage } from '../providers/storage';
+import { ledgerCodec } from '../examples/ledger/codec';
 import { LedgerNode, type DeliveryOutcome, type LedgerNodeOptions } from '../examples/ledger/LedgerNode';
 import { LedgerStore } from '../examples/ledger/LedgerStore';
 import type { LedgerMessage } from '../examples/ledger/messages';
@@ -48,12 +49,14 @@ export interface HonestNodeWorld {
    * the round machine has nothing to do (see `idleApp.ts`).
    */
   app: 'ledger' | 'idle';
-  ledgerOptions: Omit<LedgerNodeOptions, 'self' | 'members' | 'clock' | 'random' | 'send' | 'store'>;
+  ledgerOptions: Omit<LedgerNodeOptions, 'self' | 'members' | 'clock' | 'random' | 'send' | 'store' | 'onPublish'>;
   timeouts: Partial<RoundTimeouts>;
   electionTiming?: Partial<ElectionTiming>;
   /** How long a restarted node listens before it votes (`LedgerNodeOptions.listenFirstMs`). */
   rejoinQuietMs: number;
   onFinalized: (node: string, frame: LedgerFrame, via: 'commit' | 'sync') => void;
+  /** A node published a message of its own (what it sends to every peer, said once). */
+  onPublish: (node: string, message: LedgerMessage) => void;
   /** A node committed `rank` in `attempt` (0 = the first). */
   onCommitAttempt: (node: string, rank: number, attempt: number) => void;
   onAttemptChange: (node: string, change: AttemptChange) => void;
@@ -117,15 +120,13 @@ export class HonestNode {
         // A fresh stream per incarnation, drawn from the node's own.
         random: this.random.fork(),
         send: (to, message) => world.send(name, to, message),
+        onPublish: (message) => world.onPublish(name, message),
         store: this.store,
       });
-      // Spelled out: an engine's config may leave members implicit, a node's may not.
-      const members = world.members.map((member) => new LedgerPeer(member));
       const config = this.ledger.engineConfig();
       // The round's lock and attempts live beside the term and vote, in the storage that outlives crashes.
       this.node = createNode({
         ...config,
-        members,
         timeouts: { ...config.timeouts, ...world.timeouts },
         election,
         storage: this.electionStorage,
@@ -141,6 +142,7 @@ export class HonestNode {
         initialState: this.store.head(),
         members: world.members.map((member) => new LedgerPeer(member)),
         providers: idleProviders(),
+        codec: ledgerCodec,
         rankWindow: world.ledgerOptions.rankWindow,
         clock: world.clock,
         timeouts: world.timeouts,

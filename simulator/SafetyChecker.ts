@@ -1,4 +1,5 @@
-import { LedgerFrame } from '../examples/ledger/types';
+import type { LedgerMessage } from '../examples/ledger/messages';
+import { LedgerFrame, LedgerVote } from '../examples/ledger/types';
 
 /**
  * What the checker catches (SPEC §6):
@@ -12,7 +13,10 @@ import { LedgerFrame } from '../examples/ledger/types';
  *   or its actor died;
  * - `election_safety` (SPEC §3, Raft §5.2): two honest nodes led one term;
  * - `vote_fencing` (SPEC §3): an honest node granted its vote in one term to
- *   two candidates (itself included), across restarts.
+ *   two candidates (itself included), across restarts;
+ * - `double_message` (SPEC §2.8): an honest node sent two different
+ *   proposals, votes or confirmations for one attempt of one rank, restarts
+ *   included (re-sending the same one is fine).
  */
 export type ViolationKind =
   | 'agreement'
@@ -21,7 +25,8 @@ export type ViolationKind =
   | 'held_messages'
   | 'engine_crash'
   | 'election_safety'
-  | 'vote_fencing';
+  | 'vote_fencing'
+  | 'double_message';
 
 export interface Finding {
   kind: ViolationKind;
@@ -60,6 +65,8 @@ export class SafetyChecker {
   private readonly leaders = new Map<number, string>();
   /** Whom each honest node voted for, by `node|term`; outlives restarts because the checker does. */
   private readonly ballots = new Map<string, string>();
+  /** What each honest node published per `node|kind|rank|attempt`; outlives restarts too. */
+  private readonly published = new Map<string, string>();
 
   constructor(private readonly options: SafetyCheckerOptions) {
     const genesis = LedgerFrame.genesis();
@@ -190,8 +197,52 @@ export class SafetyChecker {
     };
   }
 
+  /**
+   * An honest node published a message of its own (before it went to any
+   * peer: a lone node sends nothing, and still proposes). Proposals count
+   * for validity; and one attempt of one rank gets one proposal, one vote and
+   * one confirmation from a node, whatever restarts in between.
+   */
+  ownMessage(node: string, message: LedgerMessage): Finding | null {
+    if (message.kind === 'proposal') this.noteProposal(node, message.proposal);
+    const said = whatItSays(message);
+    if (said === null) return null;
+    const key = `${node}|${said.kind}|${said.rank}|${said.attempt}`;
+    const known = this.published.get(key);
+    if (known === undefined) {
+      this.published.set(key, said.content);
+      return null;
+    }
+    if (known === said.content) return null;
+    return {
+      kind: 'double_message',
+      rank: said.rank,
+      nodes: [node],
+      detail: `${node} sent two different ${said.kind}s for attempt ${said.attempt} of ${said.rank}: ${known} and ${said.content}`,
+    };
+  }
+
   /** Every leadership seen so far, by term. */
   leadersByTerm(): ReadonlyMap<number, string> {
     return this.leaders;
+  }
+}
+
+/** The slot and content of an honest node's proposal, vote or confirmation (a nil one is content `nil`). */
+function whatItSays(message: LedgerMessage): { kind: string; rank: number; attempt: number; content: string } | null {
+  const raw = 'attempt' in message ? message.attempt : undefined;
+  const attempt = typeof raw === 'number' ? raw : 0;
+  switch (message.kind) {
+    case 'proposal':
+      return message.proposal instanceof LedgerFrame ? { kind: 'proposal', rank: message.proposal.height, attempt, content: message.proposal.hash } : null;
+    case 'vote':
+    case 'nil_vote':
+      return message.vote instanceof LedgerVote ? { kind: 'vote', rank: message.vote.height, attempt, content: message.vote.frame } : null;
+    case 'confirmation':
+      return message.state instanceof LedgerFrame ? { kind: 'confirmation', rank: message.state.height, attempt, content: message.state.hash } : null;
+    case 'nil_confirmation':
+      return typeof message.rank === 'number' ? { kind: 'confirmation', rank: message.rank, attempt, content: 'nil' } : null;
+    default:
+      return null;
   }
 }

@@ -26,7 +26,6 @@ export function idleProviders(): ConsensusProviders<LedgerFrame, LedgerVote, Led
     voting: {
       sendProposal: async () => {},
       decideAndSendVote: (_proposals, signal) => untilAborted(signal),
-      isQuorum: (_votes, signal) => untilAborted(signal),
       finalizeVotes: (_proposals, _votes, signal) => untilAborted(signal),
       sendConfirmation: async () => {},
     },

@@ -40,10 +40,8 @@ export interface SimulationOptions {
   crashes: CrashSpec[];
   /** Provers per height; default f + 2 (capped at n). */
   proversPerRank?: number;
-  /** Votes that finalize; default 2f + 1. Only tests lower it, to show the checker fails. */
-  quorumSize?: number;
   /**
-   * Test-only, like `quorumSize`: a round-change rule every honest node
+   * Test-only: a round-change rule every honest node
    * breaks, so tests can show the checker catches it (`UnsafeRoundRule`).
    */
   unsafeRule?: UnsafeRoundRule;

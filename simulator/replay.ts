@@ -37,7 +37,6 @@ export function replayCommand(options: SimulationOptions): string {
   if (options.crashes.length > 0) parts.push(`--crash '${options.crashes.map(crash).join(';')}'`);
   const command = parts.join(' ');
   const apiOnly: string[] = [];
-  if (options.quorumSize !== undefined) apiOnly.push(`quorumSize ${options.quorumSize}`);
   if (options.unsafeRule !== undefined) apiOnly.push(`unsafeRule ${options.unsafeRule}`);
   if (options.electionTiming !== undefined) apiOnly.push(`electionTiming ${JSON.stringify(options.electionTiming)}`);
   return apiOnly.length === 0 ? command : `${command}  # plus ${apiOnly.join(', ')} (API only)`;

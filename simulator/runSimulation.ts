@@ -342,7 +342,6 @@ export async function runSimulation(
     ledgerOptions: {
       keyring,
       proversPerRank,
-      quorumSize: options.quorumSize,
       unsafeRule: options.unsafeRule,
       proofMs: options.proofMs,
       patienceMs,
@@ -359,6 +358,10 @@ export async function runSimulation(
     },
     onAttemptChange(node, { rank, from, to, reason }) {
       trace.record(clock.now(), 'attempt', node, `${node} rank ${rank} attempt ${from} -> ${to} (${reason})`);
+    },
+    onPublish(node, message) {
+      const finding = checker.ownMessage(node, message);
+      if (finding) report(finding);
     },
     onFinalized(node, frame, via) {
       trace.record(clock.now(), via, node, `${node} finalized ${frame.height} ${frame.hash} by ${frame.prover}`);

@@ -6,6 +6,7 @@ import {
   type ConsensusProviders,
 } from '../../engine/createConsensusEngine';
 import { ConsensusInputError } from '../../engine/errors';
+import { isQuorum, weightOfSenders } from '../../guards/quorum';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
@@ -14,7 +15,8 @@ import { LedgerStore } from './LedgerStore';
 import { SignatureBook } from './SignatureBook';
 import { confirmationPayload, Keyring, votePayload, type Signer } from './signing';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
-import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from './rules';
+import { ledgerCodec } from './codec';
+import { defaultProversPerRank, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
 export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
@@ -41,7 +43,7 @@ const MAX_SYNC_REQUESTS = 8;
 /**
  * Round-change rules broken on purpose, for tests that show the safety
  * checker notices: `commit-on-votes` commits as soon as 2f + 1 votes lock a
- * value (any confirmation group holding this node's own counts as a quorum);
+ * value (the node hands its engine the voters as a commit certificate);
  * `ignore-locks` votes for a later attempt's proposal whatever the lock says,
  * and counts that vote itself (the engine would not: its lock guard refuses
  * the choice, so the node hands its own vote back to it as if a peer's).
@@ -62,15 +64,12 @@ export interface LedgerNodeOptions {
   random: RandomSource;
   /** The transport: deliver `message` to peer `to` (this node is the sender). */
   send: (to: string, message: LedgerMessage) => void;
+  /** Told of every message this node publishes, once, before it goes to any peer (a lone node has none). */
+  onPublish?: (message: LedgerMessage) => void;
   /** What survives a crash; pass the old one to a restarted node. Default: a fresh ledger. */
   store?: LedgerStore;
   /** Provers per height. Default f + 2, capped at n. */
   proversPerRank?: number;
-  /**
-   * Votes for one frame that finalize it. Default 2f + 1. Lowering it breaks
-   * agreement; it is an option only so tests can prove the checker notices.
-   */
-  quorumSize?: number;
   /** Every member's confirmation keys; this node signs with its own. Default: a keyring derived from the members. */
   keyring?: Keyring;
   /** Test-only: a round-change rule to break (see `UnsafeRoundRule`). */
@@ -159,7 +158,6 @@ export class LedgerNode {
   readonly members: readonly string[];
   readonly store: LedgerStore;
   readonly schedule: (height: number) => string[];
-  readonly quorumSize: number;
   readonly providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
   readonly stats: LedgerNodeStats = {
     votes: 0,
@@ -174,8 +172,8 @@ export class LedgerNode {
   private readonly clock: ConsensusClock;
   private readonly random: RandomSource;
   private readonly transport: (to: string, message: LedgerMessage) => void;
+  private readonly onPublish: ((message: LedgerMessage) => void) | undefined;
   private readonly selfPeer: LedgerPeer;
-  private readonly f: number;
   private readonly proversPerRank: number;
   private readonly proofMs: DurationRange;
   private readonly entriesPerFrame: DurationRange;
@@ -228,12 +226,11 @@ export class LedgerNode {
     this.clock = options.clock;
     this.random = options.random;
     this.transport = options.send;
+    this.onPublish = options.onPublish;
     this.store = options.store ?? new LedgerStore();
     this.selfPeer = new LedgerPeer(self);
-    this.f = faultTolerance(members.length);
     this.proversPerRank = options.proversPerRank ?? defaultProversPerRank(members.length);
     this.schedule = leaderSchedule(this.members, this.proversPerRank);
-    this.quorumSize = options.quorumSize ?? byzantineQuorum(members.length);
     this.proofMs = options.proofMs ?? { min: 5, max: 20 };
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
     this.patienceMs = options.patienceMs ?? 200;
@@ -263,6 +260,9 @@ export class LedgerNode {
       initialState: this.store.head(),
       providers: this.providers,
       members: this.members.map((name) => new LedgerPeer(name)),
+      codec: ledgerCodec,
+      // `deliver` returns every refusal's code to its caller, who counts them.
+      warnOnRefusals: false,
       minimumProvers: this.proversPerRank,
       // One live prover is enough to go on; the voting rule does the waiting.
       livenessThreshold: 1,
@@ -450,16 +450,16 @@ export class LedgerNode {
    */
   private publishLockProof(frame: LedgerFrame, attempt: number): void {
     const signers = this.voteSignatures.signers(frame.height, signedKey(attempt, frame.hash));
-    if (signers.size < this.quorumSize) return;
+    if (!this.weighsQuorum(signers.keys())) return;
     const votes = [...signers].map(([origin, { proposer, signature }]) => ({ origin, proposer, signature }));
     this.keepForResend(frame.height, 'lock_proof', { kind: 'lock_proof', rank: frame.height, attempt, frame: frame.hash, votes });
   }
 
   /**
-   * Every signature checked; then each vote goes to the engine as if its
-   * voter sent it (those the engine already holds, or holds a conflicting
-   * vote of, are refused there), and the signed set stays here for
-   * `isQuorum`, which counts it whatever the engine's books could keep.
+   * Every signature checked; then the proof goes to the engine whole, which
+   * weighs its voters itself and counts them for the frame even where it
+   * holds another vote from one of them (an equivocator's), and each vote
+   * goes in as if its voter sent it.
    */
   private acceptLockProof(m: LedgerMessage & { kind: 'lock_proof' }): DeliveryOutcome {
     const { rank, attempt, frame, votes } = m;
@@ -477,8 +477,9 @@ export class LedgerNode {
       if (!checked && !this.keyring.verify(origin, votePayload(origin, rank, attempt as number, proposer, frame), signature)) return 'forged';
       valid.set(origin, { proposer, signature: signature as string });
     }
-    if (valid.size < this.quorumSize) return 'ignored';
+    if (!this.weighsQuorum(valid.keys())) return 'ignored';
     const engine = this.requireEngine();
+    const outcome = engine.receiveLockProof({ rank, attempt: attempt as number, value: frame, voters: [...valid.keys()] });
     for (const [origin, signed] of valid) {
       this.voteSignatures.add(rank, key, origin, signed);
       const vote = new LedgerVote(rank, origin, signed.proposer, frame);
@@ -488,13 +489,13 @@ export class LedgerNode {
         if (!(error instanceof ConsensusInputError)) throw error;
       }
     }
-    return 'accepted';
+    return outcome;
   }
 
   /** Keeps the signed confirmations that committed `frame`, to hand to stragglers. */
   private keepCertificate(frame: LedgerFrame, attempt: number): void {
     const signers = this.confirmationSignatures.signers(frame.height, signedKey(attempt, frame.hash));
-    if (signers.size < this.quorumSize) return;
+    if (!this.weighsQuorum(signers.keys())) return;
     const signatures = [...signers].map(([origin, signature]) => ({ origin, signature }));
     this.certificates.set(frame.height, { kind: 'certificate', rank: frame.height, attempt, state: frame, signatures });
     for (const height of [...this.certificates.keys()]) if (height < frame.height - this.rankWindow) this.certificates.delete(height);
@@ -520,7 +521,7 @@ export class LedgerNode {
     this.send(from, certificate);
   }
 
-  /** Every signature checked, then each confirmation goes to the engine as if its signer sent it. */
+  /** Every signature checked, then the certificate goes to the engine, which weighs its signers itself. */
   private acceptCertificate(m: LedgerMessage & { kind: 'certificate' }): DeliveryOutcome {
     const { state, attempt, signatures } = m;
     if (!(state instanceof LedgerFrame) || !state.isWellFormed() || state.height !== m.rank || !this.inWindow(state.height)) {
@@ -535,19 +536,20 @@ export class LedgerNode {
       if (typeof origin !== 'string' || !this.keyring.verify(origin, payload, signature)) return 'forged';
       valid.set(origin, signature as string);
     }
-    if (valid.size < this.quorumSize) return 'ignored';
-    // Kept first, so `isQuorum` counts a signer whose confirmation the engine
-    // refuses below (it holds another one from that signer: an equivocator's).
+    if (!this.weighsQuorum(valid.keys())) return 'ignored';
     for (const [origin, signature] of valid) this.keepSignature(origin, state, attempt as number, signature);
-    const engine = this.requireEngine();
-    for (const origin of valid.keys()) {
-      try {
-        engine.receiveConfirmation(new LedgerPeer(origin), state.clone(), { attempt: attempt as number });
-      } catch (error) {
-        if (!(error instanceof ConsensusInputError)) throw error;
-      }
-    }
-    return 'accepted';
+    return this.requireEngine().receiveCommitCertificate(state, { attempt: attempt as number, signers: [...valid.keys()] });
+  }
+
+  /** Whether these members weigh more than the faulty weight, so at least one of them is honest. */
+  private includesHonest(members: Iterable<string>): boolean {
+    const membership = this.requireEngine().getMembership();
+    return weightOfSenders(membership, members) >= membership.honest;
+  }
+
+  /** Whether these members weigh a quorum, by the engine's count: the ledger never counts one itself. */
+  private weighsQuorum(signers: Iterable<string>): boolean {
+    return isQuorum(this.requireEngine().getMembership(), signers);
   }
 
   // ---- providers -------------------------------------------------------
@@ -572,18 +574,6 @@ export class LedgerNode {
           this.publish(proposal.height, `proposal:${attempt}`, message);
         },
         decideAndSendVote: (proposals, signal, position) => this.decideAndSendVote(proposals, signal, position),
-        // The engine groups matching messages; a quorum is 2f + 1 distinct members.
-        // Votes and confirmations of a value count with the signed ones this node holds for it
-        // (from lock proofs and commit certificates), which the engine's books may have refused.
-        isQuorum: async (messages, _signal, { kind, rank, attempt, value }) => {
-          if (kind === 'confirmations' && this.unsafeRule === 'commit-on-votes' && messages.has(this.self)) return true;
-          const senders = new Set(messages.keys());
-          if (value !== null) {
-            const book = kind === 'votes' ? this.voteSignatures : this.confirmationSignatures;
-            for (const signer of book.signers(rank, signedKey(attempt, value)).keys()) senders.add(signer);
-          }
-          return [...senders].filter((id) => this.members.includes(id)).length >= this.quorumSize;
-        },
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
         sendConfirmation: async (state, _signal, { attempt }) => {
           const signature = this.signer.sign(confirmationPayload(this.self, state.height, attempt, state.hash));
@@ -591,6 +581,7 @@ export class LedgerNode {
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
           this.publish(state.height, `confirmation:${attempt}`, message);
           this.publishLockProof(state, attempt);
+          if (this.unsafeRule === 'commit-on-votes') this.commitOnVotes(state, attempt);
         },
         sendNilConfirmation: async ({ rank, attempt }) => {
           this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt });
@@ -681,6 +672,19 @@ export class LedgerNode {
       }
       if (chosen !== null || wakeAt === null) return this.castVote(this.voteFor(height, chosen), attempt);
       await this.waitForChange(wakeAt, signal);
+    }
+  }
+
+  /**
+   * The `commit-on-votes` breakage: the node hands its own engine the voters
+   * behind its lock as if they had confirmed, so it commits on votes alone.
+   */
+  private commitOnVotes(frame: LedgerFrame, attempt: number): void {
+    const voters = [...this.voteSignatures.signers(frame.height, signedKey(attempt, frame.hash)).keys()];
+    try {
+      this.requireEngine().receiveCommitCertificate(frame, { attempt, signers: voters });
+    } catch (error) {
+      if (!(error instanceof ConsensusInputError)) throw error;
     }
   }
 
@@ -789,13 +793,13 @@ export class LedgerNode {
     if (rank === null || rank <= this.active().height + 1) return;
     this.aheadSenders.add(from);
     const settled = this.clock.now() - Math.max(this.lastProgress, this.lastInducedSync) >= 2 * this.resendMs;
-    if (this.aheadSenders.size > this.f && settled) this.induceSync();
+    if (settled && this.includesHonest(this.aheadSenders)) this.induceSync();
   }
 
   private noteFutureRank(from: string): void {
     this.futureSenders.add(from);
     // f + 1 peers past our window: at least one honest node is far ahead.
-    if (this.futureSenders.size > this.f) this.induceSync();
+    if (this.includesHonest(this.futureSenders)) this.induceSync();
   }
 
   private answerSync(from: string, id: unknown, after: unknown): DeliveryOutcome {
@@ -835,23 +839,23 @@ export class LedgerNode {
 
   /** The longest chain on `from` whose every frame f + 1 responders agree on. */
   private agreedChain(from: LedgerFrame, responses: Map<string, LedgerFrame[]>): LedgerFrame[] {
-    const byHeight = new Map<number, Map<string, { frame: LedgerFrame; count: number }>>();
-    for (const frames of responses.values()) {
+    const byHeight = new Map<number, Map<string, { frame: LedgerFrame; responders: string[] }>>();
+    for (const [responder, frames] of responses) {
       const seen = new Set<number>();
       for (const frame of frames) {
         if (seen.has(frame.height)) continue;
         seen.add(frame.height);
         let candidates = byHeight.get(frame.height);
         if (candidates === undefined) byHeight.set(frame.height, (candidates = new Map()));
-        const entry = candidates.get(frame.hash) ?? { frame, count: 0 };
-        entry.count += 1;
+        const entry = candidates.get(frame.hash) ?? { frame, responders: [] };
+        entry.responders.push(responder);
         candidates.set(frame.hash, entry);
       }
     }
     const chain: LedgerFrame[] = [];
     let head = from;
     for (;;) {
-      const candidates = [...(byHeight.get(head.height + 1)?.values() ?? [])].filter((c) => c.count > this.f);
+      const candidates = [...(byHeight.get(head.height + 1)?.values() ?? [])].filter((c) => this.includesHonest(c.responders));
       if (candidates.length !== 1) break;
       const { frame } = candidates[0];
       const sound =
@@ -932,6 +936,8 @@ export class LedgerNode {
   }
 
   private publish(rank: number, key: string, message: LedgerMessage): void {
+    if (this.halted) return;
+    this.onPublish?.(message);
     this.keepForResend(rank, key, message);
     this.broadcast(message);
   }

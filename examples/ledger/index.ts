@@ -2,7 +2,6 @@
 // consensus engine. See README.md in this folder for how its providers work.
 export { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 export {
-  byzantineQuorum,
   defaultProversPerRank,
   faultTolerance,
   judgeProposal,
@@ -11,6 +10,7 @@ export {
   type ProposalVerdict,
 } from './rules';
 export { LedgerStore } from './LedgerStore';
+export { ledgerCodec } from './codec';
 export {
   LedgerNode,
   MAX_SYNC_FRAMES,

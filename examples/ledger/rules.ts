@@ -1,13 +1,13 @@
+import { maxFaultTolerance } from '../../guards/quorum';
 import { LedgerFrame } from './types';
 
-/** f: how many Byzantine nodes n = 3f + 1 (or more) nodes tolerate. */
+/**
+ * f: how many Byzantine nodes a cluster of `nodes` equal members tolerates,
+ * ⌊(n − 1)/3⌋. The engine counts every quorum from the membership itself;
+ * the ledger only needs f to size its prover schedule.
+ */
 export function faultTolerance(nodes: number): number {
-  return Math.floor((nodes - 1) / 3);
-}
-
-/** 2f + 1: any two such sets share at least f + 1 nodes, so at least one honest one. */
-export function byzantineQuorum(nodes: number): number {
-  return 2 * faultTolerance(nodes) + 1;
+  return maxFaultTolerance(nodes);
 }
 
 /**

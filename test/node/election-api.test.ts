@@ -5,7 +5,7 @@ import { createNode } from '../../node/createNode';
 import type { NodeConfig } from '../../node/config';
 import { createSeededRandom } from '../../providers/random';
 import { InMemoryElectionStorage } from '../../providers/storage';
-import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../support/fixtures';
 import { heartbeat, inertProviders, requestVote, solo, type Solo } from './soloNode';
 
 /** Everything observable about a node: its three actors' snapshots and its storage. */
@@ -135,6 +135,7 @@ describe('createNode configuration', () => {
     initialState: Frame.genesis(),
     members: ['n1', 'n2', 'n3'].map((name) => new Peer(name)),
     providers: inertProviders(clock),
+    codec: fixtureCodec,
     election: { storage: new InMemoryElectionStorage(), random: createSeededRandom(1) },
     clock,
   });

@@ -6,6 +6,7 @@ import { InMemoryElectionStorage } from '../../providers/storage';
 import { Frame, Peer } from '../support/fixtures';
 import { expectedTimeouts } from '../election/harness';
 import { flush, heartbeat, MEMBERS, solo } from './soloNode';
+import { createMembership } from '../../guards/quorum';
 
 const proverIds = (node: Awaited<ReturnType<typeof solo>>['node']) =>
   node.roundActor.getSnapshot().context.nextProvers.map((prover) => prover.identity());
@@ -251,12 +252,9 @@ describe('roundFollowsAnotherLeader: when a leader change restarts a round', () 
           attemptMax: 1,
         },
         rankWindow: 4,
-        maxSendersPerRank: 4,
-        members: null,
+        membership: createMembership([{ id: 'n1', weight: 1 }]),
         shouldEmitReceiveEventsOnSends: true,
         attemptWindow: 4,
-        // Without members, as the engine does: skipping ahead is off.
-        skipThreshold: Number.POSITIVE_INFINITY,
       },
       election: { id: 'n1', peers: ['n2', 'n3'] },
       resyncOnLeaderChange: true,

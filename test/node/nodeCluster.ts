@@ -6,7 +6,7 @@ import { createNode, type ConsensusNode } from '../../node/createNode';
 import type { NodeConfig } from '../../node/config';
 import { createSeededRandom, type RandomSource } from '../../providers/random';
 import { InMemoryElectionStorage } from '../../providers/storage';
-import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../support/fixtures';
 import { sleep } from '../support/time';
 
 /**
@@ -67,14 +67,12 @@ export class NodeCluster {
   private readonly crashed = new Set<string>();
   private readonly root: RandomSource;
   private readonly network: RandomSource;
-  private readonly quorum: number;
   private readonly opts: Required<Omit<NodeClusterOptions, 'timing' | 'nodeConfig'>> &
     Pick<NodeClusterOptions, 'timing' | 'nodeConfig'>;
 
   constructor(options: NodeClusterOptions) {
     this.opts = { proofMs: 10, provingTimeoutMs: 25, roundLatencyMs: 1, electionLatency: { min: 1, max: 5 }, ...options };
     this.names = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
-    this.quorum = Math.floor(options.size / 2) + 1;
     this.root = createSeededRandom(options.seed);
     this.network = this.root.fork();
     for (const name of this.names) {
@@ -94,7 +92,10 @@ export class NodeCluster {
       id: new Peer(name),
       initialState: Frame.genesis(),
       members: this.names.map((n) => new Peer(n)),
+      // Crash faults only: a majority is a quorum.
+      faultTolerance: 0,
       providers: this.providersFor(name),
+      codec: fixtureCodec,
       election: { storage: this.storage.get(name)!, random: this.root.fork(), timing: this.opts.timing },
       clock: this.clock,
       timeouts: { starting: 10, proving: this.opts.provingTimeoutMs },
@@ -271,8 +272,6 @@ export class NodeCluster {
           );
           return { proposer: new Peer(chosen), vote };
         },
-        // The engine asks about one group of matching messages at a time: weigh the senders.
-        isQuorum: async (messages) => messages.size >= this.quorum,
         finalizeVotes: async (proposals, votes) => {
           const [frameHash] = [...tally(votes).entries()].sort((a, b) => b[1] - a[1])[0];
           const frame = [...proposals.values()].find((p) => p.hash === frameHash);

@@ -6,7 +6,7 @@ import type { NodeConfig } from '../../node/config';
 import { createSeededRandom } from '../../providers/random';
 import { InMemoryElectionStorage } from '../../providers/storage';
 import type { RoundEventType, RoundStateName } from '../../machines/round.types';
-import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../support/fixtures';
 import { sleep } from '../support/time';
 
 /**
@@ -56,7 +56,6 @@ export function inertProviders(clock: SimulatedClock): NodeConfig<Frame, Ballot,
     voting: {
       sendProposal: async () => {},
       decideAndSendVote: (_proposals, signal) => never(signal),
-      isQuorum: async () => false,
       finalizeVotes: (_proposals, _votes, signal) => never(signal),
       sendConfirmation: async () => {},
     },
@@ -71,6 +70,7 @@ export async function solo(options: SoloOptions = {}): Promise<Solo> {
     initialState: Frame.genesis(),
     members: MEMBERS.map((name) => new Peer(name)),
     providers: inertProviders(clock),
+    codec: fixtureCodec,
     election: { storage, random: createSeededRandom(options.seed ?? 11) },
     clock,
     timeouts: { starting: 10, proving: 20 },

@@ -18,7 +18,6 @@ describe('four engines on one simulated clock', () => {
   it('finalize 20 consecutive ranks and agree on every one (agreement, SPEC §6)', async () => {
     const cluster = new TestCluster({
       nodes: 4,
-      quorum: 3,
       provers: (h) => ['n0', 'n1', 'n2', 'n3'].map((_, i, all) => all[(i + h) % 4]).slice(0, 3),
       minimumProvers: 3,
     });

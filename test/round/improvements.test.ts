@@ -89,7 +89,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     // n1's rank-4 proposal came in before the flood: its flood copy differs
     // (another parent), which is an equivocation, not a new entry.
     expect(Object.fromEntries(outcomes)).toEqual({ accepted: 47, equivocation: 1, future_rank: 996 * 3 * 4 });
-    expect(h.engine.getHeldMessageCount()).toBe(4 * 3 * 4);
+    // 4 ranks × 3 senders × 4 kinds, plus, per rank and sender, the attempt it was last heard at.
+    expect(h.engine.getHeldMessageCount()).toBe(4 * 3 * 4 + 4 * 3);
   });
 
   it('senders outside the prover set: next-rank liveness, proposals and votes for non-provers are refused, and earlier ones dropped', async () => {
@@ -107,7 +108,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     expect(h.engine.receiveProposal(peer('n3'), n3Frame)).toBe('accepted');
     expect(h.engine.receiveVote(peer('n3'), peer('n2'), voteFor('n2', n3Frame))).toBe('accepted');
     expect(h.engine.receiveVote(peer('n1'), peer('n3'), voteFor('n3', n1Frame))).toBe('accepted');
-    expect(h.engine.getHeldMessageCount()).toBe(4);
+    // Four messages, and the attempt n2 and n3 were heard at.
+    expect(h.engine.getHeldMessageCount()).toBe(4 + 2);
 
     h.engine.start();
     await reach(h, 'liveness_check');
@@ -139,7 +141,7 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     // Reference: ReceiveVote compares the stored *VoteT pointer with the new
     // one, so a re-delivered copy of the same vote (a new object) already
     // returns "received conflicting vote" where this test expects 'duplicate'.
-    const h = new FaultHarness();
+    const h = new FaultHarness({ members: ['n0', 'n1', 'n2', 'n3'] });
     const n1Frame = proposalOf(genesis, 'n1');
     const vote = voteFor('n2', n1Frame);
     expect(h.engine.receiveVote(peer('n1'), peer('n2'), vote)).toBe('accepted');
@@ -156,7 +158,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     expect(refusal(() => h.engine.receiveVote(peer('n3'), peer('n2'), conflicting.clone()))).toBeInstanceOf(
       EquivocationError,
     );
-    expect(h.engine.getHeldMessageCount()).toBe(1);
+    // The vote, and the attempt n2 was heard at.
+    expect(h.engine.getHeldMessageCount()).toBe(1 + 1);
   });
 
   it('leaders picked with the synced state: getNextLeaders sees rank 5 after a sync from 0 to 5, never the pre-sync state', async () => {
@@ -213,9 +216,10 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     // goroutine, racing the event that left the state, so voting_timeout can
     // land after quorum_reached; and induce_sync/stop sent back to back are
     // two goroutines that may arrive in either order.
+    // Two members and no fault tolerated: a quorum is both of them.
     const h = new FaultHarness({
       provers: () => ['n0'],
-      quorum: 2,
+      members: ['n0', 'n1'],
       faults: (honest) => ({
         finalizeVotes: async (proposals, votes, signal) => {
           await sleep(h.clock, 500, signal);
@@ -278,9 +282,12 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     );
     await stopped;
     unsubscribe();
+    // The vote completes the quorum in the same step (the engine weighs it at once); the
+    // listener's two events then come in the order sent.
     expect(h.path(before)).toEqual([
       'voting>voting[vote_received]',
-      'voting>loading[induce_sync]',
+      'voting>finalizing[quorum_reached]',
+      'finalizing>loading[induce_sync]',
       'loading>stopping[stop]',
       'stopping>stopped[cleanup_complete]',
     ]);
@@ -295,7 +302,7 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     // not echoed, so its two peers' confirmations, arriving as it confirms, make it.
     const voter = new FaultHarness({
       provers: () => ['n1'],
-      quorum: 2,
+      members: ['n0', 'n1', 'n2'],
       engineConfig: { shouldEmitReceiveEventsOnSends: false },
     });
     const n1Frame = proposalOf(genesis, 'n1');
@@ -402,7 +409,10 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
         },
       }),
       engineConfig: {
-        members,
+        // n0 carries most of the weight in a crash-only cluster (f = 0), so its
+        // own vote and confirmation are a quorum: this test is about thresholds.
+        members: [{ id: peer('n0'), weight: 4 }, peer('n1'), peer('n2'), peer('n3')],
+        faultTolerance: 0,
         minimumProvers: 3,
         livenessThreshold: 2,
         proposalThreshold: (active) => {
@@ -449,16 +459,16 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
   it('failed calls retried by their state’s timeout, and only a sync failure re-enters loading (after the retry delay)', async () => {
     // Reference: a failed Synchronize sends sync_timeout at once, so loading
     // re-enters in a tight loop at the same instant (loading>loading@10, not
-    // @1010). The isQuorum half matches the reference, which also waits for
-    // voting_timeout; it is here to pin that no failure but sync's reaches loading.
-    const quorum = new FaultHarness({
+    // @1010). A failed finalizeVotes is retried by finalizing's own timeout;
+    // it is here to pin that no failure but sync's reaches loading.
+    const finalize = new FaultHarness({
       faults: (honest) => ({
-        isQuorum: rejectingFirst(1, () => new Error('quorum service down'), honest.voting.isQuorum),
+        finalizeVotes: rejectingFirst(1, () => new Error('aggregator down'), honest.voting.finalizeVotes),
       }),
     });
-    quorum.engine.start();
-    await advanceUntil(quorum.clock, () => quorum.commits.length === 1, 2_000, 1);
-    expect(quorum.timeline()).toEqual([
+    finalize.engine.start();
+    await advanceUntil(finalize.clock, () => finalize.commits.length === 1, 2_000, 1);
+    expect(finalize.timeline()).toEqual([
       'stopped>starting[start]@0',
       'starting>loading[init_complete]@10',
       'loading>collecting[sync_complete]@10',
@@ -467,8 +477,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'proving>publishing[proof_complete]@20',
       'publishing>voting[publish_complete]@20',
       'voting>voting[vote_received]@20',
-      'voting>voting[voting_timeout]@1020',
-      'voting>finalizing[quorum_reached]@1020',
+      'voting>finalizing[quorum_reached]@20',
+      'finalizing>finalizing[aggregation_timeout]@1020',
       'finalizing>verifying[aggregation_done]@1020',
       // Its own confirmation, echoed, is the quorum of one that commits.
       'verifying>verifying[confirmation_received]@1020',
@@ -476,9 +486,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'collecting>liveness_check[collection_done]@1020',
       'liveness_check>proving[prover_signal]@1020',
     ]);
-    // The engine's tally asks isQuorum; a failure is reported under the tally's name.
-    expect(quorum.errors.map((e) => [e.message, (e.error as Error).message])).toEqual([
-      ['voting: isQuorum failed', 'quorum service down'],
+    expect(finalize.errors.map((e) => [e.message, (e.error as Error).message])).toEqual([
+      ['finalizing: finalizeVotes failed', 'aggregator down'],
     ]);
 
     const sync = new FaultHarness({
@@ -539,7 +548,8 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
     // Reference: loading asks GetNextLeaders and sends sync_timeout when this
     // node is not in the list, so n3 re-enters loading for ever and never
     // reaches collecting, let alone commits rank 1.
-    const h = new FaultHarness({ self: 'n3', provers: () => ['n0'], quorum: 2, engineConfig: { members } });
+    // n0 and n3 of three members (f = 0): two is a quorum.
+    const h = new FaultHarness({ self: 'n3', provers: () => ['n0'], members: ['n0', 'n1', 'n3'] });
     const n0Frame = proposalOf(genesis, 'n0');
     expect(h.engine.receiveLivenessCheck(peer('n0'), new Batch(1, ['tx-1']))).toBe('accepted');
     expect(h.engine.receiveProposal(peer('n0'), n0Frame)).toBe('accepted');

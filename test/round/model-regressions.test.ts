@@ -6,7 +6,7 @@ import {
   type RoundTimeouts,
 } from '../../index';
 import { InMemorySafetyStorage } from '../../providers/storage';
-import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../support/fixtures';
 import { advance, flush, sleep } from '../support/time';
 import type { SpecTransition } from './model/specTable';
 
@@ -36,6 +36,7 @@ function singleNode(
     clock,
     timeouts: TIMEOUTS,
     members: [new Peer('n0')],
+    codec: fixtureCodec,
     providers: {
       sync: { synchronize: async (existing) => existing },
       leader: {
@@ -58,7 +59,6 @@ function singleNode(
             const [proposer, frame] = [...proposals.entries()][0];
             return { proposer: new Peer(proposer), vote: new Ballot(frame.height, 'n0', proposer, frame.hash) };
           }),
-        isQuorum: async (votes) => votes.size >= 1,
         finalizeVotes: async (proposals, votes) => {
           const [vote] = [...votes.values()];
           return { state: proposals.get(vote.proposer)!, proposer: new Peer(vote.proposer) };
@@ -159,6 +159,7 @@ describe('starting reads the safety data before anything else (SPEC §2.8)', () 
       clock,
       storage,
       members: [new Peer('n0')],
+      codec: fixtureCodec,
       timeouts: { ...TIMEOUTS, attempt: 100 },
       providers: {
         sync: { synchronize: async (existing) => existing },
@@ -180,7 +181,6 @@ describe('starting reads the safety data before anything else (SPEC §2.8)', () 
             const [proposer, frame] = [...proposals.entries()][0];
             return { proposer: new Peer(proposer), vote: new Ballot(frame.height, 'n0', proposer, frame.hash) };
           },
-          isQuorum: async (messages) => messages.size >= 1,
           finalizeVotes: async (proposals, votes) => {
             const [vote] = [...votes.values()];
             return { state: proposals.get(vote.proposer)!, proposer: new Peer(vote.proposer) };

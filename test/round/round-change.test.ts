@@ -44,6 +44,15 @@ async function lockInAttemptZero(node: RoundChangeNode, value: ReturnType<typeof
   for (const voter of voters) await node.vote(voter, value, 0);
 }
 
+/** The confirmation groups the engine weighs now: attempt, value, senders. */
+function weighedConfirmations(node: RoundChangeNode) {
+  return confirmationGroups(node.context()).map((group) => ({
+    attempt: group.attempt,
+    value: group.value,
+    senders: [...group.senders].sort(),
+  }));
+}
+
 /** What must stay the same when a message is refused. */
 function footprint(node: RoundChangeNode) {
   const context = node.context();
@@ -90,13 +99,8 @@ describe('SPEC §2.8 round change', () => {
       await node.proposal('n3', w, 2, 1);
 
       expect(node.context().lock).toMatchObject({ contentId: v.hash, attempt: 0 });
-      expect(node.quorumQuestions).toContainEqual({
-        kind: 'votes',
-        rank: 1,
-        attempt: 1,
-        value: w.hash,
-        senders: ['n1', 'n2', 'n3'],
-      });
+      // The engine weighed attempt 1's votes itself: 3 of 4 members are a quorum, remembered.
+      expect(node.context().polka).toEqual({ attempt: 1, contentId: w.hash });
       expect(node.offers).toEqual([
         { offered: { n1: v.hash }, position: { rank: 1, attempt: 0 } },
         { offered: { n3: w.hash }, position: { rank: 1, attempt: 2 } },
@@ -115,8 +119,9 @@ describe('SPEC §2.8 round change', () => {
 
       await node.proposal('n3', w, 2, 1);
 
-      // The provider was asked about the cited votes and said no.
-      expect(node.quorumQuestions).toContainEqual({ kind: 'votes', rank: 1, attempt: 1, value: w.hash, senders: ['n1', 'n2'] });
+      // The engine weighed the cited votes: 2 of 4 members are no quorum.
+      expect(node.context().polka).toEqual({ attempt: 0, contentId: v.hash });
+      expect(node.context().provenValue).toBeNull();
       expect(node.offers).toEqual([
         { offered: { n1: v.hash }, position: { rank: 1, attempt: 0 } },
         { offered: {}, position: { rank: 1, attempt: 2 } },
@@ -139,12 +144,11 @@ describe('SPEC §2.8 round change', () => {
       await node.until(() => node.engine.getAttempt() === 2, 3 * T);
 
       // Attempt 2's proposer n3 offers w, citing attempt 0: older than the lock.
-      const askedBefore = node.quorumQuestions.length;
       await node.proposal('n3', w, 2, 0);
 
-      // The evidence is still held, so only the age of the proof rules it out: it is not even asked about.
+      // The evidence is still held, so only the age of the proof rules it out: it is not even weighed.
       expect(Object.keys(node.context().votes['1/0'] ?? {}).sort()).toEqual(['n1', 'n2', 'n3']);
-      expect(node.quorumQuestions.slice(askedBefore).filter((q) => q.kind === 'votes' && q.attempt === 0)).toEqual([]);
+      expect(node.context().provenValue).toBeNull();
       expect(node.offers).toEqual([
         { offered: { n2: v.hash }, position: { rank: 1, attempt: 1 } },
         { offered: {}, position: { rank: 1, attempt: 2 } },
@@ -298,9 +302,9 @@ describe('SPEC §2.8 round change', () => {
 
       expect(node.commits).toEqual([]);
       expect(node.engine.getActiveRank()).toBe(0);
-      expect(node.quorumQuestions.slice(-2)).toEqual([
-        { kind: 'confirmations', rank: 1, attempt: 0, value: v.hash, senders: ['n1', 'n2'] },
-        { kind: 'confirmations', rank: 1, attempt: 0, value: w.hash, senders: ['n3'] },
+      expect(weighedConfirmations(node)).toEqual([
+        { attempt: 0, value: v.hash, senders: ['n1', 'n2'] },
+        { attempt: 0, value: w.hash, senders: ['n3'] },
       ]);
     });
 
@@ -315,9 +319,9 @@ describe('SPEC §2.8 round change', () => {
 
       expect(node.commits).toEqual([]);
       expect(node.engine.getActiveRank()).toBe(0);
-      expect(node.quorumQuestions.slice(-2)).toEqual([
-        { kind: 'confirmations', rank: 1, attempt: 0, value: v.hash, senders: ['n1', 'n2'] },
-        { kind: 'confirmations', rank: 1, attempt: 1, value: v.hash, senders: ['n3'] },
+      expect(weighedConfirmations(node)).toEqual([
+        { attempt: 0, value: v.hash, senders: ['n1', 'n2'] },
+        { attempt: 1, value: v.hash, senders: ['n3'] },
       ]);
     });
 
@@ -365,10 +369,11 @@ describe('SPEC §2.8 round change', () => {
     });
 
     it('the committed state is the one the confirmations carry even while the node holds its own finalized value in verifying', async () => {
-      // Skipping ahead would clear the finalized value on the way to attempt 1;
-      // with it off, the node is still in verifying at attempt 0 with v as its
-      // next state when 2f + 1 confirmations for w at attempt 1 arrive.
-      const node = new RoundChangeNode({ timeouts: { attempt: T }, config: { skipAheadThreshold: 4 } });
+      // Confirmations one by one would make the node skip ahead, clearing the
+      // finalized value on the way to attempt 1; a commit certificate is no
+      // skip evidence, so the node is still in verifying at attempt 0 with v
+      // as its next state when 2f + 1 confirmations for w at attempt 1 arrive.
+      const node = new RoundChangeNode({ timeouts: { attempt: T } });
       const v = proposalFrame('n1', 'v');
       const w = proposalFrame('n2', 'w');
       await node.startVoting();
@@ -376,7 +381,8 @@ describe('SPEC §2.8 round change', () => {
       expect(node.engine.getState()).toBe('verifying');
       expect(node.context().nextState?.identity()).toBe(v.hash);
 
-      for (const peerName of ['n1', 'n2', 'n3']) await node.confirm(peerName, w, 1);
+      expect(node.engine.receiveCommitCertificate(w, { attempt: 1, signers: ['n1', 'n2', 'n3'] })).toBe('accepted');
+      await node.settle();
 
       expect(node.engine.getAttempt()).toBe(0);
       expect(node.commits).toHaveLength(1);
@@ -401,7 +407,7 @@ describe('SPEC §2.8 round change', () => {
           attempt: group.attempt,
           value: group.value,
           finding: group.finding.kind,
-          senders: Object.keys(group.messages).sort(),
+          senders: [...group.senders].sort(),
         })),
       ).toEqual([
         { attempt: 0, value: v.hash, finding: 'commit', senders: ['n1', 'n2'] },

@@ -12,9 +12,10 @@ import {
   type RoundTimeouts,
 } from '../../index';
 import type { AttemptChange } from '../../engine/createConsensusEngine';
-import type { AttemptPosition, QuorumQuestion } from '../../providers/voting';
+import type { AttemptPosition } from '../../providers/voting';
+import { createMembership } from '../../guards/quorum';
 import { InMemorySafetyStorage, type RoundSafetyRecord, type RoundSafetyStorage } from '../../providers/storage';
-import { Ballot, Batch, Frame, Peer } from '../support/fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../support/fixtures';
 import { advance, advanceUntil, flush } from '../support/time';
 
 /**
@@ -25,8 +26,6 @@ import { advance, advanceUntil, flush } from '../support/time';
  */
 
 export const MEMBERS = ['n0', 'n1', 'n2', 'n3'];
-/** 2f + 1 of four members. */
-export const QUORUM = 3;
 
 export type RoundChangeEngine = ConsensusEngine<Frame, Ballot, Peer, Batch>;
 type Providers = ConsensusProviders<Frame, Ballot, Peer, Batch>;
@@ -47,7 +46,6 @@ export const nilBallot = (voter: string, rank: number) => new Ballot(rank, voter
 export interface VotingHandlers {
   sendProposal: Voting['sendProposal'];
   decideAndSendVote: Voting['decideAndSendVote'];
-  isQuorum: Voting['isQuorum'];
   finalizeVotes: Voting['finalizeVotes'];
   sendConfirmation: Voting['sendConfirmation'];
   sendNilConfirmation: NonNullable<Voting['sendNilConfirmation']>;
@@ -112,7 +110,6 @@ export class RoundChangeNode {
   readonly provers: string[];
   readonly handlers: VotingHandlers;
   readonly offers: VoteOffer[] = [];
-  readonly quorumQuestions: Array<QuorumQuestion & { senders: string[] }> = [];
   readonly confirmationsSent: Array<{ value: string | null; position: AttemptPosition }> = [];
   readonly attemptChanges: TimedAttemptChange[] = [];
   readonly commits: Array<CommitRecord<Frame, Peer> & { at: number }> = [];
@@ -128,7 +125,7 @@ export class RoundChangeNode {
     const journal = this.journal;
 
     // Honest defaults: vote for the first proposal offered, nil when none is;
-    // a quorum is 2f + 1 distinct senders; finalize the one locked proposal.
+    // finalize the one locked proposal (the engine counts the quorums).
     this.handlers = {
       sendProposal: async () => {},
       decideAndSendVote: async (proposals, _signal, position) => {
@@ -137,7 +134,6 @@ export class RoundChangeNode {
         const [prover, value] = first;
         return { proposer: peer(prover), vote: new Ballot(value.height, self, prover, value.hash) };
       },
-      isQuorum: async (messages) => messages.size >= QUORUM,
       finalizeVotes: async (proposals) => {
         const [prover, value] = [...proposals.entries()][0];
         return { state: value, proposer: peer(prover) };
@@ -156,10 +152,6 @@ export class RoundChangeNode {
         this.offers.push({ offered, position: { ...position } });
         journal.push(`send vote attempt=${position.attempt}`);
         return handlers.decideAndSendVote(proposals, signal, position);
-      },
-      isQuorum: (messages, signal, question) => {
-        this.quorumQuestions.push({ ...question, senders: [...messages.keys()].sort() });
-        return handlers.isQuorum(messages, signal, question);
       },
       finalizeVotes: (proposals, votes, signal) => handlers.finalizeVotes(proposals, votes, signal),
       sendConfirmation: (state, signal, position) => {
@@ -192,6 +184,7 @@ export class RoundChangeNode {
       id: peer(self),
       initialState: Frame.genesis(),
       providers,
+      codec: fixtureCodec,
       clock: this.clock,
       members: MEMBERS.map(peer),
       storage: new JournalledStorage(this.storage, journal),
@@ -303,12 +296,11 @@ export function guardContext(overrides: Partial<RoundContext> = {}): RoundContex
     polka: null,
     restored: null,
     attemptWindow: 4,
-    skipThreshold: 2,
+    attested: {},
     thresholds: { provers: 1, liveness: 1, proposals: 1 },
     timeouts: { ...DEFAULT_ROUND_TIMEOUTS },
     rankWindow: 16,
-    maxSendersPerRank: 256,
-    members: [...MEMBERS],
+    membership: createMembership(MEMBERS.map((id) => ({ id, weight: 1 }))),
     shouldEmitReceiveEventsOnSends: true,
     ...overrides,
   };

@@ -61,9 +61,10 @@ describe('one Byzantine node of four (f = 1): agreement and progress whatever it
     const { report } = await simulate({ behaviour: 'flood' });
     expectLiveAndAgreed(report);
     expect(refusedTotal(report, 'future_rank')).toBeGreaterThan(0);
-    // Per rank of the 16-rank window and sender: a liveness, and a proposal, vote and confirmation in each of 2 × 4 + 1 attempts.
+    // Per rank of the 16-rank window and member: a liveness, a proposal, vote and confirmation in each of
+    // 2 × 4 + 1 attempts, and the attempt it was heard at; per rank and attempt, a lock proof and a certificate.
     expect(report.maxHeldMessages).toBe(heldMessageBound(16, 4));
-    expect(report.maxHeldMessages).toBe(16 * 4 * (1 + 3 * 9));
+    expect(report.maxHeldMessages).toBe(16 * (4 * (2 + 3 * 9) + 2 * 9));
     for (const node of honest(report)) expect(node.peakHeldMessages).toBeLessThanOrEqual(report.maxHeldMessages);
   });
 

@@ -6,6 +6,16 @@ import { flush } from '../support/time';
 
 const u = (id: string, rank = 0): Unique => ({ identity: () => id, clone() { return this; }, rank: () => rank });
 const never = () => new Promise<never>(() => {});
+/** Values travel as `{ id, rank }`; the engine rebuilds them with `u`, its own code. */
+const codec = {
+  encode: (value: Unique) => ({ id: value.identity(), rank: Number(value.rank()) }),
+  decode: (data: unknown) => {
+    const { id, rank } = data as { id: unknown; rank: unknown };
+    if (typeof id !== 'string' || typeof rank !== 'number') throw new TypeError('not a value');
+    return u(id, rank);
+  },
+};
+const codecs = { state: codec, vote: codec };
 
 function oneNode(overrides: { decideAndSendVote?: (proposals: ReadonlyMap<string, Unique>) => Promise<{ proposer: Unique; vote: Unique }> } = {}) {
   const clock = new SimulatedClock();
@@ -14,6 +24,7 @@ function oneNode(overrides: { decideAndSendVote?: (proposals: ReadonlyMap<string
     initialState: u('g', 0),
     clock,
     members: [u('a'), u('b')],
+    codec: codecs,
     timeouts: { starting: 1 },
     providers: {
       sync: { synchronize: async (state) => state },
@@ -25,7 +36,6 @@ function oneNode(overrides: { decideAndSendVote?: (proposals: ReadonlyMap<string
       voting: {
         sendProposal: async () => {},
         decideAndSendVote: overrides.decideAndSendVote ?? never,
-        isQuorum: never,
         finalizeVotes: never,
         sendConfirmation: never,
       },
@@ -49,21 +59,32 @@ describe('engine regressions found by the simulator', () => {
         return { proposer: u('a'), vote: u('vote-1', 1) };
       },
     });
+    let clones = 0;
     const uncloneable: Unique = {
       identity: () => 'b-proposal',
       clone() {
+        clones += 1;
         throw new Error('clone() throws');
       },
       rank: () => 1,
     };
-    // The engine takes its own copy at admission: a value it cannot copy is
-    // malformed and never recorded, so it cannot poison later provider calls.
-    expect(() => engine.receiveProposal(u('b'), uncloneable)).toThrow(MalformedMessageError);
-    expect(engine.getHeldMessageCount()).toBe(0);
+    // The engine keeps its own copy, rebuilt through the codec at admission:
+    // the peer's clone() is never called, so it cannot poison later provider calls.
+    expect(engine.receiveProposal(u('b'), uncloneable)).toBe('accepted');
+    // The proposal, and the attempt its sender was heard at.
+    expect(engine.getHeldMessageCount()).toBe(2);
     engine.start();
     await run(3_100);
-    expect(decided).toEqual([['a']]);
+    expect(decided).toEqual([['b', 'a']]);
+    expect(clones).toBe(0);
     expect(engine.getProviderErrorCount()).toBe(0);
+  });
+
+  it('a proposal the codec cannot rebuild is malformed and never recorded', () => {
+    const { engine } = oneNode();
+    const unreadable = { identity: () => 'b-proposal', clone: () => unreadable, rank: () => 'one' } as unknown as Unique;
+    expect(() => engine.receiveProposal(u('b'), unreadable)).toThrow(MalformedMessageError);
+    expect(engine.getHeldMessageCount()).toBe(0);
   });
 
   it('onCommit for rank r is delivered before the providers of rank r + 1 are called', async () => {
@@ -72,6 +93,8 @@ describe('engine regressions found by the simulator', () => {
     const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
     const engine: ConsensusEngine<Unique, Unique, Unique, Unique> = createConsensusEngine({
       id: u('a'),
+      members: [u('a')],
+      codec: codecs,
       initialState: u('s0', 0),
       clock,
       timeouts: { starting: 1 },
@@ -97,7 +120,6 @@ describe('engine regressions found by the simulator', () => {
             const [state] = [...proposals.values()];
             return { proposer: u('a'), vote: u(`v${String(state.rank())}`, Number(state.rank())) };
           },
-          isQuorum: async () => true,
           finalizeVotes: async (proposals) => ({ state: [...proposals.values()][0], proposer: u('a') }),
           sendConfirmation: async () => {},
         },

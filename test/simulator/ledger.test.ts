@@ -4,7 +4,9 @@ import { LedgerNode, NIL_FRAME, type LedgerEngine } from '../../examples/ledger/
 import { LedgerStore } from '../../examples/ledger/LedgerStore';
 import type { LedgerMessage } from '../../examples/ledger/messages';
 import { Keyring, votePayload } from '../../examples/ledger/signing';
-import { byzantineQuorum, defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from '../../examples/ledger/rules';
+import { defaultProversPerRank, faultTolerance, judgeProposal, leaderSchedule } from '../../examples/ledger/rules';
+import { createMembership } from '../../guards/quorum';
+import { confirmationPayload } from '../../examples/ledger/signing';
 import { LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
 import type { VoteDecision } from '../../providers/voting';
 import { MalformedMessageError } from '../../engine/errors';
@@ -31,7 +33,13 @@ function lone(self = 'n0', store = new LedgerStore(), patienceMs = 100) {
     syncWaitMs: 50,
   });
   const received: string[] = [];
+  const certificates: Array<{ state: string; attempt: number; signers: string[] }> = [];
   const engine = {
+    getMembership: () => createMembership(members.map((id) => ({ id, weight: 1 }))),
+    receiveCommitCertificate: (state: LedgerFrame, certificate: { attempt: number; signers: string[] }) => {
+      certificates.push({ state: state.hash, attempt: certificate.attempt, signers: [...certificate.signers].sort() });
+      return 'accepted';
+    },
     onCommit: () => () => {},
     onAttemptChange: () => () => {},
     addListener: () => () => {},
@@ -52,7 +60,7 @@ function lone(self = 'n0', store = new LedgerStore(), patienceMs = 100) {
   const settle = async () => {
     await clock.runUntil(() => false, clock.now() + 1_000);
   };
-  return { clock, node, sent, received, signal: abort.signal, settle };
+  return { clock, node, sent, received, certificates, signal: abort.signal, settle };
 }
 
 const at = (rank: number, attempt: number) => ({ rank, attempt });
@@ -223,32 +231,39 @@ describe('LedgerNode votes, quorums and finalization', () => {
     expect(store.voteAt(1, 1)?.frame).toBe(later.hash);
   });
 
-  it('counts a quorum as 2f + 1 distinct members, for votes and confirmations alike', async () => {
-    const { node, signal } = lone();
+  it('counts no quorum itself: a commit certificate goes to the engine whole once its signatures check and weigh a quorum', () => {
+    const { node, certificates } = lone();
     const frame = frameBy('n1');
-    const vote = (voter: string) => new LedgerVote(1, voter, 'n1', frame.hash);
-    const isQuorum = (ids: string[], kind: 'votes' | 'confirmations') =>
-      node.providers.voting.isQuorum(new Map(ids.map((id) => [id, kind === 'votes' ? vote(id) : frame])), signal, { kind, ...at(1, 0), value: frame.hash });
-    for (const kind of ['votes', 'confirmations'] as const) {
-      expect(await isQuorum(['n0', 'n1'], kind)).toBe(false);
-      expect(await isQuorum(['n0', 'n1', 'mallory'], kind)).toBe(false);
-      expect(await isQuorum(['n0', 'n1', 'n2'], kind)).toBe(true);
-      expect(await isQuorum(['n3', 'n1', 'n2', 'n0'], kind)).toBe(true);
-    }
-    const nil = await node.providers.voting.isQuorum(new Map([['n1', null], ['n2', null], ['n3', null]]), signal, { kind: 'confirmations', ...at(1, 2), value: null });
-    expect(nil).toBe(true);
+    const keys = new Keyring(members);
+    const signed = (origin: string) => ({ origin, signature: keys.signerFor(origin).sign(confirmationPayload(origin, 1, 0, frame.hash)) });
+    const certificate = (origins: string[]): LedgerMessage => ({ kind: 'certificate', rank: 1, attempt: 0, state: frame, signatures: origins.map(signed) });
+    // Two of four members weigh less than the engine's quorum of three: not passed on.
+    expect(node.deliver('n2', certificate(['n1', 'n2']))).toBe('ignored');
+    // A signature that does not check makes the whole certificate forged.
+    const tampered = certificate(['n1', 'n2', 'n3']) as LedgerMessage & { signatures: { origin: string; signature: string }[] };
+    tampered.signatures[2] = { origin: 'n3', signature: signed('n2').signature };
+    expect(node.deliver('n2', tampered)).toBe('forged');
+    expect(certificates).toEqual([]);
+    expect(node.deliver('n2', certificate(['n1', 'n2', 'n3']))).toBe('accepted');
+    expect(certificates).toEqual([{ state: frame.hash, attempt: 0, signers: ['n1', 'n2', 'n3'] }]);
   });
 
-  it('test-only commit-on-votes rule: any confirmation group holding its own confirmation is a quorum', async () => {
-    const clock = new EventClock();
-    const node = new LedgerNode({ self: 'n0', members, clock, random: createSeededRandom(1), send: () => {}, unsafeRule: 'commit-on-votes' });
+  it('test-only commit-on-votes rule: confirming hands the engine the voters behind the lock as a commit certificate', async () => {
+    const { node, certificates, signal } = lone();
+    const broken = new LedgerNode({ self: 'n0', members, clock: new EventClock(), random: createSeededRandom(1), send: () => {}, unsafeRule: 'commit-on-votes' });
+    broken.attach((node as unknown as { engine: LedgerEngine }).engine);
     const frame = frameBy('n1');
-    const signal = new AbortController().signal;
-    const ask = (ids: string[], kind: 'votes' | 'confirmations') =>
-      node.providers.voting.isQuorum(new Map(ids.map((id) => [id, frame])), signal, { kind, ...at(1, 0), value: frame.hash });
-    expect(await ask(['n0'], 'confirmations')).toBe(true);
-    expect(await ask(['n1'], 'confirmations')).toBe(false);
-    expect(await ask(['n0'], 'votes')).toBe(false);
+    const keys = new Keyring(members);
+    for (const voter of ['n1', 'n2']) {
+      const signature = keys.signerFor(voter).sign(votePayload(voter, 1, 0, 'n1', frame.hash));
+      broken.deliver(voter, { kind: 'vote', proposer: new LedgerPeer('n1'), voter: new LedgerPeer(voter), vote: new LedgerVote(1, voter, 'n1', frame.hash), attempt: 0, proposal: frame.hash, signature });
+    }
+    await broken.providers.voting.decideAndSendVote(new Map([['n1', frame]]), signal, at(1, 0));
+    await broken.providers.voting.sendConfirmation(frame, signal, at(1, 0));
+    expect(certificates).toEqual([{ state: frame.hash, attempt: 0, signers: ['n0', 'n1', 'n2'] }]);
+    // The intact rule confirms without handing anything to its engine.
+    await node.providers.voting.sendConfirmation(frame, signal, at(1, 0));
+    expect(certificates).toHaveLength(1);
   });
 
   it('finalizes the locked proposal the engine hands over, and refuses one that is invalid here', async () => {

@@ -6,7 +6,7 @@ import {
   type ConsensusEngineConfig,
   type ConsensusProviders,
 } from '../../index';
-import { Ballot, Batch, Frame, Peer } from './fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from './fixtures';
 import { sleep } from './time';
 
 export type TestEngine = ConsensusEngine<Frame, Ballot, Peer, Batch>;
@@ -18,8 +18,8 @@ export interface ClusterOptions {
   nodes: number;
   /** Provers of a height, priority order. Default: every node, rotated by height. */
   provers?: (height: number) => string[];
-  /** Votes for one frame that make a quorum. */
-  quorum: number;
+  /** The faulty weight the engines tolerate (default the most n allows); the engines count quorums from it. */
+  faultTolerance?: number;
   minimumProvers?: number;
   livenessThreshold?: number;
   proposalThreshold?: number;
@@ -56,9 +56,9 @@ export class TestCluster {
   readonly rejections: Rejection[] = [];
   readonly proofCalls = new Map<string, number>();
   private readonly options: Required<
-    Omit<ClusterOptions, 'engineConfig' | 'faults' | 'engineConfigFor' | 'wrapProviders'>
+    Omit<ClusterOptions, 'engineConfig' | 'faults' | 'engineConfigFor' | 'wrapProviders' | 'faultTolerance'>
   > &
-    Pick<ClusterOptions, 'engineConfig' | 'faults' | 'engineConfigFor' | 'wrapProviders'>;
+    Pick<ClusterOptions, 'engineConfig' | 'faults' | 'engineConfigFor' | 'wrapProviders' | 'faultTolerance'>;
 
   constructor(options: ClusterOptions) {
     this.names = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
@@ -84,6 +84,8 @@ export class TestCluster {
         livenessThreshold: this.options.livenessThreshold,
         proposalThreshold: this.options.proposalThreshold,
         members: this.names.map((n) => new Peer(n)),
+        ...(options.faultTolerance === undefined ? {} : { faultTolerance: options.faultTolerance }),
+        codec: fixtureCodec,
         clock: this.clock,
         timeouts: { starting: 10 },
         ...options.engineConfig,
@@ -202,8 +204,6 @@ export class TestCluster {
           }
           return { proposer: new Peer(chosen), vote };
         },
-        // The engine asks about one group of matching messages at a time: weigh the senders.
-        isQuorum: async (messages) => messages.size >= this.options.quorum,
         finalizeVotes: async (proposals, votes) => {
           const [frameHash] = [...votesFor(votes).entries()].sort((a, b) => b[1] - a[1])[0];
           const frame = [...proposals.values()].find((p) => p.hash === frameHash);

@@ -6,7 +6,7 @@ import {
   type RoundEventType,
   type RoundStateName,
 } from '../../index';
-import { Ballot, Batch, Frame, Peer } from './fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from './fixtures';
 import {
   emptyProviderLog,
   honestProviders,
@@ -36,8 +36,8 @@ export interface FaultHarnessOptions {
   self?: string;
   /** Provers of a height, priority order. Default: this node alone. */
   provers?: (height: number) => string[];
-  /** Votes for one frame that make a quorum. Default 1. */
-  quorum?: number;
+  /** The cluster the engine counts quorums over. Default: this node alone. */
+  members?: string[];
   /** Simulated time one proof takes. Default 10 ms. */
   proofMs?: number;
   /** Provider methods to replace, e.g. with the wrappers of faultyProviders. */
@@ -69,7 +69,6 @@ export class FaultHarness {
         self,
         clock: this.clock,
         provers: options.provers ?? (() => [self]),
-        quorum: options.quorum ?? 1,
         proofMs: options.proofMs ?? 10,
         activeRank: () => this.engine.getActiveRank(),
       },
@@ -78,8 +77,10 @@ export class FaultHarness {
     const providers = options.faults ? withFaults(honest, options.faults(honest)) : honest;
     this.engine = createConsensusEngine<Frame, Ballot, Peer, Batch>({
       id: new Peer(self),
+      members: (options.members ?? [self]).map((name) => new Peer(name)),
       initialState: Frame.genesis(),
       providers,
+      codec: fixtureCodec,
       clock: this.clock,
       timeouts: { starting: 10 },
       traceLogger: {

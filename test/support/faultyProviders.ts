@@ -14,7 +14,6 @@ export interface ProviderMethods {
   sendLiveness: TestProviders['liveness']['sendLiveness'];
   sendProposal: TestProviders['voting']['sendProposal'];
   decideAndSendVote: TestProviders['voting']['decideAndSendVote'];
-  isQuorum: TestProviders['voting']['isQuorum'];
   finalizeVotes: TestProviders['voting']['finalizeVotes'];
   sendConfirmation: TestProviders['voting']['sendConfirmation'];
 }
@@ -28,7 +27,6 @@ export function toMethods(providers: TestProviders): ProviderMethods {
     sendLiveness: providers.liveness.sendLiveness.bind(providers.liveness),
     sendProposal: providers.voting.sendProposal.bind(providers.voting),
     decideAndSendVote: providers.voting.decideAndSendVote.bind(providers.voting),
-    isQuorum: providers.voting.isQuorum.bind(providers.voting),
     finalizeVotes: providers.voting.finalizeVotes.bind(providers.voting),
     sendConfirmation: providers.voting.sendConfirmation.bind(providers.voting),
   };
@@ -42,7 +40,6 @@ export function fromMethods(m: ProviderMethods): TestProviders {
     voting: {
       sendProposal: m.sendProposal,
       decideAndSendVote: m.decideAndSendVote,
-      isQuorum: m.isQuorum,
       finalizeVotes: m.finalizeVotes,
       sendConfirmation: m.sendConfirmation,
     },
@@ -140,7 +137,6 @@ export interface ProviderLog {
   livenessSent: number[];
   proposalsSent: string[];
   votesCast: Ballot[];
-  quorumChecks: number[];
   confirmationsSent: number[];
 }
 
@@ -149,8 +145,6 @@ export interface HonestProviderOptions {
   clock: SimulatedClock;
   /** Provers of a height, priority order. */
   provers: (height: number) => string[];
-  /** Votes for one frame that make a quorum. */
-  quorum: number;
   /** Simulated time one proof takes: a round must not chain forever in microtasks. */
   proofMs: number;
   /** The rank a node collects for: its active rank + 1. */
@@ -162,7 +156,7 @@ export interface HonestProviderOptions {
  * to the engine by the test. Every call is logged for exact assertions.
  */
 export function honestProviders(options: HonestProviderOptions, log: ProviderLog): TestProviders {
-  const { self, clock, provers, quorum, proofMs } = options;
+  const { self, clock, provers, proofMs } = options;
   // finalizeVotes is given the votes of the group that locked; the frame they name is the one to finalize.
   const tally = (votes: ReadonlyMap<string, Ballot>) => {
     const counts = new Map<string, number>();
@@ -212,11 +206,6 @@ export function honestProviders(options: HonestProviderOptions, log: ProviderLog
         log.votesCast.push(vote);
         return { proposer: new Peer(chosen), vote };
       },
-      // The engine asks about one group of matching messages at a time: weigh the senders.
-      isQuorum: async (messages) => {
-        log.quorumChecks.push(messages.size);
-        return messages.size >= quorum;
-      },
       finalizeVotes: async (proposals, votes) => {
         const [frameHash] = [...tally(votes).entries()].sort((a, b) => b[1] - a[1])[0];
         const frame = [...proposals.values()].find((p) => p.hash === frameHash);
@@ -238,7 +227,6 @@ export function emptyProviderLog(): ProviderLog {
     livenessSent: [],
     proposalsSent: [],
     votesCast: [],
-    quorumChecks: [],
     confirmationsSent: [],
   };
 }

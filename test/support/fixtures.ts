@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Unique } from '../../index';
+import type { Unique, ValueCodecs } from '../../index';
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
@@ -76,3 +76,37 @@ export class Batch implements Unique {
     return this.height;
   }
 }
+
+function fields(data: unknown): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new TypeError('expected an object');
+  return data as Record<string, unknown>;
+}
+
+function height(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new TypeError('height must be a non-negative integer');
+  return value as number;
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
+  return value;
+}
+
+/**
+ * How an engine rebuilds a peer's frames and ballots: from their plain
+ * fields, checked as bytes off the wire would be, through these constructors.
+ */
+export const fixtureCodec: ValueCodecs<Frame, Ballot> = {
+  state: {
+    decode(data) {
+      const d = fields(data);
+      return new Frame(height(d.height), text(d.parent, 'parent'), text(d.payload, 'payload'), text(d.prover, 'prover'));
+    },
+  },
+  vote: {
+    decode(data) {
+      const d = fields(data);
+      return new Ballot(height(d.height), text(d.voter, 'voter'), text(d.proposer, 'proposer'), text(d.frame, 'frame'));
+    },
+  },
+};

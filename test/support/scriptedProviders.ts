@@ -8,7 +8,7 @@ import {
   type RoundStateName,
   type TraceLogger,
 } from '../../index';
-import { Ballot, Batch, Frame, Peer } from './fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from './fixtures';
 import { advanceUntil, flush, sleep } from './time';
 
 /**
@@ -29,7 +29,6 @@ export interface ProviderHandlers {
   sendLiveness: Providers['liveness']['sendLiveness'];
   sendProposal: Providers['voting']['sendProposal'];
   decideAndSendVote: Providers['voting']['decideAndSendVote'];
-  isQuorum: Providers['voting']['isQuorum'];
   finalizeVotes: Providers['voting']['finalizeVotes'];
   sendConfirmation: Providers['voting']['sendConfirmation'];
 }
@@ -81,6 +80,10 @@ export interface LoggedError {
 export class RecordingTraceLogger implements TraceLogger {
   readonly traces: string[] = [];
   readonly errors: LoggedError[] = [];
+  readonly warnings: string[] = [];
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
   trace(message: string): void {
     this.traces.push(message);
   }
@@ -96,6 +99,16 @@ export interface ScriptedNodeOptions {
   id?: string;
   /** Provers of the next rank, as returned by the default getNextLeaders. Default: this node alone. */
   provers?: string[];
+  /**
+   * The cluster, equal weights (the engine counts quorums over it). Default:
+   * this node and the provers, with this node weighing more than all the
+   * others together in a crash-only setting (f = 0), so that it alone is a
+   * quorum, as a lone node is: tests of one state's behaviour need not play
+   * every peer's vote.
+   */
+  members?: string[];
+  /** Members besides this node and the provers, in the default membership (weight 1 each). */
+  otherMembers?: string[];
   /** Simulated time the default proof takes; an instant proof would let rounds chain in microtasks forever. */
   proofMs?: number;
   /** Handlers replacing the honest defaults from the start. */
@@ -144,7 +157,6 @@ export class ScriptedNode {
         const [proposerId, frame] = first;
         return { proposer: new Peer(proposerId), vote: new Ballot(frame.height, selfName, proposerId, frame.hash) };
       },
-      isQuorum: async (votes) => votes.size >= 1,
       finalizeVotes: async (proposals, votes) => {
         const [vote] = [...votes.values()];
         const frame = proposals.get(vote.proposer)!;
@@ -168,15 +180,20 @@ export class ScriptedNode {
       voting: {
         sendProposal: route('sendProposal'),
         decideAndSendVote: route('decideAndSendVote'),
-        isQuorum: route('isQuorum'),
         finalizeVotes: route('finalizeVotes'),
         sendConfirmation: route('sendConfirmation'),
       },
     } as unknown as Providers;
+    const others = [...new Set([...this.provers, ...(options.otherMembers ?? [])])].filter((name) => name !== this.self.name);
+    const membership = options.members
+      ? { members: options.members.map((name) => new Peer(name)) }
+      : { members: [{ id: this.self, weight: others.length + 1 }, ...others.map((name) => new Peer(name))], faultTolerance: 0 };
     this.engine = createConsensusEngine<Frame, Ballot, Peer, Batch>({
       id: this.self,
+      ...membership,
       initialState: Frame.genesis(),
       providers,
+      codec: fixtureCodec,
       clock: this.clock,
       traceLogger: this.logger,
       ...options.config,

@@ -9,6 +9,7 @@ import { toStatelyInspectionEvent } from '../../visualizer/inspector';
 import type { StatelyActorEvent } from '../../visualizer/inspector';
 import { startVisualizerServer, type VisualizerServer } from '../../visualizer/server';
 import { PageClient } from './support/pageClient';
+import { createMembership } from '../../guards/quorum';
 
 /** An app's peer id that carries a credential. */
 class AppPeer implements Unique {
@@ -170,12 +171,9 @@ describe('the live view server, relaying an app', () => {
           thresholds: { provers: 1, liveness: 1, proposals: 1 },
           timeouts: { starting: 1, loading: 1, syncRetry: 1, collecting: 1, livenessCheck: 1, proving: 1, publishing: 1, voting: 1, finalizing: 1, verifying: 1, stopping: 1, attempt: 1, attemptGrowth: 1, attemptMax: 1 },
           rankWindow: 16,
-          maxSendersPerRank: 4,
-          members: null,
+          membership: createMembership([{ id: 'solo', weight: 1 }]),
           shouldEmitReceiveEventsOnSends: true,
           attemptWindow: 4,
-          // Without members, as the engine does: skipping ahead is off.
-          skipThreshold: Number.POSITIVE_INFINITY,
         },
         // As @statelyai/inspect does: converted on a zero-delay timer, once the
         // actor announced by @xstate.actor has its first snapshot. Unsanitized

@@ -8,8 +8,7 @@ import {
   type TraceLogger,
 } from '../../../index';
 import type { RoundSafetyStorage } from '../../../providers/storage';
-import type { QuorumQuestion } from '../../../providers/voting';
-import { Ballot, Batch, Frame, Peer } from '../../support/fixtures';
+import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../../support/fixtures';
 import { advanceUntil, flush } from '../../support/time';
 import type { SpecEvent, SpecState, SpecTransition } from './specTable';
 
@@ -64,7 +63,6 @@ export type HeldMethod =
   | 'sendLiveness'
   | 'sendProposal'
   | 'decideAndSendVote'
-  | 'isQuorum'
   | 'finalizeVotes'
   | 'sendConfirmation'
   | 'sendNilConfirmation'
@@ -148,7 +146,6 @@ export class RoundHarness {
       voting: {
         sendProposal: hold('sendProposal'),
         decideAndSendVote: hold('decideAndSendVote'),
-        isQuorum: hold('isQuorum'),
         finalizeVotes: hold('finalizeVotes'),
         sendConfirmation: hold('sendConfirmation'),
         sendNilConfirmation: hold('sendNilConfirmation'),
@@ -167,7 +164,9 @@ export class RoundHarness {
       initialState: Frame.genesis(),
       providers,
       storage,
+      // Four equal members: the engine's quorum is 3 (f = 1), which the three peers make up alone.
       members: MEMBERS.map((name) => new Peer(name)),
+      codec: fixtureCodec,
       ...THRESHOLDS,
       // Own liveness, votes and confirmations are not echoed, so casting a
       // vote or sending a confirmation moves between sub-steps without a
@@ -237,12 +236,6 @@ export class RoundHarness {
       );
     }
     return matching[0];
-  }
-
-  /** What the held `isQuorum` call asks, and whose messages it weighs. */
-  quorumQuestion(): QuorumQuestion & { senders: string[] } {
-    const [messages, , question] = this.held('isQuorum').args as [ReadonlyMap<string, unknown>, AbortSignal, QuorumQuestion];
-    return { ...question, senders: [...messages.keys()].sort() };
   }
 
   async resolve(method: HeldMethod, value?: unknown): Promise<void> {
@@ -333,6 +326,15 @@ export class RoundHarness {
     expect(this.engine.receiveConfirmation(new Peer(peer), this.peerProposal(prover, proposedIn), { attempt })).toBe(
       'accepted',
     );
+  }
+
+  /**
+   * A lock proof, checked by the engine: the three peers voted, at `attempt`,
+   * for a value this node holds no proposal of, so it can only remember it.
+   */
+  deliverLockProofForUnknownValue(attempt = 0): void {
+    const value = new Frame(this.nextRank(), 'elsewhere', `unseen-${attempt}`, PEERS[0]).identity();
+    expect(this.engine.receiveLockProof({ rank: this.nextRank(), attempt, value, voters: [...PEERS] })).toBe('accepted');
   }
 
   deliverNilConfirmation(peer: string, attempt = 0): void {

@@ -38,6 +38,7 @@ export type SpecEvent =
   | 'proposal_received'
   | 'vote_received'
   | 'confirmation_received'
+  | 'certificate_received'
   | 'voting_timeout'
   | 'quorum_reached'
   | 'aggregation_done'
@@ -142,6 +143,10 @@ export const ROUND_CHANGE_TRANSITIONS: readonly SpecTransition[] = [
   // look for one (SPEC §2.7: data re-evaluates the waiting state at once).
   row('voting', 'confirmation_received', 'voting'),
   row('verifying', 'confirmation_received', 'verifying'),
+  // SPEC §2.10: lock proofs and commit certificates are engine behaviour; a
+  // new one is news to the states that weigh quorums.
+  row('voting', 'certificate_received', 'voting'),
+  row('verifying', 'certificate_received', 'verifying'),
   // "f+1 messages from a higher attempt make a node skip to it": whichever
   // message completes the f + 1.
   ...ATTEMPT_STATES.flatMap((from) => ATTEMPT_MESSAGES.map((event) => row(from, event, 'proving'))),
@@ -153,10 +158,11 @@ export const SPEC_TRANSITIONS: readonly SpecTransition[] = [...REFERENCE_TRANSIT
  * SPEC §2.2: 20 single rows + 9 × stop + 9 × induce_sync + cleanup_complete.
  * SPEC §2.8: starting's wait for its safety data, 3 × attempt_timeout,
  * 2 × attempt_failed, 1 × commit_quorum, 2 confirmation re-entries, and
- * 5 attempt states × 3 messages that skip ahead.
+ * 5 attempt states × 3 messages that skip ahead. SPEC §2.10: 2 certificate
+ * re-entries.
  */
 export const REFERENCE_TRANSITION_COUNT = 39;
-export const SPEC_TRANSITION_COUNT = REFERENCE_TRANSITION_COUNT + 1 + 3 + 2 + 1 + 2 + 5 * 3;
+export const SPEC_TRANSITION_COUNT = REFERENCE_TRANSITION_COUNT + 1 + 3 + 2 + 1 + 2 + 5 * 3 + 2;
 
 export function transitionKey(t: SpecTransition): string {
   return `${t.from} --${t.event}--> ${t.to}`;

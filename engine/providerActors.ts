@@ -1,0 +1,152 @@
+import { assign, fromPromise } from 'xstate';
+import { roundMachine, type ProviderCallInputs, type RoundMachine } from '../machines/round.machine';
+import type { RoundSafetyRecord, RoundThresholds } from '../machines/round.types';
+import type { TraceLogger } from '../providers/trace';
+import type { Identity, Unique } from '../providers/unique';
+import type { ConsensusEngineConfig } from './config';
+import { ProviderContractError } from './errors';
+import { describeIssues, rankedSchema, safetyRecordSchema, uniqueSchema } from './schemas';
+
+function checkUnique(call: string, value: unknown, label: string): void {
+  const parsed = rankedSchema(label).safeParse(value);
+  if (!parsed.success) throw new ProviderContractError(call, describeIssues(parsed.error).join('; '));
+}
+
+/**
+ * Copies of the recorded values for a provider call. One value whose clone()
+ * fails is left out (and logged) rather than failing the whole call, which
+ * would stop this node from ever voting at that rank. Every value here is the
+ * engine's own (its own, or rebuilt through the app's codec), so `clone()` is
+ * the app's code on the app's object.
+ */
+function toMap<T extends Unique>(records: Readonly<Record<Identity, Unique>>, logger: TraceLogger): Map<Identity, T> {
+  const copies = new Map<Identity, T>();
+  for (const [id, value] of Object.entries(records)) {
+    try {
+      copies.set(id, value.clone() as T);
+    } catch (error) {
+      logger.error(`left out ${id}'s message: its clone() threw`, error);
+    }
+  }
+  return copies;
+}
+
+/**
+ * The round machine with the app's providers behind its invoked actors. Each
+ * provider call runs in an async function, so a provider that throws
+ * synchronously becomes a rejection like any other and never reaches the
+ * actor; what it resolves with is checked against its contract.
+ */
+export function withProviders<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+>(
+  config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>,
+  logger: TraceLogger,
+  thresholdsFor: (active: StateT) => RoundThresholds,
+): RoundMachine {
+  const { providers } = config;
+  const call = <Input, Output>(run: (input: Input, signal: AbortSignal) => Promise<Output>) =>
+    fromPromise<Output, Input>(async ({ input, signal }) => run(input, signal));
+  type In<K extends keyof ProviderCallInputs> = ProviderCallInputs[K];
+
+  return roundMachine.provide({
+    actors: {
+      synchronize: call<In<'synchronize'>, Unique>(async ({ existing }, signal) => {
+        const synced = await providers.sync.synchronize(existing.clone() as StateT, signal);
+        checkUnique('synchronize', synced, 'synchronized state');
+        return synced;
+      }),
+      getNextLeaders: call<In<'getNextLeaders'>, Unique[]>(async ({ prior }, signal) => {
+        const leaders = await providers.leader.getNextLeaders(prior.clone() as StateT, signal);
+        if (!Array.isArray(leaders) || leaders.length === 0) {
+          throw new ProviderContractError('getNextLeaders', 'must resolve to a non-empty array of peer ids');
+        }
+        leaders.forEach((leader, i) => {
+          const parsed = uniqueSchema(`leader ${i}`).safeParse(leader);
+          if (!parsed.success) throw new ProviderContractError('getNextLeaders', describeIssues(parsed.error).join('; '));
+        });
+        return leaders;
+      }),
+      collect: call<In<'collect'>, Unique>(async (_, signal) => {
+        const collected = await providers.liveness.collect(signal);
+        checkUnique('collect', collected, 'collected');
+        return collected;
+      }),
+      sendLiveness: call<In<'sendLiveness'>, void>(({ prior, collected }, signal) =>
+        providers.liveness.sendLiveness(prior.clone() as StateT, collected.clone() as CollectedT, signal),
+      ),
+      proveNextState: call<In<'proveNextState'>, Unique>(async ({ prior, collected }, signal) => {
+        const proposal = await providers.leader.proveNextState(prior.clone() as StateT, collected.clone() as CollectedT, signal);
+        checkUnique('proveNextState', proposal, 'proposal');
+        return proposal;
+      }),
+      sendProposal: call<In<'sendProposal'>, void>(({ proposal, rank, attempt, validAttempt }, signal) =>
+        providers.voting.sendProposal(proposal.clone() as StateT, signal, { rank, attempt, validAttempt }),
+      ),
+      decideAndSendVote: call<In<'decideAndSendVote'>, { proposer: Unique | null; vote: Unique }>(
+        async ({ proposals, rank, attempt }, signal) => {
+          const offered = toMap<StateT>(proposals, logger);
+          const decision = await providers.voting.decideAndSendVote(offered, signal, { rank, attempt });
+          if (typeof decision !== 'object' || decision === null) {
+            throw new ProviderContractError('decideAndSendVote', 'must resolve to { proposer, vote }');
+          }
+          checkUnique('decideAndSendVote', decision.vote, 'vote');
+          if (decision.proposer === null) return decision;
+          const proposer = uniqueSchema('proposer').safeParse(decision.proposer);
+          if (!proposer.success) {
+            throw new ProviderContractError('decideAndSendVote', describeIssues(proposer.error).join('; '));
+          }
+          return decision;
+        },
+      ),
+      finalizeVotes: call<In<'finalizeVotes'>, { state: Unique; proposer: Unique }>(async ({ proposals, votes }, signal) => {
+        const result = await providers.voting.finalizeVotes(toMap<StateT>(proposals, logger), toMap<VoteT>(votes, logger), signal);
+        if (typeof result !== 'object' || result === null) {
+          throw new ProviderContractError('finalizeVotes', 'must resolve to { state, proposer }');
+        }
+        checkUnique('finalizeVotes', result.state, 'state');
+        const proposer = uniqueSchema('proposer').safeParse(result.proposer);
+        if (!proposer.success) {
+          throw new ProviderContractError('finalizeVotes', describeIssues(proposer.error).join('; '));
+        }
+        return result;
+      }),
+      sendConfirmation: call<In<'sendConfirmation'>, void>(async ({ finalized, rank, attempt }, signal) => {
+        if (finalized !== null) {
+          await providers.voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt });
+        } else {
+          await providers.voting.sendNilConfirmation?.({ rank, attempt }, signal);
+        }
+      }),
+      loadSafety: call<In<'loadSafety'>, RoundSafetyRecord | null>(async () => {
+        if (config.storage === undefined) return null;
+        const record = await config.storage.loadRoundSafety();
+        if (record === null) return null;
+        const parsed = safetyRecordSchema.safeParse(record);
+        if (!parsed.success) {
+          throw new ProviderContractError('loadRoundSafety', describeIssues(parsed.error).join('; '));
+        }
+        return parsed.data;
+      }),
+      saveSafety: call<In<'saveSafety'>, void>(async ({ record }) => {
+        await config.storage?.saveRoundSafety(record);
+      }),
+      cleanup: call<In<'cleanup'>, void>(async (_, signal) => {
+        await config.cleanup?.(signal);
+      }),
+    },
+    actions: {
+      resolveThresholds: assign(({ context }) => {
+        try {
+          return { thresholds: thresholdsFor(context.activeState as StateT) };
+        } catch (error) {
+          logger.error('threshold resolution failed; keeping the previous thresholds', error);
+          return {};
+        }
+      }),
+    },
+  });
+}
