@@ -150,7 +150,6 @@ export {
 export { SYSTEM_IDS, type SystemId } from './machines/systemIds';
 export {
   createElectionLeaderProvider,
-  leaderFirstOrder,
   type ElectionLeaderProviderOptions,
   type LeaderSource,
   type StateProver,

@@ -40,10 +40,10 @@ export interface RoundEngineBuild<
   readonly warnOnRefusals: boolean;
 }
 
-function resolveThreshold<StateT>(threshold: Threshold<StateT>, active: StateT, name: string): number {
+function resolveThreshold<StateT>(threshold: Threshold<StateT>, active: StateT, name: string, least = 1): number {
   const value = typeof threshold === 'function' ? threshold(active) : threshold;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new ProviderContractError(name, `must resolve to a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < least) {
+    throw new ProviderContractError(name, `must resolve to an integer of at least ${least}, got ${String(value)}`);
   }
   return value;
 }
@@ -64,7 +64,7 @@ export function buildRoundEngineMachine<
   const minimumProvers = config.minimumProvers ?? 1;
   const thresholdsFor = (active: StateT): RoundThresholds => ({
     provers: resolveThreshold(minimumProvers, active, 'minimumProvers'),
-    liveness: resolveThreshold(config.livenessThreshold ?? minimumProvers, active, 'livenessThreshold'),
+    liveness: resolveThreshold(config.livenessThreshold ?? minimumProvers, active, 'livenessThreshold', 0),
     proposals: resolveThreshold(config.proposalThreshold ?? minimumProvers, active, 'proposalThreshold'),
   });
   const machine = withProviders(config, logger, thresholdsFor);

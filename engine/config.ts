@@ -99,7 +99,7 @@ export interface ConsensusEngineConfig<
   shouldEmitReceiveEventsOnSends?: boolean;
   /** Provers the leader provider must name before proving starts. Default 1. */
   minimumProvers?: Threshold<StateT>;
-  /** Liveness announcements needed to start proving. Default: minimumProvers. */
+  /** Liveness announcements needed to start proving (0: none). Default: minimumProvers. */
   livenessThreshold?: Threshold<StateT>;
   /** Proposals needed to vote and to accept a quorum. Default: minimumProvers. */
   proposalThreshold?: Threshold<StateT>;
@@ -134,10 +134,11 @@ const isFunction = (value: unknown) => typeof value === 'function';
 export const method = (name: string) => z.custom<unknown>(isFunction, { message: `${name} must be a function` });
 const provider = (methods: string[]) =>
   z.object(Object.fromEntries(methods.map((name) => [name, method(name)]))).loose();
-const thresholdSchema = z.union([
-  z.number().int().positive(),
-  z.custom<(active: unknown) => number>(isFunction, { message: 'must be a positive integer or a function' }),
-]);
+const thresholdSchema = (least: number) =>
+  z.union([
+    z.number().int().min(least),
+    z.custom<(active: unknown) => number>(isFunction, { message: `must be an integer of at least ${least} or a function` }),
+  ]);
 const timeoutSchema = z.number().finite().positive();
 const codecSchema = (name: string) =>
   z.object({ encode: method(`codec.${name}.encode`).optional(), decode: method(`codec.${name}.decode`) }).loose();
@@ -174,9 +175,10 @@ const configSchema = z
     codec: z.object({ state: codecSchema('state'), vote: codecSchema('vote') }).loose(),
     maxValueSize: z.number().int().min(64).max(1 << 30).optional(),
     shouldEmitReceiveEventsOnSends: z.boolean().optional(),
-    minimumProvers: thresholdSchema.optional(),
-    livenessThreshold: thresholdSchema.optional(),
-    proposalThreshold: thresholdSchema.optional(),
+    minimumProvers: thresholdSchema(1).optional(),
+    // 0: provers go on without waiting to hear that the others are alive.
+    livenessThreshold: thresholdSchema(0).optional(),
+    proposalThreshold: thresholdSchema(1).optional(),
     timeouts: z
       .object(Object.fromEntries(Object.keys(DEFAULT_ROUND_TIMEOUTS).map((key) => [key, timeoutSchema.optional()])))
       .strict()

@@ -226,12 +226,16 @@ export function createEngineFacade<
     return read.value;
   }
 
+  /** The sender of the message at the door, once known: who a refusal is noted against. */
+  let atTheDoor: Identity | null = null;
+
   /** A member's identity, or a refusal before anything else of the message is read. */
-  function memberOf(kind: MessageKind, label: string, raw: unknown): Identity {
+  function memberOf(kind: MessageKind, label: string, raw: unknown, isSender = true): Identity {
     const id = unwrap(kind, identityOf(label, raw));
     if (!isMemberOf(membership, id)) {
       throw new UnexpectedSenderError('not_member', kind, id, `${id} is not a member`);
     }
+    if (isSender) atTheDoor = id;
     return id;
   }
 
@@ -260,12 +264,13 @@ export function createEngineFacade<
    */
   function receive(kind: MessageKind, prepare: () => Prepared): ReceiveResult {
     let prepared: Prepared;
+    atTheDoor = null;
     try {
       prepared = prepare();
     } catch (error) {
       const refusal =
         error instanceof ConsensusInputError ? error : new MalformedMessageError(kind, [`unreadable: ${describeError(error)}`]);
-      refuse(refusal, refusal instanceof UnexpectedSenderError ? refusal.sender : null);
+      refuse(refusal, refusal instanceof UnexpectedSenderError ? refusal.sender : atTheDoor);
     }
     const { candidate, event } = prepared;
     const admission = admit(context(), candidate, inFlight);
@@ -373,7 +378,7 @@ export function createEngineFacade<
     receiveVote(proposer, voter, vote, position) {
       return receive('vote', () => {
         const sender = memberOf('vote', 'voter', voter);
-        const endorsed = memberOf('vote', 'proposer', proposer);
+        const endorsed = memberOf('vote', 'proposer', proposer, false);
         const where = positionOf('vote', votePositionSchema, position);
         const own = adopt('vote', 'vote', vote, voteCodec, where.rank);
         return {

@@ -1,11 +1,12 @@
 import { assign, fromPromise } from 'xstate';
 import { roundMachine, type ProviderCallInputs, type RoundMachine } from '../machines/round.machine';
-import type { RoundSafetyRecord, RoundThresholds } from '../machines/round.types';
+import type { RoundSafetyRecord, RoundSafetyState, RoundThresholds, SafetyValueRecord } from '../machines/round.types';
 import type { TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
 import type { ConsensusEngineConfig } from './config';
 import { ProviderContractError } from './errors';
 import { describeIssues, rankedSchema, safetyRecordSchema, uniqueSchema } from './schemas';
+import { describeError, readOwn } from './door';
 
 function checkUnique(call: string, value: unknown, label: string): void {
   const parsed = rankedSchema(label).safeParse(value);
@@ -48,6 +49,54 @@ export function withProviders<
   thresholdsFor: (active: StateT) => RoundThresholds,
 ): RoundMachine {
   const { providers } = config;
+  const codec = config.codec.state;
+
+  /** A value as storage keeps it: plain data, the codec's or JSON's. */
+  const plain = (value: Unique): unknown => JSON.parse(JSON.stringify(codec.encode ? codec.encode(value as StateT) : value) ?? 'null');
+  const keep = (kept: SafetyValueRecord<Unique> | null | undefined): SafetyValueRecord<unknown> | null => {
+    if (kept === null || kept === undefined) return null;
+    const { value, ...ids } = kept;
+    return value === undefined ? ids : { ...ids, value: plain(value) };
+  };
+  const stored = (record: RoundSafetyState): RoundSafetyRecord => ({
+    rank: record.rank,
+    votedAttempt: record.votedAttempt,
+    confirmedAttempt: record.confirmedAttempt,
+    lock: keep(record.lock),
+    valid: keep(record.valid),
+    proposal: record.proposal == null ? null : { ...record.proposal, value: plain(record.proposal.value) },
+  });
+
+  /** A stored value, rebuilt by the codec; it must be the value its identity names, or the record is corrupt. */
+  const revive = (what: string, contentId: string, data: unknown): Unique => {
+    let value: StateT;
+    try {
+      value = codec.decode(data);
+    } catch (error) {
+      throw new ProviderContractError('loadRoundSafety', `${what}: ${describeError(error)}`);
+    }
+    const own = readOwn(what, value);
+    if (!own.ok || own.value.id !== contentId) {
+      throw new ProviderContractError('loadRoundSafety', `${what} is not the value ${contentId} it is kept as`);
+    }
+    return value;
+  };
+  const reviveKept = (what: string, kept: SafetyValueRecord<unknown> | null | undefined): SafetyValueRecord<Unique> | null => {
+    if (kept === null || kept === undefined) return null;
+    const { value, ...ids } = kept;
+    return value === undefined ? ids : { ...ids, value: revive(what, kept.contentId, value) };
+  };
+  const revived = (record: RoundSafetyRecord): RoundSafetyState => ({
+    rank: record.rank,
+    votedAttempt: record.votedAttempt,
+    confirmedAttempt: record.confirmedAttempt,
+    lock: reviveKept('lock', record.lock),
+    valid: reviveKept('valid value', record.valid),
+    proposal:
+      record.proposal == null
+        ? null
+        : { ...record.proposal, value: revive('proposal', record.proposal.contentId, record.proposal.value) },
+  });
   const call = <Input, Output>(run: (input: Input, signal: AbortSignal) => Promise<Output>) =>
     fromPromise<Output, Input>(async ({ input, signal }) => run(input, signal));
   type In<K extends keyof ProviderCallInputs> = ProviderCallInputs[K];
@@ -121,7 +170,7 @@ export function withProviders<
           await providers.voting.sendNilConfirmation?.({ rank, attempt }, signal);
         }
       }),
-      loadSafety: call<In<'loadSafety'>, RoundSafetyRecord | null>(async () => {
+      loadSafety: call<In<'loadSafety'>, RoundSafetyState | null>(async () => {
         if (config.storage === undefined) return null;
         const record = await config.storage.loadRoundSafety();
         if (record === null) return null;
@@ -129,10 +178,11 @@ export function withProviders<
         if (!parsed.success) {
           throw new ProviderContractError('loadRoundSafety', describeIssues(parsed.error).join('; '));
         }
-        return parsed.data;
+        return revived(parsed.data as RoundSafetyRecord);
       }),
       saveSafety: call<In<'saveSafety'>, void>(async ({ record }) => {
-        await config.storage?.saveRoundSafety(record);
+        if (config.storage === undefined) return;
+        await config.storage.saveRoundSafety(stored(record));
       }),
       cleanup: call<In<'cleanup'>, void>(async (_, signal) => {
         await config.cleanup?.(signal);

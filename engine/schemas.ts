@@ -100,19 +100,23 @@ export const nilConfirmationPositionSchema = z.object({ rank: rankNumber, attemp
 export const certificatePositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber }).strict();
 export const lockProofPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber, value: identity }).strict();
 
+const keptValue = z
+  .object({ contentId: identity, proposerId: identity.nullable(), attempt: attemptNumber, value: z.unknown().optional() })
+  .strict();
+
 /** What a storage gives back is checked like a message: a corrupt record must not unlock a node. */
 export const safetyRecordSchema = z
   .object({
     rank: z.number().int().min(0),
     votedAttempt: z.number().int().min(-1).max(MAX_ATTEMPT),
     confirmedAttempt: z.number().int().min(-1).max(MAX_ATTEMPT),
-    lock: z
-      .object({
-        contentId: identity,
-        proposerId: identity.nullable(),
-        attempt: attemptNumber,
-      })
-      .nullable(),
+    lock: keptValue.nullable(),
+    valid: keptValue.nullable().optional(),
+    proposal: z
+      .object({ attempt: attemptNumber, contentId: identity, validAttempt: attemptNumber.nullable(), value: z.unknown() })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 

@@ -32,7 +32,7 @@ import {
   voteGroups,
   votableProposals,
 } from '../guards/roundChange';
-import { entriesAt, filterAt, lookup, pruneAttemptsBelow, pruneThrough, recordFirst, slotKey } from './rankBook';
+import { attemptsAt, entriesAt, filterAt, lookup, pruneAttemptsBelow, pruneThrough, recordFirst, slotKey } from './rankBook';
 import type {
   BookEntry,
   ConfirmationRecord,
@@ -47,8 +47,10 @@ import type {
   RoundEmitted,
   RoundEvent,
   RoundInput,
-  RoundSafetyRecord,
+  RoundSafetyState,
   RoundStateName,
+  LockRecord,
+  SafetyValueRecord,
   VoteRecord,
 } from './round.types';
 
@@ -66,7 +68,7 @@ export interface ProviderCallInputs {
   /** `finalized` null: a nil confirmation. */
   sendConfirmation: { finalized: Unique | null; rank: number; attempt: number };
   loadSafety: Record<string, never>;
-  saveSafety: { record: RoundSafetyRecord };
+  saveSafety: { record: RoundSafetyState };
   cleanup: Record<string, never>;
 }
 
@@ -229,6 +231,9 @@ function freshAttempt() {
  * (proving again would only make a different value). Null: prove anew.
  */
 function reproposal(context: RoundContext): ProposalRecord | null {
+  // Already proposed in this attempt (before a restart): the same proposal again, never another.
+  const sent = lookup<ProposalRecord>(context.proposals, currentSlot(context), context.selfId);
+  if (sent !== undefined) return sent;
   if (context.valid?.value != null) {
     return { value: context.valid.value, contentId: context.valid.contentId, validAttempt: context.valid.attempt };
   }
@@ -305,15 +310,45 @@ const announceStep = (state: RoundStateName, next: string) => ({
   },
 });
 
-/** What is kept durably for the next rank: written before the vote or confirmation it allows. */
-function safetyRecord(context: RoundContext): RoundSafetyRecord {
-  const { lock } = context;
+/** A lock or valid value as the safety data keeps it, with the value when this node holds it. */
+function keptValue(record: LockRecord | null): SafetyValueRecord<Unique> | null {
+  if (record === null) return null;
+  const { contentId, proposerId, attempt, value } = record;
+  return value === null ? { contentId, proposerId, attempt } : { contentId, proposerId, attempt, value };
+}
+
+/** This node's proposal in the latest attempt of the next rank it proposed in. */
+function latestOwnProposal(context: RoundContext): RoundSafetyState['proposal'] {
+  const rank = nextRank(context);
+  for (const attempt of attemptsAt(context.proposals, rank).reverse()) {
+    const own = lookup<ProposalRecord>(context.proposals, slotKey(rank, attempt), context.selfId);
+    if (own !== undefined) return { attempt, contentId: own.contentId, validAttempt: own.validAttempt, value: own.value };
+  }
+  return null;
+}
+
+/**
+ * What is kept durably for the next rank, written before the vote, proposal
+ * or confirmation it allows: the attempts voted and confirmed in, the lock
+ * and the valid value (values included, so a restarted node can still
+ * re-propose what it locked on), and this node's latest proposal (so a
+ * restart does not propose another value in the same attempt).
+ */
+function safetyRecord(context: RoundContext): RoundSafetyState {
   return {
     rank: nextRank(context),
     votedAttempt: context.votedAttempt,
     confirmedAttempt: context.confirmedAttempt,
-    lock: lock === null ? null : { contentId: lock.contentId, proposerId: lock.proposerId, attempt: lock.attempt },
+    lock: keptValue(context.lock),
+    valid: keptValue(context.valid),
+    proposal: latestOwnProposal(context),
   };
+}
+
+/** A kept lock or valid value as the context holds it. */
+function restoredValue(record: SafetyValueRecord<Unique> | null | undefined): LockRecord | null {
+  if (record === null || record === undefined) return null;
+  return { contentId: record.contentId, proposerId: record.proposerId, attempt: record.attempt, value: record.value ?? null };
 }
 
 /** This node's vote as if received, with the ids a peer's would carry. */
@@ -405,6 +440,13 @@ const certificateHandlers = (state: RoundStateName) => ({
     { actions: 'recordCertificate' as const },
   ],
 });
+
+/**
+ * The attempt's timer fired while the node waited for its provers to say
+ * they are alive: they are silent, and the next attempt's proposer may
+ * propose without them, as after a silent proposer.
+ */
+const attemptEndsEarly = { target: '#round.proving', actions: changeAttempt('next', 'timeout') };
 
 /** The attempt ends without a commit: its timer fired, or 2f + 1 confirmed nil. */
 const attemptEnds = {
@@ -505,7 +547,7 @@ export const roundMachine = setup({
     ),
     sendConfirmation: unconfigured<void, ProviderCallInputs['sendConfirmation']>('sendConfirmation'),
     // Without storage the safety data lives as long as the actor.
-    loadSafety: fromPromise<RoundSafetyRecord | null, ProviderCallInputs['loadSafety']>(async () => null),
+    loadSafety: fromPromise<RoundSafetyState | null, ProviderCallInputs['loadSafety']>(async () => null),
     saveSafety: fromPromise<void, ProviderCallInputs['saveSafety']>(async () => {}),
     cleanup: fromPromise<void, ProviderCallInputs['cleanup']>(async () => {}),
   },
@@ -527,8 +569,12 @@ export const roundMachine = setup({
   guards: {
     hasLivenessQuorum: ({ context }) => hasLivenessQuorum(context),
     lacksProvers: ({ context }) => lacksProvers(context),
-    /** Attempt 0: every prover; a later attempt: its one proposer. */
-    canProve: ({ context }) => canProve(context) && (context.attempt === 0 || isProposerOfAttempt(context)),
+    /**
+     * Attempt 0: every prover; a later attempt: its one proposer, prover or
+     * not (the turn passes to other members when the provers are silent).
+     */
+    canProve: ({ context }) =>
+      context.attempt === 0 ? canProve(context) : isProposerOfAttempt(context) && context.collected !== null,
     shouldAnnounceLiveness: ({ context }) => shouldAnnounceLiveness(context),
     needsCollection: ({ context }) => needsCollection(context),
     hasVotedInAttempt: ({ context }) => hasVotedInAttempt(context),
@@ -540,8 +586,13 @@ export const roundMachine = setup({
       context.confirmationSentAttempt >= context.attempt ||
       lookup(context.confirmations, currentSlot(context), context.selfId) !== undefined,
     isSafetyRestored: stateIn({ starting: 'restored' }),
-    /** A later attempt's proposer re-proposes its valid value, or its own earlier proposal. */
-    canRepropose: ({ context }) => isProposerOfAttempt(context) && reproposal(context) !== null,
+    /**
+     * A node that already proposed in this attempt sends that proposal again;
+     * a later attempt's proposer re-proposes its valid value, or its own earlier proposal.
+     */
+    canRepropose: ({ context }) =>
+      lookup(context.proposals, currentSlot(context), context.selfId) !== undefined ||
+      (isProposerOfAttempt(context) && reproposal(context) !== null),
     /** f + 1 senders at a higher attempt, counting the message just received. */
     completesSkipEvidence: ({ context, event }) => skipTarget(withEvidence(context, event)) !== null,
     isForbiddenChoice: ({ context }, params: { proposer: Unique | null }) =>
@@ -607,22 +658,33 @@ export const roundMachine = setup({
     /** A new round; safety data stored for its rank (a restart mid-rank) carries over. */
     beginRound: assign(({ context }) => {
       const restored = context.restored?.rank === nextRank(context) ? context.restored : null;
+      const fresh = { collected: null, nextProvers: [], nextProversRank: null, livenessAnnounced: false };
+      if (restored === null) return fresh;
+      const lock = context.lock ?? restoredValue(restored.lock);
+      // A restored lock is a value this node saw a quorum of votes for: valid, and remembered.
+      const valid = context.valid ?? restoredValue(restored.valid) ?? (lock?.value != null ? lock : null);
+      const polka = context.polka ?? (lock === null ? null : { attempt: lock.attempt, contentId: lock.contentId });
+      const own = restored.proposal;
       return {
-        collected: null,
-        nextProvers: [],
-        nextProversRank: null,
-        livenessAnnounced: false,
-        ...(restored === null
-          ? {}
-          : {
-              attempt: Math.max(context.attempt, restored.votedAttempt, restored.confirmedAttempt),
-              votedAttempt: Math.max(context.votedAttempt, restored.votedAttempt),
-              confirmedAttempt: Math.max(context.confirmedAttempt, restored.confirmedAttempt),
-              lock: context.lock ?? (restored.lock === null ? null : { ...restored.lock, value: null }),
-            }),
+        ...fresh,
+        attempt: Math.max(context.attempt, restored.votedAttempt, restored.confirmedAttempt, own?.attempt ?? 0),
+        votedAttempt: Math.max(context.votedAttempt, restored.votedAttempt),
+        confirmedAttempt: Math.max(context.confirmedAttempt, restored.confirmedAttempt),
+        lock,
+        valid,
+        polka,
+        // Its own proposal stands: a restarted proposer sends the same one again.
+        proposals:
+          own === null || own === undefined
+            ? context.proposals
+            : recordFirst<ProposalRecord>(context.proposals, slotKey(nextRank(context), own.attempt), context.selfId, {
+                value: own.value,
+                contentId: own.contentId,
+                validAttempt: own.validAttempt,
+              }),
       };
     }),
-    restoreSafety: assign((_, params: { record: RoundSafetyRecord | null }) => ({ restored: params.record })),
+    restoreSafety: assign((_, params: { record: RoundSafetyState | null }) => ({ restored: params.record })),
     markVoted: assign(({ context }) => ({ votedAttempt: context.attempt })),
     markConfirmed: assign(({ context }) => ({ confirmedAttempt: context.attempt })),
     markConfirmationSent: assign(({ context }) => ({ confirmationSentAttempt: context.attempt })),
@@ -924,7 +986,9 @@ export const roundMachine = setup({
       initial: 'gathering',
       entry: ['beginRound', 'resolveThresholds'],
       after: { collectingTimeout: { actions: raise({ type: 'collection_done' }) } },
-      on: { ...interruptible, collection_done: 'liveness_check' },
+      // The attempt's timer covers the wait for the provers' liveness too: a silent prover set costs one
+      // attempt, as a silent proposer does.
+      on: { ...interruptible, collection_done: { target: 'liveness_check', actions: 'armAttemptTimer' } },
       states: {
         gathering: gatherStep('collecting', 'fetchingLeaders', 'fetchingLeaders'),
         // Without provers the round cannot go on; the collecting timeout moves
@@ -946,12 +1010,14 @@ export const roundMachine = setup({
       after: { livenessCheckTimeout: { actions: raise({ type: 'liveness_timeout' }) } },
       on: {
         ...interruptible,
-        prover_signal: { guard: 'hasLivenessQuorum', target: 'proving' },
+        // Proving has a timeout of its own; the attempt's timer starts again when voting does.
+        prover_signal: { guard: 'hasLivenessQuorum', target: 'proving', actions: 'cancelAttemptTimer' },
         liveness_check_received: [
           { guard: 'isNewsForNextRank', target: 'liveness_check', reenter: true, actions: 'recordLiveness' },
           { actions: 'recordLiveness' },
         ],
         liveness_timeout: { target: 'liveness_check', reenter: true, actions: 'forgetLivenessAnnouncement' },
+        attempt_timeout: attemptEndsEarly,
       },
       states: {
         checkingProvers: {
@@ -1030,7 +1096,7 @@ export const roundMachine = setup({
     },
 
     publishing: {
-      initial: 'sending',
+      initial: 'recordingProposal',
       after: { publishingTimeout: { actions: raise({ type: 'publish_timeout' }) } },
       on: {
         ...interruptible,
@@ -1039,6 +1105,15 @@ export const roundMachine = setup({
         publish_timeout: { target: 'voting', actions: 'armAttemptTimer' },
       },
       states: {
+        // The proposal is kept durably before it leaves: a restart sends it again, never another one.
+        recordingProposal: {
+          invoke: {
+            src: 'saveSafety',
+            input: ({ context }) => ({ record: safetyRecord(context) }),
+            onDone: { target: 'sending' },
+            onError: { target: 'failed', actions: providerFailure('publishing', 'saveSafety') },
+          },
+        },
         sending: {
           invoke: {
             src: 'sendProposal',
@@ -1156,8 +1231,11 @@ export const roundMachine = setup({
         deciding: {
           always: [{ guard: 'hasNilFinding', target: 'recordingNil' }, { target: 'locking' }],
         },
+        // A save under way is never cut short by finalizing's timeout: restarting it
+        // on every timeout would keep a node behind slow storage from ever confirming.
         locking: {
           entry: 'lockOnFinding',
+          on: { aggregation_timeout: {} },
           invoke: {
             src: 'saveSafety',
             input: ({ context }) => ({ record: safetyRecord({ ...context, confirmedAttempt: context.attempt }) }),
@@ -1167,6 +1245,7 @@ export const roundMachine = setup({
         },
         // 2f + 1 nil votes: this attempt will not decide; confirm nil.
         recordingNil: {
+          on: { aggregation_timeout: {} },
           invoke: {
             src: 'saveSafety',
             input: ({ context }) => ({ record: safetyRecord({ ...context, confirmedAttempt: context.attempt }) }),
@@ -1209,7 +1288,11 @@ export const roundMachine = setup({
             onError: { target: 'failed', actions: providerFailure('finalizing', 'finalizeVotes') },
           },
         },
-        failed: {},
+        // A failed save or aggregation is tried again a finalizing timeout later (the state's own timer may
+        // have fired, unheeded, while a save was under way).
+        failed: {
+          after: { finalizingTimeout: { actions: raise({ type: 'aggregation_timeout' }) } },
+        },
       },
     },
 

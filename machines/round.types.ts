@@ -123,19 +123,40 @@ export interface LockRecord {
   value: Unique | null;
 }
 
+/** A value kept in the safety data: its identity, who proposed it, where, and the value itself. */
+export interface SafetyValueRecord<V> {
+  contentId: Identity;
+  proposerId: Identity | null;
+  attempt: number;
+  /** The value; absent in records written before values were kept (only the identity is known then). */
+  value?: V;
+}
+
 /**
- * The round's safety data for one rank, written before the vote or
+ * The round's safety data for one rank, written before the vote, proposal or
  * confirmation it allows is sent, so a restarted node neither votes twice in
- * one attempt nor votes against its lock.
+ * one attempt, nor proposes two values in one, nor votes against its lock,
+ * and can still re-propose the value it locked on. `V` is how values are
+ * held: plain data in storage (`RoundSafetyRecord`), the app's own values in
+ * the machine (`RoundSafetyState`).
  */
-export interface RoundSafetyRecord {
+export interface RoundSafetyRecordOf<V> {
   rank: number;
   /** The highest attempt this node voted in (or began to), -1 for none. */
   votedAttempt: number;
   /** The highest attempt this node confirmed in (or began to), -1 for none. */
   confirmedAttempt: number;
-  lock: { contentId: Identity; proposerId: Identity | null; attempt: number } | null;
+  lock: SafetyValueRecord<V> | null;
+  /** validValue / validAttempt: the latest value this node saw a quorum of votes for. */
+  valid?: SafetyValueRecord<V> | null;
+  /** This node's proposal in the latest attempt it proposed in. */
+  proposal?: { attempt: number; contentId: Identity; validAttempt: number | null; value: V } | null;
 }
+
+/** The safety record as storage keeps it: values as plain data (the codec's, or JSON's). */
+export type RoundSafetyRecord = RoundSafetyRecordOf<unknown>;
+/** The safety record as the machine works with it: values are the app's own. */
+export type RoundSafetyState = RoundSafetyRecordOf<Unique>;
 
 /** What a tally found: the first group of matching messages whose senders are a quorum. */
 export type QuorumFinding =
@@ -240,7 +261,7 @@ export interface RoundContext {
    */
   polka: { attempt: number; contentId: Identity } | null;
   /** Safety data read from storage at start; applied when its rank comes up. */
-  restored: RoundSafetyRecord | null;
+  restored: RoundSafetyState | null;
   /** Lock proofs and commit certificates, by `attestedKey`: at most one per kind and slot. */
   attested: Readonly<Record<string, AttestedRecord>>;
   /** Attempts before and after the current one whose messages are kept. */

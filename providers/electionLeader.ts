@@ -2,9 +2,12 @@ import type { LeaderProvider } from './leader';
 import type { Identity, Unique } from './unique';
 
 /**
- * The default `LeaderProvider` of a node: the election's current leader proves
- * first, the other members back it up in a deterministic order. Proving stays
- * the app's business: it passes its own `proveNextState`.
+ * The default `LeaderProvider` of a node: the election's current leader is
+ * the one prover of a rank's first attempt, so a cluster with nothing faulty
+ * sees one proposal and commits it in attempt 0, whatever its voting rule.
+ * Should the leader fail, later attempts pass the turn to the other members
+ * (the engine's rotation). Proving stays the app's business: it passes its
+ * own `proveNextState`.
  */
 
 /** The election leader as a node sees it: read now, or be told when it changes. */
@@ -32,29 +35,6 @@ export interface ElectionLeaderProviderOptions<
   prover: StateProver<StateT, CollectedT>;
 }
 
-/** Code-unit order, so every node sorts alike whatever its locale. */
-function compareIdentities(a: Identity, b: Identity): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * The prover order for `rank`: the leader, then the other members sorted by
- * identity and rotated by the rank, so the backup duty moves round the
- * cluster instead of always falling on the same member. A pure function of
- * its arguments: nodes that agree on the leader agree on the order.
- */
-export function leaderFirstOrder(members: readonly Identity[], leader: Identity, rank: number | bigint): Identity[] {
-  const rest = [...new Set(members)].filter((member) => member !== leader).sort(compareIdentities);
-  if (rest.length === 0) return [leader];
-  const shift = typeof rank === 'bigint' ? Number(rank % BigInt(rest.length)) : rank % rest.length;
-  return [leader, ...rest.slice(shift), ...rest.slice(0, shift)];
-}
-
-function nextRankOf(prior: Unique): number | bigint {
-  const rank = prior.rank();
-  return typeof rank === 'bigint' ? rank + 1n : rank + 1;
-}
-
 /**
  * Builds the default provider. While no leader is known, `getNextLeaders`
  * WAITS for one (rejecting with the signal's reason when the round gives up
@@ -70,7 +50,6 @@ export function createElectionLeaderProvider<
   CollectedT extends Unique,
 >(options: ElectionLeaderProviderOptions<StateT, PeerIDT, CollectedT>): LeaderProvider<StateT, PeerIDT, CollectedT> {
   const byIdentity = new Map<Identity, PeerIDT>(options.members.map((member) => [member.identity(), member]));
-  const ids = [...byIdentity.keys()];
   // A leader outside the membership cannot prove for it; treated as none known.
   const knownLeader = (): Identity | null => {
     const leader = options.leader.current();
@@ -98,10 +77,10 @@ export function createElectionLeaderProvider<
     });
 
   return {
-    async getNextLeaders(prior, signal) {
+    async getNextLeaders(_prior, signal) {
       if (signal.aborted) throw signal.reason;
       const leader = knownLeader() ?? (await awaitLeader(signal));
-      return leaderFirstOrder(ids, leader, nextRankOf(prior)).map((id) => (byIdentity.get(id) as PeerIDT).clone());
+      return [(byIdentity.get(leader) as PeerIDT).clone()];
     },
     proveNextState: (prior, collected, signal) => options.prover.proveNextState(prior, collected, signal),
   };

@@ -95,8 +95,8 @@ export class InMemorySafetyStorage implements SafetyStorage {
   }
 
   saveRoundSafety(record: RoundSafetyRecord): Promise<void> {
-    const { rank, votedAttempt, confirmedAttempt, lock } = record;
-    return this.write(ROUND_SAFETY_KEY, record, JSON.stringify({ rank, votedAttempt, confirmedAttempt, lock }));
+    const { rank, votedAttempt, confirmedAttempt, lock, valid, proposal } = record;
+    return this.write(ROUND_SAFETY_KEY, record, JSON.stringify({ rank, votedAttempt, confirmedAttempt, lock, valid, proposal }));
   }
 
   peekRoundSafety(): RoundSafetyRecord | null {

@@ -4,8 +4,9 @@ import { LedgerFrame, LedgerVote } from '../examples/ledger/types';
 /**
  * What the checker catches (SPEC §6):
  * - `agreement`: two honest nodes finalized different frames at one height;
- * - `validity`: a finalized frame was never proposed by a scheduled prover of
- *   its height, or is not well-formed;
+ * - `validity`: a finalized frame was never proposed by its prover at a time
+ *   that prover was allowed to (a scheduled prover in attempt 0, the
+ *   attempt's proposer later), or is not well-formed;
  * - `prefix`: a node's finalized history does not extend itself (a gap, or a
  *   frame not chained to the one before);
  * - `held_messages`: a node holds more peer messages than the bound allows;
@@ -39,7 +40,8 @@ export interface Finding {
 }
 
 export interface SafetyCheckerOptions {
-  schedule: (height: number) => string[];
+  /** Who may propose in `attempt` of `height`: the schedule in attempt 0, one member (in turn) later. */
+  proposersOf: (height: number, attempt: number) => string[];
   /** Most peer messages a node may hold (the engine's bound: 4 books × window × members). */
   maxHeldMessages: number;
 }
@@ -82,9 +84,15 @@ export class SafetyChecker {
     }
   }
 
-  /** Records a proposal as sent by `sender` (honest or not): the raw material of validity. */
-  noteProposal(sender: string, frame: unknown): void {
+  /**
+   * Records a proposal as sent by `sender` (honest or not) in `attempt`: the
+   * raw material of validity, when the sender proved it itself and was
+   * allowed to propose then.
+   */
+  noteProposal(sender: string, frame: unknown, attempt: unknown = 0): void {
     if (!(frame instanceof LedgerFrame) || frame.prover !== sender) return;
+    if (!Number.isSafeInteger(attempt) || (attempt as number) < 0) return;
+    if (!this.options.proposersOf(frame.height, attempt as number).includes(sender)) return;
     let atHeight = this.proposed.get(frame.height);
     if (atHeight === undefined) this.proposed.set(frame.height, (atHeight = new Map()));
     if (!atHeight.has(frame.hash)) atHeight.set(frame.hash, sender);
@@ -114,16 +122,13 @@ export class SafetyChecker {
     if (!frame.isWellFormed()) {
       return { kind: 'validity', rank: height, nodes: [node], detail: `${node} finalized a malformed frame ${frame.hash}` };
     }
-    const provers = this.options.schedule(height);
     const proposer = this.proposed.get(height)?.get(frame.hash);
-    if (!provers.includes(frame.prover) || proposer === undefined) {
+    if (proposer === undefined) {
       return {
         kind: 'validity',
         rank: height,
         nodes: [node, frame.prover],
-        detail: `${node} finalized ${frame.hash} at ${height}, which ${
-          provers.includes(frame.prover) ? `${frame.prover} never proposed` : `names ${frame.prover}, not a prover of ${height} (${provers.join(', ')})`
-        }`,
+        detail: `${node} finalized ${frame.hash} at ${height}, which ${frame.prover} never proposed in an attempt it was allowed to`,
       };
     }
     const known = this.canonical.get(height);
@@ -204,7 +209,7 @@ export class SafetyChecker {
    * one confirmation from a node, whatever restarts in between.
    */
   ownMessage(node: string, message: LedgerMessage): Finding | null {
-    if (message.kind === 'proposal') this.noteProposal(node, message.proposal);
+    if (message.kind === 'proposal') this.noteProposal(node, message.proposal, message.attempt ?? 0);
     const said = whatItSays(message);
     if (said === null) return null;
     const key = `${node}|${said.kind}|${said.rank}|${said.attempt}`;

@@ -6,7 +6,7 @@ import { SimulatedNetwork, type NetworkStats } from '../providers/simulatedNetwo
 import type { ElectionStorage, InMemoryElectionStorage } from '../providers/storage';
 import type { RoundTimeouts } from '../machines/round.types';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
-import { defaultProversPerRank, faultTolerance, leaderSchedule } from '../examples/ledger/rules';
+import { attemptProposers, defaultProversPerRank, faultTolerance, leaderSchedule } from '../examples/ledger/rules';
 import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
 import { Keyring } from '../examples/ledger/signing';
 import type { LedgerFrame } from '../examples/ledger/types';
@@ -224,7 +224,7 @@ export async function runSimulation(
   const proversPerRank = options.proversPerRank ?? defaultProversPerRank(options.nodes);
   const schedule = leaderSchedule(names, proversPerRank);
   const maxHeld = options.maxHeldMessages ?? heldMessageBound(options.rankWindow, options.nodes);
-  const checker = new SafetyChecker({ schedule, maxHeldMessages: maxHeld });
+  const checker = new SafetyChecker({ proposersOf: attemptProposers(names, schedule), maxHeldMessages: maxHeld });
   const electionTiming = ElectionTimingSchema.parse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
   const electionOnly = options.rounds === 0;
 
@@ -282,7 +282,11 @@ export async function runSimulation(
   };
 
   const send = (from: string, to: string, message: LedgerMessage) => {
-    if (kindOf(message) === 'proposal') checker.noteProposal(from, (message as { proposal: unknown }).proposal);
+    // A Byzantine node's garbage may be anything, null included.
+    if (kindOf(message) === 'proposal') {
+      const { proposal, attempt } = message as { proposal: unknown; attempt?: unknown };
+      checker.noteProposal(from, proposal, attempt ?? 0);
+    }
     network.send(from, to, message);
   };
 

@@ -16,7 +16,7 @@ import { SignatureBook } from './SignatureBook';
 import { confirmationPayload, Keyring, votePayload, type Signer } from './signing';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { ledgerCodec } from './codec';
-import { defaultProversPerRank, judgeProposal, leaderSchedule } from './rules';
+import { attemptProposers, defaultProversPerRank, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
 export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
@@ -158,6 +158,8 @@ export class LedgerNode {
   readonly members: readonly string[];
   readonly store: LedgerStore;
   readonly schedule: (height: number) => string[];
+  /** Who may propose in each attempt of a height (the engine's rotation). */
+  readonly proposersOf: (height: number, attempt: number) => string[];
   readonly providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
   readonly stats: LedgerNodeStats = {
     votes: 0,
@@ -231,6 +233,7 @@ export class LedgerNode {
     this.selfPeer = new LedgerPeer(self);
     this.proversPerRank = options.proversPerRank ?? defaultProversPerRank(members.length);
     this.schedule = leaderSchedule(this.members, this.proversPerRank);
+    this.proposersOf = attemptProposers(this.members, this.schedule);
     this.proofMs = options.proofMs ?? { min: 5, max: 20 };
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
     this.patienceMs = options.patienceMs ?? 200;
@@ -636,12 +639,13 @@ export class LedgerNode {
     const remembered = this.store.voteAt(height, attempt);
     if (remembered !== undefined) return this.castVote(remembered, attempt);
     if (this.clock.now() < this.quietUntil) await this.waitForChange(this.quietUntil, signal);
+    // In attempt 0 a scheduled prover's own frame; later, the attempt's proposer may re-propose a
+    // frame any member proved in an earlier attempt.
+    const mayProve = attempt === 0 ? this.schedule : () => this.members;
     const valid = (prover: string, frame: LedgerFrame | undefined): frame is LedgerFrame =>
-      frame !== undefined && judgeProposal(frame, frame.prover, head, this.schedule) === 'valid' && (attempt > 0 || frame.prover === prover);
+      frame !== undefined && judgeProposal(frame, frame.prover, head, mayProve) === 'valid' && (attempt > 0 || frame.prover === prover);
     if (attempt > 0 && this.unsafeRule === 'ignore-locks') {
-      const schedule = this.schedule(height);
-      const order = [...schedule, ...this.members.filter((member) => !schedule.includes(member))];
-      const proposer = order[attempt % order.length];
+      const [proposer] = this.proposersOf(height, attempt);
       const frame = this.view.get(height)?.get(`${attempt}:${proposer}`);
       const decision = this.castVote(this.voteFor(height, valid(proposer, frame) ? [proposer, frame] : null), attempt);
       if (decision.proposer !== null) this.countOwnVote(decision, attempt);
@@ -729,7 +733,8 @@ export class LedgerNode {
     const [entry] = [...proposals.entries()];
     if (entry === undefined) throw new Error('no locked proposal to finalize');
     const [sender, frame] = entry;
-    const verdict = judgeProposal(frame, frame.prover, this.active(), this.schedule);
+    // Any member may have proved it, in the attempt it was its turn.
+    const verdict = judgeProposal(frame, frame.prover, this.active(), () => this.members);
     if (verdict !== 'valid') throw new Error(`the quorum's frame ${frame.hash} is invalid here (${verdict})`);
     return { state: frame, proposer: new LedgerPeer(sender) };
   }
@@ -769,9 +774,9 @@ export class LedgerNode {
 
   private noteProposal(sender: string, proposal: unknown, attempt: unknown): void {
     if (!(proposal instanceof LedgerFrame) || !this.inWindow(proposal.height)) return;
-    if (!this.schedule(proposal.height).includes(sender)) return;
     const at = attempt ?? 0;
     if (!Number.isSafeInteger(at) || (at as number) < 0 || (at as number) > 64) return;
+    if (!this.proposersOf(proposal.height, at as number).includes(sender)) return;
     let atHeight = this.view.get(proposal.height);
     if (atHeight === undefined) this.view.set(proposal.height, (atHeight = new Map()));
     // First proposal per prover and attempt wins, as in the engine's books.
@@ -859,7 +864,7 @@ export class LedgerNode {
       if (candidates.length !== 1) break;
       const { frame } = candidates[0];
       const sound =
-        frame.isWellFormed() && frame.parent === head.hash && this.schedule(frame.height).includes(frame.prover);
+        frame.isWellFormed() && frame.parent === head.hash && this.members.includes(frame.prover);
       if (!sound) break;
       chain.push(frame);
       head = frame;

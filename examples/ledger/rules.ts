@@ -34,6 +34,21 @@ export function leaderSchedule(members: readonly string[], provers: number): (he
   };
 }
 
+/**
+ * Who may propose in each attempt of a height, as the engine rotates it: in
+ * attempt 0 every scheduled prover; in attempt a > 0 one member, the
+ * scheduled provers first, then the others, turn a mod n. So any member may
+ * come to prove a frame, once the provers before it were silent.
+ */
+export function attemptProposers(members: readonly string[], schedule: (height: number) => string[]): (height: number, attempt: number) => string[] {
+  return (height, attempt) => {
+    const provers = schedule(height);
+    if (attempt === 0) return provers;
+    const order = [...provers, ...members.filter((member) => !provers.includes(member))];
+    return [order[attempt % order.length]];
+  };
+}
+
 /** A mutation as a collector writes it: `tx:<collector>:<height>:<index>`. */
 const ENTRY = /^tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}$/;
 /** Mutations per frame; a frame with more is refused (a bound on what a prover can make us store). */
@@ -42,23 +57,25 @@ export const MAX_FRAME_ENTRIES = 16;
 export type ProposalVerdict = 'valid' | 'not_a_frame' | 'malformed' | 'wrong_height' | 'wrong_parent' | 'wrong_prover' | 'bad_entries';
 
 /**
- * Whether `candidate`, sent by `sender`, is a valid next frame on `head`:
- * well-formed (its hash checks), one above `head`, chained to it, proposed by
- * its own prover, who is scheduled at that height, with plausible mutations.
- * Every honest node at the same head reaches the same verdict, which is what
- * lets them skip an invalid proposer without talking it over.
+ * Whether `candidate`, proved by `prover`, is a valid next frame on `head`:
+ * well-formed (its hash checks), one above `head`, chained to it, proved by
+ * `prover` itself, who may prove at that height (`mayProve`: the scheduled
+ * provers, or every member once later attempts are considered), with
+ * plausible mutations. Every honest node at the same head reaches the same
+ * verdict, which is what lets them skip an invalid proposer without talking
+ * it over.
  */
 export function judgeProposal(
   candidate: unknown,
-  sender: string,
+  prover: string,
   head: LedgerFrame,
-  schedule: (height: number) => string[],
+  mayProve: (height: number) => readonly string[],
 ): ProposalVerdict {
   if (!(candidate instanceof LedgerFrame)) return 'not_a_frame';
   if (!candidate.isWellFormed()) return 'malformed';
   if (candidate.height !== head.height + 1) return 'wrong_height';
   if (candidate.parent !== head.hash) return 'wrong_parent';
-  if (candidate.prover !== sender || !schedule(candidate.height).includes(sender)) return 'wrong_prover';
+  if (candidate.prover !== prover || !mayProve(candidate.height).includes(prover)) return 'wrong_prover';
   const entries = candidate.entries;
   if (entries.length === 0 || entries.length > MAX_FRAME_ENTRIES || !entries.every((entry) => ENTRY.test(entry))) {
     return 'bad_entries';

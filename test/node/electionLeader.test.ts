@@ -1,4 +1,4 @@
-import { createElectionLeaderProvider, leaderFirstOrder, type LeaderSource } from '../../providers/electionLeader';
+import { createElectionLeaderProvider, type LeaderSource } from '../../providers/electionLeader';
 import { Batch, Frame, Peer } from '../support/fixtures';
 
 /** A leader source the test sets by hand, counting its subscribers. */
@@ -36,32 +36,16 @@ function provider(source: LeaderSource) {
   });
 }
 
-describe('leaderFirstOrder: the default prover order', () => {
-  test('the leader first, then the others sorted and rotated by the rank being decided', () => {
-    const all = ['n3', 'n1', 'n4', 'n2'];
-    expect(leaderFirstOrder(all, 'n3', 0)).toEqual(['n3', 'n1', 'n2', 'n4']);
-    expect(leaderFirstOrder(all, 'n3', 1)).toEqual(['n3', 'n2', 'n4', 'n1']);
-    expect(leaderFirstOrder(all, 'n3', 2)).toEqual(['n3', 'n4', 'n1', 'n2']);
-    expect(leaderFirstOrder(all, 'n3', 3)).toEqual(['n3', 'n1', 'n2', 'n4']);
-    expect(leaderFirstOrder(all, 'n3', 7n)).toEqual(['n3', 'n2', 'n4', 'n1']);
-  });
-
-  test('sorts by code unit, not locale, and names each member once', () => {
-    expect(leaderFirstOrder(['b', 'B', 'a', 'a', 'L'], 'L', 0)).toEqual(['L', 'B', 'a', 'b']);
-    expect(leaderFirstOrder(['solo'], 'solo', 5)).toEqual(['solo']);
-  });
-});
-
 describe('createElectionLeaderProvider (the default LeaderProvider of a node)', () => {
-  test('with a leader known, getNextLeaders resolves the leader first, as member values, for prior.rank() + 1', async () => {
+  test('with a leader known, getNextLeaders resolves the leader alone, as a member value', async () => {
     const { source } = manualSource('n4');
     const leaders = await provider(source).getNextLeaders(atHeight(4), new AbortController().signal);
-    expect(ids(leaders)).toEqual(['n4', 'n3', 'n1', 'n2']);
+    expect(ids(leaders)).toEqual(['n4']);
     expect(leaders.every((leader) => leader instanceof Peer)).toBe(true);
     expect(leaders[0]).not.toBe(members[2]);
   });
 
-  test('with no leader known it waits, and resolves with the order of the first leader announced', async () => {
+  test('with no leader known it waits, and resolves with the first leader announced', async () => {
     const manual = manualSource(null);
     let settled: string[] | null = null;
     const pending = provider(manual.source)
@@ -75,7 +59,7 @@ describe('createElectionLeaderProvider (the default LeaderProvider of a node)', 
     expect(settled).toBeNull();
     manual.set('n2');
     await pending;
-    expect(settled).toEqual(['n2', 'n3', 'n4', 'n1']);
+    expect(settled).toEqual(['n2']);
     expect(manual.subscribers()).toBe(0);
   });
 

@@ -1,7 +1,6 @@
 import { createActor, SimulatedClock, type InspectionEvent } from 'xstate';
 import { nodeMachine, roundFollowsAnotherLeader, roundStateOf } from '../../machines/node.machine';
 import { SYSTEM_IDS } from '../../machines/systemIds';
-import { leaderFirstOrder } from '../../providers/electionLeader';
 import { InMemoryElectionStorage } from '../../providers/storage';
 import { Frame, Peer } from '../support/fixtures';
 import { expectedTimeouts } from '../election/harness';
@@ -76,7 +75,7 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
     await node.stop();
   });
 
-  test('the election’s leader goes into the node’s context and heads the round’s prover order', async () => {
+  test('the election’s leader goes into the node’s context and is the round’s prover', async () => {
     const { node, advance, leaders } = await solo();
     await solo_deliverHeartbeat(node, 'n2', 1);
     expect(node.actor.getSnapshot().context).toMatchObject({ leader: 'n2', term: 1, role: 'follower' });
@@ -85,10 +84,9 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
     expect(leaders).toEqual([{ leader: 'n2', term: 1 }]);
 
     await advance(10);
-    // n1 is a prover (every member is), so it announced itself and is proving.
-    expect(node.roundActor.getSnapshot().value).toEqual({ proving: 'working' });
-    expect(proverIds(node)).toEqual(leaderFirstOrder([...MEMBERS], 'n2', 1));
-    expect(proverIds(node)).toEqual(['n2', 'n3', 'n1']);
+    // The leader alone proves a rank's first attempt: n1 waits to hear that n2 is alive.
+    expect(node.roundActor.getSnapshot().value).toEqual({ liveness_check: 'waiting' });
+    expect(proverIds(node)).toEqual(['n2']);
     await node.stop();
   });
 
@@ -99,8 +97,8 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
     expect(node.getProviderErrorCount()).toBe(0);
 
     await deliver('n3', heartbeat('n3', 1));
-    expect(node.roundActor.getSnapshot().value).toEqual({ proving: 'working' });
-    expect(proverIds(node)).toEqual(['n3', 'n2', 'n1']);
+    expect(node.roundActor.getSnapshot().value).toEqual({ liveness_check: 'waiting' });
+    expect(proverIds(node)).toEqual(['n3']);
     expect(node.getProviderErrorCount()).toBe(0);
     await node.stop();
   });
@@ -109,9 +107,9 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
     const { node, advance, deliver, transitions, leaders } = await solo();
     await deliver('n2', heartbeat('n2', 1));
     await advance(40);
-    // n1 is a backup prover: its proof outlasts the proving timeout, and it waits for proposals.
-    expect(node.roundActor.getSnapshot().value).toEqual({ voting: 'awaitingProposals' });
-    expect(proverIds(node)).toEqual(['n2', 'n3', 'n1']);
+    // n1 is no prover: it waits for the leader's liveness, then its proposal.
+    expect(node.roundActor.getSnapshot().value).toEqual({ liveness_check: 'waiting' });
+    expect(proverIds(node)).toEqual(['n2']);
     const before = transitions.length;
 
     await deliver('n3', heartbeat('n3', 2));
@@ -120,10 +118,10 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
       { leader: null, term: 2 },
       { leader: 'n3', term: 2 },
     ]);
-    expect(transitions.slice(before, before + 1)).toEqual([{ from: 'voting', to: 'loading', event: 'induce_sync' }]);
+    expect(transitions.slice(before, before + 1)).toEqual([{ from: 'liveness_check', to: 'loading', event: 'induce_sync' }]);
     expect(transitions.slice(before).filter((t) => t.event === 'induce_sync')).toHaveLength(1);
-    expect(node.roundActor.getSnapshot().value).toEqual({ proving: 'working' });
-    expect(proverIds(node)).toEqual(['n3', 'n2', 'n1']);
+    expect(node.roundActor.getSnapshot().value).toEqual({ liveness_check: 'waiting' });
+    expect(proverIds(node)).toEqual(['n3']);
     await node.stop();
   });
 
@@ -135,14 +133,14 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
     while (node.getRole() !== 'pre_candidate') await advance(1);
     expect(roles.slice(-1)).toEqual([{ from_role: 'follower', to_role: 'pre_candidate', term: 1 }]);
     expect(transitions.slice(before)).toEqual([
-      { from: 'voting', to: 'loading', event: 'induce_sync' },
+      { from: 'liveness_check', to: 'loading', event: 'induce_sync' },
       { from: 'loading', to: 'collecting', event: 'sync_complete' },
     ]);
     expect(node.roundActor.getSnapshot().value).toEqual({ collecting: 'fetchingLeaders' });
 
     await deliver('n3', heartbeat('n3', 2));
-    expect(node.roundActor.getSnapshot().value).toEqual({ proving: 'working' });
-    expect(proverIds(node)).toEqual(['n3', 'n2', 'n1']);
+    expect(node.roundActor.getSnapshot().value).toEqual({ liveness_check: 'waiting' });
+    expect(proverIds(node)).toEqual(['n3']);
     await node.stop();
   });
 
@@ -154,8 +152,8 @@ describe('the node: one actor system, two sibling machines (SPEC §1)', () => {
     expect(node.getLeader()).toEqual(new Peer('n3'));
     await advance(40);
     expect(transitions.filter((t) => t.event === 'induce_sync')).toEqual([]);
-    expect(node.roundActor.getSnapshot().value).toEqual({ voting: 'awaitingProposals' });
-    expect(proverIds(node)).toEqual(['n2', 'n3', 'n1']);
+    expect(node.roundActor.getSnapshot().value).toEqual({ liveness_check: 'waiting' });
+    expect(proverIds(node)).toEqual(['n2']);
     await node.stop();
   });
 });

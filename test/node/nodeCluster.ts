@@ -32,6 +32,11 @@ export interface NodeClusterOptions {
   readonly electionLatency?: { readonly min: number; readonly max: number };
   readonly timing?: Partial<ElectionTiming>;
   readonly nodeConfig?: Partial<NodeConfig<Frame, Ballot, Peer, Batch>>;
+  /**
+   * An app with no ordering of its own: every prover proves as fast as the
+   * first, and every voter votes for the first proposal it is offered.
+   */
+  readonly naive?: boolean;
 }
 
 export interface CommitSeen {
@@ -39,6 +44,8 @@ export interface CommitSeen {
   readonly hash: string;
   readonly proposer: string | null;
   readonly at: number;
+  /** The attempt whose confirmations committed it (0: the first). */
+  readonly attempt: number;
 }
 
 export interface RoleSeen {
@@ -67,8 +74,8 @@ export class NodeCluster {
   private readonly crashed = new Set<string>();
   private readonly root: RandomSource;
   private readonly network: RandomSource;
-  private readonly opts: Required<Omit<NodeClusterOptions, 'timing' | 'nodeConfig'>> &
-    Pick<NodeClusterOptions, 'timing' | 'nodeConfig'>;
+  private readonly opts: Required<Omit<NodeClusterOptions, 'timing' | 'nodeConfig' | 'naive'>> &
+    Pick<NodeClusterOptions, 'timing' | 'nodeConfig' | 'naive'>;
 
   constructor(options: NodeClusterOptions) {
     this.opts = { proofMs: 10, provingTimeoutMs: 25, roundLatencyMs: 1, electionLatency: { min: 1, max: 5 }, ...options };
@@ -108,6 +115,7 @@ export class NodeCluster {
         hash: commit.state.hash,
         proposer: commit.proposer?.identity() ?? null,
         at: at(),
+        attempt: commit.attempt,
       }),
     );
     node.onRoleChange((from_role, to_role, term) => this.roles.get(name)!.push({ at: at(), from_role, to_role, term }));
@@ -238,7 +246,7 @@ export class NodeCluster {
       sync: { synchronize: async (existing) => existing },
       prover: {
         proveNextState: async (prior, collected, signal) => {
-          const first = this.proverOrder(name)[0] === name;
+          const first = this.opts.naive === true || this.proverOrder(name)[0] === name;
           // A backup's proof is still running when the proving timeout aborts it.
           await sleep(clock, first ? this.opts.proofMs : this.opts.provingTimeoutMs * 10, signal);
           return new Frame(prior.height + 1, prior.hash, collected.items.join(','), name);
@@ -258,7 +266,10 @@ export class NodeCluster {
           this.broadcastRound(name, (node) => node.receiveProposal(self, proposal.clone(), { attempt, validAttempt }));
         },
         decideAndSendVote: async (proposals, _signal, { rank: height, attempt }) => {
-          const chosen = this.proverOrder(name).find((prover) => proposals.has(prover)) ?? [...proposals.keys()][0];
+          const chosen =
+            this.opts.naive === true
+              ? [...proposals.keys()][0]
+              : (this.proverOrder(name).find((prover) => proposals.has(prover)) ?? [...proposals.keys()][0]);
           if (chosen === undefined) {
             // Nothing this node may vote for in this attempt: a nil vote.
             const nil = new Ballot(height, name, '', 'nil');

@@ -321,6 +321,38 @@ describe('positions are read once, as plain data, and may carry the rank the sen
   });
 });
 
+describe('a node that refuses what it is sent says so, once (SPEC §2.6)', () => {
+  it('warns once per kind of message, sender and reason for malformed messages and non-members, and never for late ones', async () => {
+    const node = await parkedNode();
+    const send = (act: () => unknown) => {
+      try {
+        act();
+      } catch (error) {
+        if (!(error instanceof ConsensusInputError)) throw error;
+      }
+    };
+    for (let i = 0; i < 5; i += 1) {
+      send(() => node.engine.receiveProposal(peer('bob'), null as unknown as Frame));
+      send(() => node.engine.receiveProposal(peer('carol'), null as unknown as Frame));
+      send(() => node.engine.receiveVote(peer('bob'), peer('bob'), null as unknown as Ballot));
+      send(() => node.engine.receiveProposal(peer(`stranger-${i}`), at(NEXT, 'bob')));
+      send(() => node.engine.receiveProposal(peer('bob'), at(ACTIVE, 'bob')));
+    }
+    expect(node.logger.warnings.map((line) => line.slice(0, line.indexOf(':')))).toEqual([
+      'refusing proposals from bob (malformed)',
+      'refusing proposals from carol (malformed)',
+      'refusing votes from bob (malformed)',
+      'refusing proposals from (not a member) (not_member)',
+    ]);
+  });
+
+  it('says nothing with warnOnRefusals off', async () => {
+    const node = await parkedNode({ warnOnRefusals: false });
+    expect(() => node.engine.receiveProposal(peer('bob'), null as unknown as Frame)).toThrow(MalformedMessageError);
+    expect(node.logger.warnings).toEqual([]);
+  });
+});
+
 describe('rank window, membership and prover set (SPEC §2.7)', () => {
   let node: ScriptedNode;
   beforeEach(async () => {
@@ -608,7 +640,8 @@ describe('configuration is validated before anything runs', () => {
     ['a NaN timeout', () => ({ ...validConfig(), timeouts: { proving: Number.NaN } }), ['timeouts.proving: Invalid input: expected number, received NaN']],
     ['an unknown timeout key', () => ({ ...validConfig(), timeouts: { votingg: 5 } }), ['timeouts: Unrecognized key: "votingg"']],
     ['rankWindow 0', () => ({ ...validConfig(), rankWindow: 0 }), ['rankWindow: Too small: expected number to be >=1']],
-    ['minimumProvers 0', () => ({ ...validConfig(), minimumProvers: 0 }), ['minimumProvers: Too small: expected number to be >0']],
+    ['minimumProvers 0', () => ({ ...validConfig(), minimumProvers: 0 }), ['minimumProvers: Too small: expected number to be >=1']],
+    ['livenessThreshold -1', () => ({ ...validConfig(), livenessThreshold: -1 }), ['livenessThreshold: Too small: expected number to be >=0']],
     ['an unknown top-level key', () => ({ ...validConfig(), rankWindo: 4 }), ['Unrecognized key: "rankWindo"']],
     [
       'several problems at once',
@@ -625,6 +658,10 @@ describe('configuration is validated before anything runs', () => {
     expect(thrown).toBeInstanceOf(ConsensusConfigError);
     expect((thrown as ConsensusConfigError).issues).toEqual(issues);
     expect((thrown as ConsensusConfigError).message).toBe(`invalid consensus engine configuration: ${issues.join('; ')}`);
+  });
+
+  it('livenessThreshold 0 is a configuration: provers go on without hearing from the others', () => {
+    expect(createConsensusEngine({ ...validConfig(), livenessThreshold: 0 }).getState()).toBe('stopped');
   });
 
   it('the valid configuration those cases start from is accepted, with the quorum the engine counts', () => {

@@ -106,6 +106,17 @@ describe('2. leader flow (SPEC §2.4 liveness_check, proving)', () => {
   });
 });
 
+describe('2b. livenessThreshold 0 (SPEC §2.7: thresholds set apart)', () => {
+  it('a prover proves without waiting to hear that its co-provers are alive', async () => {
+    const node = new ScriptedNode({ provers: ['alice', 'bob'], config: { livenessThreshold: 0, timeouts: { starting: 10 } } });
+    node.hold('proveNextState');
+    node.engine.start();
+    await node.reach('proving', 50);
+    expect(Object.keys(node.context().liveness['1'] ?? {})).not.toContain('bob');
+    expect(node.callsTo('proveNextState')).toHaveLength(1);
+  });
+});
+
 describe('3. external events while collecting (SPEC §2.6)', () => {
   it('records injected liveness and proposals by entry, drops non-provers once provers are known, and reaches voting', async () => {
     const node = new ScriptedNode({ provers: ['bob', 'carol'], otherMembers: ['dave'], config: { timeouts: { starting: 10 } } });

@@ -569,12 +569,9 @@ describe('SPEC §2.8 round change', () => {
       await first.until(() => first.engine.getAttempt() === 1, 2 * T);
       await first.proposal('n2', w, 1);
       expect(first.offers.map((offer) => offer.position.attempt)).toEqual([0, 1]);
-      expect(storage.peekRoundSafety()).toEqual({
-        rank: 1,
-        votedAttempt: 1,
-        confirmedAttempt: 0,
-        lock: { contentId: v.hash, proposerId: 'n1', attempt: 0 },
-      });
+      // The locked value itself is kept, as plain data, and it is the valid value too.
+      const kept = { contentId: v.hash, proposerId: 'n1', attempt: 0, value: JSON.parse(JSON.stringify(v)) };
+      expect(storage.peekRoundSafety()).toEqual({ rank: 1, votedAttempt: 1, confirmedAttempt: 0, lock: kept, valid: kept, proposal: null });
       await first.engine.stop();
 
       const second = new RoundChangeNode({ storage, timeouts: { attempt: T } });
@@ -591,6 +588,50 @@ describe('SPEC §2.8 round change', () => {
       await second.until(() => second.engine.getAttempt() === 2, 3 * T);
       await second.proposal('n3', w, 2);
       expect(second.offers).toEqual([{ offered: {}, position: { rank: 1, attempt: 2 } }]);
+    });
+
+    it('a node restarted over its lock still holds the locked value, and re-proposes it when its turn comes', async () => {
+      const storage = new InMemorySafetyStorage();
+      const v = proposalFrame('n1', 'v');
+      // n0 is the proposer of attempt 3 (the provers n1, n2, n3, then the other members).
+      const first = new RoundChangeNode({ storage, timeouts: { attempt: T } });
+      await first.startVoting();
+      await lockInAttemptZero(first, v);
+      await first.engine.stop();
+
+      // Every proposal this node saw is gone with the process; the kept lock brings v back.
+      const second = new RoundChangeNode({ storage, journal: [], timeouts: { attempt: T } });
+      await second.startVoting();
+      expect(second.context().lock).toMatchObject({ contentId: v.hash, attempt: 0 });
+      expect(second.context().lock?.value?.identity()).toBe(v.hash);
+      expect(second.context().valid?.value?.identity()).toBe(v.hash);
+      await second.until(() => second.engine.getAttempt() === 3, 20 * T);
+      await second.step(1);
+      expect(second.journal.filter((line) => line.startsWith('send proposal'))).toEqual([`send proposal ${v.hash} attempt=3`]);
+    });
+
+    it('a proposer restarted within an attempt sends the proposal it kept, never another one', async () => {
+      const storage = new InMemorySafetyStorage();
+      const w = proposalFrame('n0', 'w');
+      const proofs: string[] = [];
+      const prove = (node: RoundChangeNode, value: ReturnType<typeof proposalFrame>) =>
+        node.setProver(async () => {
+          proofs.push(value.hash);
+          return value;
+        });
+      const first = new RoundChangeNode({ storage, provers: ['n0', 'n1', 'n2'], timeouts: { attempt: T } });
+      prove(first, w);
+      await first.startVoting();
+      expect(first.journal.filter((line) => line.startsWith('send proposal'))).toEqual([`send proposal ${w.hash} attempt=0`]);
+      expect(storage.peekRoundSafety()?.proposal).toMatchObject({ attempt: 0, contentId: w.hash });
+      await first.engine.stop();
+
+      // Restarted, its prover would now make another value: the kept one goes out again instead.
+      const second = new RoundChangeNode({ storage, provers: ['n0', 'n1', 'n2'], journal: [], timeouts: { attempt: T } });
+      prove(second, proposalFrame('n0', 'another'));
+      await second.startVoting();
+      expect(second.journal.filter((line) => line.startsWith('send proposal'))).toEqual([`send proposal ${w.hash} attempt=0`]);
+      expect(proofs).toEqual([w.hash]);
     });
   });
 

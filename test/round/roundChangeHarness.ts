@@ -115,6 +115,10 @@ export class RoundChangeNode {
   readonly commits: Array<CommitRecord<Frame, Peer> & { at: number }> = [];
   readonly transitions: TimedTransition[] = [];
   readonly self: string;
+  /** What proving does; by default this node is no prover and refuses. */
+  private prover: () => Promise<Frame> = async () => {
+    throw new Error(`${this.self} is not a prover in these scenarios`);
+  };
 
   constructor(options: RoundChangeNodeOptions = {}) {
     this.self = options.id ?? 'n0';
@@ -169,9 +173,7 @@ export class RoundChangeNode {
       sync: { synchronize: async (existing) => existing },
       leader: {
         getNextLeaders: async () => this.provers.map(peer),
-        proveNextState: async () => {
-          throw new Error(`${self} is not a prover in these scenarios`);
-        },
+        proveNextState: () => this.prover(),
       },
       liveness: {
         collect: async () => new Batch(this.engine.getActiveRank() + 1, ['tx']),
@@ -210,6 +212,11 @@ export class RoundChangeNode {
   async awaitVoting(limitMs = 1_000): Promise<void> {
     this.engine.receiveLivenessCheck(peer(this.provers[0]), new Batch(this.engine.getActiveRank() + 1, ['tx']));
     await advanceUntil(this.clock, () => this.engine.getState() === 'voting', limitMs, 1);
+  }
+
+  /** Makes this node prove with `prove` (it must be among the provers to be asked). */
+  setProver(prove: () => Promise<Frame>): void {
+    this.prover = prove;
   }
 
   /** Moves simulated time 1 ms at a time, so every timer fires at its own instant. */

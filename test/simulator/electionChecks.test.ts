@@ -1,9 +1,10 @@
 import { SafetyChecker } from '../../simulator/SafetyChecker';
 import { electionJunk } from '../../simulator/byzantine';
-import { leaderSchedule } from '../../examples/ledger/rules';
+import { attemptProposers, leaderSchedule } from '../../examples/ledger/rules';
 import { checkInbound } from '../../machines/election.schemas';
 
-const checker = () => new SafetyChecker({ schedule: leaderSchedule(['n0', 'n1', 'n2'], 2), maxHeldMessages: 10 });
+const checker = () =>
+  new SafetyChecker({ proposersOf: attemptProposers(['n0', 'n1', 'n2'], leaderSchedule(['n0', 'n1', 'n2'], 2)), maxHeldMessages: 10 });
 
 describe('SafetyChecker: election safety (SPEC §3, Raft §5.2: at most one leader per term)', () => {
   it('accepts one leader per term, the same node winning again, and different leaders in different terms', () => {

@@ -20,7 +20,7 @@ describe("the live view's overview of the round machine", () => {
   test('joins the events of one pair of states on one edge', () => {
     const events = (source: string, target: string) =>
       overview.edges.find((edge) => edge.source === source && edge.target === target)?.events;
-    expect(events('voting', 'voting')).toEqual(['proposal_received', 'vote_received', 'confirmation_received', 'voting_timeout']);
+    expect(events('voting', 'voting')).toEqual(['proposal_received', 'vote_received', 'confirmation_received', 'certificate_received', 'voting_timeout']);
     // The round change: every way out of an attempt, on the one arrow back to proving.
     expect(events('voting', 'proving')).toEqual([
       'proposal_received',

@@ -72,6 +72,18 @@ function isVoteInProgress(h: RoundHarness): boolean {
   return h.state() === 'voting' && (h.subState() === 'recordingVote' || h.subState() === 'casting');
 }
 
+/** Finalizing's save of the lock (or of a nil) is under way: its timeout waits for it (SPEC §2.8, slow storage). */
+function isLockSaveInProgress(h: RoundHarness): boolean {
+  return h.state() === 'finalizing' && (h.subState() === 'locking' || h.subState() === 'recordingNil');
+}
+
+/** Lets the lock become durable; finalizing then aggregates (held), and its timeout applies again. */
+async function finishLockSave(h: RoundHarness): Promise<void> {
+  if (!isLockSaveInProgress(h)) return;
+  await h.resolve('saveRoundSafety');
+  expect(h.subState()).toBe('aggregating');
+}
+
 function requireVoteInProgress(h: RoundHarness, what: string): void {
   if (!isVoteInProgress(h)) {
     throw new Error(`${what} expects voting with its vote under way, not ${h.state()}.${h.subState() ?? ''}`);
@@ -137,7 +149,7 @@ async function waitOutAttempt(h: RoundHarness): Promise<SpecTransition[]> {
   if (own === undefined || h.attemptStartedAt === null) throw new Error(`no attempt timer runs in ${from}`);
   const deadline = h.attemptStartedAt + attemptTimeoutFor(MODEL_TIMEOUTS, h.attempt());
   const reentries: SpecTransition[] = [];
-  if (!isVoteInProgress(h)) {
+  if (!isVoteInProgress(h) && !isLockSaveInProgress(h)) {
     const entered = h.clock.now() - h.engine.getStateTime();
     for (let at = entered + MODEL_TIMEOUTS[own.timeout]; at <= deadline; at += MODEL_TIMEOUTS[own.timeout]) {
       if (at === deadline) throw new Error(`${from}'s timeout and the attempt's fall due together: choose other timeouts`);
@@ -148,6 +160,26 @@ async function waitOutAttempt(h: RoundHarness): Promise<SpecTransition[]> {
   const changed = () => h.transitions.slice(before).some((row) => row.event === 'attempt_timeout');
   await advanceUntil(h.clock, changed, deadline - h.clock.now() + 1, 1);
   expect({ attemptTimerFiredAt: h.clock.now() }).toEqual({ attemptTimerFiredAt: deadline });
+  return reentries;
+}
+
+/** When the current attempt's timer falls due. */
+function attemptDeadline(h: RoundHarness): number {
+  if (h.attemptStartedAt === null) throw new Error('no attempt has started');
+  return h.attemptStartedAt + attemptTimeoutFor(MODEL_TIMEOUTS, h.attempt());
+}
+
+/**
+ * Lets liveness_check's own timer re-enter it (announcing again each time)
+ * until `until`, without the liveness that would complete its quorum.
+ */
+async function waitInLivenessCheckUntil(h: RoundHarness, until: number): Promise<SpecTransition[]> {
+  const reentries: SpecTransition[] = [];
+  const entered = h.clock.now() - h.engine.getStateTime();
+  for (let at = entered + MODEL_TIMEOUTS.livenessCheck; at < until; at += MODEL_TIMEOUTS.livenessCheck) {
+    reentries.push(t('liveness_check', 'liveness_timeout', 'liveness_check'));
+  }
+  await advanceUntil(h.clock, () => h.clock.now() >= until - 1, until - h.clock.now(), 1);
   return reentries;
 }
 
@@ -273,12 +305,28 @@ const drivers: Record<string, Driver> = {
     return took([t('proving', 'proof_complete', 'publishing')]);
   },
 
+  // No liveness quorum within the attempt: the next attempt's proposer may propose without one.
+  'liveness_check --attempt_timeout--> proving': async (h, step) => {
+    const changes = h.attemptChanges.length;
+    const reentries = await waitInLivenessCheckUntil(h, attemptDeadline(h));
+    await advanceUntil(h.clock, () => h.attemptChanges.length > changes, 2, 1);
+    expectAttemptChange(h, changes, 'timeout');
+    return took([...reentries, ...step]);
+  },
+
   'proving --publish_timeout--> voting': async (h) => {
     await waitOut(h, 'proving');
     return took([t('proving', 'publish_timeout', 'voting')]);
   },
 
   'publishing --publish_complete--> voting': async (h) => {
+    // The proposal is kept durably before it leaves (SPEC §2.8).
+    const record = h.held('saveRoundSafety').args[0] as { proposal: { attempt: number; contentId: string } | null };
+    expect({ proposal: record.proposal && { attempt: record.proposal.attempt, contentId: record.proposal.contentId }, sent: h.isHeld('sendProposal') }).toEqual({
+      proposal: { attempt: h.attempt(), contentId: h.context().proposals[`${h.nextRank()}/${h.attempt()}`][SELF].contentId },
+      sent: false,
+    });
+    await h.resolve('saveRoundSafety');
     await h.resolve('sendProposal');
     return took([t('publishing', 'publish_complete', 'voting')]);
   },
@@ -328,9 +376,10 @@ const drivers: Record<string, Driver> = {
     for (const voter of PEERS) h.deliverVote(voter, CHOSEN);
     await finishOwnVote(h);
     // The lock is written before anything it allows is sent.
-    const record = h.held('saveRoundSafety').args[0] as { lock: { contentId: string; attempt: number } | null };
+    const record = h.held('saveRoundSafety').args[0] as { lock: { contentId: string; attempt: number; value?: Frame } | null };
     expect({ lock: record.lock, confirmationSent: h.isHeld('sendConfirmation') }).toEqual({
-      lock: { contentId: h.peerProposal(CHOSEN).identity(), proposerId: CHOSEN, attempt: 0 },
+      // The value itself is kept, so that a restart can still re-propose it.
+      lock: { contentId: h.peerProposal(CHOSEN).identity(), proposerId: CHOSEN, attempt: 0, value: h.peerProposal(CHOSEN) },
       confirmationSent: false,
     });
     return took([t('voting', 'quorum_reached', 'finalizing')]);
@@ -366,7 +415,9 @@ const drivers: Record<string, Driver> = {
     return took([t('finalizing', 'aggregation_done', 'verifying')]);
   },
 
+  // A lock save under way is never cut short; once it is durable, a slow aggregation is retried.
   'finalizing --aggregation_timeout--> finalizing': async (h) => {
+    await finishLockSave(h);
     await waitOut(h, 'finalizing');
     return took([t('finalizing', 'aggregation_timeout', 'finalizing')]);
   },
@@ -493,6 +544,7 @@ export async function waitOutFinalState(h: RoundHarness): Promise<DriverResult> 
     throw new Error(`SPEC has no row for ${from} on ${timer.event}`);
   }
   if (isVoteInProgress(h)) await finishOwnVote(h);
+  if (isLockSaveInProgress(h)) await finishLockSave(h);
   await waitOut(h, timer.timeout as TimeoutKey);
   return took([row]);
 }

@@ -35,8 +35,9 @@ export const SKIP_EVIDENCE = 2;
 /**
  * Distinct per state, so a delay wired to the wrong timeout shows up as a
  * wrong elapsed time. Loading's must outlast the sync retry it contains.
- * An attempt outlasts every state timeout a path waits out inside it (at most
- * two verifying timeouts, 160 ms), so only the drivers that wait for it see it.
+ * An attempt outlasts every state timeout a path waits out inside it (at
+ * most two verifying timeouts, 160 ms), so only the drivers that wait for it
+ * see it; it is odd so that it never falls due with a state's own timer.
  */
 export const MODEL_TIMEOUTS: RoundTimeouts = {
   starting: 10,
@@ -50,9 +51,9 @@ export const MODEL_TIMEOUTS: RoundTimeouts = {
   finalizing: 70,
   verifying: 80,
   stopping: 90,
-  attempt: 250,
+  attempt: 253,
   attemptGrowth: 2,
-  attemptMax: 900,
+  attemptMax: 1_012,
 };
 
 export type HeldMethod =
@@ -106,7 +107,7 @@ export class RoundHarness {
   readonly commits: CommitRecord<Frame, Peer>[] = [];
   readonly providerErrors: string[] = [];
   readonly attemptChanges: { from: number; to: number; reason: string }[] = [];
-  /** When this node last started voting in an attempt: its attempt timer runs from there. */
+  /** When this node's attempt timer last started: with the round's liveness check, and again when voting starts. */
   attemptStartedAt: number | null = null;
   /** Calls in flight: settled or aborted ones leave this list. */
   private readonly live: HeldCall[] = [];
@@ -180,7 +181,8 @@ export class RoundHarness {
     });
     this.engine.addListener((from, to, event) => {
       this.transitions.push({ from, event: event as SpecEvent, to });
-      // The attempt's clock starts when the node starts voting in it (RoundTimeouts.attempt).
+      // The attempt's clock runs while liveness is awaited, and again from the start of voting (RoundTimeouts.attempt).
+      if (from === 'collecting' && to === 'liveness_check') this.attemptStartedAt = this.clock.now();
       if (to === 'voting' && (from === 'proving' || from === 'publishing')) this.attemptStartedAt = this.clock.now();
     });
     this.engine.onCommit((commit) => this.commits.push(commit));

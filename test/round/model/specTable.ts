@@ -85,6 +85,7 @@ export const ATTEMPT_STATES = ['proving', 'publishing', 'voting', 'finalizing', 
  */
 export const VOTED_STATES = ['voting', 'finalizing', 'verifying'] as const satisfies readonly SpecState[];
 
+
 /**
  * The voted states that tally (ask the provider whether a group of matching
  * messages is a quorum), so the only ones a finding can move: 2f + 1 nil
@@ -135,6 +136,8 @@ export const ROUND_CHANGE_TRANSITIONS: readonly SpecTransition[] = [
   // read back, so starting waits (re-entered, reading again) until they are.
   row('starting', 'init_complete', 'starting'),
   ...VOTED_STATES.map((from) => row(from, 'attempt_timeout', 'proving')),
+  // A silent prover set costs one attempt too.
+  row('liveness_check', 'attempt_timeout', 'proving'),
   ...TALLYING_STATES.map((from) => row(from, 'attempt_failed', 'proving')),
   // "verifying = commit: 2f+1 confirmations for v at (rank, any a)": a commit
   // found before verifying (peers confirmed while this node was voting) goes there.
@@ -158,11 +161,11 @@ export const SPEC_TRANSITIONS: readonly SpecTransition[] = [...REFERENCE_TRANSIT
  * SPEC §2.2: 20 single rows + 9 × stop + 9 × induce_sync + cleanup_complete.
  * SPEC §2.8: starting's wait for its safety data, 3 × attempt_timeout,
  * 2 × attempt_failed, 1 × commit_quorum, 2 confirmation re-entries, and
- * 5 attempt states × 3 messages that skip ahead. SPEC §2.10: 2 certificate
- * re-entries.
+ * 5 attempt states × 3 messages that skip ahead, and an attempt_timeout in
+ * liveness_check. SPEC §2.10: 2 certificate re-entries.
  */
 export const REFERENCE_TRANSITION_COUNT = 39;
-export const SPEC_TRANSITION_COUNT = REFERENCE_TRANSITION_COUNT + 1 + 3 + 2 + 1 + 2 + 5 * 3 + 2;
+export const SPEC_TRANSITION_COUNT = REFERENCE_TRANSITION_COUNT + 1 + 3 + 2 + 1 + 2 + 5 * 3 + 1 + 2;
 
 export function transitionKey(t: SpecTransition): string {
   return `${t.from} --${t.event}--> ${t.to}`;
@@ -196,13 +199,18 @@ export const SPEC_TIMEOUT_EVENTS: ReadonlyArray<{
   { node: 'publishing', delay: 'publishingTimeout', timeout: 'publishing', event: 'publish_timeout' },
   { node: 'voting', delay: 'votingTimeout', timeout: 'voting', event: 'voting_timeout' },
   { node: 'finalizing', delay: 'finalizingTimeout', timeout: 'finalizing', event: 'aggregation_timeout' },
+  // A failed lock save or aggregation is retried a finalizing timeout later (the state's own timer
+  // may have fired, unheeded, while a save was under way).
+  { node: 'finalizing.failed', delay: 'finalizingTimeout', timeout: 'finalizing', event: 'aggregation_timeout' },
   { node: 'verifying', delay: 'verifyingTimeout', timeout: 'verifying', event: 'verification_timeout' },
   { node: 'stopping', delay: 'stoppingTimeout', timeout: 'stopping', event: 'cleanup_complete' },
 ];
 
 /**
  * SPEC §2.8: "timeouts grow with a, reset on commit". The attempt's own
- * timer is not a state's: it runs across voting, finalizing and verifying.
+ * timer is not a state's: it runs while the node waits for its provers'
+ * liveness, and again from the moment it starts voting, across voting,
+ * finalizing and verifying.
  * Attempt a waits `attempt × attemptGrowth^a`, never more than `attemptMax`.
  */
 export const SPEC_ATTEMPT_TIMEOUT = { delay: 'attemptTimeout', event: 'attempt_timeout' } as const;
