@@ -675,6 +675,44 @@ describe('SPEC §2.8 round change', () => {
       await node.settle();
       expect(node.confirmationsSent).toEqual([{ value: v.hash, position: { rank: 1, attempt: 0 } }]);
     });
+
+    it('a lock save slower than the finalizing timeout is waited for, not restarted, and the node confirms', async () => {
+      const FINALIZING = 20;
+      const storage = new InMemorySafetyStorage();
+      const node = new RoundChangeNode({ storage, timeouts: { attempt: 20 * T, finalizing: FINALIZING } });
+      const v = proposalFrame('n1', 'v');
+      const saves: number[] = [];
+      await node.startVoting();
+      // From the lock on, the disk takes four finalizing timeouts per write.
+      storage.hooks.beforeSave = (record) => {
+        if (!('lock' in record) || record.lock === null) return;
+        saves.push(node.clock.now());
+        return new Promise<void>((resolve) => node.clock.setTimeout(resolve, 4 * FINALIZING));
+      };
+      await lockInAttemptZero(node, v);
+      await node.step(5 * FINALIZING);
+      expect(saves).toHaveLength(1);
+      expect(node.confirmationsSent).toEqual([{ value: v.hash, position: { rank: 1, attempt: 0 } }]);
+    });
+
+    it('a lock save that fails keeps the node from confirming; it is tried again on the finalizing timeout', async () => {
+      const FINALIZING = 20;
+      const storage = new InMemorySafetyStorage();
+      const node = new RoundChangeNode({ storage, timeouts: { attempt: 20 * T, finalizing: FINALIZING } });
+      const v = proposalFrame('n1', 'v');
+      await node.startVoting();
+      let failing = true;
+      storage.hooks.beforeSave = (record) => {
+        if ('lock' in record && record.lock !== null && failing) throw new Error('disk full');
+      };
+      await lockInAttemptZero(node, v);
+      await node.step(3 * FINALIZING);
+      expect(node.confirmationsSent).toEqual([]);
+      expect(node.engine.getState()).toBe('finalizing');
+      failing = false;
+      await node.step(FINALIZING + 1);
+      expect(node.confirmationsSent).toEqual([{ value: v.hash, position: { rank: 1, attempt: 0 } }]);
+    });
   });
 
   describe('rule 8: bad positions are refused with typed errors and change nothing', () => {
