@@ -58,6 +58,7 @@ interface SimulateFlags {
   latency: SimulationOptions['latency'];
   reorder: boolean;
   proof: SimulationOptions['proofMs'];
+  storage: SimulationOptions['storageMs'];
   provers?: number;
   partition: string[];
   crash: string[];
@@ -166,6 +167,11 @@ function buildProgram(
         .argParser(argument((t) => parseRange(t, '--proof')))
         .default(DEFAULT_SIMULATION_OPTIONS.proofMs, range(DEFAULT_SIMULATION_OPTIONS.proofMs)),
     )
+    .addOption(
+      new Option('--storage <ms>', 'time each write of a node\'s term, vote or lock takes (a slow disk), MIN-MAX')
+        .argParser(argument((t) => parseRange(t, '--storage')))
+        .default(DEFAULT_SIMULATION_OPTIONS.storageMs, range(DEFAULT_SIMULATION_OPTIONS.storageMs)),
+    )
     .option('--provers <k>', 'provers per height (default f + 2, at most n)', argument((t) => parseInteger(t, '--provers', 1, MAX_NODES)))
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
@@ -204,6 +210,7 @@ function optionsFrom(flags: SimulateFlags): Partial<SimulationOptions> {
     latency: flags.latency,
     reorder: flags.reorder,
     proofMs: flags.proof,
+    storageMs: flags.storage,
     proversPerRank: flags.provers,
     partitions: flags.partition.flatMap((spec) => parsePartitions(spec, names)),
     crashes: flags.crash.flatMap((spec) => parseCrashes(spec, names)),

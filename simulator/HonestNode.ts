@@ -54,6 +54,8 @@ export interface HonestNodeWorld {
   electionTiming?: Partial<ElectionTiming>;
   /** How long a restarted node listens before it votes (`LedgerNodeOptions.listenFirstMs`). */
   rejoinQuietMs: number;
+  /** How long each write of a node's safety data takes, drawn per write (0–0: at once). */
+  storageMs: { min: number; max: number };
   onFinalized: (node: string, frame: LedgerFrame, via: 'commit' | 'sync') => void;
   /** A node published a message of its own (what it sends to every peer, said once). */
   onPublish: (node: string, message: LedgerMessage) => void;
@@ -105,9 +107,20 @@ export class HonestNode {
     private readonly electionRandom: RandomSource,
   ) {}
 
+  /** Each write of the safety data takes its time on the simulated clock, as a slow disk's would. */
+  private slowDisk(): void {
+    const { min, max } = this.world.storageMs;
+    if (max <= 0) return;
+    const random = this.random.fork();
+    this.electionStorage.hooks = {
+      beforeSave: () => new Promise<void>((resolve) => this.world.clock.setTimeout(resolve, random.integer(min, max))),
+    };
+  }
+
   boot(): void {
     const { world, name } = this;
     const restart = this.crashes > 0;
+    this.slowDisk();
     const storage = world.wrapStorage ? world.wrapStorage(name, this.electionStorage) : this.electionStorage;
     const election = { storage, random: this.electionRandom.fork(), timing: world.electionTiming };
     if (world.app === 'ledger') {

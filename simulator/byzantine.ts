@@ -2,6 +2,7 @@ import type { RandomSource } from '../providers/random';
 import { confirmationPayload, votePayload } from '../examples/ledger/signing';
 import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
+import { shiftingFrame, ShiftingCertificates } from './shapeShift';
 
 /**
  * How a Byzantine node misbehaves, in every attempt of every height:
@@ -25,9 +26,22 @@ import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/le
  *   confirmed in a later attempt, which it then confirms to everyone else:
  *   two commits at once, if the locks did not stop the second value. It
  *   votes for every other proposal, and as a later attempt's proposer
- *   proposes a fresh value to everyone but the favourite.
+ *   proposes a fresh value to everyone but the favourite;
+ * - `shape-shift`: values that pass the checks once and are something else
+ *   afterwards. As a proposer, a frame whose fields change once read; and
+ *   from the honest confirmations it receives, commit certificates whose
+ *   frame is the one the signatures cover while they are checked, and
+ *   another after (`shapeShift.ts`).
  */
-export type ByzantineBehaviour = 'equivocate' | 'withhold' | 'partial' | 'invalid' | 'garbage' | 'flood' | 'split-commit';
+export type ByzantineBehaviour =
+  | 'equivocate'
+  | 'withhold'
+  | 'partial'
+  | 'invalid'
+  | 'garbage'
+  | 'flood'
+  | 'split-commit'
+  | 'shape-shift';
 export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
   'equivocate',
   'withhold',
@@ -36,6 +50,7 @@ export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
   'garbage',
   'flood',
   'split-commit',
+  'shape-shift',
 ];
 /** `mixed`: each rank, each Byzantine node draws one of the behaviours above. */
 export type BehaviourOption = ByzantineBehaviour | 'mixed';
@@ -168,11 +183,15 @@ export class ByzantineNode {
   private readonly parents = new Map<number, LedgerFrame>();
   /** `split-commit`: the value proposed to half the cluster, and the confirmation of it held back for the favourite, per height. */
   private readonly heldConfirmations = new Map<number, { value: string; confirmation: LedgerMessage }>();
+  /** `shape-shift`: honest confirmations gathered into certificates that change once checked. */
+  private readonly shifting: ShiftingCertificates;
 
   constructor(
     private readonly context: ByzantineContext,
     readonly behaviour: BehaviourOption,
-  ) {}
+  ) {
+    this.shifting = new ShiftingCertificates(context.self, context.members, context.sign, context.rankWindow);
+  }
 
   /** The behaviour this node shows at `height` (drawn once per height when mixed). */
   behaviourAt(height: number): ByzantineBehaviour {
@@ -205,6 +224,9 @@ export class ByzantineNode {
     if (this.parents.has(height) && attempt > (this.acted.get(height) ?? -1)) this.onAttempt(height, attempt);
     if (m.kind === 'confirmation' && m.state instanceof LedgerFrame && this.behaviourAt(height) === 'split-commit') {
       return this.releaseSplit(from, m.state, attempt);
+    }
+    if (m.kind === 'confirmation' && m.state instanceof LedgerFrame && this.behaviourAt(height) === 'shape-shift') {
+      return this.relayShifting(from, m.state, attempt, m.signature);
     }
     if (m.kind !== 'proposal' || !(m.proposal instanceof LedgerFrame)) return;
     const behaviour = this.behaviourAt(height);
@@ -240,7 +262,33 @@ export class ByzantineNode {
         return attempt === 0 ? this.flood(height, parent) : undefined;
       case 'split-commit':
         return this.proposeAroundFavourite(height, attempt, parent);
+      case 'shape-shift':
+        return this.proposeShifting(height, attempt, parent);
     }
+  }
+
+  /** A proposal whose frame is one value when first read and another after, and a vote for the first. */
+  private proposeShifting(height: number, attempt: number, parent: LedgerFrame): void {
+    if (!this.proposes(height, attempt)) return;
+    const self = this.context.self;
+    if (attempt === 0) this.announceLiveness(height);
+    const first = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 1}`));
+    const then = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 2}`));
+    for (const to of this.peers) {
+      this.context.send(to, { kind: 'proposal', peer: new LedgerPeer(self), proposal: shiftingFrame(first, then, 1), attempt, validAttempt: null });
+      this.context.send(to, this.signedVote(height, attempt, self, first.hash));
+    }
+    this.context.note(`proposes ${first.hash}, which becomes ${then.hash} once read, at ${height}.${attempt}`);
+  }
+
+  /** Honest confirmations gathered into a certificate whose frame changes once its signatures are checked. */
+  private relayShifting(from: string, frame: LedgerFrame, attempt: number, signature: unknown): void {
+    if (typeof signature !== 'string' || !this.context.members.includes(from)) return;
+    const other = LedgerFrame.create(frame.height, frame.parent, this.context.self, this.entries(frame.height, `shift-${attempt}`));
+    const certificate = this.shifting.gather(from, frame, attempt, signature, other);
+    if (certificate === null) return;
+    for (const to of this.peers) this.context.send(to, certificate);
+    this.context.note(`relays a certificate of ${frame.hash} that becomes ${other.hash} once checked, at ${frame.height}.${attempt}`);
   }
 
   /** The one honest node a `split-commit` node helps to commit at `height`. */

@@ -47,6 +47,12 @@ export interface SimulationOptions {
   unsafeRule?: UnsafeRoundRule;
   /** Proof time range; default 5–20 ms. */
   proofMs: LatencyRange;
+  /**
+   * How long each write of a node's safety data (term, vote, lock) takes,
+   * drawn per write; default 0–0. Slow storage must delay a node, never
+   * keep it from voting or confirming, nor make it vote without saving.
+   */
+  storageMs: LatencyRange;
   /** Engine rank window (default 16). */
   rankWindow: number;
   /** Most peer messages a node may hold; default the engine's bound, 4 × window × n. */
@@ -74,6 +80,7 @@ export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'parti
   duplicateRate: 0,
   reorder: true,
   proofMs: { min: 5, max: 20 },
+  storageMs: { min: 0, max: 0 },
   rankWindow: 16,
   traceTail: 64,
   keepTrace: false,
@@ -201,10 +208,12 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   for (const [what, range] of [
     ['--latency', options.latency],
     ['--proof', options.proofMs],
+    ['--storage', options.storageMs],
   ] as const) {
     if (!(range.min >= 0 && range.max >= range.min && Number.isFinite(range.max))) fail(`${what}: bad range ${range.min}-${range.max}`);
   }
   if (!Number.isInteger(options.proofMs.min) || !Number.isInteger(options.proofMs.max)) fail('--proof: expected whole milliseconds');
+  if (!Number.isInteger(options.storageMs.min) || !Number.isInteger(options.storageMs.max)) fail('--storage: expected whole milliseconds');
   const names = nodeNames(nodes);
   for (const crash of options.crashes) {
     if (crash.node !== LEADER && !names.includes(crash.node)) fail(`--crash: unknown node "${crash.node}"`);

@@ -356,6 +356,7 @@ export async function runSimulation(
     electionTiming: options.electionTiming,
     // One re-send period of the peers plus a patience: enough to hear the skips.
     rejoinQuietMs: 2 * patienceMs + options.latency.max,
+    storageMs: options.storageMs,
     onCommitAttempt(_node, rank, attempt) {
       // The first commit decides the rank; a straggler may commit it later, in a later attempt.
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);

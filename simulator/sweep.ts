@@ -5,26 +5,40 @@ import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 import { nodeNames, type CrashSpec, type SimulationOptions } from './options';
 import { runSimulation, type AttemptReport, type SimulationReport, type Violation } from './runSimulation';
 
-/** Cluster sizes a sweep draws from: n = 3f + 1 for f = 1, 2, 3. */
-export const SWEEP_SIZES = [4, 7, 10] as const;
+/** Cluster sizes a sweep covers: every n from 1 to 10, not only n = 3f + 1. */
+export const SWEEP_SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
+
+/** Runs per block of the plan: one of each cluster size. */
+const BLOCK = SWEEP_SIZES.length;
+/** Blocks per cycle: one per Byzantine behaviour (nine, `mixed` included), then one without Byzantine nodes. */
+const CYCLE = 10;
+/** The block of a cycle that has no Byzantine node. */
+const BYZANTINE_FREE_BLOCK = 9;
 
 function pick<T>(random: RandomSource, items: readonly T[]): T {
   return items[random.integer(0, items.length - 1)];
 }
 
 /**
- * The options of sweep run `seed`: a cluster size, f Byzantine nodes of one
- * behaviour (every behaviour in turn, by seed; one run in nine has none),
- * and a random mix of loss, duplication, latency, a partition and
- * crash-restarts, all drawn from the seed, so one seed names one run.
+ * The options of sweep run `seed`. The cluster size and the behaviour come
+ * from the seed's position, so that every 100 consecutive seeds meet every
+ * size from 1 to 10 under every behaviour: seeds run in blocks of ten, one
+ * per size; a block's f = ⌊(n − 1)/3⌋ Byzantine nodes act out one behaviour,
+ * blocks cycling over them (and one block in ten has no Byzantine node; up
+ * to n = 3 f is 0 anyway). The rest (loss, duplication, latency, a
+ * partition, crash-restarts or a rolling restart of every node, slow
+ * storage, a single prover per height) is drawn from the seed, so one seed
+ * names one run.
  */
 export function sweepPlan(seed: number, rounds: number): Partial<SimulationOptions> {
-  const random = createSeededRandom(seed);
-  const nodes = pick(random, SWEEP_SIZES);
+  // The generator's first draws from small seeds are poorly mixed; a forked stream's are not.
+  const random = createSeededRandom(seed).fork();
+  const index = seed - 1;
+  const nodes = SWEEP_SIZES[((index % BLOCK) + BLOCK) % BLOCK];
+  const block = Math.floor(index / BLOCK) % CYCLE;
   const names = nodeNames(nodes);
-  // Nine is coprime to the number of behaviours, so every behaviour still meets Byzantine nodes.
-  const byzantine = seed % 9 === 0 ? 0 : faultTolerance(nodes);
-  const behaviour = BEHAVIOUR_OPTIONS[seed % BEHAVIOUR_OPTIONS.length];
+  const byzantine = block === BYZANTINE_FREE_BLOCK ? 0 : faultTolerance(nodes);
+  const behaviour = BEHAVIOUR_OPTIONS[block % BEHAVIOUR_OPTIONS.length];
   const dropRate = pick(random, [0, 0, 0.02, 0.05]);
   const duplicateRate = pick(random, [0, 0, 0.02]);
   const latency = pick(random, [
@@ -33,7 +47,7 @@ export function sweepPlan(seed: number, rounds: number): Partial<SimulationOptio
     { min: 5, max: 30 },
   ]);
   const partitions: Partition[] = [];
-  if (random.fraction() < 0.3) {
+  if (nodes > 1 && random.fraction() < 0.3) {
     const from = random.integer(50, 600);
     const to = from + random.integer(100, 1_000);
     const shuffled = names.map((name) => ({ name, key: random.fraction() }));
@@ -42,8 +56,13 @@ export function sweepPlan(seed: number, rounds: number): Partial<SimulationOptio
     partitions.push({ from, to, groups: [shuffled.slice(0, cut).map((x) => x.name), shuffled.slice(cut).map((x) => x.name)] });
   }
   const crashes: CrashSpec[] = [];
-  if (random.fraction() < 0.3) {
-    const victims = random.integer(1, faultTolerance(nodes));
+  if (nodes > 1 && random.fraction() < 0.1) {
+    // A rolling restart: every node, one after the other, so every node that locked restarts.
+    const gap = random.integer(150, 400);
+    names.forEach((node, i) => crashes.push({ node, at: 100 + i * gap, restartAt: 100 + i * gap + random.integer(50, gap - 50) }));
+  } else if (random.fraction() < 0.3) {
+    // At most f at once, but one even when f is 0: a crash-restart is a fault every cluster must ride out.
+    const victims = random.integer(1, Math.max(1, faultTolerance(nodes)));
     const pool = [...names];
     for (let i = 0; i < victims && pool.length > 0; i += 1) {
       const node = pool.splice(random.integer(0, pool.length - 1), 1)[0];
@@ -51,7 +70,24 @@ export function sweepPlan(seed: number, rounds: number): Partial<SimulationOptio
       crashes.push({ node, at, restartAt: at + random.integer(100, 1_000) });
     }
   }
-  return { seed, nodes, byzantine, behaviour, dropRate, duplicateRate, latency, partitions, crashes, rounds };
+  // Slow disks (each write of a term, vote or lock slower than some state timeouts) and silent
+  // prover sets (one prover per height, sometimes a Byzantine or crashed one) in some runs.
+  const storageMs = random.fraction() < 0.25 ? { min: 10, max: 120 } : { min: 0, max: 0 };
+  const proversPerRank = random.fraction() < 0.25 ? 1 : undefined;
+  return {
+    seed,
+    nodes,
+    byzantine,
+    behaviour,
+    dropRate,
+    duplicateRate,
+    latency,
+    partitions,
+    crashes,
+    rounds,
+    storageMs,
+    ...(proversPerRank === undefined ? {} : { proversPerRank }),
+  };
 }
 
 /** No Byzantine node, no loss, duplication, partition or crash. */

@@ -46,9 +46,11 @@ const MAX_SYNC_REQUESTS = 8;
  * value (the node hands its engine the voters as a commit certificate);
  * `ignore-locks` votes for a later attempt's proposal whatever the lock says,
  * and counts that vote itself (the engine would not: its lock guard refuses
- * the choice, so the node hands its own vote back to it as if a peer's).
+ * the choice, so the node hands its own vote back to it as if a peer's);
+ * `read-twice` checks a relayed certificate's frame as it reads it and hands
+ * the engine the frame as it reads it again, instead of one copy of it.
  */
-export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks';
+export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks' | 'read-twice';
 
 export interface DurationRange {
   min: number;
@@ -98,6 +100,42 @@ export interface LedgerNodeOptions {
   rankWindow?: number;
   /** Mutations collected per height. Default 1–3. */
   entriesPerFrame?: DurationRange;
+}
+
+/** The fields a vote's signature covers, read once. */
+interface SignedVoteFields {
+  height: number;
+  attempt: number;
+  proposer: string;
+  frame: string | null;
+}
+
+/**
+ * A peer's message with each of its own fields read once (a shallow copy);
+ * null when even that throws (a Proxy, a getter that throws).
+ */
+function readOnce(message: unknown): LedgerMessage | null {
+  if (typeof message !== 'object' || message === null) return null;
+  try {
+    return { ...message } as LedgerMessage;
+  } catch {
+    return null;
+  }
+}
+
+/** A frame rebuilt from its plain data by the ledger's codec: the copy the checks and the engine share. */
+function frameOnce(value: unknown): LedgerFrame | null {
+  if (!(value instanceof LedgerFrame)) return null;
+  try {
+    return ledgerCodec.state.decode(JSON.parse(JSON.stringify(value)));
+  } catch {
+    return null;
+  }
+}
+
+/** The `read-twice` breakage: a peer's frame used as sent, read as often as the code reads it. */
+function trustedAsSent(value: unknown): LedgerFrame | null {
+  return value instanceof LedgerFrame ? value : null;
 }
 
 /** What became of one delivered message, for traces and evidence. */
@@ -338,10 +376,10 @@ export class LedgerNode {
    */
   deliver(from: string, message: unknown): DeliveryOutcome {
     if (this.halted) return 'ignored';
-    const kind = kindOf(message);
-    if (kind === 'garbage') return 'ignored';
+    // Every field is read once, here: a peer's getter cannot show the checks one value and use another.
+    const m = readOnce(message);
+    if (m === null || kindOf(m) === 'garbage') return 'ignored';
     const engine = this.requireEngine();
-    const m = message as LedgerMessage;
     this.noteAhead(from, m);
     try {
       switch (m.kind) {
@@ -351,16 +389,19 @@ export class LedgerNode {
           const forged = this.authentic(from, m.peer);
           if (forged) return forged;
           const position = { attempt: m.attempt, validAttempt: m.validAttempt } as { attempt?: number; validAttempt?: number | null };
-          const result = engine.receiveProposal(m.peer as LedgerPeer, m.proposal as LedgerFrame, position);
-          this.noteProposal(from, m.proposal, m.attempt);
+          // The ledger's own view waits on the same copy the engine judges.
+          const frame = frameOnce(m.proposal);
+          const result = engine.receiveProposal(m.peer as LedgerPeer, (frame ?? m.proposal) as LedgerFrame, position);
+          this.noteProposal(from, frame, m.attempt);
           return result;
         }
         case 'vote': {
-          const forged = this.authentic(from, m.voter) ?? this.unsignedVote(from, m);
+          const signed = this.signedVote(m);
+          const forged = this.authentic(from, m.voter) ?? this.unsignedVote(from, m, signed);
           if (forged) return forged;
           const position = { attempt: m.attempt, proposal: m.proposal } as { attempt?: number; proposal?: string };
           // Kept even if the engine refuses it (an equivocation): it is still that voter's signed vote.
-          this.keepVoteSignature(from, m);
+          this.keepVoteSignature(from, m, signed);
           return engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
         case 'nil_vote': {
@@ -369,14 +410,16 @@ export class LedgerNode {
           return engine.receiveNilVote(m.voter as LedgerPeer, m.vote as LedgerVote, { attempt: m.attempt } as { attempt?: number });
         }
         case 'confirmation': {
-          const forged = this.authentic(from, m.peer) ?? this.unsigned(from, m);
+          // The frame the signature is checked over is the one kept and the one the engine gets.
+          const frame = frameOnce(m.state);
+          const forged = this.authentic(from, m.peer) ?? this.unsigned(from, m, frame);
           if (forged) return forged;
           const position = { attempt: m.attempt } as { attempt?: number };
           // Kept even if the engine refuses it (an equivocation): it is still that signer's confirmation.
-          if (m.state instanceof LedgerFrame && Number.isSafeInteger(m.attempt ?? 0)) {
-            this.keepSignature(from, m.state, m.attempt as number | undefined, m.signature as string);
+          if (frame !== null && Number.isSafeInteger(m.attempt ?? 0)) {
+            this.keepSignature(from, frame, m.attempt as number | undefined, m.signature as string);
           }
-          return engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
+          return engine.receiveConfirmation(m.peer as LedgerPeer, (frame ?? m.state) as LedgerFrame, position);
         }
         case 'certificate':
           return this.acceptCertificate(m);
@@ -400,10 +443,9 @@ export class LedgerNode {
   }
 
   /** A confirmation must carry its sender's signature, or nobody could pass it on. */
-  private unsigned(from: string, m: LedgerMessage & { kind: 'confirmation' }): 'forged' | undefined {
-    const frame = m.state;
+  private unsigned(from: string, m: LedgerMessage & { kind: 'confirmation' }, frame: LedgerFrame | null): 'forged' | undefined {
     const attempt = m.attempt ?? 0;
-    if (!(frame instanceof LedgerFrame) || !Number.isSafeInteger(attempt)) return undefined;
+    if (frame === null || !Number.isSafeInteger(attempt)) return undefined;
     const payload = confirmationPayload(from, frame.height, attempt as number, frame.hash);
     if (this.keyring.verify(from, payload, m.signature)) return undefined;
     this.stats.forged += 1;
@@ -419,8 +461,7 @@ export class LedgerNode {
    * over it, or it could not go into a lock proof. Votes too malformed to
    * read are left to the engine, which says why it refuses them.
    */
-  private unsignedVote(from: string, m: LedgerMessage & { kind: 'vote' }): 'forged' | undefined {
-    const signed = this.signedVote(m);
+  private unsignedVote(from: string, m: LedgerMessage & { kind: 'vote' }, signed: SignedVoteFields | null): 'forged' | undefined {
     if (signed === null) return undefined;
     const { height, attempt, proposer, frame } = signed;
     if (frame !== null && this.keyring.verify(from, votePayload(from, height, attempt, proposer, frame), m.signature)) return undefined;
@@ -429,9 +470,7 @@ export class LedgerNode {
   }
 
   /** The fields a vote's signature covers, when they are readable. */
-  private signedVote(
-    m: LedgerMessage & { kind: 'vote' },
-  ): { height: number; attempt: number; proposer: string; frame: string | null } | null {
+  private signedVote(m: LedgerMessage & { kind: 'vote' }): SignedVoteFields | null {
     const height = rankOfMessage(m);
     const attempt = m.attempt ?? 0;
     const proposer = claimedIdentity(m.proposer);
@@ -439,8 +478,7 @@ export class LedgerNode {
     return { height, attempt: attempt as number, proposer, frame: typeof m.proposal === 'string' ? m.proposal : null };
   }
 
-  private keepVoteSignature(from: string, m: LedgerMessage & { kind: 'vote' }): void {
-    const signed = this.signedVote(m);
+  private keepVoteSignature(from: string, m: LedgerMessage & { kind: 'vote' }, signed = this.signedVote(m)): void {
     if (signed === null || signed.frame === null || !this.inWindow(signed.height) || typeof m.signature !== 'string') return;
     this.voteSignatures.add(signed.height, signedKey(signed.attempt, signed.frame), from, { proposer: signed.proposer, signature: m.signature });
   }
@@ -526,8 +564,10 @@ export class LedgerNode {
 
   /** Every signature checked, then the certificate goes to the engine, which weighs its signers itself. */
   private acceptCertificate(m: LedgerMessage & { kind: 'certificate' }): DeliveryOutcome {
-    const { state, attempt, signatures } = m;
-    if (!(state instanceof LedgerFrame) || !state.isWellFormed() || state.height !== m.rank || !this.inWindow(state.height)) {
+    const { attempt, signatures } = m;
+    // Checked, kept and handed to the engine as one copy: a relayer's frame cannot change between them.
+    const state = this.unsafeRule === 'read-twice' ? trustedAsSent(m.state) : frameOnce(m.state);
+    if (state === null || !state.isWellFormed() || state.height !== m.rank || !this.inWindow(state.height)) {
       return 'ignored';
     }
     if (!Number.isSafeInteger(attempt) || (attempt as number) < 0 || !Array.isArray(signatures)) return 'ignored';

@@ -96,6 +96,16 @@ describe('split-commit: the attack locks exist for', () => {
   });
 });
 
+describe('shape-shift: values that pass the checks once and change afterwards', () => {
+  it('proposals and relayed certificates whose frame changes once read move nothing: agreement and progress hold', async () => {
+    const { report, trace } = await simulate({ behaviour: 'shape-shift', rounds: 16, latency: { min: 5, max: 50 } });
+    expectLiveAndAgreed(report, 16);
+    const notes = trace.all().filter((e) => e.type === 'byzantine').map((e) => e.detail);
+    expect(notes.some((note) => /proposes \w+, which becomes \w+ once read/.test(note))).toBe(true);
+    expect(notes.some((note) => /relays a certificate of \w+ that becomes \w+ once checked/.test(note))).toBe(true);
+  });
+});
+
 describe('f Byzantine nodes of larger clusters', () => {
   it.each([
     [7, 2, 'withhold'],

@@ -2,7 +2,7 @@ import { ELECTION_SWEEP_SIZES, electionSweepPlan, leaderDistribution } from '../
 import { LEADER } from '../../simulator/options';
 import type { LeaderWindow } from '../../simulator/LeaderLiveness';
 
-describe('the election sweep plans (n ∈ {3, 5, 7}, partitions, loss, crash-restarts)', () => {
+describe('the election sweep plans (every n from 1 to 10, partitions, loss, crash-restarts)', () => {
   const plans = Array.from({ length: 500 }, (_, i) => electionSweepPlan(i + 1));
   const count = (keep: (plan: (typeof plans)[number]) => boolean) => plans.filter(keep).length;
 
@@ -13,13 +13,17 @@ describe('the election sweep plans (n ∈ {3, 5, 7}, partitions, loss, crash-res
 
   it('are election-only crash-fault runs of every size, with loss, duplication, partitions and crash-restarts, the leader included', () => {
     expect(plans.every((p) => p.rounds === 0 && p.byzantine === 0)).toBe(true);
-    expect(ELECTION_SWEEP_SIZES.map((n) => count((p) => p.nodes === n))).toEqual([167, 166, 167]);
+    expect([...ELECTION_SWEEP_SIZES]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(ELECTION_SWEEP_SIZES.map((n) => count((p) => p.nodes === n))).toEqual(Array(10).fill(50));
     expect(count((p) => p.dropRate! > 0)).toBe(375);
-    expect(count((p) => p.duplicateRate! > 0)).toBe(161);
-    expect(count((p) => p.partitions!.length > 0)).toBe(434);
-    expect(count((p) => p.partitions!.some((partition) => partition.groups.length === 3))).toBe(136);
-    expect(count((p) => p.crashes!.length > 0)).toBe(401);
-    expect(count((p) => p.crashes!.some((crash) => crash.node === LEADER))).toBe(256);
+    expect(count((p) => p.duplicateRate! > 0)).toBe(167);
+    expect(count((p) => p.partitions!.length > 0)).toBe(381);
+    expect(count((p) => p.partitions!.some((partition) => partition.groups.length === 3))).toBe(97);
+    expect(count((p) => p.crashes!.length > 0)).toBe(442);
+    expect(count((p) => p.crashes!.some((crash) => crash.node === LEADER))).toBe(294);
+    // A lone node is never partitioned; groups are never empty.
+    expect(plans.every((p) => p.nodes !== 1 || p.partitions!.length === 0)).toBe(true);
+    expect(plans.every((p) => p.partitions!.every((partition) => partition.groups.every((group) => group.length > 0)))).toBe(true);
     expect(plans.every((p) => p.crashes!.every((crash) => crash.restartAt !== null))).toBe(true);
   });
 

@@ -74,6 +74,23 @@ describe('negative control: a round-change rule broken on purpose is caught by t
   );
 
   it(
+    'read-twice (a relayed certificate checked as read, and handed to the engine as read again) is caught under shape-shift',
+    async () => {
+      const plan = (seed: number, unsafeRule?: UnsafeRoundRule): Partial<SimulationOptions> => ({
+        ...splitCommitPlan(seed, unsafeRule),
+        behaviour: 'shape-shift',
+        rounds: 10,
+      });
+      const seeds = [1, 2];
+      const broken = await runAll(plan, seeds, 'read-twice');
+      expect(broken.every((report) => report.violations.length > 0)).toBe(true);
+      for (const report of broken) expect(report.violations[0].replay).toMatch(/# plus unsafeRule read-twice \(API only\)$/);
+      expectSafeAndLive(await runAll(plan, seeds), seeds);
+    },
+    WALL_MS,
+  );
+
+  it(
     'the same seeds with the rules intact have no violation and reach their target',
     async () => {
       const seeds = [...ignoreLocksSeeds, ...commitOnVotesSeeds];

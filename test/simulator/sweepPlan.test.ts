@@ -17,27 +17,29 @@ describe('the sweep covers every size, behaviour and fault mix', () => {
     expect(plans.every((plan) => plan.rounds === SWEEP_ROUNDS)).toBe(true);
   });
 
-  it('puts f Byzantine nodes in every run but one in nine, which has none', () => {
+  it('puts f = ⌊(n − 1)/3⌋ Byzantine nodes in every run but one block of ten in each hundred seeds', () => {
     for (const plan of plans) {
-      expect(plan.byzantine).toBe(plan.seed! % 9 === 0 ? 0 : faultTolerance(plan.nodes!));
+      const block = Math.floor((plan.seed! - 1) / 10) % 10;
+      expect(plan.byzantine).toBe(block === 9 ? 0 : faultTolerance(plan.nodes!));
     }
-    expect(count(plans, (p) => p.byzantine === 0)).toBe(33);
+    expect(count(plans, (p) => p.byzantine! > 0)).toBe(3 * 9 * 7);
   });
 
-  it('cycles every behaviour by seed, so each sweep file faces every behaviour on every cluster size', () => {
-    for (const plan of plans) expect(plan.behaviour).toBe(BEHAVIOUR_OPTIONS[plan.seed! % BEHAVIOUR_OPTIONS.length]);
-    expect(BEHAVIOUR_OPTIONS).toEqual(['equivocate', 'withhold', 'partial', 'invalid', 'garbage', 'flood', 'split-commit', 'mixed']);
+  it('every sweep file meets every size from 1 to 10 under every behaviour (Byzantine nodes from n = 4 on)', () => {
+    expect(BEHAVIOUR_OPTIONS).toEqual(['equivocate', 'withhold', 'partial', 'invalid', 'garbage', 'flood', 'split-commit', 'shape-shift', 'mixed']);
+    expect([...SWEEP_SIZES]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     for (const file of FILES) {
+      for (const nodes of SWEEP_SIZES) expect(count(file, (p) => p.nodes === nodes)).toBe(10);
       for (const behaviour of BEHAVIOUR_OPTIONS) {
         const facing = file.filter((p) => p.byzantine! > 0 && p.behaviour === behaviour);
-        expect(facing.length).toBeGreaterThanOrEqual(10);
-        expect(new Set(facing.map((p) => p.nodes))).toEqual(new Set(SWEEP_SIZES));
+        expect(new Set(facing.map((p) => p.nodes))).toEqual(new Set([4, 5, 6, 7, 8, 9, 10]));
       }
+      // The clusters without Byzantine nodes: n ≤ 3 always, and one block of every size.
+      expect(count(file, (p) => p.byzantine === 0)).toBe(3 * 10 + 7);
     }
   });
 
-  it('mixes n ∈ {4, 7, 10}, drops, duplicates, latencies, partitions and crash-restarts in every file', () => {
-    expect(SWEEP_SIZES.map((n) => count(plans, (p) => p.nodes === n))).toEqual([100, 100, 100]);
+  it('mixes drops, duplicates, latencies, partitions and crash-restarts in every file', () => {
     for (const file of FILES) {
       expect(count(file, (p) => p.dropRate! > 0)).toBeGreaterThanOrEqual(25);
       expect(count(file, (p) => p.duplicateRate! > 0)).toBeGreaterThanOrEqual(10);
@@ -46,8 +48,21 @@ describe('the sweep covers every size, behaviour and fault mix', () => {
       expect(count(file, (p) => p.crashes!.length > 0)).toBeGreaterThanOrEqual(15);
       expect(count(file, (p) => p.crashes!.length > 1)).toBeGreaterThan(0);
     }
+    for (const file of FILES) {
+      expect(count(file, (p) => p.storageMs!.max > 0)).toBeGreaterThanOrEqual(15);
+      expect(count(file, (p) => p.proversPerRank === 1)).toBeGreaterThanOrEqual(15);
+      expect(count(file, (p) => p.crashes!.length === p.nodes && p.nodes! > 1)).toBeGreaterThanOrEqual(3);
+    }
     // Every crashed node comes back: the sweep checks liveness, so none stays down.
     expect(plans.every((p) => p.crashes!.every((c) => c.restartAt !== null && c.restartAt > c.at))).toBe(true);
-    expect(plans.every((p) => p.crashes!.length <= faultTolerance(p.nodes!))).toBe(true);
+    // Crashes overlap for at most f nodes: a rolling restart takes one node at a time.
+    for (const plan of plans) {
+      const crashes = plan.crashes!;
+      const overlapping = Math.max(0, ...crashes.map((c) => crashes.filter((d) => d.at <= c.at && c.at < d.restartAt!).length));
+      expect(overlapping).toBeLessThanOrEqual(Math.max(1, faultTolerance(plan.nodes!)));
+    }
+    // A lone node cannot be partitioned; it still crashes and restarts.
+    expect(plans.every((p) => p.nodes !== 1 || p.partitions!.length === 0)).toBe(true);
+    expect(count(plans, (p) => p.nodes === 1 && p.crashes!.length > 0)).toBeGreaterThan(0);
   });
 });
