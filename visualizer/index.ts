@@ -33,7 +33,9 @@ export {
   type StatelyActorEvent,
   type StatelyEventEvent,
   type StatelyInspectionEvent,
+  type StatelyInspectModule,
   type StatelySnapshotEvent,
+  type StatelyWebSocketInspector,
 } from './inspector';
 export { InspectionHub, DEFAULT_HUB_LIMITS, type HubLimits } from './inspectionHub';
 export {

@@ -281,10 +281,31 @@ function optionsKey(options: Partial<SanitizeOptions>): string {
 }
 
 /**
+ * The part of `@statelyai/inspect` this package uses. The visualizer's bundle
+ * carries its own copy of it, and the published declarations name only this
+ * much, so they need nothing installed beyond the engine's dependencies. An
+ * app that wants the rest (the browser inspector, say) installs
+ * `@statelyai/inspect` itself.
+ */
+export interface StatelyInspectModule {
+  createWebSocketInspector(options: { url: string; maxDeferredEvents?: number; autoStart?: boolean }): StatelyWebSocketInspector;
+}
+
+export interface StatelyWebSocketInspector {
+  /** Its connection; `status`, not part of its typed API, says when the socket is open. */
+  readonly adapter: unknown;
+  /** For an actor's `inspect` option. */
+  readonly inspect: Observer<InspectionEvent>;
+  start(): void;
+  stop(): void;
+}
+
+/**
  * `@statelyai/inspect`, loaded the only way an ES-module-only package loads
  * from CommonJS: a real `import()`. It therefore works in Node and in the
  * built CLI, but not inside Jest's CommonJS sandbox (run it in a child process there).
  */
-export function loadStatelyInspect(): Promise<typeof import('@statelyai/inspect', { with: { 'resolution-mode': 'import' } })> {
+export function loadStatelyInspect(): Promise<StatelyInspectModule> {
+  // The module's own types are checked against StatelyInspectModule here.
   return import('@statelyai/inspect');
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENTRIES, ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT, SAME_OBJECTS_SCRIPT } from './support/scripts';
 
 // These tests load the BUILT package (dist/, made by `npm run build`, which
 // `npm test` runs first) by its name, the way a user's code would.
@@ -56,6 +57,19 @@ describe('the built package', () => {
       console.log(engine.getState(), refused);
     `;
     expect(node(['--input-type=module', '-e', script])).toBe('starting malformed');
+  });
+
+  it('gives import and require of each entry the same objects, shared between the entries too', () => {
+    const result = JSON.parse(node(['--input-type=module', '-e', SAME_OBJECTS_SCRIPT])) as Record<string, { names: number }>;
+    expect(Object.keys(result)).toEqual(ENTRIES);
+    for (const entry of ENTRIES) {
+      expect([entry, result[entry]]).toEqual([entry, { names: expect.any(Number), sameNames: true, differ: [], differFromOtherEntries: [] }]);
+      expect(result[entry]!.names).toBeGreaterThan(40);
+    }
+  });
+
+  it('throws, from an engine made through require, errors that are instances of the classes import gives', () => {
+    expect(node(['--input-type=module', '-e', ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT])).toBe('true true true malformed');
   });
 
   it('ships type declarations that resolve for both CommonJS and ES module consumers', () => {

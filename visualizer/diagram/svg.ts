@@ -18,13 +18,9 @@ export async function renderDot(dot: string): Promise<string> {
   return (await graphviz).renderString(dot, { format: 'svg' });
 }
 
-// viz ships both module formats. `require` is what works under Jest (whose
-// CommonJS VM rejects `import()`) and in the CommonJS build; the ESM build has
-// no `require`, so its bundler's stub throws and `import()` takes over.
+// viz ships both module formats. Whatever runs this module is CommonJS (the
+// package's bundles, and Jest, whose CommonJS VM rejects `import()`), so it
+// takes viz's CommonJS build; a bundled `import()` would add a second copy.
 function loadViz(): Promise<typeof VizModule> {
-  try {
-    return Promise.resolve(require('@viz-js/viz') as typeof VizModule);
-  } catch {
-    return import('@viz-js/viz');
-  }
+  return Promise.resolve(require('@viz-js/viz') as typeof VizModule);
 }
