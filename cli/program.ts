@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { version } from '../package.json';
 import { BEHAVIOUR_OPTIONS } from '../simulator/byzantine';
 import {
   DEFAULT_SIMULATION_OPTIONS,
@@ -133,6 +134,7 @@ function buildProgram(
 ): Command {
   const program = new Command('statechart-consensus')
     .description('A BFT consensus engine declared as XState statecharts: simulation and tools.')
+    .version(version, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
