@@ -43,6 +43,10 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** Safe, but the target was not reached: a liveness stall. */
   stalled: 3,
+  /** A bug, not bad input (EX_SOFTWARE of sysexits.h): the message carries the stack. */
+  internal: 70,
+  /** `diagram --out` could not be written (EX_CANTCREAT of sysexits.h). */
+  cannotWrite: 73,
 });
 
 /** Heights per run in `--sweep` when `--rounds` is not given: many short runs. */

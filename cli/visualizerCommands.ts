@@ -32,6 +32,9 @@ function argument<T>(parse: (text: string) => T): (text: string) => T {
 const speed = argument(parseSpeed);
 const integer = (name: string, min: number, max: number) => argument((t) => parseInteger(t, name, min, max));
 
+export const DIAGRAM_EXIT_CODES =
+  'Exit codes: 0 printed or written; 2 invalid options; 73 --out could not be written (one line on stderr).';
+
 /** `diagram` and `visualize`: the commands that show the machines and a cluster. */
 export function addVisualizerCommands(program: Command, io: CommandIO, setExitCode: (code: number) => void): void {
   program
@@ -43,7 +46,8 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
         .makeOptionMandatory(),
     )
     .addOption(new Option('-f, --format <format>', 'output format').choices([...DIAGRAM_FORMAT_CHOICES]).default('mermaid'))
-    .option('-o, --out <path>', 'write to this file (a directory with --machine all) instead of stdout')
+    .option('-o, --out <path>', 'write to this file (a directory with --machine all) instead of stdout; missing directories are created')
+    .addHelpText('after', `\n${DIAGRAM_EXIT_CODES}`)
     .action(async (flags) => setExitCode(await runDiagramCommand(flags, io)));
 
   program
