@@ -1,14 +1,17 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { version } from '../package.json';
 import { BEHAVIOUR_OPTIONS } from '../simulator/byzantine';
 import {
   DEFAULT_SIMULATION_OPTIONS,
+  MAX_DELAY_MS,
+  MAX_FAULT_MS,
   MAX_NODES,
   nodeNames,
   parseBehaviour,
   parseCrashes,
   parseInteger,
+  parseIntegerList,
   parsePartitions,
   parseProbability,
   parseRange,
@@ -22,6 +25,7 @@ import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/round
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
 import { benchTable, electionCostLines, failoverTable, humanReport, sweepReport } from './render';
+import { argument, checkByzantine, UsageError } from './usage';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -71,18 +75,6 @@ interface SimulateFlags {
   trace: number;
 }
 
-/** Turns a parser's error into commander's, so it prints "error: option … is invalid. <why>". */
-function argument<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      if (error instanceof SimulationOptionsError) throw new InvalidArgumentError(error.message);
-      throw error;
-    }
-  };
-}
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${min}` : `${min}-${max}`);
 
@@ -102,9 +94,9 @@ Faults:
   --crash NODE@AT[-RESTART]         NODE crashes at AT ms and restarts from its persisted ledger at
                                     RESTART ms (never, without it). Repeat, or separate with ';' or ','.
                                     NODE 'leader' is whoever leads the election at AT.
-  Nodes are n0 … n(N-1); times are simulated milliseconds. Every honest node also runs the
-  Raft-lite election; the report gives terms, leaders, and the time to a new leader after each
-  leader crash and each heal. --rounds 0 runs the election alone.
+  Nodes are n0 … n(N-1); times are simulated milliseconds, at most ${MAX_FAULT_MS} (one hour).
+  Every honest node also runs the Raft-lite election; the report gives terms, leaders, and the
+  time to a new leader after each leader crash and each heal. --rounds 0 runs the election alone.
 
 Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
   withhold     silent: sends nothing (a silent proposer)
@@ -122,6 +114,9 @@ report says how many ranks needed more than one (round change, SPEC §2.8).
 Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
   2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the
   command that replays it.`;
+
+const BENCH_HELP = `
+Exit codes: 0 done; 2 invalid options.`;
 
 interface BenchFlags {
   json?: boolean;
@@ -146,13 +141,14 @@ function buildProgram(
     })
     .showSuggestionAfterError(true);
 
+  const integer = (flag: string, min: number, max: number) => argument((t) => parseInteger(t, flag, min, max));
   program
     .command('simulate')
     .description('Run a seeded, deterministic cluster simulation with faults and Byzantine nodes, checking safety online.')
-    .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, argument((t) => parseInteger(t, '--nodes', 1, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.nodes)
-    .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', argument((t) => parseInteger(t, '--byzantine', 0, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.byzantine)
-    .option('-r, --rounds <n>', 'heights every live honest node must finalize (0: the election alone)', argument((t) => parseInteger(t, '--rounds', 0, 1_000_000)), DEFAULT_SIMULATION_OPTIONS.rounds)
-    .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', argument((t) => parseInteger(t, '--seed', 0, Number.MAX_SAFE_INTEGER)), DEFAULT_SIMULATION_OPTIONS.seed)
+    .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, integer('--nodes', 1, MAX_NODES), DEFAULT_SIMULATION_OPTIONS.nodes)
+    .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', integer('--byzantine', 0, MAX_NODES), DEFAULT_SIMULATION_OPTIONS.byzantine)
+    .option('-r, --rounds <n>', 'heights every live honest node must finalize (0: the election alone)', integer('--rounds', 0, 1_000_000), DEFAULT_SIMULATION_OPTIONS.rounds)
+    .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', integer('--seed', 0, Number.MAX_SAFE_INTEGER), DEFAULT_SIMULATION_OPTIONS.seed)
     .addOption(
       new Option('--behaviour <kind>', 'what the Byzantine nodes do')
         .choices(BEHAVIOUR_OPTIONS as string[])
@@ -162,22 +158,22 @@ function buildProgram(
     .option('--drop <p>', 'probability that a message is lost', argument((t) => parseProbability(t, '--drop')), 0)
     .option('--duplicate <p>', 'probability that a message is delivered twice', argument((t) => parseProbability(t, '--duplicate')), 0)
     .addOption(
-      new Option('--latency <ms>', 'one-way latency per message, MIN-MAX or a fixed value')
-        .argParser(argument((t) => parseRange(t, '--latency')))
+      new Option('--latency <ms>', `one-way latency per message, MIN-MAX or a fixed value (at most ${MAX_DELAY_MS})`)
+        .argParser(argument((t) => parseRange(t, '--latency', { max: MAX_DELAY_MS })))
         .default(DEFAULT_SIMULATION_OPTIONS.latency, range(DEFAULT_SIMULATION_OPTIONS.latency)),
     )
     .option('--no-reorder', 'keep every link FIFO (by default a faster message overtakes a slower one)')
     .addOption(
-      new Option('--proof <ms>', 'simulated proof time, MIN-MAX')
-        .argParser(argument((t) => parseRange(t, '--proof')))
+      new Option('--proof <ms>', `simulated proof time, MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`)
+        .argParser(argument((t) => parseRange(t, '--proof', { max: MAX_DELAY_MS, whole: true })))
         .default(DEFAULT_SIMULATION_OPTIONS.proofMs, range(DEFAULT_SIMULATION_OPTIONS.proofMs)),
     )
-    .option('--provers <k>', 'provers per height (default f + 2, at most n)', argument((t) => parseInteger(t, '--provers', 1, MAX_NODES)))
+    .option('--provers <k>', 'provers per height (default f + 2, at most n)', integer('--provers', 1, MAX_NODES))
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
     .option('--json', 'print one JSON object instead of the table')
-    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults', argument((t) => parseInteger(t, '--sweep', 1, 1_000_000)))
-    .option('--trace <n>', 'events kept for a violation report', argument((t) => parseInteger(t, '--trace', 1, 100_000)), DEFAULT_SIMULATION_OPTIONS.traceTail)
+    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults', integer('--sweep', 1, 1_000_000))
+    .option('--trace <n>', 'events kept for a violation report', integer('--trace', 1, 100_000), DEFAULT_SIMULATION_OPTIONS.traceTail)
     .addHelpText('after', EXAMPLES)
     .action(run);
   addInspectOption(program.commands.find((command) => command.name() === 'simulate')!);
@@ -186,13 +182,14 @@ function buildProgram(
     .command('bench')
     .description('Finalized rounds per wall-clock second for n = 4, 7, 16, 64: honest nodes, zero latency, instant proofs.')
     .addOption(
-      new Option('--nodes <list>', `cluster sizes, comma-separated (default: ${BENCH_SIZES.map((size) => size.nodes).join(',')})`)
-        .argParser(argument((t) => t.split(',').map((n) => parseInteger(n, '--nodes', 1, MAX_NODES)))),
+      new Option('--nodes <list>', `cluster sizes, comma-separated (default: ${BENCH_SIZES.map((size) => size.nodes).join(',')}; with --failover ${FAILOVER_SIZES.join(',')})`)
+        .argParser(argument((t) => parseIntegerList(t, '--nodes', 1, MAX_NODES))),
     )
     .option('--json', 'print one JSON array instead of the table')
     .option('--failover', `instead: failover time after a leader crash (n = ${FAILOVER_SIZES.join(', ')}), and the election's cost per node`)
-    .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, argument((t) => parseInteger(t, '--seeds', 1, 1_000_000)))
-    .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', argument((t) => parseInteger(t, '--heartbeats', 1, 10_000_000)))
+    .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, integer('--seeds', 1, 1_000_000))
+    .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
+    .addHelpText('after', BENCH_HELP)
     .action(bench);
   return program;
 }
@@ -227,7 +224,8 @@ function progressBar(io: CliIO, label: string): SingleBar | null {
   });
 }
 
-async function simulate(flags: SimulateFlags, io: CliIO): Promise<number> {
+async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
+  checkByzantine(command, flags.nodes, flags.byzantine);
   const options = resolveOptions(optionsFrom(flags));
   const bar = flags.json ? null : progressBar(io, 'finalized heights');
   bar?.start(options.rounds, 0);
@@ -244,6 +242,10 @@ async function simulate(flags: SimulateFlags, io: CliIO): Promise<number> {
 
 async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   const runs = flags.sweep as number;
+  // Compared this way round: `seed + runs` itself may already be past exact integers.
+  if (flags.seed > Number.MAX_SAFE_INTEGER - (runs - 1)) {
+    throw new UsageError(`--seed ${flags.seed} with --sweep ${runs} would run seeds past ${Number.MAX_SAFE_INTEGER}, the largest --seed`);
+  }
   const rounds = command.getOptionValueSource('rounds') === 'default' ? SWEEP_DEFAULT_ROUNDS : flags.rounds;
   const bar = flags.json ? null : progressBar(io, 'sweep runs');
   bar?.start(runs, 0);
@@ -258,7 +260,14 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
   return summary.stalls > 0 ? EXIT.stalled : EXIT.ok;
 }
 
+/** A failover needs a majority left once the leader is down: two of three, at the least. */
+const MIN_FAILOVER_NODES = 3;
+
 async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {
+  const small = flags.nodes?.find((nodes) => nodes < MIN_FAILOVER_NODES);
+  if (small !== undefined) {
+    throw new UsageError(`--nodes with --failover must be at least ${MIN_FAILOVER_NODES} (a new leader needs a majority of the rest), got ${small}`);
+  }
   const rows = await runFailoverBench({ sizes: flags.nodes, seeds: flags.seeds }, (row) => {
     if (!flags.json) io.stderr.write(`n = ${row.nodes}: failover p50 ${row.p50} ms, p99 ${row.p99} ms\n`);
   });
@@ -282,18 +291,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
   };
   const program = buildProgram(io, async (flags, command) => {
-    try {
-      const inspected = await runInspectIfAsked(flags, command, io);
-      if (inspected !== undefined) {
-        exitCode = inspected;
-        return;
-      }
-      exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, io);
-    } catch (error) {
-      if (!(error instanceof SimulationOptionsError)) throw error;
-      io.stderr.write(`error: ${error.message}\n`);
-      exitCode = EXIT.usage;
+    const inspected = await runInspectIfAsked(flags, command, io);
+    if (inspected !== undefined) {
+      exitCode = inspected;
+      return;
     }
+    exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, command, io);
   }, bench);
   addVisualizerCommands(program, io, (code) => {
     exitCode = code;
@@ -306,6 +309,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof UsageError || error instanceof SimulationOptionsError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
     throw error;
   }
   return exitCode;
