@@ -25,7 +25,7 @@ import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/round
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
 import { benchTable, electionCostLines, failoverTable, humanReport, sweepReport } from './render';
-import { argument, checkByzantine, UsageError } from './usage';
+import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -111,6 +111,9 @@ Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
 Every behaviour acts in each attempt of a height. A faulty proposer costs an attempt: the
 report says how many ranks needed more than one (round change, SPEC §2.8).
 
+--sweep N runs N seeded runs, each drawing its cluster, Byzantine nodes and faults from its
+  seed: only --seed, --rounds and --json apply.
+
 Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
   2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the
   command that replays it.`;
@@ -129,7 +132,7 @@ interface BenchFlags {
 function buildProgram(
   io: CliIO,
   run: (flags: SimulateFlags, command: Command) => Promise<void>,
-  bench: (flags: BenchFlags) => Promise<void>,
+  bench: (flags: BenchFlags, command: Command) => Promise<void>,
 ): Command {
   const program = new Command('statechart-consensus')
     .description('A BFT consensus engine declared as XState statecharts: simulation and tools.')
@@ -240,8 +243,12 @@ async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Prom
   return report.reachedTarget ? EXIT.ok : EXIT.stalled;
 }
 
+/** What a sweep takes from the command line; every other simulate flag would be ignored. */
+const SWEEP_FLAGS = ['--seed', '--rounds', '--json'];
+
 async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   const runs = flags.sweep as number;
+  refuseIgnored(command, '--sweep', SWEEP_FLAGS, `each run draws its cluster, Byzantine nodes and faults from its seed (only ${listFlags(SWEEP_FLAGS)} apply)`);
   // Compared this way round: `seed + runs` itself may already be past exact integers.
   if (flags.seed > Number.MAX_SAFE_INTEGER - (runs - 1)) {
     throw new UsageError(`--seed ${flags.seed} with --sweep ${runs} would run seeds past ${Number.MAX_SAFE_INTEGER}, the largest --seed`);
@@ -263,6 +270,19 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
 /** A failover needs a majority left once the leader is down: two of three, at the least. */
 const MIN_FAILOVER_NODES = 3;
 
+async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<void> {
+  if (flags.failover) return benchFailover(flags, io);
+  const failoverOnly = typedFlags(command).filter((flag) => flag === '--seeds' || flag === '--heartbeats');
+  if (failoverOnly.length > 0) {
+    throw new UsageError(`${listFlags(failoverOnly)} ${failoverOnly.length === 1 ? 'applies' : 'apply'} only with --failover (the rounds bench runs one seed per size)`);
+  }
+  const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
+  const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
+    if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
+  });
+  io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
+}
+
 async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {
   const small = flags.nodes?.find((nodes) => nodes < MIN_FAILOVER_NODES);
   if (small !== undefined) {
@@ -282,22 +302,18 @@ async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const bench = async (flags: BenchFlags) => {
-    if (flags.failover) return benchFailover(flags, io);
-    const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
-    const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
-      if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
-    });
-    io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
-  };
-  const program = buildProgram(io, async (flags, command) => {
-    const inspected = await runInspectIfAsked(flags, command, io);
-    if (inspected !== undefined) {
-      exitCode = inspected;
-      return;
-    }
-    exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, command, io);
-  }, bench);
+  const program = buildProgram(
+    io,
+    async (flags, command) => {
+      const inspected = await runInspectIfAsked(flags, command, io);
+      if (inspected !== undefined) {
+        exitCode = inspected;
+        return;
+      }
+      exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, command, io);
+    },
+    (flags, command) => bench(flags, command, io),
+  );
   addVisualizerCommands(program, io, (code) => {
     exitCode = code;
   });

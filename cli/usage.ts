@@ -27,6 +27,29 @@ export function argument<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
+/** `--a`, `--a and --b`, `--a, --b and --c` */
+export function listFlags(flags: readonly string[]): string {
+  return flags.length <= 1 ? flags.join('') : `${flags.slice(0, -1).join(', ')} and ${flags.at(-1)}`;
+}
+
+/** The flags of `command` typed on the command line (not defaults), as typed: `--drop`, `--no-reorder`. */
+export function typedFlags(command: Command): string[] {
+  return command.options
+    .filter((option) => command.getOptionValueSource(option.attributeName()) === 'cli')
+    .map((option) => option.long ?? option.short ?? option.flags);
+}
+
+/**
+ * Refuses flags that would have no effect next to `context` (e.g. `--drop`
+ * with `--sweep`): an option silently ignored looks like one that worked.
+ * `allowed` lists the flags that do apply, as typed.
+ */
+export function refuseIgnored(command: Command, context: string, allowed: readonly string[], why: string): void {
+  const ignored = typedFlags(command).filter((flag) => flag !== context && !allowed.includes(flag));
+  if (ignored.length === 0) return;
+  throw new UsageError(`${listFlags(ignored)} ${ignored.length === 1 ? 'has' : 'have'} no effect with ${context}: ${why}`);
+}
+
 /**
  * At most f = ⌊(n−1)/3⌋ Byzantine nodes. When `--byzantine` was not typed,
  * the message says that its default is what does not fit, rather than

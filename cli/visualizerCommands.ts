@@ -9,7 +9,7 @@ import {
   runVisualizeCommand,
 } from '../visualizer/commands';
 import { MAX_SPEED, parseSpeed } from '../visualizer/protocol';
-import { argument, checkByzantine, UsageError } from './usage';
+import { argument, checkByzantine, refuseIgnored, UsageError } from './usage';
 
 interface CommandIO {
   stdout: { write(text: string): unknown };
@@ -51,14 +51,19 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option('-f, --format <format>', 'output format')
+      new Option('-f, --format <format>', 'output format (--machine all writes every format)')
         .choices([...DIAGRAM_FORMAT_CHOICES])
         .argParser(choice('--format', DIAGRAM_FORMAT_CHOICES))
         .default('mermaid'),
     )
     .option('-o, --out <path>', 'write to this file (a directory with --machine all) instead of stdout; missing directories are created')
     .addHelpText('after', `\n${DIAGRAM_EXIT_CODES}`)
-    .action(async (flags) => setExitCode(await runDiagramCommand(flags, io)));
+    .action(async (flags, command: Command) => {
+      if (flags.machine === 'all' && command.getOptionValueSource('format') === 'cli') {
+        throw new UsageError('--format has no effect with --machine all: it writes every format');
+      }
+      setExitCode(await runDiagramCommand(flags, io));
+    });
 
   program
     .command('visualize')
@@ -71,7 +76,8 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
     .option('--paused', 'start paused')
     .option('--relay', 'run no cluster; show what apps stream to ws://127.0.0.1:PORT/inspect')
     .action(async (flags, command: Command) => {
-      if (!flags.relay) checkByzantine(command, flags.nodes, flags.byzantine);
+      if (flags.relay) refuseIgnored(command, '--relay', ['--port'], 'it runs no cluster, it only relays what apps stream');
+      else checkByzantine(command, flags.nodes, flags.byzantine);
       setExitCode((await runVisualizeCommand(flags, io)).exitCode);
     });
 }
@@ -94,7 +100,17 @@ interface InspectFlags {
 
 /** Runs `--inspect` when it was given; undefined when the simulation should run as usual. */
 export async function runInspectIfAsked(flags: InspectFlags, command: Command, io: CommandIO): Promise<number | undefined> {
-  if (flags.inspect === undefined) return undefined;
+  if (flags.inspect === undefined) {
+    if (command.getOptionValueSource('inspectSpeed') === 'cli') throw new UsageError('--inspect-speed has no effect without --inspect');
+    return undefined;
+  }
+  // The inspector is shown the live view's cluster, which has no faults of its own.
+  refuseIgnored(
+    command,
+    '--inspect',
+    ['--nodes', '--byzantine', '--seed', '--rounds', '--inspect-speed'],
+    'it streams the cluster of the live view (only --nodes, --byzantine, --seed, --rounds and --inspect-speed apply)',
+  );
   if (flags.nodes > MAX_VISUAL_NODES) throw new UsageError(`--nodes with --inspect must be at most ${MAX_VISUAL_NODES}, got ${flags.nodes}`);
   checkByzantine(command, flags.nodes, flags.byzantine);
   const rounds = command.getOptionValueSource('rounds') === 'default' ? 20 : flags.rounds;
