@@ -93,7 +93,10 @@ Faults:
                                     Repeat the option, or separate partitions with ';'.
   --crash NODE@AT[-RESTART]         NODE crashes at AT ms and restarts from its persisted ledger at
                                     RESTART ms (never, without it). Repeat, or separate with ';' or ','.
-                                    NODE 'leader' is whoever leads the election at AT.
+                                    NODE 'leader' is whoever leads the election at AT. With no leader
+                                    then (the first one takes a few hundred ms), that crash and its
+                                    restart are skipped, and the report says so ('crash skipped',
+                                    skippedCrashes in --json).
   Nodes are n0 … n(N-1); times are simulated milliseconds, at most ${MAX_FAULT_MS} (one hour).
   Every honest node also runs the Raft-lite election; the report gives terms, leaders, and the
   time to a new leader after each leader crash and each heal. --rounds 0 runs the election alone.

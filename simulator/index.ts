@@ -31,6 +31,7 @@ export {
   type CrashSpec,
   type RangeLimits,
   type SimulationOptions,
+  type SkippedCrash,
 } from './options';
 export { replayCommand } from './replay';
 export {

@@ -7,7 +7,8 @@ import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 /**
  * The crash target that names no node in advance: whichever honest node leads
  * the election at that instant (the leader of the highest term if a partition
- * left a stale one). With no leader then, the crash and its restart do nothing.
+ * left a stale one). With no leader then, the crash and its restart are
+ * skipped, and the report lists them under `skippedCrashes`.
  */
 export const LEADER = 'leader';
 
@@ -17,6 +18,15 @@ export interface CrashSpec {
   node: string;
   at: number;
   restartAt: number | null;
+}
+
+/**
+ * A scheduled crash that did not happen (nor its restart). A crash is not
+ * moved to a later instant: that would change what the seed replays.
+ */
+export interface SkippedCrash extends CrashSpec {
+  /** `no_leader`: NODE is `leader` and no honest node led at `at`; `already_down`: the node was down at `at`. */
+  reason: 'no_leader' | 'already_down';
 }
 
 export interface SimulationOptions {
