@@ -1,5 +1,4 @@
 import { Command, CommanderError, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { version } from '../package.json';
 import { BEHAVIOUR_OPTIONS } from '../simulator/byzantine';
 import {
@@ -25,6 +24,7 @@ import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/round
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
 import { benchTable, electionCostLines, failoverTable, humanReport, sweepReport } from './render';
+import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
@@ -85,7 +85,7 @@ Examples:
   $ statechart-consensus simulate --drop 0.05 --latency 5-50 --partition '1000-3000:n0,n1|n2,n3' --crash n2@2000-5000
   $ statechart-consensus simulate --byzantine 0 --crash leader@2000-6000
   $ statechart-consensus simulate --nodes 5 --byzantine 0 --rounds 0 --crash leader@1000-1500
-  $ statechart-consensus simulate --sweep 500 --json
+  $ statechart-consensus simulate --sweep 500 --json     # about 10 minutes; estimate and progress on stderr
 
 Faults:
   --partition FROM-TO:GROUP|GROUP   from FROM ms to TO ms only nodes in one group reach each other;
@@ -115,7 +115,8 @@ Every behaviour acts in each attempt of a height. A faulty proposer costs an att
 report says how many ranks needed more than one (round change, SPEC §2.8).
 
 --sweep N runs N seeded runs, each drawing its cluster, Byzantine nodes and faults from its
-  seed: only --seed, --rounds and --json apply.
+  seed: only --seed, --rounds and --json apply. It takes about a second a run (500 runs: about
+  10 minutes); it prints an estimate before it starts and its progress on stderr.
 
 Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
   2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the
@@ -178,7 +179,7 @@ function buildProgram(
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
     .option('--json', 'print one JSON object instead of the table')
-    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults', integer('--sweep', 1, 1_000_000))
+    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults; about 1 s a run', integer('--sweep', 1, 1_000_000))
     .option('--trace <n>', 'events kept for a violation report', integer('--trace', 1, 100_000), DEFAULT_SIMULATION_OPTIONS.traceTail)
     .addHelpText('after', EXAMPLES)
     .action(run);
@@ -220,20 +221,10 @@ function optionsFrom(flags: SimulateFlags): Partial<SimulationOptions> {
   };
 }
 
-function progressBar(io: CliIO, label: string): SingleBar | null {
-  if (!io.stderr.isTTY) return null;
-  return new SingleBar({
-    format: `${label} [{bar}] {value}/{total}`,
-    stream: io.stderr as NodeJS.WriteStream,
-    hideCursor: true,
-    clearOnComplete: true,
-  });
-}
-
 async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   checkByzantine(command, flags.nodes, flags.byzantine);
   const options = resolveOptions(optionsFrom(flags));
-  const bar = flags.json ? null : progressBar(io, 'finalized heights');
+  const bar = flags.json ? null : progressBar(io.stderr, 'finalized heights [{bar}] {value}/{total}');
   bar?.start(options.rounds, 0);
   let report;
   try {
@@ -257,13 +248,20 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
     throw new UsageError(`--seed ${flags.seed} with --sweep ${runs} would run seeds past ${Number.MAX_SAFE_INTEGER}, the largest --seed`);
   }
   const rounds = command.getOptionValueSource('rounds') === 'default' ? SWEEP_DEFAULT_ROUNDS : flags.rounds;
-  const bar = flags.json ? null : progressBar(io, 'sweep runs');
-  bar?.start(runs, 0);
+  // A sweep can take many minutes: say so before it starts, on stderr, JSON or not.
+  io.stderr.write(sweepEstimate(runs, rounds));
+  const progress = sweepProgress(io.stderr, runs);
+  let failed = 0;
   let summary;
   try {
-    summary = await runSweep(flags.seed, runs, rounds, { onRun: (_, index) => bar?.update(index + 1) });
+    summary = await runSweep(flags.seed, runs, rounds, {
+      onRun: (run, index) => {
+        if (run.violations.length > 0 || run.stalled) failed += 1;
+        progress.update(index + 1, failed);
+      },
+    });
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   io.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : sweepReport(summary));
   if (summary.violations > 0) return EXIT.unsafe;
