@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `statechart-consensus` command. All the work is in ./program so tests
 // can run it in-process with captured output.
-import { runCli } from './program';
+import { EXIT, runCli } from './program';
 
 // `statechart-consensus simulate --help | head`: a closed pipe ends the
 // output, it is not an error worth a stack trace.
@@ -19,6 +19,6 @@ runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }
   (error: unknown) => {
     // A bug, not bad input: say so plainly, with the stack for the report.
     process.stderr.write(`statechart-consensus: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 70;
+    process.exitCode = EXIT.internal;
   },
 );

@@ -1,13 +1,16 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
+import { version } from '../package.json';
 import { BEHAVIOUR_OPTIONS } from '../simulator/byzantine';
 import {
   DEFAULT_SIMULATION_OPTIONS,
+  MAX_DELAY_MS,
+  MAX_FAULT_MS,
   MAX_NODES,
   nodeNames,
   parseBehaviour,
   parseCrashes,
   parseInteger,
+  parseIntegerList,
   parsePartitions,
   parseProbability,
   parseRange,
@@ -21,6 +24,8 @@ import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/round
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
 import { benchTable, electionCostLines, failoverTable, humanReport, sweepReport } from './render';
+import { progressBar, sweepEstimate, sweepProgress } from './progress';
+import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -42,6 +47,10 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** Safe, but the target was not reached: a liveness stall. */
   stalled: 3,
+  /** A bug, not bad input (EX_SOFTWARE of sysexits.h): the message carries the stack. */
+  internal: 70,
+  /** `diagram --out` could not be written (EX_CANTCREAT of sysexits.h). */
+  cannotWrite: 73,
 });
 
 /** Heights per run in `--sweep` when `--rounds` is not given: many short runs. */
@@ -67,18 +76,6 @@ interface SimulateFlags {
   trace: number;
 }
 
-/** Turns a parser's error into commander's, so it prints "error: option … is invalid. <why>". */
-function argument<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      if (error instanceof SimulationOptionsError) throw new InvalidArgumentError(error.message);
-      throw error;
-    }
-  };
-}
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${min}` : `${min}-${max}`);
 
@@ -89,7 +86,7 @@ Examples:
   $ statechart-consensus simulate --drop 0.05 --latency 5-50 --partition '1000-3000:n0,n1|n2,n3' --crash n2@2000-5000
   $ statechart-consensus simulate --byzantine 0 --crash leader@2000-6000
   $ statechart-consensus simulate --nodes 5 --byzantine 0 --rounds 0 --crash leader@1000-1500
-  $ statechart-consensus simulate --sweep 500 --json
+  $ statechart-consensus simulate --sweep 500 --json     # about 10 minutes; estimate and progress on stderr
 
 Faults:
   --partition FROM-TO:GROUP|GROUP   from FROM ms to TO ms only nodes in one group reach each other;
@@ -97,10 +94,13 @@ Faults:
                                     Repeat the option, or separate partitions with ';'.
   --crash NODE@AT[-RESTART]         NODE crashes at AT ms and restarts from its persisted ledger at
                                     RESTART ms (never, without it). Repeat, or separate with ';' or ','.
-                                    NODE 'leader' is whoever leads the election at AT.
-  Nodes are n0 … n(N-1); times are simulated milliseconds. Every honest node also runs the
-  Raft-lite election; the report gives terms, leaders, and the time to a new leader after each
-  leader crash and each heal. --rounds 0 runs the election alone.
+                                    NODE 'leader' is whoever leads the election at AT. With no leader
+                                    then (the first one takes a few hundred ms), that crash and its
+                                    restart are skipped, and the report says so ('crash skipped',
+                                    skippedCrashes in --json).
+  Nodes are n0 … n(N-1); times are simulated milliseconds, at most ${MAX_FAULT_MS} (one hour).
+  Every honest node also runs the Raft-lite election; the report gives terms, leaders, and the
+  time to a new leader after each leader crash and each heal. --rounds 0 runs the election alone.
 
 Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
   withhold     silent: sends nothing (a silent proposer)
@@ -115,9 +115,16 @@ Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
 Every behaviour acts in each attempt of a height. A faulty proposer costs an attempt: the
 report says how many ranks needed more than one (round change, SPEC §2.8).
 
+--sweep N runs N seeded runs, each drawing its cluster, Byzantine nodes and faults from its
+  seed: only --seed, --rounds and --json apply. It takes about a second a run (500 runs: about
+  10 minutes); it prints an estimate before it starts and its progress on stderr.
+
 Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
   2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the
   command that replays it.`;
+
+const BENCH_HELP = `
+Exit codes: 0 done; 2 invalid options.`;
 
 interface BenchFlags {
   json?: boolean;
@@ -130,10 +137,11 @@ interface BenchFlags {
 function buildProgram(
   io: CliIO,
   run: (flags: SimulateFlags, command: Command) => Promise<void>,
-  bench: (flags: BenchFlags) => Promise<void>,
+  bench: (flags: BenchFlags, command: Command) => Promise<void>,
 ): Command {
   const program = new Command('statechart-consensus')
     .description('A BFT consensus engine declared as XState statecharts: simulation and tools.')
+    .version(version, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -141,13 +149,14 @@ function buildProgram(
     })
     .showSuggestionAfterError(true);
 
+  const integer = (flag: string, min: number, max: number) => argument((t) => parseInteger(t, flag, min, max));
   program
     .command('simulate')
     .description('Run a seeded, deterministic cluster simulation with faults and Byzantine nodes, checking safety online.')
-    .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, argument((t) => parseInteger(t, '--nodes', 1, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.nodes)
-    .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', argument((t) => parseInteger(t, '--byzantine', 0, MAX_NODES)), DEFAULT_SIMULATION_OPTIONS.byzantine)
-    .option('-r, --rounds <n>', 'heights every live honest node must finalize (0: the election alone)', argument((t) => parseInteger(t, '--rounds', 0, 1_000_000)), DEFAULT_SIMULATION_OPTIONS.rounds)
-    .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', argument((t) => parseInteger(t, '--seed', 0, Number.MAX_SAFE_INTEGER)), DEFAULT_SIMULATION_OPTIONS.seed)
+    .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, integer('--nodes', 1, MAX_NODES), DEFAULT_SIMULATION_OPTIONS.nodes)
+    .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', integer('--byzantine', 0, MAX_NODES), DEFAULT_SIMULATION_OPTIONS.byzantine)
+    .option('-r, --rounds <n>', 'heights every live honest node must finalize (0: the election alone)', integer('--rounds', 0, 1_000_000), DEFAULT_SIMULATION_OPTIONS.rounds)
+    .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', integer('--seed', 0, Number.MAX_SAFE_INTEGER), DEFAULT_SIMULATION_OPTIONS.seed)
     .addOption(
       new Option('--behaviour <kind>', 'what the Byzantine nodes do')
         .choices(BEHAVIOUR_OPTIONS as string[])
@@ -157,27 +166,27 @@ function buildProgram(
     .option('--drop <p>', 'probability that a message is lost', argument((t) => parseProbability(t, '--drop')), 0)
     .option('--duplicate <p>', 'probability that a message is delivered twice', argument((t) => parseProbability(t, '--duplicate')), 0)
     .addOption(
-      new Option('--latency <ms>', 'one-way latency per message, MIN-MAX or a fixed value')
-        .argParser(argument((t) => parseRange(t, '--latency')))
+      new Option('--latency <ms>', `one-way latency per message, MIN-MAX or a fixed value (at most ${MAX_DELAY_MS})`)
+        .argParser(argument((t) => parseRange(t, '--latency', { max: MAX_DELAY_MS })))
         .default(DEFAULT_SIMULATION_OPTIONS.latency, range(DEFAULT_SIMULATION_OPTIONS.latency)),
     )
     .option('--no-reorder', 'keep every link FIFO (by default a faster message overtakes a slower one)')
     .addOption(
-      new Option('--proof <ms>', 'simulated proof time, MIN-MAX')
-        .argParser(argument((t) => parseRange(t, '--proof')))
+      new Option('--proof <ms>', `simulated proof time, MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`)
+        .argParser(argument((t) => parseRange(t, '--proof', { max: MAX_DELAY_MS, whole: true })))
         .default(DEFAULT_SIMULATION_OPTIONS.proofMs, range(DEFAULT_SIMULATION_OPTIONS.proofMs)),
     )
     .addOption(
-      new Option('--storage <ms>', 'time each write of a node\'s term, vote or lock takes (a slow disk), MIN-MAX')
-        .argParser(argument((t) => parseRange(t, '--storage')))
+      new Option('--storage <ms>', `time each write of a node's term, vote or lock takes (a slow disk), MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`)
+        .argParser(argument((t) => parseRange(t, '--storage', { max: MAX_DELAY_MS, whole: true })))
         .default(DEFAULT_SIMULATION_OPTIONS.storageMs, range(DEFAULT_SIMULATION_OPTIONS.storageMs)),
     )
-    .option('--provers <k>', 'provers per height (default f + 2, at most n)', argument((t) => parseInteger(t, '--provers', 1, MAX_NODES)))
+    .option('--provers <k>', 'provers per height (default f + 2, at most n)', integer('--provers', 1, MAX_NODES))
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
     .option('--json', 'print one JSON object instead of the table')
-    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults', argument((t) => parseInteger(t, '--sweep', 1, 1_000_000)))
-    .option('--trace <n>', 'events kept for a violation report', argument((t) => parseInteger(t, '--trace', 1, 100_000)), DEFAULT_SIMULATION_OPTIONS.traceTail)
+    .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults; about 1 s a run', integer('--sweep', 1, 1_000_000))
+    .option('--trace <n>', 'events kept for a violation report', integer('--trace', 1, 100_000), DEFAULT_SIMULATION_OPTIONS.traceTail)
     .addHelpText('after', EXAMPLES)
     .action(run);
   addInspectOption(program.commands.find((command) => command.name() === 'simulate')!);
@@ -186,13 +195,14 @@ function buildProgram(
     .command('bench')
     .description('Finalized rounds per wall-clock second for n = 4, 7, 16, 64: honest nodes, zero latency, instant proofs.')
     .addOption(
-      new Option('--nodes <list>', `cluster sizes, comma-separated (default: ${BENCH_SIZES.map((size) => size.nodes).join(',')})`)
-        .argParser(argument((t) => t.split(',').map((n) => parseInteger(n, '--nodes', 1, MAX_NODES)))),
+      new Option('--nodes <list>', `cluster sizes, comma-separated (default: ${BENCH_SIZES.map((size) => size.nodes).join(',')}; with --failover ${FAILOVER_SIZES.join(',')})`)
+        .argParser(argument((t) => parseIntegerList(t, '--nodes', 1, MAX_NODES))),
     )
     .option('--json', 'print one JSON array instead of the table')
     .option('--failover', `instead: failover time after a leader crash (n = ${FAILOVER_SIZES.join(', ')}), and the election's cost per node`)
-    .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, argument((t) => parseInteger(t, '--seeds', 1, 1_000_000)))
-    .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', argument((t) => parseInteger(t, '--heartbeats', 1, 10_000_000)))
+    .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, integer('--seeds', 1, 1_000_000))
+    .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
+    .addHelpText('after', BENCH_HELP)
     .action(bench);
   return program;
 }
@@ -218,19 +228,10 @@ function optionsFrom(flags: SimulateFlags): Partial<SimulationOptions> {
   };
 }
 
-function progressBar(io: CliIO, label: string): SingleBar | null {
-  if (!io.stderr.isTTY) return null;
-  return new SingleBar({
-    format: `${label} [{bar}] {value}/{total}`,
-    stream: io.stderr as NodeJS.WriteStream,
-    hideCursor: true,
-    clearOnComplete: true,
-  });
-}
-
-async function simulate(flags: SimulateFlags, io: CliIO): Promise<number> {
+async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
+  checkByzantine(command, flags.nodes, flags.byzantine);
   const options = resolveOptions(optionsFrom(flags));
-  const bar = flags.json ? null : progressBar(io, 'finalized heights');
+  const bar = flags.json ? null : progressBar(io.stderr, 'finalized heights [{bar}] {value}/{total}');
   bar?.start(options.rounds, 0);
   let report;
   try {
@@ -243,23 +244,58 @@ async function simulate(flags: SimulateFlags, io: CliIO): Promise<number> {
   return report.reachedTarget ? EXIT.ok : EXIT.stalled;
 }
 
+/** What a sweep takes from the command line; every other simulate flag would be ignored. */
+const SWEEP_FLAGS = ['--seed', '--rounds', '--json'];
+
 async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   const runs = flags.sweep as number;
+  refuseIgnored(command, '--sweep', SWEEP_FLAGS, `each run draws its cluster, Byzantine nodes and faults from its seed (only ${listFlags(SWEEP_FLAGS)} apply)`);
+  // Compared this way round: `seed + runs` itself may already be past exact integers.
+  if (flags.seed > Number.MAX_SAFE_INTEGER - (runs - 1)) {
+    throw new UsageError(`--seed ${flags.seed} with --sweep ${runs} would run seeds past ${Number.MAX_SAFE_INTEGER}, the largest --seed`);
+  }
   const rounds = command.getOptionValueSource('rounds') === 'default' ? SWEEP_DEFAULT_ROUNDS : flags.rounds;
-  const bar = flags.json ? null : progressBar(io, 'sweep runs');
-  bar?.start(runs, 0);
+  // A sweep can take many minutes: say so before it starts, on stderr, JSON or not.
+  io.stderr.write(sweepEstimate(runs, rounds));
+  const progress = sweepProgress(io.stderr, runs);
+  let failed = 0;
   let summary;
   try {
-    summary = await runSweep(flags.seed, runs, rounds, { onRun: (_, index) => bar?.update(index + 1) });
+    summary = await runSweep(flags.seed, runs, rounds, {
+      onRun: (run, index) => {
+        if (run.violations.length > 0 || run.stalled) failed += 1;
+        progress.update(index + 1, failed);
+      },
+    });
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   io.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : sweepReport(summary));
   if (summary.violations > 0) return EXIT.unsafe;
   return summary.stalls > 0 ? EXIT.stalled : EXIT.ok;
 }
 
+/** A failover needs a majority left once the leader is down: two of three, at the least. */
+const MIN_FAILOVER_NODES = 3;
+
+async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<void> {
+  if (flags.failover) return benchFailover(flags, io);
+  const failoverOnly = typedFlags(command).filter((flag) => flag === '--seeds' || flag === '--heartbeats');
+  if (failoverOnly.length > 0) {
+    throw new UsageError(`${listFlags(failoverOnly)} ${failoverOnly.length === 1 ? 'applies' : 'apply'} only with --failover (the rounds bench runs one seed per size)`);
+  }
+  const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
+  const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
+    if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
+  });
+  io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
+}
+
 async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {
+  const small = flags.nodes?.find((nodes) => nodes < MIN_FAILOVER_NODES);
+  if (small !== undefined) {
+    throw new UsageError(`--nodes with --failover must be at least ${MIN_FAILOVER_NODES} (a new leader needs a majority of the rest), got ${small}`);
+  }
   const rows = await runFailoverBench({ sizes: flags.nodes, seeds: flags.seeds }, (row) => {
     if (!flags.json) io.stderr.write(`n = ${row.nodes}: failover p50 ${row.p50} ms, p99 ${row.p99} ms\n`);
   });
@@ -274,28 +310,18 @@ async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const bench = async (flags: BenchFlags) => {
-    if (flags.failover) return benchFailover(flags, io);
-    const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
-    const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
-      if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
-    });
-    io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
-  };
-  const program = buildProgram(io, async (flags, command) => {
-    try {
+  const program = buildProgram(
+    io,
+    async (flags, command) => {
       const inspected = await runInspectIfAsked(flags, command, io);
       if (inspected !== undefined) {
         exitCode = inspected;
         return;
       }
-      exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, io);
-    } catch (error) {
-      if (!(error instanceof SimulationOptionsError)) throw error;
-      io.stderr.write(`error: ${error.message}\n`);
-      exitCode = EXIT.usage;
-    }
-  }, bench);
+      exitCode = flags.sweep !== undefined ? await sweep(flags, command, io) : await simulate(flags, command, io);
+    },
+    (flags, command) => bench(flags, command, io),
+  );
   addVisualizerCommands(program, io, (code) => {
     exitCode = code;
   });
@@ -307,6 +333,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof UsageError || error instanceof SimulationOptionsError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
     throw error;
   }
   return exitCode;

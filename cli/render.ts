@@ -2,6 +2,7 @@ import type { SimulationReport } from '../simulator/runSimulation';
 import type { SweepSummary } from '../simulator/sweep';
 import type { TraceEvent } from '../simulator/EventTrace';
 import type { LeaderWindow } from '../simulator/LeaderLiveness';
+import type { SkippedCrash } from '../simulator/options';
 import type { RoundsBenchRow } from '../bench/rounds';
 import type { ElectionCost, FailoverRow } from '../bench/failover';
 
@@ -65,6 +66,19 @@ function windowOutcome(window: LeaderWindow, boundMs: number): string {
 }
 
 /**
+ * A crash that did not happen. The usual cause is `leader@AT` before the
+ * first election ended: the first leader's time tells what AT would work.
+ */
+function skippedCrashLine(skip: SkippedCrash, firstLeaderMs: number | null): string {
+  const spec = `${skip.node}@${skip.at}${skip.restartAt === null ? '' : `-${skip.restartAt}`}`;
+  const cause =
+    skip.reason === 'no_leader'
+      ? `no node led at ${skip.at} ms${firstLeaderMs !== null && firstLeaderMs > skip.at ? ` (the first leader everyone followed came at ${firstLeaderMs} ms)` : ''}`
+      : `${skip.node} was already down at ${skip.at} ms`;
+  return `crash skipped: ${spec}: ${cause}; nothing crashed${skip.restartAt === null ? '' : ' and nothing restarted'}`;
+}
+
+/**
  * What the election did: terms and leaders, then one line per failover
  * (a leader crashed) and per heal (a partition ended) with the time until
  * every connected honest node followed one leader again.
@@ -79,6 +93,7 @@ export function electionSummary(report: SimulationReport): string {
     `elections: max term ${elections.maxTerm}; leaders ${shown.length === 0 ? 'none' : shown.join(' → ')}; ${changes}; ${first}`,
     ...elections.failovers.map((window) => `failover: ${window.leaderBefore} crashed at ${window.at} ms, ${windowOutcome(window, elections.boundMs)}`),
     ...elections.heals.map((window) => `heal: at ${window.at} ms, ${windowOutcome(window, elections.boundMs)}`),
+    ...report.skippedCrashes.map((skip) => skippedCrashLine(skip, elections.firstLeaderMs)),
   ];
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseInteger, SimulationOptionsError } from '../simulator/options';
+import { Option, type Command } from 'commander';
+import { parseInteger } from '../simulator/options';
 import { MAX_VISUAL_NODES } from '../visualizer/cluster/VisualCluster';
 import {
   DIAGRAM_FORMAT_CHOICES,
@@ -8,29 +8,36 @@ import {
   runInspectCommand,
   runVisualizeCommand,
 } from '../visualizer/commands';
-import { parseSpeed } from '../visualizer/protocol';
+import { MAX_SPEED, parseSpeed } from '../visualizer/protocol';
+import { argument, checkByzantine, refuseIgnored, UsageError } from './usage';
 
 interface CommandIO {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
 
-/** Turns a parser's own error into commander's, so it prints as one `error:` line. */
-function argument<T>(parse: (text: string) => T): (text: string) => T {
+const speed = argument(parseSpeed);
+const integer = (name: string, min: number, max: number) => argument((t) => parseInteger(t, name, min, max));
+
+/** An enum flag, refused in the same words as the other flags rather than in commander's. */
+function choice(flag: string, choices: readonly string[]): (text: string) => string {
   return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      if (error instanceof SimulationOptionsError || error instanceof RangeError) {
-        throw new InvalidArgumentError(error.message);
-      }
-      throw error;
-    }
+    if (!choices.includes(text)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
+    return text;
   };
 }
 
-const speed = argument(parseSpeed);
-const integer = (name: string, min: number, max: number) => argument((t) => parseInteger(t, name, min, max));
+/** `--inspect-speed`: 0 plays as fast as possible, otherwise a playback speed as for `visualize --speed`. */
+function parseInspectSpeed(text: string): number {
+  const value = Number(text.trim());
+  if (text.trim() === '' || !(value >= 0 && value <= MAX_SPEED)) {
+    throw new UsageError(`--inspect-speed must be 0 (as fast as possible) or a number up to ${MAX_SPEED}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+export const DIAGRAM_EXIT_CODES =
+  'Exit codes: 0 printed or written; 2 invalid options; 73 --out could not be written (one line on stderr).';
 
 /** `diagram` and `visualize`: the commands that show the machines and a cluster. */
 export function addVisualizerCommands(program: Command, io: CommandIO, setExitCode: (code: number) => void): void {
@@ -40,11 +47,23 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
     .addOption(
       new Option('-m, --machine <name>', 'round, election, node, or all (every diagram into --out DIR)')
         .choices([...DIAGRAM_MACHINE_CHOICES])
+        .argParser(choice('--machine', DIAGRAM_MACHINE_CHOICES))
         .makeOptionMandatory(),
     )
-    .addOption(new Option('-f, --format <format>', 'output format').choices([...DIAGRAM_FORMAT_CHOICES]).default('mermaid'))
-    .option('-o, --out <path>', 'write to this file (a directory with --machine all) instead of stdout')
-    .action(async (flags) => setExitCode(await runDiagramCommand(flags, io)));
+    .addOption(
+      new Option('-f, --format <format>', 'output format (--machine all writes every format)')
+        .choices([...DIAGRAM_FORMAT_CHOICES])
+        .argParser(choice('--format', DIAGRAM_FORMAT_CHOICES))
+        .default('mermaid'),
+    )
+    .option('-o, --out <path>', 'write to this file (a directory with --machine all) instead of stdout; missing directories are created')
+    .addHelpText('after', `\n${DIAGRAM_EXIT_CODES}`)
+    .action(async (flags, command: Command) => {
+      if (flags.machine === 'all' && command.getOptionValueSource('format') === 'cli') {
+        throw new UsageError('--format has no effect with --machine all: it writes every format');
+      }
+      setExitCode(await runDiagramCommand(flags, io));
+    });
 
   program
     .command('visualize')
@@ -53,17 +72,21 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
     .option('-b, --byzantine <f>', 'Byzantine nodes (they forge proposals), at most ⌊(n−1)/3⌋', integer('--byzantine', 0, MAX_VISUAL_NODES), 1)
     .option('-s, --seed <n>', 'seed of every random choice', integer('--seed', 0, Number.MAX_SAFE_INTEGER), 42)
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: a free one, printed)', integer('--port', 0, 65_535), 0)
-    .option('--speed <x>', 'simulated ms per wall-clock ms', speed, 0.1)
+    .option('--speed <x>', `simulated ms per wall-clock ms (above 0, at most ${MAX_SPEED})`, speed, 0.1)
     .option('--paused', 'start paused')
     .option('--relay', 'run no cluster; show what apps stream to ws://127.0.0.1:PORT/inspect')
-    .action(async (flags) => setExitCode((await runVisualizeCommand(flags, io)).exitCode));
+    .action(async (flags, command: Command) => {
+      if (flags.relay) refuseIgnored(command, '--relay', ['--port'], 'it runs no cluster, it only relays what apps stream');
+      else checkByzantine(command, flags.nodes, flags.byzantine);
+      setExitCode((await runVisualizeCommand(flags, io)).exitCode);
+    });
 }
 
 /** `simulate --inspect ws://…`: stream a simulated cluster to a Stately inspector. */
 export function addInspectOption(simulate: Command): void {
   simulate
     .option('--inspect <url>', 'stream a simulated cluster (nodes, rounds and election) to a Stately inspector WebSocket, e.g. ws://localhost:8080')
-    .option('--inspect-speed <x>', 'playback speed for --inspect (0: as fast as possible)', (t) => (t.trim() === '0' ? 0 : speed(t)), 1);
+    .option('--inspect-speed <x>', 'playback speed for --inspect (0: as fast as possible)', argument(parseInspectSpeed), 1);
 }
 
 interface InspectFlags {
@@ -77,7 +100,19 @@ interface InspectFlags {
 
 /** Runs `--inspect` when it was given; undefined when the simulation should run as usual. */
 export async function runInspectIfAsked(flags: InspectFlags, command: Command, io: CommandIO): Promise<number | undefined> {
-  if (flags.inspect === undefined) return undefined;
+  if (flags.inspect === undefined) {
+    if (command.getOptionValueSource('inspectSpeed') === 'cli') throw new UsageError('--inspect-speed has no effect without --inspect');
+    return undefined;
+  }
+  // The inspector is shown the live view's cluster, which has no faults of its own.
+  refuseIgnored(
+    command,
+    '--inspect',
+    ['--nodes', '--byzantine', '--seed', '--rounds', '--inspect-speed'],
+    'it streams the cluster of the live view (only --nodes, --byzantine, --seed, --rounds and --inspect-speed apply)',
+  );
+  if (flags.nodes > MAX_VISUAL_NODES) throw new UsageError(`--nodes with --inspect must be at most ${MAX_VISUAL_NODES}, got ${flags.nodes}`);
+  checkByzantine(command, flags.nodes, flags.byzantine);
   const rounds = command.getOptionValueSource('rounds') === 'default' ? 20 : flags.rounds;
   return runInspectCommand(
     { url: flags.inspect, nodes: flags.nodes, byzantine: flags.byzantine, seed: flags.seed, rounds, speed: flags.inspectSpeed ?? 1 },

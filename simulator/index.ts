@@ -18,6 +18,8 @@ export {
 export {
   DEFAULT_SIMULATION_OPTIONS,
   LEADER,
+  MAX_DELAY_MS,
+  MAX_FAULT_MS,
   MAX_NODES,
   nodeNames,
   parseBehaviour,
@@ -27,7 +29,9 @@ export {
   resolveOptions,
   SimulationOptionsError,
   type CrashSpec,
+  type RangeLimits,
   type SimulationOptions,
+  type SkippedCrash,
 } from './options';
 export { replayCommand } from './replay';
 export {

@@ -7,7 +7,8 @@ import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 /**
  * The crash target that names no node in advance: whichever honest node leads
  * the election at that instant (the leader of the highest term if a partition
- * left a stale one). With no leader then, the crash and its restart do nothing.
+ * left a stale one). With no leader then, the crash and its restart are
+ * skipped, and the report lists them under `skippedCrashes`.
  */
 export const LEADER = 'leader';
 
@@ -17,6 +18,15 @@ export interface CrashSpec {
   node: string;
   at: number;
   restartAt: number | null;
+}
+
+/**
+ * A scheduled crash that did not happen (nor its restart). A crash is not
+ * moved to a later instant: that would change what the seed replays.
+ */
+export interface SkippedCrash extends CrashSpec {
+  /** `no_leader`: NODE is `leader` and no honest node led at `at`; `already_down`: the node was down at `at`. */
+  reason: 'no_leader' | 'already_down';
 }
 
 export interface SimulationOptions {
@@ -89,6 +99,20 @@ export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'parti
 /** Most nodes a simulation accepts (a bound on run time, not on the engine). */
 export const MAX_NODES = 256;
 
+/**
+ * Largest `--latency` and `--proof` the CLI accepts, in ms. Far beyond any
+ * useful setting (the election's timeouts are 150–300 ms); a bound so that a
+ * slip of the keyboard does not start a run that takes hours.
+ */
+export const MAX_DELAY_MS = 10_000;
+
+/**
+ * Latest `--partition` and `--crash` time the CLI accepts: one simulated hour.
+ * A run lasts until its last fault, and every simulated second costs wall
+ * time (heartbeats), so a time in the billions would run for hours.
+ */
+export const MAX_FAULT_MS = 3_600_000;
+
 export class SimulationOptionsError extends Error {
   constructor(message: string) {
     super(message);
@@ -104,19 +128,40 @@ export function nodeNames(nodes: number): string[] {
   return Array.from({ length: nodes }, (_, i) => `n${i}`);
 }
 
-function parseNumber(text: string, what: string): number {
-  if (!/^\d+(\.\d+)?$/.test(text.trim())) fail(`${what}: expected a non-negative number, got "${text}"`);
+/** A value as typed, quoted unless it reads as a number, so an empty or odd one stays visible. */
+function shown(text: string): string {
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text.trim()) ? text.trim() : JSON.stringify(text);
+}
+
+function parseNumber(text: string, what: string, expected: string): number {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text.trim())) fail(`${what} must be ${expected}, got ${shown(text)}`);
   return Number(text);
 }
 
+export interface RangeLimits {
+  /** Largest MAX accepted. */
+  max?: number;
+  /** Whole milliseconds only. */
+  whole?: boolean;
+}
+
 /** `5-50` (a range) or `20` (a fixed value). */
-export function parseRange(text: string, what = 'range'): LatencyRange {
+export function parseRange(text: string, what = 'range', limits: RangeLimits = {}): LatencyRange {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$/.exec(text);
-  if (!match) fail(`${what}: expected MIN-MAX or a number in ms, got "${text}"`);
+  if (!match) fail(`${what} must be MIN-MAX or one value, in ms (e.g. 5-50), got ${shown(text)}`);
   const min = Number(match[1]);
   const max = match[2] === undefined ? min : Number(match[2]);
-  if (max < min) fail(`${what}: ${min}-${max} has its maximum below its minimum`);
+  if (max < min) fail(`${what} must not end below where it starts, got ${text.trim()}`);
+  if (limits.whole && !(Number.isInteger(min) && Number.isInteger(max))) fail(`${what} must be whole milliseconds, got ${text.trim()}`);
+  if (limits.max !== undefined && max > limits.max) fail(`${what} must be at most ${limits.max} ms, got ${text.trim()}`);
   return { min, max };
+}
+
+/** A fault time of `--partition` or `--crash` within `MAX_FAULT_MS`. */
+function faultTime(text: string, what: string, part: string): number {
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms > MAX_FAULT_MS) fail(`${what} times must be at most ${MAX_FAULT_MS} ms (one simulated hour), got "${part}"`);
+  return ms;
 }
 
 function parseNodeList(text: string, names: readonly string[], what: string): string[] {
@@ -143,8 +188,8 @@ export function parsePartitions(text: string, names: readonly string[]): Partiti
     .map((part) => {
       const match = /^(\d+)-(\d+):(.+)$/.exec(part);
       if (!match) fail(`--partition: expected FROM-TO:n0,n1|n2,n3, got "${part}"`);
-      const from = Number(match[1]);
-      const to = Number(match[2]);
+      const from = faultTime(match[1], '--partition', part);
+      const to = faultTime(match[2], '--partition', part);
       if (to <= from) fail(`--partition: "${part}" heals at ${to} ms, not after it starts at ${from} ms`);
       const groups = match[3].split('|').map((group) => parseNodeList(group, names, `--partition "${part}"`));
       const all = groups.flat();
@@ -169,27 +214,46 @@ export function parseCrashes(text: string, names: readonly string[]): CrashSpec[
       if (!match) fail(`--crash: expected NODE@AT-RESTART (e.g. n2@2000-5000), got "${part}"`);
       const [, node, at, restart] = match;
       if (node !== LEADER && !names.includes(node)) fail(`--crash: unknown node "${node}" (nodes are ${names[0]}…${names[names.length - 1]})`);
-      const restartAt = restart === undefined ? null : Number(restart);
-      if (restartAt !== null && restartAt <= Number(at)) fail(`--crash: "${part}" restarts before it crashes`);
-      return { node, at: Number(at), restartAt };
+      const crashAt = faultTime(at, '--crash', part);
+      const restartAt = restart === undefined ? null : faultTime(restart, '--crash', part);
+      if (restartAt !== null && restartAt <= crashAt) fail(`--crash: "${part}" restarts before it crashes`);
+      return { node, at: crashAt, restartAt };
     });
 }
 
 export function parseProbability(text: string, what: string): number {
-  const value = parseNumber(text, what);
-  if (value > 1) fail(`${what}: expected a probability within [0, 1], got ${text}`);
+  const value = parseNumber(text, what, 'a probability from 0 to 1');
+  if (value > 1) fail(`${what} must be a probability from 0 to 1, got ${text.trim()}`);
   return value;
 }
 
+/** What an integer flag must be, from its lower bound: the words a user expects. */
+function integerKind(min: number): string {
+  if (min === 0) return 'a non-negative integer';
+  if (min === 1) return 'a positive integer';
+  return `an integer of at least ${min}`;
+}
+
+/** An integer flag within [min, max]; the message names the flag, e.g. `--nodes must be a positive integer, got -3`. */
 export function parseInteger(text: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text.trim())) fail(`${what}: expected an integer, got "${text}"`);
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min || value > max) fail(`${what}: expected an integer within [${min}, ${max}], got ${text}`);
-  return value;
+  const trimmed = text.trim();
+  if (!/^[+-]?\d+$/.test(trimmed)) fail(`${what} must be ${integerKind(min)}, got ${shown(text)}`);
+  const value = Number(trimmed);
+  if (value < min) fail(`${what} must be ${integerKind(min)}, got ${trimmed}`);
+  if (value > max) fail(`${what} must be at most ${max}, got ${trimmed}`);
+  // `-0` passes `value < 0`; the replay command must print it as 0.
+  return value === 0 ? 0 : value;
+}
+
+/** A comma-separated list of integers within [min, max], e.g. `bench --nodes 4,7,16`. */
+export function parseIntegerList(text: string, what: string, min: number, max: number): number[] {
+  const items = text.split(',');
+  if (items.some((item) => item.trim() === '')) fail(`${what} must be a comma-separated list of integers (e.g. 4,7,16), got ${JSON.stringify(text)}`);
+  return items.map((item) => parseInteger(item, what, min, max));
 }
 
 export function parseBehaviour(text: string): BehaviourOption {
-  if (!(BEHAVIOUR_OPTIONS as readonly string[]).includes(text)) fail(`--behaviour: expected one of ${BEHAVIOUR_OPTIONS.join(', ')}, got "${text}"`);
+  if (!(BEHAVIOUR_OPTIONS as readonly string[]).includes(text)) fail(`--behaviour must be one of ${BEHAVIOUR_OPTIONS.join(', ')}, got ${JSON.stringify(text)}`);
   return text as BehaviourOption;
 }
 
@@ -197,23 +261,23 @@ export function parseBehaviour(text: string): BehaviourOption {
 export function resolveOptions(partial: Partial<SimulationOptions>): SimulationOptions {
   const options: SimulationOptions = { ...DEFAULT_SIMULATION_OPTIONS, partitions: [], crashes: [], ...partial };
   const { nodes, byzantine, rounds, seed } = options;
-  if (!Number.isSafeInteger(nodes) || nodes < 1 || nodes > MAX_NODES) fail(`--nodes: expected an integer within [1, ${MAX_NODES}], got ${nodes}`);
+  if (!Number.isSafeInteger(nodes) || nodes < 1 || nodes > MAX_NODES) fail(`--nodes must be an integer from 1 to ${MAX_NODES}, got ${nodes}`);
   const f = faultTolerance(nodes);
-  if (!Number.isSafeInteger(byzantine) || byzantine < 0) fail(`--byzantine: expected a non-negative integer, got ${byzantine}`);
+  if (!Number.isSafeInteger(byzantine) || byzantine < 0) fail(`--byzantine must be a non-negative integer, got ${byzantine}`);
   if (byzantine > f) fail(`--byzantine: ${nodes} nodes tolerate at most f = ${f} Byzantine node${f === 1 ? '' : 's'}, got ${byzantine}`);
-  if (!Number.isSafeInteger(rounds) || rounds < 0) fail(`--rounds: expected a non-negative integer, got ${rounds}`);
-  if (!Number.isSafeInteger(seed)) fail(`--seed: expected an integer, got ${seed}`);
-  if (!(options.dropRate >= 0 && options.dropRate <= 1)) fail(`--drop: expected a probability within [0, 1], got ${options.dropRate}`);
-  if (!(options.duplicateRate >= 0 && options.duplicateRate <= 1)) fail(`--duplicate: expected a probability within [0, 1], got ${options.duplicateRate}`);
+  if (!Number.isSafeInteger(rounds) || rounds < 0) fail(`--rounds must be a non-negative integer, got ${rounds}`);
+  if (!Number.isSafeInteger(seed)) fail(`--seed must be an integer, got ${seed}`);
+  if (!(options.dropRate >= 0 && options.dropRate <= 1)) fail(`--drop must be a probability from 0 to 1, got ${options.dropRate}`);
+  if (!(options.duplicateRate >= 0 && options.duplicateRate <= 1)) fail(`--duplicate must be a probability from 0 to 1, got ${options.duplicateRate}`);
   for (const [what, range] of [
     ['--latency', options.latency],
     ['--proof', options.proofMs],
     ['--storage', options.storageMs],
   ] as const) {
-    if (!(range.min >= 0 && range.max >= range.min && Number.isFinite(range.max))) fail(`${what}: bad range ${range.min}-${range.max}`);
+    if (!(range.min >= 0 && range.max >= range.min && Number.isFinite(range.max))) fail(`${what} must be MIN-MAX with 0 ≤ MIN ≤ MAX, got ${range.min}-${range.max}`);
   }
-  if (!Number.isInteger(options.proofMs.min) || !Number.isInteger(options.proofMs.max)) fail('--proof: expected whole milliseconds');
-  if (!Number.isInteger(options.storageMs.min) || !Number.isInteger(options.storageMs.max)) fail('--storage: expected whole milliseconds');
+  if (!Number.isInteger(options.proofMs.min) || !Number.isInteger(options.proofMs.max)) fail(`--proof must be whole milliseconds, got ${options.proofMs.min}-${options.proofMs.max}`);
+  if (!Number.isInteger(options.storageMs.min) || !Number.isInteger(options.storageMs.max)) fail(`--storage must be whole milliseconds, got ${options.storageMs.min}-${options.storageMs.max}`);
   const names = nodeNames(nodes);
   for (const crash of options.crashes) {
     if (crash.node !== LEADER && !names.includes(crash.node)) fail(`--crash: unknown node "${crash.node}"`);
@@ -224,11 +288,14 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   for (const partition of options.partitions) {
     for (const name of partition.groups.flat()) if (!names.includes(name)) fail(`--partition: unknown node "${name}"`);
   }
-  if (options.proversPerRank !== undefined && !(Number.isSafeInteger(options.proversPerRank) && options.proversPerRank >= 1 && options.proversPerRank <= nodes)) {
-    fail(`proversPerRank: expected an integer within [1, ${nodes}], got ${options.proversPerRank}`);
+  const provers = options.proversPerRank;
+  if (provers !== undefined) {
+    // `proversPerRank` is the CLI's `--provers`; the message speaks of the flag.
+    if (!Number.isSafeInteger(provers) || provers < 1) fail(`--provers must be a positive integer, got ${provers}`);
+    if (provers > nodes) fail(`--provers must be at most the cluster size (--nodes ${nodes}), got ${provers}`);
   }
-  if (!Number.isSafeInteger(options.rankWindow) || options.rankWindow < 1 || options.rankWindow > 1024) fail(`rankWindow: expected an integer within [1, 1024]`);
-  if (!Number.isSafeInteger(options.traceTail) || options.traceTail < 1) fail(`traceTail: expected a positive integer`);
+  if (!Number.isSafeInteger(options.rankWindow) || options.rankWindow < 1 || options.rankWindow > 1024) fail(`rankWindow must be an integer from 1 to 1024, got ${options.rankWindow}`);
+  if (!Number.isSafeInteger(options.traceTail) || options.traceTail < 1) fail(`--trace must be a positive integer, got ${options.traceTail}`);
   if (options.electionTiming !== undefined) {
     const timing = ElectionTimingSchema.safeParse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
     if (!timing.success) fail(`electionTiming: ${timing.error.issues.map((issue) => issue.message).join('; ')}`);

@@ -16,7 +16,7 @@ import { EventClock } from './EventClock';
 import { EventTrace, type TraceEvent } from './EventTrace';
 import { HonestNode, type HonestNodeWorld } from './HonestNode';
 import { agreedLeader, countsAgainstBound, LeaderLiveness, type ClusterSnapshot, type LeaderWindow } from './LeaderLiveness';
-import { LEADER, nodeNames, resolveOptions, type SimulationOptions } from './options';
+import { LEADER, nodeNames, resolveOptions, type SimulationOptions, type SkippedCrash } from './options';
 import { replayCommand } from './replay';
 import { SafetyChecker, type Finding } from './SafetyChecker';
 
@@ -126,6 +126,8 @@ export interface SimulationReport {
   /** Round change (SPEC §2.8): how many attempts the ranks honest nodes committed needed. */
   attempts: AttemptReport;
   elections: ElectionReport;
+  /** Scheduled crashes that did not happen: `leader@AT` with no leader at AT, or a node already down. */
+  skippedCrashes: SkippedCrash[];
   perNode: NodeReport[];
   replay: string;
 }
@@ -492,6 +494,7 @@ export async function runSimulation(
     }
     lastFaultEnd = Math.max(lastFaultEnd, Number.isFinite(to) ? to : from);
   }
+  const skippedCrashes: SkippedCrash[] = [];
   for (const { node: named, at, restartAt } of options.crashes) {
     // `leader` is resolved when the crash happens; the restart brings back whoever went down.
     let victim: string | null = null;
@@ -500,6 +503,7 @@ export async function runSimulation(
       const target = node === null ? undefined : honest.get(node);
       if (node === null || target?.down) {
         trace.record(clock.now(), 'crash', node, named === LEADER ? 'no leader to crash' : `${node} is already down`);
+        skippedCrashes.push({ node: named, at, restartAt, reason: node === null ? 'no_leader' : 'already_down' });
         return;
       }
       victim = node;
@@ -637,6 +641,7 @@ export async function runSimulation(
     maxHeldMessages: maxHeld,
     attempts: attemptReport(commitAttempts),
     elections: electionReport(liveness, leaderships, maxTerm, settledLeader?.leader ?? null, electionNetwork.stats),
+    skippedCrashes,
     perNode,
     replay,
   };

@@ -21,8 +21,12 @@ export interface CommandIO {
   stderr: CommandStream;
 }
 
-/** The same codes as `simulate`: 0 fine, 2 bad options, 3 the run stalled. */
-export const VISUALIZER_EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, stalled: 3 });
+/**
+ * The same codes as `simulate`: 0 fine, 2 bad options, 3 the run stalled;
+ * and 73 (`EX_CANTCREAT` of sysexits.h, beside the 70 of an internal error)
+ * when `diagram --out` cannot be written.
+ */
+export const VISUALIZER_EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, stalled: 3, cannotWrite: 73 });
 
 /** What `diagram --machine` accepts: a machine, or `all` to write every diagram into a directory. */
 export const DIAGRAM_MACHINE_CHOICES: readonly string[] = [...DIAGRAM_MACHINE_NAMES, 'all'];
@@ -40,9 +44,13 @@ export interface DiagramCommandOptions {
 /** `statechart-consensus diagram --machine round|election|node|all --format mermaid|dot|svg [--out FILE]` */
 export async function runDiagramCommand(options: DiagramCommandOptions, io: CommandIO): Promise<number> {
   const format = options.format ?? 'mermaid';
+  if (options.out !== undefined && options.out.trim() === '') return usage(io, '--out must name a file (a directory with --machine all), got ""');
   if (options.machine === 'all') {
     if (options.out === undefined) return usage(io, '--machine all writes every diagram into a directory: give it with --out DIR');
-    for (const path of await generateDiagrams(options.out)) io.stdout.write(`wrote ${path}\n`);
+    const out = options.out;
+    const written = await writing(io, out, () => generateDiagrams(out));
+    if (written === undefined) return VISUALIZER_EXIT.cannotWrite;
+    for (const path of written) io.stdout.write(`wrote ${path}\n`);
     return VISUALIZER_EXIT.ok;
   }
   if (!isDiagramMachineName(options.machine)) {
@@ -53,11 +61,45 @@ export async function runDiagramCommand(options: DiagramCommandOptions, io: Comm
   if (options.out === undefined) {
     io.stdout.write(text);
   } else {
-    await mkdir(dirname(options.out), { recursive: true });
-    await writeFile(options.out, text);
-    io.stdout.write(`wrote ${options.out}\n`);
+    const out = options.out;
+    const wrote = await writing(io, out, async () => {
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, text);
+      return true;
+    });
+    if (wrote === undefined) return VISUALIZER_EXIT.cannotWrite;
+    io.stdout.write(`wrote ${out}\n`);
   }
   return VISUALIZER_EXIT.ok;
+}
+
+/** What a failed write of `--out` means to the user, by the file system's error code. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EEXIST: 'a file stands where a directory is needed',
+  ENOENT: 'no such file or directory',
+  ENOSPC: 'no space left on the device',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/**
+ * Runs `write`; a file system error becomes one `error:` line (the caller
+ * exits 73) instead of a stack trace: a path the user gave is not a bug.
+ */
+async function writing<T>(io: CommandIO, out: string, write: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await write();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error;
+    const reason = code in WRITE_FAILURES ? `${WRITE_FAILURES[code]} (${code})` : (error as Error).message;
+    io.stderr.write(`error: cannot write --out ${out}: ${reason}\n`);
+    return undefined;
+  }
 }
 
 export interface VisualizeCommandOptions {

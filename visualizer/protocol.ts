@@ -76,7 +76,7 @@ export function parseControl(raw: unknown): ControlCommand | null {
 export function parseSpeed(text: string): number {
   const speed = Number(text.trim());
   if (text.trim() === '' || !(speed > 0 && speed <= MAX_SPEED)) {
-    throw new RangeError(`--speed: expected a number in (0, ${MAX_SPEED}], got "${text}"`);
+    throw new RangeError(`--speed must be a number above 0 and at most ${MAX_SPEED}, got ${JSON.stringify(text)}`);
   }
   return speed;
 }

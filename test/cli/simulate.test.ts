@@ -132,10 +132,10 @@ describe('statechart-consensus simulate', () => {
   });
 
   it.each([
-    [['simulate', '--nodes', 'four'], "error: option '-n, --nodes <n>' argument 'four' is invalid. --nodes: expected an integer, got \"four\"\n"],
+    [['simulate', '--nodes', 'four'], 'error: --nodes must be a positive integer, got "four"\n'],
     [['simulate', '--byzantine', '2'], 'error: --byzantine: 4 nodes tolerate at most f = 1 Byzantine node, got 2\n'],
-    [['simulate', '--drop', '2'], "error: option '--drop <p>' argument '2' is invalid. --drop: expected a probability within [0, 1], got 2\n"],
-    [['simulate', '--latency', '50-5'], "error: option '--latency <ms>' argument '50-5' is invalid. --latency: 50-5 has its maximum below its minimum\n"],
+    [['simulate', '--drop', '2'], 'error: --drop must be a probability from 0 to 1, got 2\n'],
+    [['simulate', '--latency', '50-5'], 'error: --latency must not end below where it starts, got 50-5\n'],
     [['simulate', '--crash', 'n9@100'], 'error: --crash: unknown node "n9" (nodes are n0…n3)\n'],
     [['simulate', '--partition', 'later'], 'error: --partition: expected FROM-TO:n0,n1|n2,n3, got "later"\n'],
     [['simulate', '--frobnicate'], "error: unknown option '--frobnicate'\n"],

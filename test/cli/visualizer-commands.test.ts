@@ -31,7 +31,7 @@ describe('statechart-consensus diagram', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toEqual([
-      "error: option '-m, --machine <name>' argument 'bogus' is invalid. Allowed choices are round, election, node, all.",
+      'error: --machine must be one of round, election, node, all, got "bogus"',
     ]);
   });
 });

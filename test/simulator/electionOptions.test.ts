@@ -19,7 +19,7 @@ describe('simulation options for the election', () => {
 
   it('accepts --rounds 0 (the election alone), not a negative one', () => {
     expect(resolveOptions({ rounds: 0 }).rounds).toBe(0);
-    expect(() => resolveOptions({ rounds: -1 })).toThrow(new SimulationOptionsError('--rounds: expected a non-negative integer, got -1'));
+    expect(() => resolveOptions({ rounds: -1 })).toThrow(new SimulationOptionsError('--rounds must be a non-negative integer, got -1'));
   });
 
   it('checks election timing overrides against the election schema, and names them in the replay as API only', () => {

@@ -1,6 +1,8 @@
 import {
   parseBehaviour,
   parseCrashes,
+  parseInteger,
+  parseIntegerList,
   parsePartitions,
   parseRange,
   resolveOptions,
@@ -15,8 +17,10 @@ describe('simulation options', () => {
     expect(parseRange('5-50')).toEqual({ min: 5, max: 50 });
     expect(parseRange(' 20 ')).toEqual({ min: 20, max: 20 });
     expect(parseRange('0.5-1.5')).toEqual({ min: 0.5, max: 1.5 });
-    expect(() => parseRange('50-5', '--latency')).toThrow('--latency: 50-5 has its maximum below its minimum');
-    expect(() => parseRange('fast', '--latency')).toThrow('--latency: expected MIN-MAX or a number in ms, got "fast"');
+    expect(() => parseRange('50-5', '--latency')).toThrow('--latency must not end below where it starts, got 50-5');
+    expect(() => parseRange('fast', '--latency')).toThrow('--latency must be MIN-MAX or one value, in ms (e.g. 5-50), got "fast"');
+    expect(() => parseRange('5-20000', '--latency', { max: 10_000 })).toThrow('--latency must be at most 10000 ms, got 5-20000');
+    expect(() => parseRange('5-7.5', '--proof', { whole: true })).toThrow('--proof must be whole milliseconds, got 5-7.5');
   });
 
   it('parses --partition FROM-TO:GROUP|GROUP, several separated by ";"', () => {
@@ -45,7 +49,7 @@ describe('simulation options', () => {
   it('accepts only the known behaviours', () => {
     expect(parseBehaviour('flood')).toBe('flood');
     expect(() => parseBehaviour('chaos')).toThrow(
-      '--behaviour: expected one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, mixed, got "chaos"',
+      '--behaviour must be one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, mixed, got "chaos"',
     );
   });
 
@@ -54,10 +58,30 @@ describe('simulation options', () => {
     expect(() => resolveOptions({ nodes: 4, byzantine: 2 })).toThrow(
       new SimulationOptionsError('--byzantine: 4 nodes tolerate at most f = 1 Byzantine node, got 2'),
     );
-    expect(() => resolveOptions({ nodes: 0 })).toThrow('--nodes: expected an integer within [1, 256], got 0');
+    expect(() => resolveOptions({ nodes: 0 })).toThrow('--nodes must be an integer from 1 to 256, got 0');
     expect(() => resolveOptions({ crashes: [{ node: 'n1', at: 1, restartAt: 2 }, { node: 'n1', at: 5, restartAt: 6 }] })).toThrow(
       '--crash: one crash per node',
     );
+  });
+
+  it('speaks of the CLI flag, not the option field, when the CLI has one', () => {
+    expect(() => resolveOptions({ proversPerRank: 10 })).toThrow(new SimulationOptionsError('--provers must be at most the cluster size (--nodes 4), got 10'));
+    expect(() => resolveOptions({ proversPerRank: 0 })).toThrow(new SimulationOptionsError('--provers must be a positive integer, got 0'));
+    expect(() => resolveOptions({ traceTail: 0 })).toThrow(new SimulationOptionsError('--trace must be a positive integer, got 0'));
+    expect(() => resolveOptions({ dropRate: 1.5 })).toThrow(new SimulationOptionsError('--drop must be a probability from 0 to 1, got 1.5'));
+    // No flag: the field it is.
+    expect(() => resolveOptions({ rankWindow: 0 })).toThrow(new SimulationOptionsError('rankWindow must be an integer from 1 to 1024, got 0'));
+  });
+
+  it('bounds --crash and --partition times to one simulated hour, and parses integers the way they are typed', () => {
+    expect(parseCrashes('n1@3600000', names)).toEqual([{ node: 'n1', at: 3_600_000, restartAt: null }]);
+    expect(() => parseCrashes('n1@100-3600001', names)).toThrow('--crash times must be at most 3600000 ms (one simulated hour), got "n1@100-3600001"');
+    expect(() => parsePartitions('0-3600001:n0', names)).toThrow('--partition times must be at most 3600000 ms (one simulated hour), got "0-3600001:n0"');
+    expect(parseInteger(' +7 ', '--seed', 0, 10)).toBe(7);
+    expect(Object.is(parseInteger('-0', '--seed', 0, 10), 0)).toBe(true);
+    expect(() => parseInteger('11', '--seed', 0, 10)).toThrow('--seed must be at most 10, got 11');
+    expect(() => parseInteger('x', '--trace', 2, 10)).toThrow('--trace must be an integer of at least 2, got "x"');
+    expect(parseIntegerList('4,7, 16', '--nodes', 1, 256)).toEqual([4, 7, 16]);
   });
 
   it('turns options back into the command that replays them', () => {

@@ -118,6 +118,6 @@ describe('simulate --inspect', () => {
 describe('--speed', () => {
   test('takes simulated ms per wall-clock ms in (0, 16]', () => {
     expect(['0.1', ' 2 ', '16'].map(parseSpeed)).toEqual([0.1, 2, 16]);
-    for (const text of ['0', '-1', '17', 'fast', '']) expect(() => parseSpeed(text)).toThrow(`--speed: expected a number in (0, 16], got "${text}"`);
+    for (const text of ['0', '-1', '17', 'fast', '']) expect(() => parseSpeed(text)).toThrow(`--speed must be a number above 0 and at most 16, got "${text}"`);
   });
 });
