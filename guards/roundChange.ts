@@ -346,7 +346,8 @@ export function lockedProposal(
     const proposal = prover === null ? undefined : lookup(context.proposals, slotKey(rank, attempt), prover);
     return prover === null || proposal === undefined ? null : { proposer: prover, proposal };
   }
-  for (const slotAttempt of attemptsAt(context.proposals, rank)) {
+  // The attempt's own proposal first, so the lock names who proposed it there; an earlier one carrying the value otherwise.
+  for (const slotAttempt of [attempt, ...attemptsAt(context.proposals, rank).filter((other) => other !== attempt)]) {
     for (const [prover, proposal] of Object.entries(entriesAt(context.proposals, slotKey(rank, slotAttempt)))) {
       if (proposal.contentId === value) return { proposer: prover, proposal };
     }

@@ -6,6 +6,7 @@
 // engine's SimulatedClock, 1 ms at a time, so every instant asserted is exact.
 import { ConsensusInputError, MalformedMessageError } from '../../index';
 import { admit } from '../../guards/admission';
+import { isValidFinalization } from '../../guards/finalization';
 import {
   attemptTimeoutOf,
   citesNewerProof,
@@ -240,6 +241,43 @@ describe('SPEC §2.8 round change', () => {
       await node.until(() => node.engine.getAttempt() === 3, 5 * T);
       await node.settle();
       expect(proposed).toEqual([{ value: w.hash, attempt: 3, validAttempt: 1 }]);
+    });
+
+    // One prover per rank: the proposers of later attempts are members the provers list does not name.
+    it('a value re-proposed in a later attempt by its proposer there is locked under that proposer and confirmed', async () => {
+      const node = new RoundChangeNode({ id: 'n3', provers: ['n0'], timeouts: { attempt: T } });
+      const w = proposalFrame('n1', 'w');
+      await node.startVoting();
+      await node.until(() => node.engine.getAttempt() === 1, 2 * T);
+      // Attempts go n0, n1, n2, n3: n1 proposes w in attempt 1, n2 proposes it again in attempt 2.
+      await node.proposal('n1', w, 1);
+      await node.until(() => node.engine.getAttempt() === 2, 3 * T);
+      await node.proposal('n2', w, 2);
+      for (const voter of ['n0', 'n1']) await node.vote(voter, w, 2, 'n2');
+
+      expect(node.context().lock).toMatchObject({ contentId: w.hash, proposerId: 'n2', attempt: 2 });
+      expect(node.confirmationsSent).toEqual([{ value: w.hash, position: { rank: 1, attempt: 2 } }]);
+      expect(node.engine.getProviderErrorCount()).toBe(0);
+    });
+
+    it('isValidFinalization takes a locked value from any member whose turn came by the lock\'s attempt, and no other', () => {
+      const w = proposalFrame('n2', 'w');
+      // One prover (n1): attempts go n1, n0, n2, n3.
+      const locked = (proposerId: string, attempt: number) =>
+        guardContext({
+          nextProvers: [peer('n1')],
+          attempt,
+          lock: { contentId: w.hash, proposerId, attempt, value: w },
+        });
+      expect(isValidFinalization(locked('n2', 2), w, peer('n2'))).toBe(true);
+      // Proposed in attempt 2, re-proposed by n3 in attempt 3 and locked there: n2's proposal still counts.
+      expect(isValidFinalization(locked('n2', 3), w, peer('n2'))).toBe(true);
+      expect(isValidFinalization(locked('n1', 3), w, peer('n1'))).toBe(true);
+      // n3's turn comes in attempt 3: locked in attempt 2, a value of its own cannot be the one.
+      expect(isValidFinalization(locked('n3', 2), w, peer('n3'))).toBe(false);
+      // The provider names another proposer than the lock's, or another value.
+      expect(isValidFinalization(locked('n2', 3), w, peer('n0'))).toBe(false);
+      expect(isValidFinalization(locked('n2', 3), proposalFrame('n2', 'x'), peer('n2'))).toBe(false);
     });
 
     it('pastPolkaGroups asks about the values of attempts left since the newest known proof, newest first, never nil', () => {

@@ -240,8 +240,9 @@ export class RoundChangeNode {
     await flush();
   }
 
-  async vote(voter: string, value: Frame, attempt: number): Promise<void> {
-    this.engine.receiveVote(peer(value.prover), peer(voter), ballotFor(voter, value), { attempt, proposal: value.hash });
+  /** `voter`'s vote for `value`, naming as its proposer `proposer` (by default the frame's prover). */
+  async vote(voter: string, value: Frame, attempt: number, proposer = value.prover): Promise<void> {
+    this.engine.receiveVote(peer(proposer), peer(voter), ballotFor(voter, value), { attempt, proposal: value.hash });
     await flush();
   }
 
