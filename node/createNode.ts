@@ -57,11 +57,17 @@ export interface ConsensusNode<
   getLeader(): PeerIDT | null;
 }
 
+/**
+ * The sender's id, with `identity` looked up and called once; what it returns
+ * is checked (and must be a string) by `checkInbound`. A lookup or call that
+ * throws leaves no id, and the message is refused as from an invalid sender.
+ */
 function identityOf(from: unknown): unknown {
   if (typeof from !== 'object' || from === null) return from;
   try {
     const identity = (from as { identity?: unknown }).identity;
-    return typeof identity === 'function' ? identity.call(from) : undefined;
+    // Reflect.apply: `identity.call` would be one more lookup the sender controls.
+    return typeof identity === 'function' ? Reflect.apply(identity, from, []) : undefined;
   } catch {
     return undefined;
   }

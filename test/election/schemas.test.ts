@@ -112,3 +112,35 @@ describe('malformed messages at the machine', () => {
     ).toEqual(['invalid_message', 'sender_mismatch', 'unknown_sender', 'unknown_sender']);
   });
 });
+
+describe('hostile payloads sent straight to the machine', () => {
+  test('a payload that throws when read is a rejection, not a crash of the actor', async () => {
+    const node = await solo({ storage: new InMemoryElectionStorage({ term: 2, votedFor: null }) });
+    const before = node.actor.getSnapshot();
+    const exploding = Object.defineProperty({ type: 'heartbeat', leaderId: 'n2' }, 'term', {
+      enumerable: true,
+      get() {
+        throw new Error('hostile getter');
+      },
+    });
+    const throwingProxy = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('hostile trap');
+        },
+      },
+    );
+    for (const message of [exploding, throwingProxy]) {
+      node.actor.send({ type: 'receive', from: 'n2', message: message as ElectionMessage });
+    }
+    await node.advance(1);
+
+    const after = node.actor.getSnapshot();
+    expect(after.status).toBe('active');
+    expect(after.context).toEqual(before.context);
+    const rejected = node.emitted.flatMap(({ event }) => (event.type === 'message_rejected' ? [event.error] : []));
+    expect(rejected).toHaveLength(2);
+    expect(rejected.every((error) => error instanceof ElectionMessageError && error.code === 'invalid_message')).toBe(true);
+  });
+});
