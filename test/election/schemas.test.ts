@@ -143,4 +143,24 @@ describe('hostile payloads sent straight to the machine', () => {
     expect(rejected).toHaveLength(2);
     expect(rejected.every((error) => error instanceof ElectionMessageError && error.code === 'invalid_message')).toBe(true);
   });
+
+  test('an event is read once: a message that answers differently the second time acts as it first answered', async () => {
+    const node = await solo({ storage: new InMemoryElectionStorage({ term: 2, votedFor: null }) });
+    let reads = 0;
+    // Both answers are valid heartbeats; were the event read again after its check, the node would take term 40.
+    const event = {
+      type: 'receive' as const,
+      from: 'n2',
+      get message(): ElectionMessage {
+        reads += 1;
+        return { type: 'heartbeat', term: reads === 1 ? 3 : 40, leaderId: 'n2' };
+      },
+    };
+    node.actor.send(event);
+    await node.advance(1);
+
+    expect(reads).toBe(1);
+    const { term, leader } = node.actor.getSnapshot().context;
+    expect({ term, leader }).toEqual({ term: 3, leader: 'n2' });
+  });
 });
