@@ -41,9 +41,10 @@ export interface ConsensusNode<
   stop(): Promise<void>;
   /**
    * A peer's election message as the transport delivered it (`from` is the
-   * peer or its identity). Throws `ElectionMessageError` on junk, a sender
-   * that is not a member, or a sender that claims another's id; the node is
-   * then exactly as before.
+   * peer or its identity). Throws `ElectionMessageError` on junk (anything but
+   * plain data: getters, Proxies and class instances too, whatever they throw
+   * when read), a sender that is not a member, or a sender that claims
+   * another's id; the node is then exactly as before.
    */
   receiveElectionMessage(from: PeerIDT | NodeId, raw: unknown): void;
   /** Election messages to send; the transport delivers them to `to`'s `receiveElectionMessage`. */
