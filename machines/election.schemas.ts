@@ -218,12 +218,23 @@ function snapshotPayload(raw: unknown): Checked<Record<string, Field>> {
   return { ok: true, value: copy };
 }
 
+/**
+ * Copies this parser made: frozen, so each still holds what was checked, and
+ * a message checked at the node's edge is not parsed again when the election
+ * machine checks its `receive` event. Membership is by identity: looking a
+ * Proxy up here runs none of its traps.
+ */
+const checkedCopies = new WeakSet<object>();
+
 function readMessage(raw: unknown): Checked<ElectionMessage> {
+  if (typeof raw === 'object' && raw !== null && checkedCopies.has(raw)) return { ok: true, value: raw as ElectionMessage };
   const snapshot = snapshotPayload(raw);
   if (!snapshot.ok) return snapshot;
   const result = ElectionMessageSchema.safeParse(snapshot.value);
   if (!result.success) return { ok: false, error: invalidMessage(issuesOf(result.error)) };
-  return { ok: true, value: result.data };
+  const copy = Object.freeze(result.data);
+  checkedCopies.add(copy);
+  return { ok: true, value: copy };
 }
 
 function readSender(from: unknown): Checked<string> {
@@ -243,7 +254,7 @@ function readSender(from: unknown): Checked<string> {
 }
 
 /**
- * Parses one message payload into a fresh plain copy; throws
+ * Parses one message payload into a frozen plain copy; throws
  * `ElectionMessageError` if it is not one, whatever the payload does when read.
  */
 export function parseElectionMessage(raw: unknown): ElectionMessage {

@@ -36,6 +36,17 @@ describe('election message schemas', () => {
     expect(toElectionEvent('n2', valid[2])).toEqual({ type: 'receive', from: 'n2', message: valid[2] });
   });
 
+  test('a parsed message is a frozen copy, taken as it is when checked again', () => {
+    const parsed = parseElectionMessage({ ...valid[2] });
+    expect(Object.isFrozen(parsed)).toBe(true);
+    expect(() => {
+      (parsed as { term: number }).term = -1;
+    }).toThrow(TypeError);
+    expect(toElectionEvent('n2', parsed).message).toBe(parsed);
+    // A copy of it is parsed like any payload.
+    expect(toElectionEvent('n2', { ...parsed }).message).not.toBe(parsed);
+  });
+
   test.each([
     ['an unknown type', { type: 'append', term: 1 }, 'type'],
     ['a missing field', { type: 'heartbeat', term: 1 }, 'leaderId'],
