@@ -1,5 +1,5 @@
 import type { ElectionContext, ElectionEvent } from '../machines/election.machine';
-import { checkInbound, type ElectionMessage, type LogPosition, type RequestVote } from '../machines/election.schemas';
+import type { ElectionMessage, LogPosition, RequestVote } from '../machines/election.schemas';
 import type { HardState } from '../providers/storage';
 
 /**
@@ -14,8 +14,9 @@ export interface ElectionGuardArgs {
   readonly event: ElectionEvent;
 }
 
+/** A `receive` holds the payload as sent; only the copy its check admitted is read. */
 function messageOf(event: ElectionEvent): ElectionMessage | null {
-  return 'message' in event ? event.message : null;
+  return 'message' in event && event.type !== 'receive' ? event.message : null;
 }
 
 function requestOf(event: ElectionEvent): RequestVote | null {
@@ -37,12 +38,6 @@ export function logIsAtLeastAsUpToDate(candidate: LogPosition, own: LogPosition)
 /** Whether the term/vote in context differ from what storage last acknowledged. */
 export function hasUndurableHardState({ context }: Pick<ElectionGuardArgs, 'context'>): boolean {
   return context.term !== context.durable.term || context.votedFor !== context.durable.votedFor;
-}
-
-/** A `receive` whose payload or sender fails validation (schemas, sender match, membership). */
-export function isMalformedInbound({ context, event }: ElectionGuardArgs): boolean {
-  if (event.type !== 'receive') return false;
-  return !checkInbound(event.from, event.message, context.peers).ok;
 }
 
 export function isStopped({ context }: ElectionGuardArgs): boolean {

@@ -11,7 +11,6 @@ import {
   isFollower,
   isGrantedPreVote,
   isGrantedVote,
-  isMalformedInbound,
   isStopped,
   mustAdoptTerm,
   preVoteEnabled,
@@ -80,6 +79,16 @@ export interface ElectionContext {
   readonly outbox: readonly OutboundMessage[];
 }
 
+/**
+ * Internal: a peer message that passed `checkInbound`, as the plain copy it
+ * made; guards and actions read this, never the payload that was received.
+ */
+export interface ElectionAdmittedEvent {
+  readonly type: 'admitted';
+  readonly from: NodeId;
+  readonly message: ElectionMessage;
+}
+
 /** Internal: a validated peer message, dispatched by kind. */
 export type ElectionRpcEvent =
   | { readonly type: 'rpc.request_vote'; readonly from: NodeId; readonly message: RequestVote }
@@ -91,6 +100,7 @@ export type ElectionEvent =
   | { readonly type: 'start' }
   | { readonly type: 'stop' }
   | ElectionReceiveEvent
+  | ElectionAdmittedEvent
   | { readonly type: 'log_position'; readonly position: LogPosition }
   | { readonly type: 'lease_expired' }
   | ElectionRpcEvent;
@@ -148,7 +158,7 @@ function withMember(set: readonly NodeId[], id: NodeId): readonly NodeId[] {
   return set.includes(id) ? set : [...set, id];
 }
 
-function toRpcEvent({ from, message }: ElectionReceiveEvent): ElectionRpcEvent {
+function toRpcEvent({ from, message }: ElectionAdmittedEvent): ElectionRpcEvent {
   switch (message.type) {
     case 'request_vote':
       return { type: 'rpc.request_vote', from, message };
@@ -268,7 +278,6 @@ export const electionMachine = setup({
     checkQuorumInterval: ({ context }) => context.timing.electionTimeoutMinMs,
   },
   guards: {
-    isMalformedInbound,
     isStopped,
     isFollower,
     mustAdoptTerm,
@@ -286,13 +295,16 @@ export const electionMachine = setup({
     savedStateIsStale,
   },
   actions: {
-    rejectInbound: collect(({ context, event, enqueue }) => {
+    // One check per received event: what it admits is a copy, so no later
+    // guard or action can read a payload that answers differently the second time.
+    admitInbound: collect(({ context, event, enqueue }) => {
       assertEvent(event, 'receive');
       const checked = checkInbound(event.from, event.message, context.peers);
       if (!checked.ok) enqueue.emit({ type: 'message_rejected', error: checked.error });
+      else enqueue.raise({ type: 'admitted', from: checked.event.from, message: checked.event.message });
     }),
     routeInbound: raise(({ event }) => {
-      assertEvent(event, 'receive');
+      assertEvent(event, 'admitted');
       return toRpcEvent(event);
     }),
     // Hands the current event to whatever state the transition lands in.
@@ -452,8 +464,8 @@ export const electionMachine = setup({
   context: ({ input }) => initialContext(resolveElectionInput(input)),
   initial: 'stopped',
   on: {
-    receive: [
-      { guard: 'isMalformedInbound', actions: 'rejectInbound' },
+    receive: { actions: 'admitInbound' },
+    admitted: [
       // Not running: the message is lost, as if it arrived before the process started.
       { guard: 'isStopped' },
       // §5.1, applied before any role sees the message; the new role then handles it.

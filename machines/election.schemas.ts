@@ -138,14 +138,129 @@ function describe(issues: readonly ElectionMessageIssue[]): string {
   return issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
 }
 
-/** Parses one message payload; throws `ElectionMessageError` if it is not one. */
-export function parseElectionMessage(raw: unknown): ElectionMessage {
-  const result = ElectionMessageSchema.safeParse(raw);
-  if (!result.success) {
-    const issues = issuesOf(result.error);
-    throw new ElectionMessageError('invalid_message', `malformed election message: ${describe(issues)}`, issues);
+function invalidMessage(issues: readonly ElectionMessageIssue[]): ElectionMessageError {
+  return new ElectionMessageError('invalid_message', `malformed election message: ${describe(issues)}`, issues);
+}
+
+type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ElectionMessageError };
+
+/** The field values any election message can hold: its fields are all flat. */
+type Field = string | number | boolean;
+
+const MESSAGE_FIELDS = ElectionMessageSchema.options.map((option) => Object.keys(option.shape));
+/** A payload with more keys than the widest message cannot be one; it is refused before any key is read. */
+const MAX_FIELDS = Math.max(...MESSAGE_FIELDS.map((fields) => fields.length));
+const FIELD_NAMES = new Set(MESSAGE_FIELDS.flat());
+/** Keeps a hostile key name out of the error, which hosts log. */
+const MAX_FIELD_NAME_LENGTH = Math.max(...[...FIELD_NAMES].map((field) => field.length));
+/** No field holds a longer string than a node id; a longer one is refused before the regex scans it. */
+const MAX_FIELD_LENGTH = MAX_NODE_ID_LENGTH;
+
+function refuseMessage(path: string, message: string): Checked<never> {
+  return { ok: false, error: invalidMessage([{ path, message }]) };
+}
+
+/**
+ * Copies what the transport delivered into plain data, the only thing the
+ * schema then sees and the only thing that goes further: a value cannot pass
+ * validation and be read differently afterwards. The payload is read here
+ * once, inside the try, and only through its own property descriptors, so no
+ * getter ever runs (an accessor is refused, whatever it would return). A
+ * Proxy's traps may run, but whatever they answer the Proxy is refused, and
+ * nothing it throws is looked at: the thrown value may be hostile too.
+ */
+function snapshotPayload(raw: unknown): Checked<Record<string, Field>> {
+  if (typeof raw !== 'object' || raw === null) {
+    return refuseMessage('', `expected an object, got ${raw === null ? 'null' : typeof raw}`);
   }
-  return result.data;
+  // No prototype: a field the payload lacks cannot turn up from a polluted Object.prototype.
+  const copy: Record<string, Field> = Object.create(null);
+  try {
+    const prototype = Reflect.getPrototypeOf(raw);
+    if (prototype !== Object.prototype && prototype !== null) {
+      return refuseMessage('', 'expected a plain object, got an array or an instance of a class');
+    }
+    const keys = Reflect.ownKeys(raw);
+    if (keys.length > MAX_FIELDS) {
+      return refuseMessage('', `${keys.length} keys; no election message has more than ${MAX_FIELDS}`);
+    }
+    for (const key of keys) {
+      if (typeof key !== 'string') return refuseMessage('', 'a symbol key');
+      if (key.length > MAX_FIELD_NAME_LENGTH) {
+        return refuseMessage('', `a key of ${key.length} characters; no field name is longer than ${MAX_FIELD_NAME_LENGTH}`);
+      }
+      // Named before its value is looked at: what an unknown key holds does not matter.
+      if (!FIELD_NAMES.has(key)) return refuseMessage('', `Unrecognized key: "${key}"`);
+      const descriptor = Reflect.getOwnPropertyDescriptor(raw, key);
+      if (descriptor === undefined) return refuseMessage(key, 'listed as a key, but not there');
+      if (!('value' in descriptor)) return refuseMessage(key, 'a getter or setter, not a value');
+      if (!descriptor.enumerable) return refuseMessage(key, 'not enumerable');
+      const value: unknown = descriptor.value;
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        return refuseMessage(key, `expected a string, number or boolean, got ${value === null ? 'null' : typeof value}`);
+      }
+      if (typeof value === 'string' && value.length > MAX_FIELD_LENGTH) {
+        return refuseMessage(key, `a string of ${value.length} characters; none is longer than ${MAX_FIELD_LENGTH}`);
+      }
+      copy[key] = value;
+    }
+  } catch {
+    return refuseMessage('', 'reading it threw');
+  }
+  // Structured cloning refuses exotic objects, Proxies among them, without
+  // running a trap; on what passed above (a plain object holding primitives)
+  // it runs no code of the sender's.
+  try {
+    structuredClone(raw);
+  } catch {
+    return refuseMessage('', 'expected plain data, got a Proxy or another exotic object');
+  }
+  return { ok: true, value: copy };
+}
+
+/**
+ * Copies this parser made: frozen, so each still holds what was checked, and
+ * a message checked at the node's edge is not parsed again when the election
+ * machine checks its `receive` event. Membership is by identity: looking a
+ * Proxy up here runs none of its traps.
+ */
+const checkedCopies = new WeakSet<object>();
+
+function readMessage(raw: unknown): Checked<ElectionMessage> {
+  if (typeof raw === 'object' && raw !== null && checkedCopies.has(raw)) return { ok: true, value: raw as ElectionMessage };
+  const snapshot = snapshotPayload(raw);
+  if (!snapshot.ok) return snapshot;
+  const result = ElectionMessageSchema.safeParse(snapshot.value);
+  if (!result.success) return { ok: false, error: invalidMessage(issuesOf(result.error)) };
+  const copy = Object.freeze(result.data);
+  checkedCopies.add(copy);
+  return { ok: true, value: copy };
+}
+
+function readSender(from: unknown): Checked<string> {
+  const refuse = (message: string): Checked<never> => ({
+    ok: false,
+    error: new ElectionMessageError('invalid_sender', `invalid sender id: ${message}`, [{ path: '', message }]),
+  });
+  // Only a string reaches the schema, whose error messages would inspect anything else.
+  if (typeof from !== 'string') return refuse(`expected a string, got ${from === null ? 'null' : typeof from}`);
+  if (from.length > MAX_NODE_ID_LENGTH) return refuse(`${from.length} characters; at most ${MAX_NODE_ID_LENGTH}`);
+  const sender = NodeIdSchema.safeParse(from);
+  if (!sender.success) {
+    const issues = issuesOf(sender.error);
+    return { ok: false, error: new ElectionMessageError('invalid_sender', `invalid sender id: ${describe(issues)}`, issues) };
+  }
+  return { ok: true, value: sender.data };
+}
+
+/**
+ * Parses one message payload into a frozen plain copy; throws
+ * `ElectionMessageError` if it is not one, whatever the payload does when read.
+ */
+export function parseElectionMessage(raw: unknown): ElectionMessage {
+  const message = readMessage(raw);
+  if (!message.ok) throw message.error;
+  return message.value;
 }
 
 /** The one event through which peer messages enter the election machine. */
@@ -162,30 +277,25 @@ export type InboundCheck =
 /**
  * Checks an inbound message and its transport-level sender. `members`, when
  * given, are the ids the node accepts messages from. Returns the error rather
- * than throwing so the machine can use it inside a guard.
+ * than throwing, and never throws itself: each of `from` and `raw` is read
+ * once, and the event holds copies, never the payload.
  */
 export function checkInbound(from: unknown, raw: unknown, members?: readonly string[]): InboundCheck {
-  const sender = NodeIdSchema.safeParse(from);
-  if (!sender.success) {
-    const issues = issuesOf(sender.error);
-    return { ok: false, error: new ElectionMessageError('invalid_sender', `invalid sender id: ${describe(issues)}`, issues) };
-  }
-  let message: ElectionMessage;
-  try {
-    message = parseElectionMessage(raw);
-  } catch (error) {
-    return { ok: false, error: error as ElectionMessageError };
-  }
+  const sender = readSender(from);
+  if (!sender.ok) return sender;
+  const read = readMessage(raw);
+  if (!read.ok) return read;
+  const message = read.value;
   const claimed =
-    message.type === 'request_vote' ? message.candidateId : message.type === 'heartbeat' ? message.leaderId : sender.data;
-  if (claimed !== sender.data) {
-    const error = new ElectionMessageError('sender_mismatch', `${message.type} from ${sender.data} claims to come from ${claimed}`);
+    message.type === 'request_vote' ? message.candidateId : message.type === 'heartbeat' ? message.leaderId : sender.value;
+  if (claimed !== sender.value) {
+    const error = new ElectionMessageError('sender_mismatch', `${message.type} from ${sender.value} claims to come from ${claimed}`);
     return { ok: false, error };
   }
-  if (members !== undefined && !members.includes(sender.data)) {
-    return { ok: false, error: new ElectionMessageError('unknown_sender', `${sender.data} is not a member of this cluster`) };
+  if (members !== undefined && !members.includes(sender.value)) {
+    return { ok: false, error: new ElectionMessageError('unknown_sender', `${sender.value} is not a member of this cluster`) };
   }
-  return { ok: true, event: { type: 'receive', from: sender.data, message } };
+  return { ok: true, event: { type: 'receive', from: sender.value, message } };
 }
 
 /**

@@ -41,9 +41,10 @@ export interface ConsensusNode<
   stop(): Promise<void>;
   /**
    * A peer's election message as the transport delivered it (`from` is the
-   * peer or its identity). Throws `ElectionMessageError` on junk, a sender
-   * that is not a member, or a sender that claims another's id; the node is
-   * then exactly as before.
+   * peer or its identity). Throws `ElectionMessageError` on junk (anything but
+   * plain data: getters, Proxies and class instances too, whatever they throw
+   * when read), a sender that is not a member, or a sender that claims
+   * another's id; the node is then exactly as before.
    */
   receiveElectionMessage(from: PeerIDT | NodeId, raw: unknown): void;
   /** Election messages to send; the transport delivers them to `to`'s `receiveElectionMessage`. */
@@ -57,11 +58,17 @@ export interface ConsensusNode<
   getLeader(): PeerIDT | null;
 }
 
+/**
+ * The sender's id, with `identity` looked up and called once; what it returns
+ * is checked (and must be a string) by `checkInbound`. A lookup or call that
+ * throws leaves no id, and the message is refused as from an invalid sender.
+ */
 function identityOf(from: unknown): unknown {
   if (typeof from !== 'object' || from === null) return from;
   try {
     const identity = (from as { identity?: unknown }).identity;
-    return typeof identity === 'function' ? identity.call(from) : undefined;
+    // Reflect.apply: `identity.call` would be one more lookup the sender controls.
+    return typeof identity === 'function' ? Reflect.apply(identity, from, []) : undefined;
   } catch {
     return undefined;
   }

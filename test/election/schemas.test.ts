@@ -36,6 +36,17 @@ describe('election message schemas', () => {
     expect(toElectionEvent('n2', valid[2])).toEqual({ type: 'receive', from: 'n2', message: valid[2] });
   });
 
+  test('a parsed message is a frozen copy, taken as it is when checked again', () => {
+    const parsed = parseElectionMessage({ ...valid[2] });
+    expect(Object.isFrozen(parsed)).toBe(true);
+    expect(() => {
+      (parsed as { term: number }).term = -1;
+    }).toThrow(TypeError);
+    expect(toElectionEvent('n2', parsed).message).toBe(parsed);
+    // A copy of it is parsed like any payload.
+    expect(toElectionEvent('n2', { ...parsed }).message).not.toBe(parsed);
+  });
+
   test.each([
     ['an unknown type', { type: 'append', term: 1 }, 'type'],
     ['a missing field', { type: 'heartbeat', term: 1 }, 'leaderId'],
@@ -110,5 +121,57 @@ describe('malformed messages at the machine', () => {
     expect(
       fresh.map((event) => (event.type === 'message_rejected' && event.error instanceof ElectionMessageError ? event.error.code : null)),
     ).toEqual(['invalid_message', 'sender_mismatch', 'unknown_sender', 'unknown_sender']);
+  });
+});
+
+describe('hostile payloads sent straight to the machine', () => {
+  test('a payload that throws when read is a rejection, not a crash of the actor', async () => {
+    const node = await solo({ storage: new InMemoryElectionStorage({ term: 2, votedFor: null }) });
+    const before = node.actor.getSnapshot();
+    const exploding = Object.defineProperty({ type: 'heartbeat', leaderId: 'n2' }, 'term', {
+      enumerable: true,
+      get() {
+        throw new Error('hostile getter');
+      },
+    });
+    const throwingProxy = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('hostile trap');
+        },
+      },
+    );
+    for (const message of [exploding, throwingProxy]) {
+      node.actor.send({ type: 'receive', from: 'n2', message: message as ElectionMessage });
+    }
+    await node.advance(1);
+
+    const after = node.actor.getSnapshot();
+    expect(after.status).toBe('active');
+    expect(after.context).toEqual(before.context);
+    const rejected = node.emitted.flatMap(({ event }) => (event.type === 'message_rejected' ? [event.error] : []));
+    expect(rejected).toHaveLength(2);
+    expect(rejected.every((error) => error instanceof ElectionMessageError && error.code === 'invalid_message')).toBe(true);
+  });
+
+  test('an event is read once: a message that answers differently the second time acts as it first answered', async () => {
+    const node = await solo({ storage: new InMemoryElectionStorage({ term: 2, votedFor: null }) });
+    let reads = 0;
+    // Both answers are valid heartbeats; were the event read again after its check, the node would take term 40.
+    const event = {
+      type: 'receive' as const,
+      from: 'n2',
+      get message(): ElectionMessage {
+        reads += 1;
+        return { type: 'heartbeat', term: reads === 1 ? 3 : 40, leaderId: 'n2' };
+      },
+    };
+    node.actor.send(event);
+    await node.advance(1);
+
+    expect(reads).toBe(1);
+    const { term, leader } = node.actor.getSnapshot().context;
+    expect({ term, leader }).toEqual({ term: 3, leader: 'n2' });
   });
 });

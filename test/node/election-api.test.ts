@@ -27,6 +27,69 @@ function observe({ node, storage, outbound, roles, leaders, transitions }: Solo)
   };
 }
 
+/** Something that throws whatever is done with it, to be thrown itself: a refusal must not inspect what was thrown. */
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+function withGetter(message: object, key: string, get: () => unknown): object {
+  return Object.defineProperty({ ...message }, key, { get, enumerable: true, configurable: true });
+}
+
+/** Payloads and senders that fight back when read: each must be a typed refusal like any junk. */
+function hostile(): [string, unknown, unknown, string][] {
+  const valid = heartbeat('n2', 1);
+  // What reading through `get` sees is a valid heartbeat; the target has none of it.
+  const lying = new Proxy({}, { ownKeys: () => Object.keys(valid), get: (_, key) => (valid as Record<PropertyKey, unknown>)[key] });
+  const inherited = Object.assign(Object.create({ term: 1 }), { type: 'heartbeat', leaderId: 'n2' });
+  const nested = Array.from({ length: 10_000 }).reduce((inner) => [inner], 'n2');
+  let reads = 0;
+  const throwing = new Proxy(
+    {},
+    {
+      get: () => {
+        throw revoked();
+      },
+      ownKeys: () => {
+        throw revoked();
+      },
+      getPrototypeOf: () => {
+        throw revoked();
+      },
+    },
+  );
+  return [
+    ['a term behind a getter that throws', 'n2', withGetter(valid, 'term', () => { throw revoked(); }), 'invalid_message'],
+    ['a term behind a getter that answers 1, then 7', 'n2', withGetter(valid, 'term', () => (reads++ === 0 ? 1 : 7)), 'invalid_message'],
+    ['a Proxy whose traps throw a revoked Proxy', 'n2', throwing, 'invalid_message'],
+    ['a revoked Proxy', 'n2', revoked(), 'invalid_message'],
+    ['a Proxy forwarding to a valid heartbeat', 'n2', new Proxy({ ...valid }, {}), 'invalid_message'],
+    ['a Proxy listing keys its target lacks', 'n2', lying, 'invalid_message'],
+    ['an own __proto__ key', 'n2', JSON.parse('{"type":"heartbeat","term":1,"leaderId":"n2","__proto__":{}}'), 'invalid_message'],
+    ['a constructor key', 'n2', { ...valid, constructor: 'Object' }, 'invalid_message'],
+    ['the fields on an instance of a class', 'n2', Object.assign(new (class Heartbeat {})(), valid), 'invalid_message'],
+    ['the fields on an array', 'n2', Object.assign([], valid), 'invalid_message'],
+    ['a term inherited from the prototype', 'n2', inherited, 'invalid_message'],
+    ['a symbol key', 'n2', { ...valid, [Symbol('x')]: 1 }, 'invalid_message'],
+    ['a bigint term', 'n2', { ...valid, term: 1n }, 'invalid_message'],
+    ['a NaN term', 'n2', { ...valid, term: Number.NaN }, 'invalid_message'],
+    ['an infinite term', 'n2', { ...valid, term: Number.POSITIVE_INFINITY }, 'invalid_message'],
+    ['a term past MAX_SAFE_INTEGER', 'n2', { ...valid, term: 2 ** 60 }, 'invalid_message'],
+    ['a function as leader id', 'n2', { ...valid, leaderId: () => 'n2' }, 'invalid_message'],
+    ['a megabyte leader id', 'n2', { ...valid, leaderId: 'n'.repeat(1 << 20) }, 'invalid_message'],
+    ['a deeply nested leader id', 'n2', { ...valid, leaderId: nested }, 'invalid_message'],
+    ['a Proxy as leader id', 'n2', { ...valid, leaderId: throwing }, 'invalid_message'],
+    ['a revoked Proxy as sender', revoked(), valid, 'invalid_sender'],
+    ['a sender whose identity getter throws', withGetter({}, 'identity', () => { throw revoked(); }), valid, 'invalid_sender'],
+    ['a sender whose identity() returns a revoked Proxy', { identity: () => revoked() }, valid, 'invalid_sender'],
+    ['a sender whose identity() returns a megabyte string', { identity: () => 'n'.repeat(1 << 20) }, valid, 'invalid_sender'],
+    ['a bigint sender', 2n, valid, 'invalid_sender'],
+    ['a symbol sender', Symbol('n2'), valid, 'invalid_sender'],
+  ];
+}
+
 describe('receiveElectionMessage: peers’ election messages are validated at the node’s edge', () => {
   const junk: [string, unknown, unknown, string][] = [
     ['a number', 'n2', 42, 'invalid_message'],
@@ -54,6 +117,7 @@ describe('receiveElectionMessage: peers’ election messages are validated at th
       heartbeat('n2', 1),
       'invalid_sender',
     ],
+    ...hostile(),
   ];
 
   test.each(junk)('%s is refused with ElectionMessageError and changes nothing', async (_, from, raw, code) => {
@@ -73,6 +137,38 @@ describe('receiveElectionMessage: peers’ election messages are validated at th
     expect((thrown as ElectionMessageError).code).toBe(code);
     // The clock moved 1 ms; nothing scheduled fires in it, so any difference is the message's doing.
     expect(observe(peer)).toEqual(before);
+    await peer.node.stop();
+  });
+
+  test('a payload is read once, through its own properties: no getter runs, each Proxy trap runs at most once per key', async () => {
+    const peer = await solo();
+    let getterCalls = 0;
+    const shifty = withGetter(heartbeat('n2', 1), 'term', () => ++getterCalls);
+    expect(() => peer.node.receiveElectionMessage('n2', shifty)).toThrow(ElectionMessageError);
+    expect(getterCalls).toBe(0);
+
+    const trapCalls = new Map<string, number>();
+    const counting = new Proxy({} as ProxyHandler<object>, {
+      get: (_, trap: string) => (target: object, ...args: unknown[]) => {
+        const key = `${trap} ${typeof args[0] === 'string' ? args[0] : ''}`;
+        trapCalls.set(key, (trapCalls.get(key) ?? 0) + 1);
+        return (Reflect[trap as keyof typeof Reflect] as (...a: unknown[]) => unknown)(target, ...args);
+      },
+    });
+    expect(() => peer.node.receiveElectionMessage('n2', new Proxy({ ...heartbeat('n2', 1) }, counting))).toThrow(
+      'Proxy',
+    );
+    expect(trapCalls.size).toBeGreaterThan(0);
+    expect([...trapCalls.values()].every((calls) => calls === 1)).toBe(true);
+
+    let lookups = 0;
+    let calls = 0;
+    const sender = withGetter({}, 'identity', () => {
+      lookups += 1;
+      return () => `n${2 + calls++}`;
+    });
+    peer.node.receiveElectionMessage(sender as Peer, heartbeat('n2', 1));
+    expect([lookups, calls]).toEqual([1, 1]);
     await peer.node.stop();
   });
 
