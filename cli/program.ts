@@ -22,8 +22,9 @@ import { runSimulation } from '../simulator/runSimulation';
 import { runSweep } from '../simulator/sweep';
 import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/rounds';
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
+import { runFloodBench } from '../bench/flood';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
-import { benchTable, electionCostLines, failoverTable, humanReport, sweepReport } from './render';
+import { benchTable, electionCostLines, failoverTable, floodLines, humanReport, sweepReport } from './render';
 import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 
@@ -110,6 +111,7 @@ Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
   flood        floods of messages for far-future ranks and attempts, and the far edge of the window
   equivocate   different proposals, votes and confirmations to different halves of the cluster
   split-commit helps one honest node commit alone, then proposes a fresh value to the rest
+  shape-shift  values that read as one valid frame when first checked and as another after
   mixed        each Byzantine node draws one of the above per height
 
 Every behaviour acts in each attempt of a height. A faulty proposer costs an attempt: the
@@ -124,12 +126,18 @@ Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violati
   command that replays it.`;
 
 const BENCH_HELP = `
+Examples:
+  $ statechart-consensus bench                        # rounds per second, n = 4, 7, 16, 64
+  $ statechart-consensus bench --failover --seeds 50  # time to a new leader after a crash
+  $ node --expose-gc dist/cli.js bench --flood 1000000 # hostile flood: µs per message, heap, held
+
 Exit codes: 0 done; 2 invalid options.`;
 
 interface BenchFlags {
   json?: boolean;
   nodes?: number[];
   failover?: boolean;
+  flood?: number;
   seeds?: number;
   heartbeats?: number;
 }
@@ -202,6 +210,7 @@ function buildProgram(
     .option('--failover', `instead: failover time after a leader crash (n = ${FAILOVER_SIZES.join(', ')}), and the election's cost per node`)
     .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, integer('--seeds', 1, 1_000_000))
     .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
+    .option('--flood <n>', 'instead: n messages from ever-new senders, then n from the members, at one engine: µs per message, heap and what it holds', integer('--flood', 100_000, 100_000_000))
     .addHelpText('after', BENCH_HELP)
     .action(bench);
   return program;
@@ -279,6 +288,8 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
 const MIN_FAILOVER_NODES = 3;
 
 async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<void> {
+  if (flags.failover !== undefined && flags.flood !== undefined) throw new UsageError('--failover and --flood are two benches: pick one');
+  if (flags.flood !== undefined) return benchFlood(flags.flood, flags, io);
   if (flags.failover) return benchFailover(flags, io);
   const failoverOnly = typedFlags(command).filter((flag) => flag === '--seeds' || flag === '--heartbeats');
   if (failoverOnly.length > 0) {
@@ -289,6 +300,13 @@ async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<vo
     if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
   });
   io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
+}
+
+async function benchFlood(messages: number, flags: BenchFlags, io: CliIO): Promise<void> {
+  const result = runFloodBench(messages, (row) => {
+    if (!flags.json) io.stderr.write(`${row.phase}: ${row.sent} sent, ${row.usPerMessage} µs/message, heap ${row.heapMB} MB, ${row.held} held\n`);
+  });
+  io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : floodLines(result));
 }
 
 async function benchFailover(flags: BenchFlags, io: CliIO): Promise<void> {

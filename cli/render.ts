@@ -1,3 +1,4 @@
+import type { FloodBenchResult } from '../bench/flood';
 import type { SimulationReport } from '../simulator/runSimulation';
 import type { SweepSummary } from '../simulator/sweep';
 import type { TraceEvent } from '../simulator/EventTrace';
@@ -192,4 +193,17 @@ export function electionCostLines(cost: ElectionCost): string {
     `heartbeat: ${cost.usPerHeartbeat} µs through a follower's election actor, ${cost.usPerHeartbeatViaNode} µs through a node (${cost.heartbeats} heartbeats, wall clock)\n` +
     `memory: ${cost.bytesPerElectionActor} bytes per idle election actor, ${cost.bytesPerNode} bytes per idle node (round + election), over ${cost.actors} of each (${cost.memory})\n`
   );
+}
+
+/** The flood bench: per phase, µs per message first and last, heap growth, and what the engine held against its bound. */
+export function floodLines(result: FloodBenchResult): string {
+  const lines = ['phase       first µs/msg  last µs/msg  ratio  heap growth  held (bound)  outcomes'];
+  for (const phase of ['strangers', 'members'] as const) {
+    const rows = result.rows.filter((row) => row.phase === phase);
+    const outcomes = Object.entries(result.outcomes[phase]).map(([code, n]) => `${code} ${n}`).join(', ');
+    lines.push(
+      `${phase.padEnd(10)}  ${String(rows[0].usPerMessage).padStart(12)}  ${String(rows.at(-1)!.usPerMessage).padStart(11)}  ${String(result.costRatio[phase]).padStart(5)}  ${`${result.heapGrowthMB[phase]} MB`.padStart(11)}  ${`${Math.max(...rows.map((row) => row.held))} (${result.bound})`.padStart(12)}  ${outcomes}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

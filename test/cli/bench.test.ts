@@ -39,4 +39,26 @@ describe('statechart-consensus bench', () => {
     expect(Number.isFinite(cost.bytesPerElectionActor)).toBe(true);
     expect(Number.isFinite(cost.bytesPerNode)).toBe(true);
   });
+
+  it('--flood --json refuses every stranger as not_member and keeps what the members send under the bound', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIO = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } };
+    const code = await runCli(['bench', '--flood', '100000', '--json'], io);
+    expect(err).toEqual([]);
+    expect(code).toBe(EXIT.ok);
+    const result = JSON.parse(out.join(''));
+    expect(result.outcomes.strangers).toEqual({ not_member: 100_000 });
+    expect(Object.values(result.outcomes.members as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(100_000);
+    expect(result.outcomes.members.accepted).toBeGreaterThan(0);
+    for (const row of result.rows) expect(row.held).toBeLessThanOrEqual(result.bound);
+    expect(result.rows.filter((row: { phase: string }) => row.phase === 'strangers').every((row: { held: number }) => row.held === 0)).toBe(true);
+  });
+
+  it('--flood with --failover is a usage error', async () => {
+    const err: string[] = [];
+    const io: CliIO = { stdout: { write: () => {} }, stderr: { write: (t: string) => err.push(t) } };
+    expect(await runCli(['bench', '--flood', '100000', '--failover'], io)).toBe(EXIT.usage);
+    expect(err.join('')).toMatch(/pick one/);
+  });
 });

@@ -19,7 +19,7 @@ const CASES: [string[], string][] = [
   [['simulate', '--rounds', '-1'], '--rounds must be a non-negative integer, got -1'],
   [['simulate', '--seed', '-1'], '--seed must be a non-negative integer, got -1'],
   [['simulate', '--seed', '99999999999999999999'], `--seed must be at most ${Number.MAX_SAFE_INTEGER}, got 99999999999999999999`],
-  [['simulate', '--behaviour', 'chaos'], '--behaviour must be one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, mixed, got "chaos"'],
+  [['simulate', '--behaviour', 'chaos'], '--behaviour must be one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, shape-shift, mixed, got "chaos"'],
   [['simulate', '--drop', '-0.1'], '--drop must be a probability from 0 to 1, got -0.1'],
   [['simulate', '--drop', '2'], '--drop must be a probability from 0 to 1, got 2'],
   [['simulate', '--drop', 'NaN'], '--drop must be a probability from 0 to 1, got "NaN"'],
