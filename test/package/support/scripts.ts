@@ -41,13 +41,15 @@ export const ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT = `
   const { createConsensusEngine, SimulatedClock } = createRequire(process.cwd() + '/')('statechart-consensus');
   const u = (id, rank = 0) => ({ identity: () => id, clone() { return this; }, rank: () => rank });
   const never = () => new Promise(() => {});
+  const codec = { decode: (d) => u(String(d.id), Number(d.rank)) };
   const engine = createConsensusEngine({
-    id: u('a'), initialState: u('g'), clock: new SimulatedClock(),
+    id: u('a'), members: [u('a'), u('b')], initialState: u('g'), clock: new SimulatedClock(),
+    codec: { state: codec, vote: codec },
     providers: {
       sync: { synchronize: async (s) => s },
       leader: { getNextLeaders: async () => [u('a')], proveNextState: never },
       liveness: { collect: never, sendLiveness: async () => {} },
-      voting: { sendProposal: never, decideAndSendVote: never, isQuorum: never, finalizeVotes: never, sendConfirmation: never },
+      voting: { sendProposal: never, decideAndSendVote: never, finalizeVotes: never, sendConfirmation: never },
     },
   });
   let refused = 'nothing thrown';
