@@ -268,8 +268,7 @@ export function createEngineFacade<
     try {
       prepared = prepare();
     } catch (error) {
-      const refusal =
-        error instanceof ConsensusInputError ? error : new MalformedMessageError(kind, [`unreadable: ${describeError(error)}`]);
+      const refusal = asRefusal(kind, error);
       refuse(refusal, refusal instanceof UnexpectedSenderError ? refusal.sender : atTheDoor);
     }
     const { candidate, event } = prepared;
@@ -297,9 +296,7 @@ export function createEngineFacade<
     try {
       record = prepare();
     } catch (error) {
-      const refusal =
-        error instanceof ConsensusInputError ? error : new MalformedMessageError(kind, [`unreadable: ${describeError(error)}`]);
-      refuse(refusal, null);
+      refuse(asRefusal(kind, error), null);
     }
     const admission = admitsCertificateAt(context(), record);
     if (!admission.admitted) {
@@ -446,6 +443,21 @@ export function createEngineFacade<
     },
   };
   return { api, observe };
+}
+
+/**
+ * What a throw at the door becomes: the engine's own refusal as it is, and
+ * anything else (a peer's getter may throw a Proxy on which even
+ * `instanceof` throws) a malformed message.
+ */
+function asRefusal(kind: MessageKind, error: unknown): ConsensusInputError {
+  let own = false;
+  try {
+    own = error instanceof ConsensusInputError;
+  } catch {
+    own = false;
+  }
+  return own ? (error as ConsensusInputError) : new MalformedMessageError(kind, [`unreadable: ${describeError(error)}`]);
 }
 
 /** Identity and rank of a peer's value, read once, for values the engine does not keep. */

@@ -7,6 +7,7 @@ import { createConsensusEngine, SimulatedClock, type CommitRecord, type Unique }
 import { Frame, Peer } from '../support/fixtures';
 import { batch, peer, ScriptedNode } from '../support/scriptedProviders';
 import { flush } from '../support/time';
+import { refusalOf } from './roundChangeHarness';
 
 const MEMBERS = ['alice', 'bob', 'carol', 'dave'];
 
@@ -142,6 +143,28 @@ describe('a Byzantine member’s confirmations with lying methods (SPEC §2.6, �
     await node.settle();
     expect(commits.map((commit) => commit.rank)).toEqual([1]);
     expect(node.engine.getActiveRank()).toBe(1);
+  });
+
+  it('a certificate or lock proof whose field throws something even instanceof cannot look at is refused as malformed', async () => {
+    const { node } = await voter();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const throwsRevoked = (fields: object, field: string) =>
+      Object.defineProperty({ ...fields }, field, {
+        enumerable: true,
+        get: () => {
+          throw proxy;
+        },
+      });
+    const snapshot = node.engine.actor.getSnapshot();
+    const certificate = throwsRevoked({ attempt: 0, signers: ['bob', 'carol', 'dave'] }, 'signers');
+    const lockProof = throwsRevoked({ rank: 1, attempt: 0, value: proposal.hash, voters: ['bob', 'carol', 'dave'] }, 'voters');
+    expect(refusalOf(() => node.engine.receiveCommitCertificate(proposal, certificate as never))).toMatchObject({
+      code: 'malformed',
+      kind: 'confirmation',
+    });
+    expect(refusalOf(() => node.engine.receiveLockProof(lockProof as never))).toMatchObject({ code: 'malformed', kind: 'vote' });
+    expect(node.engine.actor.getSnapshot()).toBe(snapshot);
   });
 });
 
