@@ -35,6 +35,10 @@ function fail<T>(issue: string): Read<T> {
  * shares nothing with `value`.
  */
 export function plainCopy(label: string, value: unknown, maxSize: number): Read<unknown> {
+  // Its JSON text is at least its length and two quotes: refused without the copy, whose cost grows with the size.
+  if (typeof value === 'string' && value.length + 2 > maxSize) {
+    return fail(`${label} takes at least ${value.length + 2} characters as plain data, more than ${maxSize}`);
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
