@@ -1,0 +1,12 @@
+import { expectSweepHolds, SWEEP_TIMEOUT_MS } from './sweepCase';
+
+// The sweep is split in ten files of thirty seeds, so jest runs them in parallel and none runs long.
+describe('seeded sweep, seeds 181–210 (SPEC §6 over clusters of 1 to 10 nodes, f Byzantine nodes of every behaviour, and faults)', () => {
+  it(
+    'has no safety violation, every run reaches its target, and some ranks needed round change',
+    async () => {
+      await expectSweepHolds(181);
+    },
+    SWEEP_TIMEOUT_MS,
+  );
+});
