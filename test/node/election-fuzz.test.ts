@@ -13,6 +13,8 @@ import { NodeCluster } from './nodeCluster';
  */
 
 const SEED = 20_250_607;
+/** A few seconds on a quiet machine; room for a slow, busy CI core. */
+const FUZZ_TIMEOUT_MS = 120_000;
 const MESSAGES = 100_000;
 const BATCH = 2_000;
 /** Simulated time between batches, so messages meet nodes in every role an election passes through. */
@@ -222,7 +224,7 @@ describe('election fuzz: hostile messages at a running node (receiveElectionMess
     // Honest traffic went on all along and none of it was refused.
     expect(cluster.electionRejections).toEqual([]);
     await cluster.stopAll();
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   test('the messages the hostile ones start from are valid, so each refusal is the corruption’s doing', () => {
     const sent = fc.constantFrom('n2', 'n3').chain((sender) => validMessage(sender).map((message) => ({ sender, message })));

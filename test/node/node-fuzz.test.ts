@@ -1,5 +1,5 @@
 import { NodeCluster } from './nodeCluster';
-import { BATCH_GAP_MS, expectAgreement, expectHeld, fuzz, MESSAGES, report } from '../support/roundFuzz';
+import { BATCH_GAP_MS, expectAgreement, expectHeld, fuzz, FUZZ_TIMEOUT_MS, MESSAGES, report } from '../support/roundFuzz';
 
 /**
  * 100,000 hostile round messages at a running node, round and election
@@ -47,5 +47,5 @@ describe('node fuzz: hostile round messages at a running node', () => {
     expect(reached).toBe(true);
     expectAgreement(HONEST.map((name) => cluster.commits.get(name)!.map((commit) => commit.hash)));
     await cluster.stopAll();
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ConsensusInputError } from '../../index';
 import { TestCluster } from '../support/cluster';
-import { BATCH_GAP_MS, expectAgreement, expectHeld, fuzz, MESSAGES, report, SEED, validCall } from '../support/roundFuzz';
+import { BATCH_GAP_MS, expectAgreement, expectHeld, fuzz, FUZZ_TIMEOUT_MS, MESSAGES, report, SEED, validCall } from '../support/roundFuzz';
 import { advance, advanceUntil } from '../support/time';
 
 /**
@@ -49,7 +49,7 @@ describe('engine fuzz: hostile round messages at a running engine', () => {
     expect(reached).toBe(true);
     expectAgreement(HONEST.map((name) => cluster.commits.get(name)!.map((frame) => frame.hash)));
     await cluster.stopAll();
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   test('the calls the hostile ones start from are valid: a running engine refuses them only for where they stand, never as malformed or from a stranger', async () => {
     const cluster = engineCluster();

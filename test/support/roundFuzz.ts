@@ -16,6 +16,8 @@ import { hostileSender, hostileValue, hostileVariants, type Hostile } from './ho
 
 export const SEED = 20_261_204;
 export const MESSAGES = 100_000;
+/** About 15 s on a 2-core machine running two files at once: room for a slower CI core. */
+export const FUZZ_TIMEOUT_MS = 120_000;
 const BATCH = 2_000;
 /** Simulated time between batches, so messages meet the target in every state a round passes through. */
 export const BATCH_GAP_MS = 10;
