@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { checkInbound, ElectionMessageError, type ElectionMessage } from '../../machines/election.schemas';
-import { hostileSender, hostileValue, hostileVariants, type Hostile } from '../support/hostile';
+import { describeThrown, hostileSender, hostileValue, hostileVariants, thrownIs, type Hostile } from '../support/hostile';
 import { NodeCluster } from './nodeCluster';
 
 /**
@@ -73,24 +73,6 @@ function delivery(peers: readonly string[]): fc.Arbitrary<Delivery> {
   );
 }
 
-/** What escaped may be the hostile value itself, on which even `instanceof` can throw. */
-function isElectionMessageError(error: unknown): error is ElectionMessageError {
-  try {
-    return error instanceof ElectionMessageError;
-  } catch {
-    return false;
-  }
-}
-
-/** A thrown value may be hostile itself; only its kind is worth printing. */
-function describeThrown(error: unknown): string {
-  try {
-    return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
-  } catch {
-    return 'unprintable';
-  }
-}
-
 describe('election fuzz: hostile messages at a running node (receiveElectionMessage)', () => {
   const title = `${MESSAGES.toLocaleString('en')} hostile messages: each refused with ElectionMessageError, nothing changed`;
   test(`${title}; the cluster still elects afterwards`, async () => {
@@ -136,7 +118,7 @@ describe('election fuzz: hostile messages at a running node (receiveElectionMess
           accepted.push(kind);
           continue;
         } catch (error) {
-          if (!isElectionMessageError(error)) {
+          if (!thrownIs(error, ElectionMessageError)) {
             untyped.push(`${kind}: ${describeThrown(error)}`);
             continue;
           }

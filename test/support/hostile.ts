@@ -500,3 +500,21 @@ export function hostileSender(members: readonly string[]): fc.Arbitrary<Hostile>
     fc.constant(hostile('sender/revoked-proxy', () => revoked())),
   );
 }
+
+/** Whether what a parser threw is `type`: it may be the hostile value itself, on which even `instanceof` can throw. */
+export function thrownIs<T>(error: unknown, type: abstract new (...args: never[]) => T): error is T {
+  try {
+    return error instanceof type;
+  } catch {
+    return false;
+  }
+}
+
+/** A thrown value may be hostile itself; only its kind is worth printing. */
+export function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+  } catch {
+    return 'unprintable';
+  }
+}

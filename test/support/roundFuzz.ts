@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ConsensusInputError, type ConsensusEngine } from '../../index';
 import { Ballot, Batch, Frame, Peer } from './fixtures';
-import { hostileSender, hostileValue, hostileVariants, type Hostile } from './hostile';
+import { describeThrown, hostileSender, hostileValue, hostileVariants, thrownIs, type Hostile } from './hostile';
 
 /**
  * Hostile round messages for a running engine or node, through every
@@ -128,23 +128,6 @@ function hostileCall(base: number, cast: Cast): fc.Arbitrary<Call> {
   return fc.oneof(...calls);
 }
 
-/** What escaped may be the hostile value itself, on which even `instanceof` can throw. */
-function isInputError(error: unknown): error is ConsensusInputError {
-  try {
-    return error instanceof ConsensusInputError;
-  } catch {
-    return false;
-  }
-}
-
-function describeThrown(error: unknown): string {
-  try {
-    return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
-  } catch {
-    return 'unprintable';
-  }
-}
-
 interface FuzzTally {
   delivered: number;
   accepted: number;
@@ -178,7 +161,7 @@ export async function fuzz(target: Target, cast: Cast, snapshot: () => unknown, 
           tally.accepted += 1;
           continue;
         } catch (error) {
-          if (!isInputError(error)) {
+          if (!thrownIs(error, ConsensusInputError)) {
             tally.untyped.push(`${kind}: ${describeThrown(error)}`);
             continue;
           }
