@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENTRIES, ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT, SAME_OBJECTS_SCRIPT } from './support/scripts';
+import { ENTRIES, ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT, SAME_OBJECTS_SCRIPT, TINY_ENGINE } from './support/scripts';
 
 // These tests load the BUILT package (dist/, made by `npm run build`, which
 // `npm test` runs first) by its name, the way a user's code would.
@@ -38,19 +38,7 @@ describe('the built package', () => {
   it('runs an engine from the ES module build', () => {
     const script = `
       import { createConsensusEngine, SimulatedClock, MalformedMessageError } from 'statechart-consensus';
-      const u = (id, rank = 0) => ({ identity: () => id, clone() { return this; }, rank: () => rank });
-      const never = () => new Promise(() => {});
-      const codec = { decode: (d) => u(String(d.id), Number(d.rank)) };
-      const engine = createConsensusEngine({
-        id: u('a'), members: [u('a'), u('b')], initialState: u('g'), clock: new SimulatedClock(),
-        codec: { state: codec, vote: codec },
-        providers: {
-          sync: { synchronize: async (s) => s },
-          leader: { getNextLeaders: async () => [u('a')], proveNextState: never },
-          liveness: { collect: never, sendLiveness: async () => {} },
-          voting: { sendProposal: never, decideAndSendVote: never, finalizeVotes: never, sendConfirmation: never },
-        },
-      });
+      ${TINY_ENGINE}
       let refused = '';
       try { engine.receiveProposal(u('b'), {}); } catch (e) { refused = e instanceof MalformedMessageError ? e.code : 'other'; }
       engine.start();

@@ -31,14 +31,10 @@ export const SAME_OBJECTS_SCRIPT = `
 `;
 
 /**
- * An engine made through \`require\` refuses a malformed proposal; the error
- * is checked against the classes that \`import\` gives. Prints the engine's
- * state and what the error was found to be.
+ * Script lines that make \`engine\`, a two-member engine whose providers
+ * never answer, from \`createConsensusEngine\` and \`SimulatedClock\` in scope.
  */
-export const ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT = `
-  import { createRequire } from 'node:module';
-  import { ConsensusError, ConsensusInputError, MalformedMessageError } from 'statechart-consensus';
-  const { createConsensusEngine, SimulatedClock } = createRequire(process.cwd() + '/')('statechart-consensus');
+export const TINY_ENGINE = `
   const u = (id, rank = 0) => ({ identity: () => id, clone() { return this; }, rank: () => rank });
   const never = () => new Promise(() => {});
   const codec = { decode: (d) => u(String(d.id), Number(d.rank)) };
@@ -52,6 +48,18 @@ export const ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT = `
       voting: { sendProposal: never, decideAndSendVote: never, finalizeVotes: never, sendConfirmation: never },
     },
   });
+`;
+
+/**
+ * An engine made through \`require\` refuses a malformed proposal; the error
+ * is checked against the classes that \`import\` gives. Prints the engine's
+ * state and what the error was found to be.
+ */
+export const ERROR_ACROSS_MODULE_SYSTEMS_SCRIPT = `
+  import { createRequire } from 'node:module';
+  import { ConsensusError, ConsensusInputError, MalformedMessageError } from 'statechart-consensus';
+  const { createConsensusEngine, SimulatedClock } = createRequire(process.cwd() + '/')('statechart-consensus');
+  ${TINY_ENGINE}
   let refused = 'nothing thrown';
   try {
     engine.receiveProposal(u('b'), {});
