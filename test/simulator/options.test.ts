@@ -49,7 +49,7 @@ describe('simulation options', () => {
   it('accepts only the known behaviours', () => {
     expect(parseBehaviour('flood')).toBe('flood');
     expect(() => parseBehaviour('chaos')).toThrow(
-      '--behaviour must be one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, mixed, got "chaos"',
+      '--behaviour must be one of equivocate, withhold, partial, invalid, garbage, flood, split-commit, shape-shift, mixed, got "chaos"',
     );
   });
 
