@@ -35,8 +35,19 @@ export interface Signer {
 export class Keyring {
   private readonly privateKeys = new Map<string, KeyObject>();
   private readonly publicKeys = new Map<string, KeyObject>();
+  /**
+   * Verdicts already reached, by signer, payload and signature: every node of
+   * a process that shares this keyring (the simulator's cluster) checks each
+   * signature once, not once per receiver and relay. Bounded: the oldest
+   * verdict makes room, so a flood of forgeries costs time, not memory.
+   */
+  private readonly verdicts = new Map<string, boolean>();
 
-  constructor(members: readonly string[], secret = 'statechart-consensus ledger') {
+  constructor(
+    members: readonly string[],
+    secret = 'statechart-consensus ledger',
+    private readonly maxVerdicts = 4096,
+  ) {
     for (const member of members) {
       const seed = createHash('sha256').update(`${secret}\u0000${member}`).digest();
       const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
@@ -57,10 +68,22 @@ export class Keyring {
     if (typeof origin !== 'string' || typeof signature !== 'string' || signature.length > 200) return false;
     const key = this.publicKeys.get(origin);
     if (key === undefined) return false;
+    const asked = `${origin}\u0000${signature}\u0000${payload}`;
+    const known = this.verdicts.get(asked);
+    if (known !== undefined) return known;
+    let verdict: boolean;
     try {
-      return verify(null, Buffer.from(payload), key, Buffer.from(signature, 'base64'));
+      verdict = verify(null, Buffer.from(payload), key, Buffer.from(signature, 'base64'));
     } catch {
-      return false;
+      verdict = false;
     }
+    if (this.verdicts.size >= this.maxVerdicts) this.verdicts.delete(this.verdicts.keys().next().value as string);
+    this.verdicts.set(asked, verdict);
+    return verdict;
+  }
+
+  /** Verdicts held (at most the bound given at construction). */
+  get cachedVerdicts(): number {
+    return this.verdicts.size;
   }
 }
