@@ -14,8 +14,10 @@ export function drainMicrotasks(): Promise<void> {
 /**
  * A discrete-event clock. Unlike XState's `SimulatedClock`, which jumps to a
  * time and fires everything due at once, this one fires timers one at a time
- * in (deadline, insertion) order, so every event happens at its own instant
- * and two runs with the same inputs interleave identically.
+ * in (deadline, insertion) order, so two runs with the same inputs interleave
+ * identically. `runUntil` lets promise continuations run after every timer;
+ * `runInstantsUntil` after every instant (every timer due at one time), which
+ * costs one macrotask per instant instead of one per timer.
  *
  * Satisfies `ConsensusClock`, so it is what XState schedules `after` delays
  * on; providers and the simulated network use it too, so there is one time.
@@ -92,6 +94,62 @@ export class EventClock implements ConsensusClock {
         break;
       }
       events += 1;
+      await drainMicrotasks();
+    }
+    return events;
+  }
+
+  /**
+   * Fires every timer due at the next deadline (if it is not after `limit`),
+   * in insertion order, timers set for that same deadline while they fire
+   * included, but at most `maxEvents`. Returns how many fired: 0 when nothing
+   * is due by `limit`. Synchronous: no promise continuation runs in between.
+   */
+  fireInstant(limit = Number.POSITIVE_INFINITY, maxEvents = Number.POSITIVE_INFINITY): number {
+    this.dropCancelledTop();
+    const top = this.heap[0];
+    if (top === undefined || top.at > limit) return 0;
+    const instant = top.at;
+    let fired = 0;
+    while (fired < maxEvents) {
+      this.dropCancelledTop();
+      const next = this.heap[0];
+      if (next === undefined || next.at !== instant) break;
+      this.pop();
+      this.live.delete(next.id);
+      this.current = instant;
+      this.fired += 1;
+      fired += 1;
+      next.fn();
+    }
+    return fired;
+  }
+
+  /**
+   * As `runUntil`, but fires a whole instant at a time (`fireInstant`) and
+   * drains microtasks once after each instant rather than after each timer:
+   * what was due at one time happens before any continuation of it, in
+   * (deadline, insertion) order, so a run stays deterministic. `afterInstant`
+   * runs after each instant's timers and before the drain; `stop()` is asked
+   * after the drain. A continuation that sets a timer for the current time
+   * makes one more instant at that time. Counts timers, not instants.
+   */
+  async runInstantsUntil(
+    stop: () => boolean,
+    limit = Number.POSITIVE_INFINITY,
+    maxEvents = Number.POSITIVE_INFINITY,
+    afterInstant?: () => void,
+  ): Promise<number> {
+    await drainMicrotasks();
+    let events = 0;
+    while (!stop() && events < maxEvents) {
+      const fired = this.fireInstant(limit, maxEvents - events);
+      if (fired === 0) {
+        if (Number.isFinite(limit) && limit > this.current) this.current = limit;
+        break;
+      }
+      events += fired;
+      afterInstant?.();
       await drainMicrotasks();
     }
     return events;

@@ -84,6 +84,94 @@ describe('EventClock: a discrete-event clock for the simulator', () => {
     expect(clock.now()).toBe(90);
   });
 
+  it('fireInstant fires every timer due at the next deadline, those set for it meanwhile included, and nothing later', () => {
+    const clock = new EventClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push(`late@${clock.now()}`), 20);
+    clock.setTimeout(() => {
+      fired.push(`a@${clock.now()}`);
+      clock.setTimeout(() => fired.push(`a0@${clock.now()}`), 0);
+      clock.setTimeout(() => fired.push(`a5@${clock.now()}`), 5);
+    }, 10);
+    const cancelled = clock.setTimeout(() => fired.push('cancelled'), 10);
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 10);
+    clock.clearTimeout(cancelled);
+    expect(clock.fireInstant(9)).toBe(0);
+    expect(clock.now()).toBe(0);
+    expect(clock.fireInstant()).toBe(3);
+    expect(fired).toEqual(['a@10', 'b@10', 'a0@10']);
+    expect(clock.fireInstant(Number.POSITIVE_INFINITY, 1)).toBe(1);
+    expect(clock.fireInstant()).toBe(1);
+    expect(fired.slice(3)).toEqual(['a5@15', 'late@20']);
+    expect(clock.fireInstant()).toBe(0);
+    expect(clock.firedCount).toBe(5);
+  });
+
+  it('runInstantsUntil fires a whole instant before promise continuations run, and drains them before the next', async () => {
+    const clock = new EventClock();
+    const log: string[] = [];
+    const continueAfter = (name: string, delay: number | null) =>
+      void Promise.resolve()
+        .then(() => Promise.resolve())
+        .then(() => {
+          log.push(`${name} continues@${clock.now()}`);
+          if (delay !== null) clock.setTimeout(() => log.push(`${name} again@${clock.now()}`), delay);
+        });
+    clock.setTimeout(() => {
+      log.push('t1');
+      continueAfter('t1', 0);
+    }, 10);
+    clock.setTimeout(() => {
+      log.push('t2');
+      continueAfter('t2', null);
+    }, 10);
+    clock.setTimeout(() => log.push('t3@20'), 20);
+    const instants: string[] = [];
+    const fired = await clock.runInstantsUntil(() => false, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, () =>
+      instants.push(`${clock.now()}:${log.length}`),
+    );
+    expect(log).toEqual(['t1', 't2', 't1 continues@10', 't2 continues@10', 't1 again@10', 't3@20']);
+    // afterInstant runs once an instant (a timer set by a continuation for now is one more), before the drain.
+    expect(instants).toEqual(['10:2', '10:5', '20:6']);
+    expect(fired).toBe(4);
+  });
+
+  it('runInstantsUntil stops when the condition holds, at the limit, or after maxEvents, even within an instant', async () => {
+    const clock = new EventClock();
+    let ticks = 0;
+    const tick = () => {
+      ticks += 1;
+      clock.setTimeout(tick, 10);
+    };
+    clock.setTimeout(tick, 10);
+    clock.setTimeout(tick, 10);
+    // Two timers an instant: the condition is asked between instants.
+    expect(await clock.runInstantsUntil(() => ticks >= 3)).toBe(4);
+    expect(clock.now()).toBe(20);
+    expect(await clock.runInstantsUntil(() => false, 55)).toBe(6);
+    expect(clock.now()).toBe(55);
+    expect(await clock.runInstantsUntil(() => false, Number.POSITIVE_INFINITY, 3)).toBe(3);
+    expect(clock.now()).toBe(70);
+    expect(clock.nextDeadline()).toBe(70);
+    expect(await clock.runInstantsUntil(() => false, 70)).toBe(1);
+    expect(clock.nextDeadline()).toBe(80);
+  });
+
+  it('runInstantsUntil and runUntil fire the same timers in the same order when no continuation sets one', async () => {
+    const order = async (run: (clock: EventClock) => Promise<number>) => {
+      const clock = new EventClock();
+      const fired: string[] = [];
+      for (const [name, at] of [['c', 30], ['a', 10], ['b1', 20], ['b2', 20], ['a2', 10]] as const) {
+        clock.setTimeout(() => fired.push(`${name}@${clock.now()}`), at);
+      }
+      return { count: await run(clock), fired };
+    };
+    const byTimer = await order((clock) => clock.runUntil(() => false));
+    const byInstant = await order((clock) => clock.runInstantsUntil(() => false));
+    expect(byInstant).toEqual(byTimer);
+    expect(byInstant.fired).toEqual(['a@10', 'a2@10', 'b1@20', 'b2@20', 'c@30']);
+  });
+
   it('drives XState delayed transitions as the actor clock, each at its own deadline', async () => {
     const clock = new EventClock();
     const machine = createMachine({
