@@ -36,10 +36,15 @@ export const DEFAULT_TRACE_TAIL = 64;
  * The run's event trace: every event feeds a running SHA-256 (so two runs
  * compare by digest without keeping millions of events), and the last
  * `capacity` events stay in a ring buffer for the report of a violation.
+ *
+ * A trace constructed with `enabled` false only counts events: it builds no
+ * detail (pass the detail as a function to save the work of describing the
+ * event), hashes nothing and keeps nothing; `digest()` is then `''` and
+ * `tail()` empty. A run whose speed is measured (the rounds bench) uses it.
  */
 export class EventTrace {
   private readonly ring: (TraceEvent | undefined)[];
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash | null;
   private count = 0;
   private readonly full: TraceEvent[] | null;
 
@@ -47,17 +52,26 @@ export class EventTrace {
     readonly capacity = DEFAULT_TRACE_TAIL,
     /** Keep every event too (tests compare whole traces); memory grows with the run. */
     keepAll = false,
+    /** False: count events only (no detail, no hash, no tail). */
+    readonly enabled = true,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`trace capacity must be >= 1, got ${capacity}`);
-    this.ring = new Array(capacity);
+    if (keepAll && !enabled) throw new RangeError('a trace that keeps every event must be enabled');
+    this.ring = enabled ? new Array(capacity) : [];
+    this.hash = enabled ? createHash('sha256') : null;
     this.full = keepAll ? [] : null;
   }
 
-  record(at: number, type: TraceEventType, node: string | null, detail: string): TraceEvent {
+  /**
+   * Records one event; `detail` may be a function, called only when the
+   * trace is enabled. Returns the event, or null when the trace only counts.
+   */
+  record(at: number, type: TraceEventType, node: string | null, detail: string | (() => string)): TraceEvent | null {
     this.count += 1;
-    const event: TraceEvent = { seq: this.count, at, type, node, detail };
+    if (this.hash === null) return null;
+    const event: TraceEvent = { seq: this.count, at, type, node, detail: typeof detail === 'string' ? detail : detail() };
     this.ring[(this.count - 1) % this.capacity] = event;
-    this.hash.update(`${event.seq}|${at}|${type}|${node ?? '-'}|${detail}\n`);
+    this.hash.update(`${event.seq}|${at}|${type}|${node ?? '-'}|${event.detail}\n`);
     this.full?.push(event);
     return event;
   }
@@ -66,8 +80,9 @@ export class EventTrace {
     return this.count;
   }
 
-  /** The last events, oldest first. */
+  /** The last events, oldest first (none when the trace only counts). */
   tail(limit = this.capacity): TraceEvent[] {
+    if (!this.enabled) return [];
     const kept = Math.min(limit, this.capacity, this.count);
     const events: TraceEvent[] = [];
     for (let i = this.count - kept; i < this.count; i += 1) events.push(this.ring[i % this.capacity] as TraceEvent);
@@ -80,8 +95,8 @@ export class EventTrace {
     return this.full;
   }
 
-  /** SHA-256 of every event so far (the trace's fingerprint); does not end the trace. */
+  /** SHA-256 of every event so far (the trace's fingerprint), `''` when the trace only counts; does not end the trace. */
   digest(): string {
-    return this.hash.copy().digest('hex');
+    return this.hash === null ? '' : this.hash.copy().digest('hex');
   }
 }

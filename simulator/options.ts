@@ -71,6 +71,14 @@ export interface SimulationOptions {
   traceTail: number;
   /** Keep every trace event (tests compare whole traces). */
   keepTrace: boolean;
+  /**
+   * Record the event trace (default true). False: events are counted
+   * (`events` stays what it would be) but not described, hashed or kept, so
+   * `traceDigest` is `''` and a violation comes without its `trace` tail; the
+   * run itself is the same. For runs timed for speed (the rounds bench).
+   * Not with `keepTrace`.
+   */
+  trace: boolean;
   /** A run with no honest commit for this long (after the last fault) is a liveness stall. */
   stallLimitMs?: number;
   /** Simulated time after which the run ends regardless. */
@@ -94,6 +102,7 @@ export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'parti
   rankWindow: 16,
   traceTail: 64,
   keepTrace: false,
+  trace: true,
 });
 
 /** Most nodes a simulation accepts (a bound on run time, not on the engine). */
@@ -296,6 +305,8 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   }
   if (!Number.isSafeInteger(options.rankWindow) || options.rankWindow < 1 || options.rankWindow > 1024) fail(`rankWindow must be an integer from 1 to 1024, got ${options.rankWindow}`);
   if (!Number.isSafeInteger(options.traceTail) || options.traceTail < 1) fail(`--trace must be a positive integer, got ${options.traceTail}`);
+  if (typeof options.trace !== 'boolean') fail(`trace must be true or false, got ${String(options.trace)}`);
+  if (options.keepTrace && !options.trace) fail('keepTrace needs the trace: it cannot be kept with trace: false');
   if (options.electionTiming !== undefined) {
     const timing = ElectionTimingSchema.safeParse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
     if (!timing.success) fail(`electionTiming: ${timing.error.issues.map((issue) => issue.message).join('; ')}`);

@@ -222,7 +222,7 @@ export async function runSimulation(
   const electionRandoms = new Map<string, RandomSource>(names.map((name) => [name, electionRandom.fork()]));
 
   const clock = new EventClock();
-  const trace = new EventTrace(options.traceTail, options.keepTrace);
+  const trace = new EventTrace(options.traceTail, options.keepTrace, options.trace);
   const proversPerRank = options.proversPerRank ?? defaultProversPerRank(options.nodes);
   const schedule = leaderSchedule(names, proversPerRank);
   const maxHeld = options.maxHeldMessages ?? heldMessageBound(options.rankWindow, options.nodes);
@@ -240,9 +240,9 @@ export async function runSimulation(
     partitions: options.partitions,
     observer: (event) => {
       if (event.type === 'drop') {
-        trace.record(event.at, 'drop', event.to, `${event.from}→${event.to} ${describeMessage(event.message)} (${event.reason})`);
+        trace.record(event.at, 'drop', event.to, () => `${event.from}→${event.to} ${describeMessage(event.message)} (${event.reason})`);
       } else if (event.type === 'duplicate') {
-        trace.record(event.at, 'duplicate', event.to, `${event.from}→${event.to} ${describeMessage(event.message)}`);
+        trace.record(event.at, 'duplicate', event.to, () => `${event.from}→${event.to} ${describeMessage(event.message)}`);
       }
     },
   });
@@ -261,7 +261,7 @@ export async function runSimulation(
       // Heartbeats are the election's background noise; votes are what a report needs.
       if ((event.type === 'drop' || event.type === 'duplicate') && !isHeartbeat(event.message)) {
         const suffix = event.type === 'drop' ? ` (${event.reason})` : '';
-        trace.record(event.at, event.type, event.to, `${event.from}→${event.to} ${describeElectionMessage(event.message)}${suffix}`);
+        trace.record(event.at, event.type, event.to, () => `${event.from}→${event.to} ${describeElectionMessage(event.message)}${suffix}`);
       }
     },
   });
@@ -356,7 +356,7 @@ export async function runSimulation(
       const finding = checker.voteCast(from, from, message.term, nextRankOf(from));
       if (finding) report(finding);
     } else if (message.type === 'request_vote_response' && message.granted && !message.preVote) {
-      trace.record(clock.now(), 'election', from, `${from} grants its term ${message.term} vote to ${to}`);
+      trace.record(clock.now(), 'election', from, () => `${from} grants its term ${message.term} vote to ${to}`);
       const finding = checker.voteCast(from, to, message.term, nextRankOf(from));
       if (finding) report(finding);
     }
@@ -395,14 +395,14 @@ export async function runSimulation(
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
     },
     onAttemptChange(node, { rank, from, to, reason }) {
-      trace.record(clock.now(), 'attempt', node, `${node} rank ${rank} attempt ${from} -> ${to} (${reason})`);
+      trace.record(clock.now(), 'attempt', node, () => `${node} rank ${rank} attempt ${from} -> ${to} (${reason})`);
     },
     onPublish(node, message) {
       const finding = checker.ownMessage(node, message);
       if (finding) report(finding);
     },
     onFinalized(node, frame, via) {
-      trace.record(clock.now(), via, node, `${node} finalized ${frame.height} ${frame.hash} by ${frame.prover}`);
+      trace.record(clock.now(), via, node, () => `${node} finalized ${frame.height} ${frame.hash} by ${frame.prover}`);
       const frontier = checker.frontier();
       const finding = checker.finalized(node, frame);
       if (finding) return report(finding);
@@ -417,19 +417,19 @@ export async function runSimulation(
       }
     },
     onDelivered(node, from, message, outcome) {
-      trace.record(clock.now(), 'deliver', node, `${from}→${node} ${describeMessage(message)} ${outcome}`);
+      trace.record(clock.now(), 'deliver', node, () => `${from}→${node} ${describeMessage(message)} ${outcome}`);
       // What it holds is counted once the instant's deliveries are in (`checkHeldMessages`).
       receivedThisInstant.add(node);
     },
     onElectionDelivered(node, from, raw, outcome) {
       if (outcome === 'accepted' && isHeartbeat(raw)) return;
-      trace.record(clock.now(), 'deliver', node, `${from}→${node} ${describeElectionMessage(raw)} ${outcome}`);
+      trace.record(clock.now(), 'deliver', node, () => `${from}→${node} ${describeElectionMessage(raw)} ${outcome}`);
     },
     onTransition(node, from, to, event) {
-      trace.record(clock.now(), 'transition', node, `${from}→${to} [${event}]`);
+      trace.record(clock.now(), 'transition', node, () => `${from}→${to} [${event}]`);
     },
     onRoleChange(node, from, to, term) {
-      trace.record(clock.now(), 'election', node, `${node} ${from}→${to} in term ${term}`);
+      trace.record(clock.now(), 'election', node, () => `${node} ${from}→${to} in term ${term}`);
       electionChanged = true;
       if (to !== 'leader') return;
       const finding = checker.leaderElected(node, term, nextRankOf(node));
@@ -438,7 +438,7 @@ export async function runSimulation(
       if (previous === undefined || previous.term !== term) leaderships.push({ term, leader: node, at: clock.now() });
     },
     onLeaderChange(node, leader, term) {
-      trace.record(clock.now(), 'election', node, `${node} follows ${leader ?? 'no one'} in term ${term}`);
+      trace.record(clock.now(), 'election', node, () => `${node} follows ${leader ?? 'no one'} in term ${term}`);
       electionChanged = true;
     },
     onTermChange(_node, _from, to) {
