@@ -1,5 +1,5 @@
 import type { Membership } from '../guards/quorum';
-import type { RoundMachine } from '../machines/round.machine';
+import { roundMachine, type RoundMachine } from '../machines/round.machine';
 import { DEFAULT_ROUND_TIMEOUTS, type RoundInput, type RoundThresholds } from '../machines/round.types';
 import { systemClock, type ConsensusClock } from '../providers/clock';
 import { silentTraceLogger, type TraceLogger } from '../providers/trace';
@@ -13,7 +13,7 @@ import {
   type Threshold,
 } from './config';
 import { ProviderContractError } from './errors';
-import { withProviders } from './providerActors';
+import { providerPorts } from './providerActors';
 
 /**
  * What an engine is made of before anything runs: the round machine wired to
@@ -27,9 +27,9 @@ export interface RoundEngineBuild<
   CollectedT extends Unique,
 > {
   readonly config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>;
-  /** `roundMachine` with every provider call supplied. */
+  /** `roundMachine` itself: one definition per process, whatever the number of engines. */
   readonly machine: RoundMachine;
-  /** The machine's input, for `createActor(machine, { input })` or an `invoke`. */
+  /** The machine's input, for `createActor(machine, { input })` or an `invoke`: the app's providers travel in its `ports`. */
   readonly input: RoundInput;
   readonly clock: ConsensusClock;
   readonly logger: TraceLogger;
@@ -67,7 +67,6 @@ export function buildRoundEngineMachine<
     liveness: resolveThreshold(config.livenessThreshold ?? minimumProvers, active, 'livenessThreshold', 0),
     proposals: resolveThreshold(config.proposalThreshold ?? minimumProvers, active, 'proposalThreshold'),
   });
-  const machine = withProviders(config, logger, thresholdsFor);
   const input: RoundInput = {
     self: config.id,
     initialState: config.initialState,
@@ -77,10 +76,11 @@ export function buildRoundEngineMachine<
     membership,
     shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
     attemptWindow: config.attemptWindow ?? DEFAULT_ATTEMPT_WINDOW,
+    ports: providerPorts(config, logger, thresholdsFor),
   };
   return {
     config,
-    machine,
+    machine: roundMachine,
     input,
     clock,
     logger,

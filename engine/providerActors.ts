@@ -1,5 +1,5 @@
-import { assign, fromPromise } from 'xstate';
-import { roundMachine, type ProviderCallInputs, type RoundMachine } from '../machines/round.machine';
+import type { ProviderCallInputs } from '../machines/round.machine';
+import type { ProviderCallOutputs, RoundPorts } from '../machines/roundPorts';
 import type { RoundSafetyRecord, RoundSafetyState, RoundThresholds, SafetyValueRecord } from '../machines/round.types';
 import type { TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
@@ -33,12 +33,12 @@ function toMap<T extends Unique>(records: Readonly<Record<Identity, Unique>>, lo
 }
 
 /**
- * The round machine with the app's providers behind its invoked actors. Each
- * provider call runs in an async function, so a provider that throws
- * synchronously becomes a rejection like any other and never reaches the
- * actor; what it resolves with is checked against its contract.
+ * The app's providers as the round machine's ports. Each provider call runs in
+ * an async function, so a provider that throws synchronously becomes a
+ * rejection like any other and never reaches the actor; what it resolves with
+ * is checked against its contract.
  */
-export function withProviders<
+export function providerPorts<
   StateT extends Unique,
   VoteT extends Unique,
   PeerIDT extends Unique,
@@ -47,7 +47,7 @@ export function withProviders<
   config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>,
   logger: TraceLogger,
   thresholdsFor: (active: StateT) => RoundThresholds,
-): RoundMachine {
+): RoundPorts {
   const { providers } = config;
   const codec = config.codec.state;
 
@@ -97,106 +97,103 @@ export function withProviders<
         ? null
         : { ...record.proposal, value: revive('proposal', record.proposal.contentId, record.proposal.value) },
   });
-  const call = <Input, Output>(run: (input: Input, signal: AbortSignal) => Promise<Output>) =>
-    fromPromise<Output, Input>(async ({ input, signal }) => run(input, signal));
   type In<K extends keyof ProviderCallInputs> = ProviderCallInputs[K];
+  const call = <K extends keyof ProviderCallInputs>(
+    _name: K,
+    run: (input: In<K>, signal: AbortSignal) => Promise<ProviderCallOutputs[K]>,
+  ) => run;
 
-  return roundMachine.provide({
-    actors: {
-      synchronize: call<In<'synchronize'>, Unique>(async ({ existing }, signal) => {
-        const synced = await providers.sync.synchronize(existing.clone() as StateT, signal);
-        checkUnique('synchronize', synced, 'synchronized state');
-        return synced;
-      }),
-      getNextLeaders: call<In<'getNextLeaders'>, Unique[]>(async ({ prior }, signal) => {
-        const leaders = await providers.leader.getNextLeaders(prior.clone() as StateT, signal);
-        if (!Array.isArray(leaders) || leaders.length === 0) {
-          throw new ProviderContractError('getNextLeaders', 'must resolve to a non-empty array of peer ids');
+  return {
+    synchronize: call('synchronize', async ({ existing }, signal) => {
+      const synced = await providers.sync.synchronize(existing.clone() as StateT, signal);
+      checkUnique('synchronize', synced, 'synchronized state');
+      return synced;
+    }),
+    getNextLeaders: call('getNextLeaders', async ({ prior }, signal) => {
+      const leaders = await providers.leader.getNextLeaders(prior.clone() as StateT, signal);
+      if (!Array.isArray(leaders) || leaders.length === 0) {
+        throw new ProviderContractError('getNextLeaders', 'must resolve to a non-empty array of peer ids');
+      }
+      leaders.forEach((leader, i) => {
+        const parsed = uniqueSchema(`leader ${i}`).safeParse(leader);
+        if (!parsed.success) throw new ProviderContractError('getNextLeaders', describeIssues(parsed.error).join('; '));
+      });
+      return leaders;
+    }),
+    collect: call('collect', async (_, signal) => {
+      const collected = await providers.liveness.collect(signal);
+      checkUnique('collect', collected, 'collected');
+      return collected;
+    }),
+    sendLiveness: call('sendLiveness', ({ prior, collected }, signal) =>
+      providers.liveness.sendLiveness(prior.clone() as StateT, collected.clone() as CollectedT, signal),
+    ),
+    proveNextState: call('proveNextState', async ({ prior, collected }, signal) => {
+      const proposal = await providers.leader.proveNextState(prior.clone() as StateT, collected.clone() as CollectedT, signal);
+      checkUnique('proveNextState', proposal, 'proposal');
+      return proposal;
+    }),
+    sendProposal: call('sendProposal', ({ proposal, rank, attempt, validAttempt }, signal) =>
+      providers.voting.sendProposal(proposal.clone() as StateT, signal, { rank, attempt, validAttempt }),
+    ),
+    decideAndSendVote: call('decideAndSendVote', async ({ proposals, rank, attempt }, signal) => {
+        const offered = toMap<StateT>(proposals, logger);
+        const decision = await providers.voting.decideAndSendVote(offered, signal, { rank, attempt });
+        if (typeof decision !== 'object' || decision === null) {
+          throw new ProviderContractError('decideAndSendVote', 'must resolve to { proposer, vote }');
         }
-        leaders.forEach((leader, i) => {
-          const parsed = uniqueSchema(`leader ${i}`).safeParse(leader);
-          if (!parsed.success) throw new ProviderContractError('getNextLeaders', describeIssues(parsed.error).join('; '));
-        });
-        return leaders;
-      }),
-      collect: call<In<'collect'>, Unique>(async (_, signal) => {
-        const collected = await providers.liveness.collect(signal);
-        checkUnique('collect', collected, 'collected');
-        return collected;
-      }),
-      sendLiveness: call<In<'sendLiveness'>, void>(({ prior, collected }, signal) =>
-        providers.liveness.sendLiveness(prior.clone() as StateT, collected.clone() as CollectedT, signal),
-      ),
-      proveNextState: call<In<'proveNextState'>, Unique>(async ({ prior, collected }, signal) => {
-        const proposal = await providers.leader.proveNextState(prior.clone() as StateT, collected.clone() as CollectedT, signal);
-        checkUnique('proveNextState', proposal, 'proposal');
-        return proposal;
-      }),
-      sendProposal: call<In<'sendProposal'>, void>(({ proposal, rank, attempt, validAttempt }, signal) =>
-        providers.voting.sendProposal(proposal.clone() as StateT, signal, { rank, attempt, validAttempt }),
-      ),
-      decideAndSendVote: call<In<'decideAndSendVote'>, { proposer: Unique | null; vote: Unique }>(
-        async ({ proposals, rank, attempt }, signal) => {
-          const offered = toMap<StateT>(proposals, logger);
-          const decision = await providers.voting.decideAndSendVote(offered, signal, { rank, attempt });
-          if (typeof decision !== 'object' || decision === null) {
-            throw new ProviderContractError('decideAndSendVote', 'must resolve to { proposer, vote }');
-          }
-          checkUnique('decideAndSendVote', decision.vote, 'vote');
-          if (decision.proposer === null) return decision;
-          const proposer = uniqueSchema('proposer').safeParse(decision.proposer);
-          if (!proposer.success) {
-            throw new ProviderContractError('decideAndSendVote', describeIssues(proposer.error).join('; '));
-          }
-          return decision;
-        },
-      ),
-      finalizeVotes: call<In<'finalizeVotes'>, { state: Unique; proposer: Unique }>(async ({ proposals, votes }, signal) => {
-        const result = await providers.voting.finalizeVotes(toMap<StateT>(proposals, logger), toMap<VoteT>(votes, logger), signal);
-        if (typeof result !== 'object' || result === null) {
-          throw new ProviderContractError('finalizeVotes', 'must resolve to { state, proposer }');
-        }
-        checkUnique('finalizeVotes', result.state, 'state');
-        const proposer = uniqueSchema('proposer').safeParse(result.proposer);
+        checkUnique('decideAndSendVote', decision.vote, 'vote');
+        if (decision.proposer === null) return decision;
+        const proposer = uniqueSchema('proposer').safeParse(decision.proposer);
         if (!proposer.success) {
-          throw new ProviderContractError('finalizeVotes', describeIssues(proposer.error).join('; '));
+          throw new ProviderContractError('decideAndSendVote', describeIssues(proposer.error).join('; '));
         }
-        return result;
-      }),
-      sendConfirmation: call<In<'sendConfirmation'>, void>(async ({ finalized, rank, attempt }, signal) => {
-        if (finalized !== null) {
-          await providers.voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt });
-        } else {
-          await providers.voting.sendNilConfirmation?.({ rank, attempt }, signal);
-        }
-      }),
-      loadSafety: call<In<'loadSafety'>, RoundSafetyState | null>(async () => {
-        if (config.storage === undefined) return null;
-        const record = await config.storage.loadRoundSafety();
-        if (record === null) return null;
-        const parsed = safetyRecordSchema.safeParse(record);
-        if (!parsed.success) {
-          throw new ProviderContractError('loadRoundSafety', describeIssues(parsed.error).join('; '));
-        }
-        return revived(parsed.data as RoundSafetyRecord);
-      }),
-      saveSafety: call<In<'saveSafety'>, void>(async ({ record }) => {
-        if (config.storage === undefined) return;
-        await config.storage.saveRoundSafety(stored(record));
-      }),
-      cleanup: call<In<'cleanup'>, void>(async (_, signal) => {
-        await config.cleanup?.(signal);
-      }),
+        return decision;
+      },
+    ),
+    finalizeVotes: call('finalizeVotes', async ({ proposals, votes }, signal) => {
+      const result = await providers.voting.finalizeVotes(toMap<StateT>(proposals, logger), toMap<VoteT>(votes, logger), signal);
+      if (typeof result !== 'object' || result === null) {
+        throw new ProviderContractError('finalizeVotes', 'must resolve to { state, proposer }');
+      }
+      checkUnique('finalizeVotes', result.state, 'state');
+      const proposer = uniqueSchema('proposer').safeParse(result.proposer);
+      if (!proposer.success) {
+        throw new ProviderContractError('finalizeVotes', describeIssues(proposer.error).join('; '));
+      }
+      return result;
+    }),
+    sendConfirmation: call('sendConfirmation', async ({ finalized, rank, attempt }, signal) => {
+      if (finalized !== null) {
+        await providers.voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt });
+      } else {
+        await providers.voting.sendNilConfirmation?.({ rank, attempt }, signal);
+      }
+    }),
+    loadSafety: call('loadSafety', async () => {
+      if (config.storage === undefined) return null;
+      const record = await config.storage.loadRoundSafety();
+      if (record === null) return null;
+      const parsed = safetyRecordSchema.safeParse(record);
+      if (!parsed.success) {
+        throw new ProviderContractError('loadRoundSafety', describeIssues(parsed.error).join('; '));
+      }
+      return revived(parsed.data as RoundSafetyRecord);
+    }),
+    saveSafety: call('saveSafety', async ({ record }) => {
+      if (config.storage === undefined) return;
+      await config.storage.saveRoundSafety(stored(record));
+    }),
+    cleanup: call('cleanup', async (_, signal) => {
+      await config.cleanup?.(signal);
+    }),
+    thresholdsFor: (active) => {
+      try {
+        return thresholdsFor(active as StateT);
+      } catch (error) {
+        logger.error('threshold resolution failed; keeping the previous thresholds', error);
+        return undefined;
+      }
     },
-    actions: {
-      resolveThresholds: assign(({ context }) => {
-        try {
-          return { thresholds: thresholdsFor(context.activeState as StateT) };
-        } catch (error) {
-          logger.error('threshold resolution failed; keeping the previous thresholds', error);
-          return {};
-        }
-      }),
-    },
-  });
+  };
 }

@@ -212,8 +212,14 @@ function collect<TParams extends ParameterizedObject['params'] | undefined = und
 }
 
 function missing(what: string): never {
-  throw new Error(`election machine: no ${what}; build the machine with createElectionMachine({ storage, random })`);
+  throw new Error(
+    `election machine: no ${what}; give \`dependencies\` in the input, or build the machine with createElectionMachine({ storage, random })`,
+  );
 }
+
+// Keyed by the actor system: one election runs per system (a node's, or its own).
+const dependenciesBySystem = new WeakMap<object, ElectionDependencies>();
+const dependenciesOf = (system: object): ElectionDependencies | undefined => dependenciesBySystem.get(system);
 
 /**
  * Saves term and vote, then moves on to `next` with the replies that waited
@@ -266,8 +272,16 @@ export const electionMachine = setup({
     emitted: {} as ElectionEmitted,
   },
   actors: {
-    loadHardState: fromPromise<HardState, void>(async () => missing('ElectionStorage')),
-    saveHardState: fromPromise<HardState, HardState>(async () => missing('ElectionStorage')),
+    // Through the input's dependencies, so every node of a process shares this one definition.
+    loadHardState: fromPromise<HardState, void>(async ({ system }) => {
+      const storage = dependenciesOf(system)?.storage ?? missing('ElectionStorage');
+      return HardStateSchema.parse((await storage.loadHardState()) ?? FRESH_HARD_STATE);
+    }),
+    saveHardState: fromPromise<HardState, HardState>(async ({ input, system }) => {
+      const storage = dependenciesOf(system)?.storage ?? missing('ElectionStorage');
+      await storage.saveHardState(input);
+      return input;
+    }),
   },
   delays: {
     electionTimeout: ({ context }) => context.electionTimeoutMs,
@@ -321,7 +335,13 @@ export const electionMachine = setup({
       enqueue.assign({ role: params.role });
       enqueue.emit({ type: 'role_changed', from: context.role, to: params.role, term: context.term });
     }),
-    drawElectionTimeout: () => missing('RandomSource'),
+    drawElectionTimeout: assign({
+      electionTimeoutMs: ({ context, self }) =>
+        (dependenciesOf(self.system)?.random ?? missing('RandomSource')).integer(
+          context.timing.electionTimeoutMinMs,
+          context.timing.electionTimeoutMaxMs,
+        ),
+    }),
     restoreHardState: collect<HardState>(({ context, enqueue }, saved) => {
       const durable = { term: saved.term, votedFor: saved.votedFor };
       enqueue.assign({ term: durable.term, votedFor: durable.votedFor, durable });
@@ -461,7 +481,11 @@ export const electionMachine = setup({
   },
 }).createMachine({
   id: 'election',
-  context: ({ input }) => initialContext(resolveElectionInput(input)),
+  context: ({ input, self }) => {
+    const { dependencies, ...rest } = input;
+    if (dependencies !== undefined) dependenciesBySystem.set(self.system, dependencies);
+    return initialContext(resolveElectionInput(rest));
+  },
   initial: 'stopped',
   on: {
     receive: { actions: 'admitInbound' },

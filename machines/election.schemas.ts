@@ -1,3 +1,5 @@
+import type { RandomSource } from '../providers/random';
+import type { ElectionStorage } from '../providers/storage';
 import { z } from 'zod';
 
 /**
@@ -354,6 +356,11 @@ export interface ElectionInput {
   readonly preVote?: boolean;
   /** Where the node's log ends at start; later changes arrive as `log_position` events. */
   readonly logPosition?: LogPosition;
+  /**
+   * Storage and randomness, when the machine is not built with
+   * `createElectionMachine`: kept out of the context, outside the schema.
+   */
+  readonly dependencies?: { readonly storage: ElectionStorage; readonly random: RandomSource };
 }
 
 export const ElectionInputSchema = z

@@ -124,7 +124,7 @@ export const nodeMachine = setup({
     emitted: {} as NodeEmitted,
   },
   actors: {
-    // Unconfigured until provided: `createNode` supplies the app's providers, storage and randomness.
+    // The app's providers, storage and randomness come in the input (`createNode` puts them there).
     round: roundMachine,
     election: electionMachine,
     /** Emitted events do not reach a parent; this re-sends the election's as node events. */

@@ -32,6 +32,7 @@ import {
   voteGroups,
   votableProposals,
 } from '../guards/roundChange';
+import { bindRoundPorts, roundPortsOf, type ProviderCall, type ProviderCallOutputs } from './roundPorts';
 import { attemptsAt, entriesAt, filterAt, lookup, pruneAttemptsBelow, pruneThrough, recordFirst, slotKey } from './rankBook';
 import type {
   BookEntry,
@@ -75,9 +76,19 @@ export interface ProviderCallInputs {
 /** The id of the attempt's timer, so leaving the attempt can cancel it. */
 export const ATTEMPT_TIMER_ID = 'round.attempt-timer';
 
-function unconfigured<Output, Input>(call: string) {
-  return fromPromise<Output, Input>(async () => {
-    throw new Error(`${call}: no provider configured; use createConsensusEngine or machine.provide()`);
+/**
+ * A provider call through the round's ports (see `RoundPorts`). Without
+ * ports, `orElse` answers, or the call rejects: an engine passes ports in the
+ * input; anyone else may still `provide()` actors of their own.
+ */
+function port<K extends ProviderCall>(call: K, orElse?: () => ProviderCallOutputs[K]) {
+  return fromPromise<ProviderCallOutputs[K], ProviderCallInputs[K]>(async ({ input, system, signal }) => {
+    const run = roundPortsOf(system)?.[call] as
+      | ((input: ProviderCallInputs[K], signal: AbortSignal) => Promise<ProviderCallOutputs[K]>)
+      | undefined;
+    if (run !== undefined) return run(input, signal);
+    if (orElse !== undefined) return orElse();
+    throw new Error(`${call}: no provider configured; use createConsensusEngine, ports in the input, or machine.provide()`);
   });
 }
 
@@ -522,8 +533,9 @@ const tallyOutcomes = (among: TallyName, next: string) => {
 /**
  * The round flow of SPEC §2 as a statechart. Every provider call is an invoked
  * promise actor (aborted when its state is left), every timeout a named delay,
- * every decision a named guard. The provider actors here only reject: an
- * engine supplies real ones with `roundMachine.provide({ actors })`.
+ * every decision a named guard. The provider actors call the ports the input
+ * carries (`RoundPorts`), so every engine shares this one definition; without
+ * ports they reject, and `roundMachine.provide({ actors })` still works.
  */
 export const roundMachine = setup({
   types: {
@@ -533,23 +545,19 @@ export const roundMachine = setup({
     emitted: {} as RoundEmitted,
   },
   actors: {
-    synchronize: unconfigured<Unique, ProviderCallInputs['synchronize']>('synchronize'),
-    getNextLeaders: unconfigured<Unique[], ProviderCallInputs['getNextLeaders']>('getNextLeaders'),
-    collect: unconfigured<Unique, ProviderCallInputs['collect']>('collect'),
-    sendLiveness: unconfigured<void, ProviderCallInputs['sendLiveness']>('sendLiveness'),
-    proveNextState: unconfigured<Unique, ProviderCallInputs['proveNextState']>('proveNextState'),
-    sendProposal: unconfigured<void, ProviderCallInputs['sendProposal']>('sendProposal'),
-    decideAndSendVote: unconfigured<{ proposer: Unique | null; vote: Unique }, ProviderCallInputs['decideAndSendVote']>(
-      'decideAndSendVote',
-    ),
-    finalizeVotes: unconfigured<{ state: Unique; proposer: Unique }, ProviderCallInputs['finalizeVotes']>(
-      'finalizeVotes',
-    ),
-    sendConfirmation: unconfigured<void, ProviderCallInputs['sendConfirmation']>('sendConfirmation'),
+    synchronize: port('synchronize'),
+    getNextLeaders: port('getNextLeaders'),
+    collect: port('collect'),
+    sendLiveness: port('sendLiveness'),
+    proveNextState: port('proveNextState'),
+    sendProposal: port('sendProposal'),
+    decideAndSendVote: port('decideAndSendVote'),
+    finalizeVotes: port('finalizeVotes'),
+    sendConfirmation: port('sendConfirmation'),
     // Without storage the safety data lives as long as the actor.
-    loadSafety: fromPromise<RoundSafetyState | null, ProviderCallInputs['loadSafety']>(async () => null),
-    saveSafety: fromPromise<void, ProviderCallInputs['saveSafety']>(async () => {}),
-    cleanup: fromPromise<void, ProviderCallInputs['cleanup']>(async () => {}),
+    loadSafety: port('loadSafety', () => null),
+    saveSafety: port('saveSafety', () => undefined),
+    cleanup: port('cleanup', () => undefined),
   },
   delays: {
     startingTimeout: ({ context }) => context.timeouts.starting,
@@ -637,8 +645,11 @@ export const roundMachine = setup({
       type: 'provider_error' as const,
       ...params,
     })),
-    /** Thresholds may depend on the active state; an engine provides the real resolver. */
-    resolveThresholds: () => {},
+    /** Thresholds may depend on the active state: the ports say how, if they do. */
+    resolveThresholds: assign(({ context, self }) => {
+      const thresholds = roundPortsOf(self.system)?.thresholdsFor?.(context.activeState);
+      return thresholds === undefined ? {} : { thresholds };
+    }),
     adoptSyncedState: assign(({ context }, params: { state: Unique }) => {
       const rank = rankOf(params.state);
       return {
@@ -870,32 +881,35 @@ export const roundMachine = setup({
 }).createMachine({
   id: 'round',
   initial: 'stopped',
-  context: ({ input }) => ({
-    self: input.self,
-    selfId: input.self.identity(),
-    activeState: input.initialState,
-    activeRank: rankOf(input.initialState),
-    nextState: null,
-    nextProposer: null,
-    collected: null,
-    nextProvers: [],
-    nextProversRank: null,
-    livenessAnnounced: false,
-    liveness: {},
-    proposals: {},
-    votes: {},
-    confirmations: {},
-    thresholds: input.thresholds,
-    timeouts: input.timeouts,
-    rankWindow: input.rankWindow,
-    membership: input.membership,
-    shouldEmitReceiveEventsOnSends: input.shouldEmitReceiveEventsOnSends,
-    ...freshAttempt(),
-    attemptsSeen: {},
-    restored: null,
-    attemptWindow: input.attemptWindow,
-    attested: {},
-  }),
+  context: ({ input, self }) => {
+    if (input.ports !== undefined) bindRoundPorts(self.system, input.ports);
+    return {
+      self: input.self,
+      selfId: input.self.identity(),
+      activeState: input.initialState,
+      activeRank: rankOf(input.initialState),
+      nextState: null,
+      nextProposer: null,
+      collected: null,
+      nextProvers: [],
+      nextProversRank: null,
+      livenessAnnounced: false,
+      liveness: {},
+      proposals: {},
+      votes: {},
+      confirmations: {},
+      thresholds: input.thresholds,
+      timeouts: input.timeouts,
+      rankWindow: input.rankWindow,
+      membership: input.membership,
+      shouldEmitReceiveEventsOnSends: input.shouldEmitReceiveEventsOnSends,
+      ...freshAttempt(),
+      attemptsSeen: {},
+      restored: null,
+      attemptWindow: input.attemptWindow,
+      attested: {},
+    };
+  },
   // Peers' messages are recorded in every state; the states that wait on them
   // override these to re-evaluate their guards at once.
   on: {

@@ -1,3 +1,4 @@
+import type { RoundPorts } from './roundPorts';
 import type { Identity, Unique } from '../providers/unique';
 import type { Membership } from '../guards/quorum';
 
@@ -284,6 +285,8 @@ export interface RoundInput {
   membership: Membership;
   shouldEmitReceiveEventsOnSends: boolean;
   attemptWindow: number;
+  /** The providers behind the invoked calls (`RoundPorts`); kept out of the context. */
+  ports?: RoundPorts;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   type RoundActorRef,
 } from '../engine/createConsensusEngine';
 import type { RoundSafetyStorage } from '../providers/storage';
-import { createElectionMachine, type ElectionActor, type ElectionRole, type NodeId } from '../machines/election.machine';
+import { type ElectionActor, type ElectionRole, type NodeId } from '../machines/election.machine';
 import { checkInbound, type ElectionMessage } from '../machines/election.schemas';
 import { nodeMachine, type NodeMachine } from '../machines/node.machine';
 import { SYSTEM_IDS } from '../machines/systemIds';
@@ -123,12 +123,8 @@ export function createNode<
     providers: { ...resolved.engine.providers, leader },
   });
   const { logger } = build;
-  const machine = nodeMachine.provide({
-    actors: {
-      round: build.machine,
-      election: createElectionMachine({ storage: config.election.storage, random: config.election.random }),
-    },
-  });
+  // The shared definitions: the app's providers, storage and randomness travel in the input.
+  const machine = nodeMachine;
 
   let facade: EngineFacade<StateT, VoteT, PeerIDT, CollectedT, RoundActorRef> | undefined;
   const userInspect = config.inspect;
@@ -142,7 +138,11 @@ export function createNode<
     clock: build.clock,
     inspect,
     systemId: SYSTEM_IDS.node,
-    input: { round: build.input, election: resolved.election, resyncOnLeaderChange: resolved.resyncOnLeaderChange },
+    input: {
+      round: build.input,
+      election: { ...resolved.election, dependencies: { storage: config.election.storage, random: config.election.random } },
+      resyncOnLeaderChange: resolved.resyncOnLeaderChange,
+    },
   });
   nodeActor = actor;
   const roundActor = actor.system.get(SYSTEM_IDS.round) as RoundActorRef;
