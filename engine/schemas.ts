@@ -52,12 +52,31 @@ function readIdentity(label: string, value: unknown, ctx: z.RefinementCtx): Chec
   return { value, id: id.value };
 }
 
+/**
+ * Schemas are built once per label and reused: building one costs more than
+ * checking a value with it, and provider results are checked on every call.
+ * Labels are the engine's own (a few names, and `leader i` per member), but
+ * the cache is capped all the same.
+ */
+function builtOnce<S>(build: (label: string) => S): (label: string) => S {
+  const built = new Map<string, S>();
+  return (label) => {
+    let schema = built.get(label);
+    if (schema === undefined) {
+      schema = build(label);
+      if (built.size < 1024) built.set(label, schema);
+    }
+    return schema;
+  };
+}
+
 /** Any `Unique` whose identity is usable as a key. */
-export const uniqueSchema = (label: string) =>
-  z.unknown().transform((value, ctx): CheckedUnique => readIdentity(label, value, ctx));
+export const uniqueSchema = builtOnce((label: string) =>
+  z.unknown().transform((value, ctx): CheckedUnique => readIdentity(label, value, ctx)),
+);
 
 /** A `Unique` that also carries a usable rank (a non-negative safe integer). */
-export const rankedSchema = (label: string) =>
+export const rankedSchema = builtOnce((label: string) =>
   z.unknown().transform((value, ctx): RankedUnique => {
     const checked = readIdentity(label, value, ctx);
     if (checked === z.NEVER) return z.NEVER;
@@ -73,7 +92,8 @@ export const rankedSchema = (label: string) =>
       return z.NEVER;
     }
     return { ...(checked as CheckedUnique), rank };
-  });
+  }),
+);
 
 /** Attempts are counted in a safe integer; no cluster gets near this. */
 export const MAX_ATTEMPT = 1_000_000;
