@@ -20,11 +20,11 @@ import {
 } from '../simulator/options';
 import { runSimulation } from '../simulator/runSimulation';
 import { runSweep } from '../simulator/sweep';
-import { BENCH_SIZES, runRoundsBench, type RoundsBenchRow } from '../bench/rounds';
+import { BENCH_SIZES, defaultRounds, runBench } from '../bench/rounds';
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
 import { runFloodBench } from '../bench/flood';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
-import { benchTable, electionCostLines, failoverTable, floodLines, humanReport, sweepReport } from './render';
+import { benchLines, electionCostLines, failoverTable, floodLines, humanReport, sweepReport } from './render';
 import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 
@@ -127,7 +127,8 @@ Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violati
 
 const BENCH_HELP = `
 Examples:
-  $ statechart-consensus bench                        # rounds per second, n = 4, 7, 16, 64
+  $ statechart-consensus bench                        # µs per round against the XState floor, n = 4, 7, 16, 64; idle memory
+  $ node --expose-gc dist/cli.js bench --nodes 4 --rounds 100  # one size, a shorter run
   $ statechart-consensus bench --failover --seeds 50  # time to a new leader after a crash
   $ node --expose-gc dist/cli.js bench --flood 1000000 # hostile flood: µs per message, heap, held
 
@@ -136,6 +137,7 @@ Exit codes: 0 done; 2 invalid options.`;
 interface BenchFlags {
   json?: boolean;
   nodes?: number[];
+  rounds?: number;
   failover?: boolean;
   flood?: number;
   seeds?: number;
@@ -201,12 +203,20 @@ function buildProgram(
 
   program
     .command('bench')
-    .description('Finalized rounds per wall-clock second for n = 4, 7, 16, 64: honest nodes, zero latency, instant proofs.')
+    .description(
+      'Finalized rounds per wall-clock second and µs per round for n = 4, 7, 16, 64 (honest nodes, zero latency, instant proofs), ' +
+        'set against the XState floor measured in the same run (µs per send, per invoke), and heap per idle engine and node.',
+    )
     .addOption(
       new Option('--nodes <list>', `cluster sizes, comma-separated (default: ${BENCH_SIZES.map((size) => size.nodes).join(',')}; with --failover ${FAILOVER_SIZES.join(',')})`)
         .argParser(argument((t) => parseIntegerList(t, '--nodes', 1, MAX_NODES))),
     )
-    .option('--json', 'print one JSON array instead of the table')
+    .option(
+      '--rounds <n>',
+      `heights per cluster size (default ${BENCH_SIZES.map((size) => `${size.rounds} for n = ${size.nodes}`).join(', ')}, else 3000 / n², at least 4)`,
+      integer('--rounds', 1, 1_000_000),
+    )
+    .option('--json', 'print one JSON object instead of the table')
     .option('--failover', `instead: failover time after a leader crash (n = ${FAILOVER_SIZES.join(', ')}), and the election's cost per node`)
     .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, integer('--seeds', 1, 1_000_000))
     .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
@@ -289,17 +299,26 @@ const MIN_FAILOVER_NODES = 3;
 
 async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<void> {
   if (flags.failover !== undefined && flags.flood !== undefined) throw new UsageError('--failover and --flood are two benches: pick one');
+  if (flags.rounds !== undefined && (flags.failover !== undefined || flags.flood !== undefined)) {
+    throw new UsageError(`--rounds applies only to the rounds bench, not with ${flags.failover !== undefined ? '--failover' : '--flood'}`);
+  }
   if (flags.flood !== undefined) return benchFlood(flags.flood, flags, io);
   if (flags.failover) return benchFailover(flags, io);
   const failoverOnly = typedFlags(command).filter((flag) => flag === '--seeds' || flag === '--heartbeats');
   if (failoverOnly.length > 0) {
     throw new UsageError(`${listFlags(failoverOnly)} ${failoverOnly.length === 1 ? 'applies' : 'apply'} only with --failover (the rounds bench runs one seed per size)`);
   }
-  const sizes = flags.nodes?.map((nodes) => BENCH_SIZES.find((size) => size.nodes === nodes) ?? { nodes, rounds: Math.max(4, Math.round(3_000 / (nodes * nodes))) });
-  const rows: RoundsBenchRow[] = await runRoundsBench(sizes, (row) => {
-    if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s\n`);
+  const sizes = (flags.nodes ?? BENCH_SIZES.map((size) => size.nodes)).map((nodes) => ({ nodes, rounds: flags.rounds ?? defaultRounds(nodes) }));
+  const result = await runBench({
+    sizes,
+    onFloor: (floor) => {
+      if (!flags.json) io.stderr.write(`XState floor: ${floor.usPerSend} µs/send, ${floor.usPerInvoke} µs/invoke\n`);
+    },
+    onRow: (row) => {
+      if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s, ${row.usPerRound} µs/round\n`);
+    },
   });
-  io.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : benchTable(rows));
+  io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : benchLines(result));
 }
 
 async function benchFlood(messages: number, flags: BenchFlags, io: CliIO): Promise<void> {

@@ -4,7 +4,7 @@ import type { SweepSummary } from '../simulator/sweep';
 import type { TraceEvent } from '../simulator/EventTrace';
 import type { LeaderWindow } from '../simulator/LeaderLiveness';
 import type { SkippedCrash } from '../simulator/options';
-import type { RoundsBenchRow } from '../bench/rounds';
+import type { RoundsBench } from '../bench/rounds';
 import type { ElectionCost, FailoverRow } from '../bench/failover';
 
 /** Left-aligned text columns, numbers right-aligned; no dependency, no colour. */
@@ -161,10 +161,44 @@ export function sweepReport(summary: SweepSummary): string {
   return `${text}${ok ? 'SWEEP PASSED' : 'SWEEP FAILED'}\n`;
 }
 
-export function benchTable(rows: readonly RoundsBenchRow[]): string {
-  return table(
-    ['nodes', 'rounds', 'wall ms', 'rounds/s', 'wall ms/round', 'messages', 'events'],
-    rows.map((row) => [row.nodes, row.rounds, row.wallMs, row.roundsPerSecond, row.wallMsPerRound, row.messages, row.events]),
+const GC_NOTE: Record<RoundsBench['memory']['gc'], string> = {
+  'expose-gc': 'heap read after forced collections',
+  runtime: 'no --expose-gc: collections forced through a flag set at run time',
+  none: 'no --expose-gc and no way to collect: heap deltas include garbage, an estimate',
+};
+
+/**
+ * The rounds bench: per cluster size the engine's µs per round beside the
+ * XState floor for the same events, then the floor and the idle memory.
+ */
+export function benchLines(bench: RoundsBench): string {
+  const { floor, rounds, memory } = bench;
+  const counted = rounds.every((row) => row.eventsCounted === 'xstate');
+  const rows = table(
+    ['nodes', 'rounds', 'wall ms', 'rounds/s', 'payloads/s', 'µs/round', 'events/round', 'invokes/round', 'floor µs/round', 'ratio', 'floor+invokes µs/round', 'messages'],
+    rounds.map((row) => [
+      row.nodes,
+      row.rounds,
+      row.wallMs,
+      row.roundsPerSecond,
+      row.payloadsPerSecond,
+      row.usPerRound,
+      row.eventsPerRound,
+      row.invokesPerRound,
+      row.floorUsPerRound,
+      row.ratio,
+      row.floorWithInvokesUsPerRound,
+      row.messages,
+    ]),
+  );
+  return (
+    rows +
+    `\nXState floor: ${floor.usPerSend} µs per send (a transition with an assign), ${floor.usPerInvoke} µs per invoked fromPromise actor (spawn, resolve, done event)\n` +
+    `floor µs/round = events/round × µs per send; ratio = µs/round ÷ floor µs/round; floor+invokes adds invokes/round × (µs per invoke − µs per send)\n` +
+    (counted
+      ? 'events/round: XState events delivered to actors over the cluster; invokes/round: child actors started\n'
+      : "events/round: the simulator's event count (XState's could not be counted here); invokes/round: child actors started\n") +
+    `memory: ${memory.idleNodeBytes} bytes per idle node, ${memory.idleEngineBytes} bytes per idle engine (${memory.count} of each; ${GC_NOTE[memory.gc]})\n`
   );
 }
 

@@ -1,20 +1,61 @@
 import { runCli, EXIT, type CliIO } from '../../cli/program';
 
 describe('statechart-consensus bench', () => {
-  it('--json prints finalized rounds per wall-clock second and wall time per round for each cluster size', async () => {
+  it('--json prints the XState floor, per cluster size µs per round beside the floor, and idle memory', async () => {
     const out: string[] = [];
     const err: string[] = [];
     const io: CliIO = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } };
-    const code = await runCli(['bench', '--nodes', '5', '--json'], io);
+    const code = await runCli(['bench', '--nodes', '4', '--rounds', '3', '--json'], io);
     expect(err).toEqual([]);
     expect(code).toBe(EXIT.ok);
-    const rows = JSON.parse(out.join(''));
-    expect(rows).toHaveLength(1);
-    const [row] = rows;
-    // 5 nodes is not a preset size: 3000 / 5² = 120 rounds.
-    expect(row).toMatchObject({ nodes: 5, rounds: 120, simulatedMs: 10 });
+    const { floor, rounds, memory } = JSON.parse(out.join(''));
+    // What the figures are made of, never how fast they are: a busy test process says nothing about speed.
+    for (const value of [floor.usPerSend, floor.usPerInvoke]) expect(value).toBeGreaterThan(0);
+    expect(rounds).toHaveLength(1);
+    const [row] = rounds;
+    expect(row).toMatchObject({ nodes: 4, rounds: 3, simulatedMs: expect.any(Number), eventsCounted: 'xstate' });
+    for (const field of ['roundsPerSecond', 'payloadsPerSecond', 'usPerRound', 'floorUsPerRound', 'ratio', 'eventsPerRound', 'invokesPerRound']) {
+      expect(Number.isFinite(row[field])).toBe(true);
+      expect(row[field]).toBeGreaterThan(0);
+    }
     expect(row.roundsPerSecond).toBeCloseTo((row.rounds / row.wallMs) * 1000, 0);
-    expect(row.wallMsPerRound).toBeCloseTo(row.wallMs / row.rounds, 1);
+    expect(row.usPerRound).toBeCloseTo((row.wallMs * 1000) / row.rounds, -1);
+    // The demo ledger commits one frame a round of 1–3 entries.
+    expect(row.payloadsPerRound).toBeGreaterThanOrEqual(1);
+    expect(row.payloadsPerRound).toBeLessThanOrEqual(3);
+    const payloadsPerSecond = ((row.payloadsPerRound * row.rounds) / row.wallMs) * 1000;
+    expect(Math.abs(row.payloadsPerSecond - payloadsPerSecond)).toBeLessThanOrEqual(0.1 + 0.01 * payloadsPerSecond);
+    expect(Math.abs(row.floorUsPerRound - row.eventsPerRound * floor.usPerSend)).toBeLessThanOrEqual(1 + 0.05 * floor.usPerSend);
+    // floorUsPerRound is rounded to the µs: the ratio, from the unrounded floor, agrees to within that.
+    expect(Math.abs(row.ratio - row.usPerRound / row.floorUsPerRound)).toBeLessThanOrEqual(0.01 + row.ratio / row.floorUsPerRound);
+    expect(row.floorWithInvokesUsPerRound).toBeGreaterThanOrEqual(row.floorUsPerRound);
+    // Heap readings inside a busy test process are noise: only their presence is checked.
+    expect(Number.isFinite(memory.idleNodeBytes)).toBe(true);
+    expect(Number.isFinite(memory.idleEngineBytes)).toBe(true);
+    expect(memory.count).toBe(200);
+  });
+
+  it('the table has µs per round, the floor per round and their ratio, then the floor and the memory', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIO = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } };
+    expect(await runCli(['bench', '--nodes', '4', '--rounds', '2'], io)).toBe(EXIT.ok);
+    const text = out.join('');
+    const [header] = text.split('\n');
+    for (const column of ['nodes', 'rounds/s', 'payloads/s', 'µs/round', 'events/round', 'floor µs/round', 'ratio']) expect(header).toContain(column);
+    expect(text).toMatch(/^XState floor: [\d.]+ µs per send .*, [\d.]+ µs per invoked fromPromise actor/m);
+    expect(text).toMatch(/^memory: -?\d+ bytes per idle node, -?\d+ bytes per idle engine \(200 of each; /m);
+    // Progress goes to stderr: the floor, then each size.
+    expect(err.join('')).toMatch(/^XState floor: .*\nn = 4: .* µs\/round\n$/);
+  });
+
+  it('--rounds is the rounds bench\'s: refused with --failover and --flood', async () => {
+    for (const argv of [['bench', '--failover', '--rounds', '5'], ['bench', '--flood', '100000', '--rounds', '5']]) {
+      const err: string[] = [];
+      const io: CliIO = { stdout: { write: () => {} }, stderr: { write: (t: string) => err.push(t) } };
+      expect(await runCli(argv, io)).toBe(EXIT.usage);
+      expect(err.join('')).toMatch(/--rounds applies only to the rounds bench/);
+    }
   });
 
   it('--failover --json prints failover p50/p99/max per cluster size and the election cost per node', async () => {
