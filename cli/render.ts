@@ -196,7 +196,7 @@ export function benchLines(bench: RoundsBench): string {
     `\nXState floor: ${floor.usPerSend} µs per send (a transition with an assign), ${floor.usPerInvoke} µs per invoked fromPromise actor (spawn, resolve, done event)\n` +
     `floor µs/round = events/round × µs per send; ratio = µs/round ÷ floor µs/round; floor+invokes adds invokes/round × (µs per invoke − µs per send)\n` +
     (counted
-      ? 'events/round: XState events delivered to actors over the cluster; invokes/round: child actors started\n'
+      ? 'events/round: XState events delivered to state machines over the cluster (raised events not counted); invokes/round: child actors started\n'
       : "events/round: the simulator's event count (XState's could not be counted here); invokes/round: child actors started\n") +
     `memory: ${memory.idleNodeBytes} bytes per idle node, ${memory.idleEngineBytes} bytes per idle engine (${memory.count} of each; ${GC_NOTE[memory.gc]})\n`
   );
