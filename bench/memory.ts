@@ -59,27 +59,24 @@ function collector(): { gc: (() => void) | null; how: IdleMemory['gc'] } {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What an idle engine and an idle node are configured with alike. */
+const idleConfig = (clock: SimulatedClock, id: string) => ({
+  id: new LedgerPeer(id),
+  members: MEMBERS.map((name) => new LedgerPeer(name)),
+  initialState: LedgerFrame.genesis(),
+  providers: idleProviders(),
+  codec: ledgerCodec,
+  clock,
+  warnOnRefusals: false,
+});
+
 function idleEngine(clock: SimulatedClock, id: string): ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch> {
-  return createConsensusEngine({
-    id: new LedgerPeer(id),
-    members: MEMBERS.map((name) => new LedgerPeer(name)),
-    initialState: LedgerFrame.genesis(),
-    providers: idleProviders(),
-    codec: ledgerCodec,
-    clock,
-    warnOnRefusals: false,
-  });
+  return createConsensusEngine(idleConfig(clock, id));
 }
 
 function idleNode(clock: SimulatedClock, id: string, seed: number): ConsensusNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch> {
   const node = createNode({
-    id: new LedgerPeer(id),
-    members: MEMBERS.map((name) => new LedgerPeer(name)),
-    initialState: LedgerFrame.genesis(),
-    providers: idleProviders(),
-    codec: ledgerCodec,
-    clock,
-    warnOnRefusals: false,
+    ...idleConfig(clock, id),
     election: { storage: new InMemoryElectionStorage(), random: createSeededRandom(seed) },
   });
   node.start();
