@@ -193,6 +193,10 @@ function recordIn<T>(
 function noteAttempt(context: RoundContext, event: RoundEvent): RankBook<number> {
   if (!isDataEvent(event) || event.type === 'liveness_check_received') return context.attemptsSeen;
   const candidate = candidateOf(event);
+  // Only an attempt past the one this node is in (attempt 0 at a rank it has not reached) can ever be
+  // skip evidence, and a rank's attempt only grows: the common case, attempt 0, copies nothing.
+  const current = candidate.rank === nextRank(context) ? context.attempt : 0;
+  if (candidate.attempt <= current) return context.attemptsSeen;
   const admission = admit(context, candidate);
   if (!admission.admitted) return context.attemptsSeen;
   const key = slotKey(candidate.rank);
