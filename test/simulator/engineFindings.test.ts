@@ -71,8 +71,8 @@ describe('engine regressions found by the simulator', () => {
     // The engine keeps its own copy, rebuilt through the codec at admission:
     // the peer's clone() is never called, so it cannot poison later provider calls.
     expect(engine.receiveProposal(u('b'), uncloneable)).toBe('accepted');
-    // The proposal, and the attempt its sender was heard at.
-    expect(engine.getHeldMessageCount()).toBe(2);
+    // The proposal (at attempt 0: no skip evidence).
+    expect(engine.getHeldMessageCount()).toBe(1);
     engine.start();
     await run(3_100);
     expect(decided).toEqual([['b', 'a']]);
