@@ -231,8 +231,8 @@ export class LedgerNode {
   private readonly confirmationSignatures: SignatureBook<string>;
   /** Signed votes for frames by height, then `attempt|frame`, then voter: the stuff of lock proofs. */
   private readonly voteSignatures: SignatureBook<{ proposer: string; signature: string }>;
-  /** Commit certificates of the last heights this node finalized, for peers still deciding them. */
-  private readonly certificates = new Map<number, LedgerMessage & { kind: 'certificate' }>();
+  /** Commit certificates of the last heights this node finalized, and when, for peers still deciding them. */
+  private readonly certificates = new Map<number, { message: LedgerMessage & { kind: 'certificate' }; at: number }>();
   /** When each peer was last sent the certificate of a height. */
   private readonly certificateSent = new Map<string, number>();
   /** No vote before this time (see `listenFirstMs`). */
@@ -538,20 +538,25 @@ export class LedgerNode {
     const signers = this.confirmationSignatures.signers(frame.height, signedKey(attempt, frame.hash));
     if (!this.weighsQuorum(signers.keys())) return;
     const signatures = [...signers].map(([origin, signature]) => ({ origin, signature }));
-    this.certificates.set(frame.height, { kind: 'certificate', rank: frame.height, attempt, state: frame, signatures });
+    const message = { kind: 'certificate' as const, rank: frame.height, attempt, state: frame, signatures };
+    this.certificates.set(frame.height, { message, at: this.clock.now() });
     for (const height of [...this.certificates.keys()]) if (height < frame.height - this.rankWindow) this.certificates.delete(height);
   }
 
   /**
    * A peer is still deciding a height this node finalized. If a Byzantine
    * node confirmed only to some, the rest can never gather 2f + 1
-   * confirmations on their own; the certificate carries them.
+   * confirmations on their own; the certificate carries them. Not at once:
+   * what arrives within half a resend period of this node's commit is mostly
+   * the height's own late traffic from peers about to commit, and a peer
+   * still undecided re-sends every resend period, so it hears soon enough.
    */
   private helpStraggler(from: string, m: LedgerMessage): void {
     if (!this.members.includes(from)) return;
     const rank = rankOfMessage(m);
-    const certificate = rank === null ? undefined : this.certificates.get(rank);
-    if (certificate === undefined) return;
+    const kept = rank === null ? undefined : this.certificates.get(rank);
+    if (kept === undefined || this.clock.now() - kept.at < this.resendMs / 2) return;
+    const certificate = kept.message;
     const key = `${from}|${rank}`;
     const last = this.certificateSent.get(key);
     if (last !== undefined && this.clock.now() - last < this.resendMs) return;
