@@ -1,6 +1,23 @@
-import type { ProviderCallInputs } from './round.machine';
 import type { RoundSafetyState, RoundThresholds } from './round.types';
-import type { Unique } from '../providers/unique';
+import type { Identity, Unique } from '../providers/unique';
+
+/** Inputs of the invoked provider calls: plain records, so the inspector can show them. */
+export interface ProviderCallInputs {
+  synchronize: { existing: Unique };
+  getNextLeaders: { prior: Unique };
+  collect: Record<string, never>;
+  sendLiveness: { prior: Unique; collected: Unique };
+  proveNextState: { prior: Unique; collected: Unique };
+  sendProposal: { proposal: Unique; rank: number; attempt: number; validAttempt: number | null };
+  /** Empty `proposals`: nothing may be voted for; the provider sends a nil vote. */
+  decideAndSendVote: { proposals: Readonly<Record<Identity, Unique>>; rank: number; attempt: number };
+  finalizeVotes: { proposals: Readonly<Record<Identity, Unique>>; votes: Readonly<Record<Identity, Unique>> };
+  /** `finalized` null: a nil confirmation. */
+  sendConfirmation: { finalized: Unique | null; rank: number; attempt: number };
+  loadSafety: Record<string, never>;
+  saveSafety: { record: RoundSafetyState };
+  cleanup: Record<string, never>;
+}
 
 /** What each provider call resolves with, as the round machine takes it. */
 export interface ProviderCallOutputs {
