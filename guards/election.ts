@@ -1,4 +1,4 @@
-import type { ElectionContext, ElectionEvent } from '../machines/election.machine';
+import type { ElectionContext, ElectionEvent } from '../machines/election.types';
 import type { ElectionMessage, LogPosition, RequestVote } from '../machines/election.schemas';
 import type { HardState } from '../providers/storage';
 
