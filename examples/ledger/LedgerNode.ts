@@ -1,168 +1,51 @@
-import {
-  DEFAULT_ATTEMPT_WINDOW,
-  DEFAULT_RANK_WINDOW,
-  type ConsensusEngine,
-  type ConsensusEngineConfig,
-  type ConsensusProviders,
-} from '../../engine/createConsensusEngine';
+import { DEFAULT_RANK_WINDOW, type ConsensusProviders } from '../../engine/createConsensusEngine';
 import { ConsensusInputError } from '../../engine/errors';
 import { isQuorum, weightOfSenders } from '../../guards/quorum';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
 import type { AttemptPosition, VoteDecision } from '../../providers/voting';
+import { Certificates } from './certificates';
 import { LedgerStore } from './LedgerStore';
-import { SignatureBook } from './SignatureBook';
+import { LedgerSync } from './ledgerSync';
+import { Waiting } from './waiting';
+import { frameOnce, readOnce, signedVote } from './messageReading';
+import {
+  LEDGER_ATTEMPT_CAP,
+  LEDGER_ATTEMPT_GROWTH,
+  type DeliveryOutcome,
+  type DurationRange,
+  type FinalizedListener,
+  type LedgerEngineConfig,
+  type LedgerNodeOptions,
+  type LedgerNodeStats,
+  type LedgerRounds,
+  type UnsafeRoundRule,
+} from './nodeTypes';
 import { confirmationPayload, Keyring, votePayload, type Signer } from './signing';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { ledgerCodec } from './codec';
 import { attemptProposers, defaultProversPerRank, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
-export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
-export type LedgerEngineConfig = ConsensusEngineConfig<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
-/** What a ledger drives: an engine, or a node (`createNode`), which has the engine's API bar its actor. */
-export type LedgerRounds = Omit<LedgerEngine, 'actor'>;
-
-/** Each attempt of a height waits this many times longer than the one before. */
-export const LEDGER_ATTEMPT_GROWTH = 1.5;
-/** No attempt waits longer than this many times the first: a full turn of proposers must stay affordable. */
-export const LEDGER_ATTEMPT_CAP = 8;
-
-/** Where a signed vote or confirmation is kept in a `SignatureBook`, within its height. */
-const signedKey = (attempt: number, frameHash: string) => `${attempt}|${frameHash}`;
+// The node's types, options and sync limit live in their own modules; importers keep reading them from here.
+export {
+  LEDGER_ATTEMPT_CAP,
+  LEDGER_ATTEMPT_GROWTH,
+  type DeliveryOutcome,
+  type DurationRange,
+  type FinalizedListener,
+  type LedgerEngine,
+  type LedgerEngineConfig,
+  type LedgerNodeOptions,
+  type LedgerNodeStats,
+  type LedgerRounds,
+  type UnsafeRoundRule,
+} from './nodeTypes';
+export { MAX_SYNC_FRAMES } from './ledgerSync';
 
 /** What a nil vote names instead of a frame hash. */
 export const NIL_FRAME = 'nil';
-
-/** Frames one sync response may carry: a peer cannot make us hold more per request. */
-export const MAX_SYNC_FRAMES = 64;
-/** Requests one synchronize call makes before handing over what it has. */
-const MAX_SYNC_REQUESTS = 8;
-
-/**
- * Round-change rules broken on purpose, for tests that show the safety
- * checker notices: `commit-on-votes` commits as soon as 2f + 1 votes lock a
- * value (the node hands its engine the voters as a commit certificate);
- * `ignore-locks` votes for a later attempt's proposal whatever the lock says,
- * and counts that vote itself (the engine would not: its lock guard refuses
- * the choice, so the node hands its own vote back to it as if a peer's);
- * `read-twice` checks a relayed certificate's frame as it reads it and hands
- * the engine the frame as it reads it again, instead of one copy of it.
- */
-export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks' | 'read-twice';
-
-export interface DurationRange {
-  min: number;
-  max: number;
-}
-
-export interface LedgerNodeOptions {
-  self: string;
-  /** Every member, in one order all nodes share (the schedule rotates over it). */
-  members: readonly string[];
-  clock: ConsensusClock;
-  /** Proof times and collected mutations are drawn from here. */
-  random: RandomSource;
-  /** The transport: deliver `message` to peer `to` (this node is the sender). */
-  send: (to: string, message: LedgerMessage) => void;
-  /** Told of every message this node publishes, once, before it goes to any peer (a lone node has none). */
-  onPublish?: (message: LedgerMessage) => void;
-  /** What survives a crash; pass the old one to a restarted node. Default: a fresh ledger. */
-  store?: LedgerStore;
-  /** Provers per height. Default f + 2, capped at n. */
-  proversPerRank?: number;
-  /** Every member's confirmation keys; this node signs with its own. Default: a keyring derived from the members. */
-  keyring?: Keyring;
-  /** Test-only: a round-change rule to break (see `UnsafeRoundRule`). */
-  unsafeRule?: UnsafeRoundRule;
-  /** Simulated time a proof takes. Default 5–20 ms. */
-  proofMs?: DurationRange;
-  /**
-   * In attempt 0, how long a voter waits for each higher-priority prover's
-   * proposal before it settles for the next one's. Default 200 ms.
-   */
-  patienceMs?: number;
-  /** How long a sync waits for peers' answers. Default 100 ms. */
-  syncWaitMs?: number;
-  /** Unanswered messages of the pending height are re-sent this often. Default: patienceMs. */
-  resendMs?: number;
-  /** No commit and no new attempt for this long → re-sync from peers. Default: three times the longest attempt. */
-  stallMs?: number;
-  /**
-   * After `start()`, wait this long before casting any vote, to hear what
-   * peers re-send first. Default 0.
-   */
-  listenFirstMs?: number;
-  /** How long attempt 0 of a height may take before the engine moves to attempt 1. Default patienceMs × (provers + 1). */
-  attemptMs?: number;
-  /** Must equal the engine's rank window (it bounds what the ledger keeps too). Default 16. */
-  rankWindow?: number;
-  /** Mutations collected per height. Default 1–3. */
-  entriesPerFrame?: DurationRange;
-}
-
-/** The fields a vote's signature covers, read once. */
-interface SignedVoteFields {
-  height: number;
-  attempt: number;
-  proposer: string;
-  frame: string | null;
-}
-
-/**
- * A peer's message with each of its own fields read once (a shallow copy);
- * null when even that throws (a Proxy, a getter that throws).
- */
-function readOnce(message: unknown): LedgerMessage | null {
-  if (typeof message !== 'object' || message === null) return null;
-  try {
-    return { ...message } as LedgerMessage;
-  } catch {
-    return null;
-  }
-}
-
-/** A frame rebuilt from its plain data by the ledger's codec: the copy the checks and the engine share. */
-function frameOnce(value: unknown): LedgerFrame | null {
-  if (!(value instanceof LedgerFrame)) return null;
-  try {
-    return ledgerCodec.state.decode(JSON.parse(JSON.stringify(value)));
-  } catch {
-    return null;
-  }
-}
-
-/** The `read-twice` breakage: a peer's frame used as sent, read as often as the code reads it. */
-function trustedAsSent(value: unknown): LedgerFrame | null {
-  return value instanceof LedgerFrame ? value : null;
-}
-
-/** What became of one delivered message, for traces and evidence. */
-export type DeliveryOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'forged'
-  | 'ignored'
-  | 'answered'
-  | ConsensusInputError['code'];
-
-export interface LedgerNodeStats {
-  votes: number;
-  nilVotes: number;
-  syncRequests: number;
-  framesSynced: number;
-  stallSyncs: number;
-  resends: number;
-  forged: number;
-}
-
-export type FinalizedListener = (frame: LedgerFrame, via: 'commit' | 'sync') => void;
-
-interface SyncRequest {
-  id: number;
-  responses: Map<string, LedgerFrame[]>;
-}
 
 /**
  * One node of a small replicated ledger, written as an example of providers
@@ -225,16 +108,11 @@ export class LedgerNode {
   readonly listenFirstMs: number;
   readonly attemptMs: number;
   private readonly unsafeRule: UnsafeRoundRule | undefined;
-  private readonly keyring: Keyring;
   private readonly signer: Signer;
-  /** Signed confirmations by height, then `attempt|frame`, then signer. */
-  private readonly confirmationSignatures: SignatureBook<string>;
-  /** Signed votes for frames by height, then `attempt|frame`, then voter: the stuff of lock proofs. */
-  private readonly voteSignatures: SignatureBook<{ proposer: string; signature: string }>;
-  /** Commit certificates of the last heights this node finalized, and when, for peers still deciding them. */
-  private readonly certificates = new Map<number, { message: LedgerMessage & { kind: 'certificate' }; at: number }>();
-  /** When each peer was last sent the certificate of a height. */
-  private readonly certificateSent = new Map<string, number>();
+  /** Signed votes and confirmations, lock proofs and commit certificates. */
+  private readonly certificates: Certificates;
+  /** Catch-up from peers, and answers to theirs. */
+  private readonly sync: LedgerSync;
   /** No vote before this time (see `listenFirstMs`). */
   private quietUntil = Number.NEGATIVE_INFINITY;
 
@@ -248,14 +126,12 @@ export class LedgerNode {
   private readonly collected = new Map<number, LedgerBatch>();
   /** This node's messages per height, re-sent while the height is undecided. */
   private readonly outbox = new Map<number, Map<string, LedgerMessage>>();
-  private readonly waiters = new Set<() => void>();
   private readonly futureSenders = new Set<string>();
   /** Peers heard about heights past the one this node decides: they finalized it. */
   private readonly aheadSenders = new Set<string>();
-  private syncSequence = 0;
-  private syncRequest: SyncRequest | null = null;
-  private pendingSync: LedgerFrame[] = [];
   private readonly finalizedListeners = new Set<FinalizedListener>();
+  /** Votes and syncs wait here for proposals, skips or sync answers to change. */
+  private readonly waiting: Waiting;
 
   constructor(options: LedgerNodeOptions) {
     const { self, members } = options;
@@ -284,12 +160,37 @@ export class LedgerNode {
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
     this.unsafeRule = options.unsafeRule;
-    this.keyring = options.keyring ?? new Keyring(this.members);
-    this.signer = this.keyring.signerFor(self);
-    // Room for every member's key in each attempt the engine keeps, twice over.
-    const keysPerHeight = this.members.length * 2 * (2 * DEFAULT_ATTEMPT_WINDOW + 1);
-    this.confirmationSignatures = new SignatureBook(keysPerHeight);
-    this.voteSignatures = new SignatureBook(keysPerHeight);
+    const keyring = options.keyring ?? new Keyring(this.members);
+    this.signer = keyring.signerFor(self);
+    this.waiting = new Waiting(this.clock);
+    this.certificates = new Certificates(
+      {
+        members: this.members,
+        clock: this.clock,
+        stats: this.stats,
+        resendMs: this.resendMs,
+        rankWindow: this.rankWindow,
+        unsafeRule: this.unsafeRule,
+        inWindow: (height): height is number => this.inWindow(height),
+        weighsQuorum: (signers) => this.weighsQuorum(signers),
+        requireEngine: () => this.requireEngine(),
+        send: (to, message) => this.send(to, message),
+        keepForResend: (rank, key, message) => this.keepForResend(rank, key, message),
+      },
+      keyring,
+    );
+    this.sync = new LedgerSync({
+      members: this.members,
+      store: this.store,
+      stats: this.stats,
+      clock: this.clock,
+      syncWaitMs: this.syncWaitMs,
+      send: (to, message) => this.send(to, message),
+      broadcast: (message) => this.broadcast(message),
+      wake: () => this.waiting.wake(),
+      waitForChange: (wakeAt, signal) => this.waiting.waitForChange(wakeAt, signal),
+      includesHonest: (members) => this.includesHonest(members),
+    });
     this.lastProgress = this.clock.now();
     this.providers = this.createProviders();
   }
@@ -326,7 +227,7 @@ export class LedgerNode {
       this.lastProgress = this.clock.now();
     });
     engine.onCommit(({ state, attempt }) => {
-      this.keepCertificate(state, attempt);
+      this.certificates.keepCertificate(state, attempt);
       this.finalized([state], 'commit');
     });
     engine.addListener((_from, _to, event) => {
@@ -347,7 +248,7 @@ export class LedgerNode {
     this.halted = true;
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
-    this.syncRequest = null;
+    this.sync.cancel();
   }
 
   onFinalized(listener: FinalizedListener): () => void {
@@ -396,12 +297,12 @@ export class LedgerNode {
           return result;
         }
         case 'vote': {
-          const signed = this.signedVote(m);
-          const forged = this.authentic(from, m.voter) ?? this.unsignedVote(from, m, signed);
+          const signed = signedVote(m);
+          const forged = this.authentic(from, m.voter) ?? this.certificates.unsignedVote(from, m, signed);
           if (forged) return forged;
           const position = { attempt: m.attempt, proposal: m.proposal } as { attempt?: number; proposal?: string };
           // Kept even if the engine refuses it (an equivocation): it is still that voter's signed vote.
-          this.keepVoteSignature(from, m, signed);
+          this.certificates.keepVoteSignature(from, m, signed);
           return engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
         case 'nil_vote': {
@@ -412,181 +313,34 @@ export class LedgerNode {
         case 'confirmation': {
           // The frame the signature is checked over is the one kept and the one the engine gets.
           const frame = frameOnce(m.state);
-          const forged = this.authentic(from, m.peer) ?? this.unsigned(from, m, frame);
+          const forged = this.authentic(from, m.peer) ?? this.certificates.unsigned(from, m, frame);
           if (forged) return forged;
           const position = { attempt: m.attempt } as { attempt?: number };
           // Kept even if the engine refuses it (an equivocation): it is still that signer's confirmation.
           if (frame !== null && Number.isSafeInteger(m.attempt ?? 0)) {
-            this.keepSignature(from, frame, m.attempt as number | undefined, m.signature as string);
+            this.certificates.keepSignature(from, frame, m.attempt as number | undefined, m.signature as string);
           }
           return engine.receiveConfirmation(m.peer as LedgerPeer, (frame ?? m.state) as LedgerFrame, position);
         }
         case 'certificate':
-          return this.acceptCertificate(m);
+          return this.certificates.acceptCertificate(m);
         case 'lock_proof':
-          return this.acceptLockProof(m);
+          return this.certificates.acceptLockProof(m);
         case 'nil_confirmation': {
           const position = { rank: m.rank, attempt: m.attempt } as { rank: number; attempt: number };
           return this.authentic(from, m.peer) ?? engine.receiveNilConfirmation(m.peer as LedgerPeer, position);
         }
         case 'sync_request':
-          return this.answerSync(from, m.id, m.after);
+          return this.sync.answer(from, m.id, m.after);
         case 'sync_response':
-          return this.collectSyncResponse(from, m.id, m.frames);
+          return this.sync.collectResponse(from, m.id, m.frames);
       }
     } catch (error) {
       if (!(error instanceof ConsensusInputError)) throw error;
       if (error.code === 'future_rank') this.noteFutureRank(from);
-      if (error.code === 'stale_rank') this.helpStraggler(from, m);
+      if (error.code === 'stale_rank') this.certificates.helpStraggler(from, m);
       return error.code;
     }
-  }
-
-  /** A confirmation must carry its sender's signature, or nobody could pass it on. */
-  private unsigned(from: string, m: LedgerMessage & { kind: 'confirmation' }, frame: LedgerFrame | null): 'forged' | undefined {
-    const attempt = m.attempt ?? 0;
-    if (frame === null || !Number.isSafeInteger(attempt)) return undefined;
-    const payload = confirmationPayload(from, frame.height, attempt as number, frame.hash);
-    if (this.keyring.verify(from, payload, m.signature)) return undefined;
-    this.stats.forged += 1;
-    return 'forged';
-  }
-
-  private keepSignature(origin: string, frame: LedgerFrame, attempt: number | undefined, signature: string): void {
-    if (this.inWindow(frame.height)) this.confirmationSignatures.add(frame.height, signedKey(attempt ?? 0, frame.hash), origin, signature);
-  }
-
-  /**
-   * A vote must name the frame it endorses and carry its voter's signature
-   * over it, or it could not go into a lock proof. Votes too malformed to
-   * read are left to the engine, which says why it refuses them.
-   */
-  private unsignedVote(from: string, m: LedgerMessage & { kind: 'vote' }, signed: SignedVoteFields | null): 'forged' | undefined {
-    if (signed === null) return undefined;
-    const { height, attempt, proposer, frame } = signed;
-    if (frame !== null && this.keyring.verify(from, votePayload(from, height, attempt, proposer, frame), m.signature)) return undefined;
-    this.stats.forged += 1;
-    return 'forged';
-  }
-
-  /** The fields a vote's signature covers, when they are readable. */
-  private signedVote(m: LedgerMessage & { kind: 'vote' }): SignedVoteFields | null {
-    const height = rankOfMessage(m);
-    const attempt = m.attempt ?? 0;
-    const proposer = claimedIdentity(m.proposer);
-    if (height === null || !Number.isSafeInteger(attempt) || proposer === undefined) return null;
-    return { height, attempt: attempt as number, proposer, frame: typeof m.proposal === 'string' ? m.proposal : null };
-  }
-
-  private keepVoteSignature(from: string, m: LedgerMessage & { kind: 'vote' }, signed = this.signedVote(m)): void {
-    if (signed === null || signed.frame === null || !this.inWindow(signed.height) || typeof m.signature !== 'string') return;
-    this.voteSignatures.add(signed.height, signedKey(signed.attempt, signed.frame), from, { proposer: signed.proposer, signature: m.signature });
-  }
-
-  /**
-   * This node locked on `frame` in `attempt`: the 2f + 1 signed votes behind
-   * the lock go out with the height's re-sends. Only a height still undecided
-   * after a resend period needs them, and most heights commit sooner: sending
-   * every proof at once would cost each peer O(n) signature checks per lock.
-   */
-  private publishLockProof(frame: LedgerFrame, attempt: number): void {
-    const signers = this.voteSignatures.signers(frame.height, signedKey(attempt, frame.hash));
-    if (!this.weighsQuorum(signers.keys())) return;
-    const votes = [...signers].map(([origin, { proposer, signature }]) => ({ origin, proposer, signature }));
-    this.keepForResend(frame.height, 'lock_proof', { kind: 'lock_proof', rank: frame.height, attempt, frame: frame.hash, votes });
-  }
-
-  /**
-   * Every signature checked; then the proof goes to the engine whole, which
-   * weighs its voters itself and counts them for the frame even where it
-   * holds another vote from one of them (an equivocator's), and each vote
-   * goes in as if its voter sent it.
-   */
-  private acceptLockProof(m: LedgerMessage & { kind: 'lock_proof' }): DeliveryOutcome {
-    const { rank, attempt, frame, votes } = m;
-    if (!this.inWindow(rank) || !Number.isSafeInteger(attempt) || (attempt as number) < 0 || typeof frame !== 'string') return 'ignored';
-    if (!Array.isArray(votes) || votes.length > this.members.length) return 'ignored';
-    const valid = new Map<string, { proposer: string; signature: string }>();
-    const key = signedKey(attempt as number, frame);
-    const held = this.voteSignatures.signers(rank, key);
-    for (const entry of votes as unknown[]) {
-      const { origin, proposer, signature } = (entry ?? {}) as { origin?: unknown; proposer?: unknown; signature?: unknown };
-      if (typeof origin !== 'string' || typeof proposer !== 'string') return 'forged';
-      // A signature this node already checked (the very same) need not be checked again.
-      const known = held.get(origin);
-      const checked = known !== undefined && known.signature === signature && known.proposer === proposer;
-      if (!checked && !this.keyring.verify(origin, votePayload(origin, rank, attempt as number, proposer, frame), signature)) return 'forged';
-      valid.set(origin, { proposer, signature: signature as string });
-    }
-    if (!this.weighsQuorum(valid.keys())) return 'ignored';
-    const engine = this.requireEngine();
-    const outcome = engine.receiveLockProof({ rank, attempt: attempt as number, value: frame, voters: [...valid.keys()] });
-    for (const [origin, signed] of valid) {
-      this.voteSignatures.add(rank, key, origin, signed);
-      const vote = new LedgerVote(rank, origin, signed.proposer, frame);
-      try {
-        engine.receiveVote(new LedgerPeer(signed.proposer), new LedgerPeer(origin), vote, { attempt: attempt as number, proposal: frame });
-      } catch (error) {
-        if (!(error instanceof ConsensusInputError)) throw error;
-      }
-    }
-    return outcome;
-  }
-
-  /** Keeps the signed confirmations that committed `frame`, to hand to stragglers. */
-  private keepCertificate(frame: LedgerFrame, attempt: number): void {
-    const signers = this.confirmationSignatures.signers(frame.height, signedKey(attempt, frame.hash));
-    if (!this.weighsQuorum(signers.keys())) return;
-    const signatures = [...signers].map(([origin, signature]) => ({ origin, signature }));
-    const message = { kind: 'certificate' as const, rank: frame.height, attempt, state: frame, signatures };
-    this.certificates.set(frame.height, { message, at: this.clock.now() });
-    for (const height of [...this.certificates.keys()]) if (height < frame.height - this.rankWindow) this.certificates.delete(height);
-  }
-
-  /**
-   * A peer is still deciding a height this node finalized. If a Byzantine
-   * node confirmed only to some, the rest can never gather 2f + 1
-   * confirmations on their own; the certificate carries them. Not at once:
-   * what arrives within half a resend period of this node's commit is mostly
-   * the height's own late traffic from peers about to commit, and a peer
-   * still undecided re-sends every resend period, so it hears soon enough.
-   */
-  private helpStraggler(from: string, m: LedgerMessage): void {
-    if (!this.members.includes(from)) return;
-    const rank = rankOfMessage(m);
-    const kept = rank === null ? undefined : this.certificates.get(rank);
-    if (kept === undefined || this.clock.now() - kept.at < this.resendMs / 2) return;
-    const certificate = kept.message;
-    const key = `${from}|${rank}`;
-    const last = this.certificateSent.get(key);
-    if (last !== undefined && this.clock.now() - last < this.resendMs) return;
-    this.certificateSent.set(key, this.clock.now());
-    if (this.certificateSent.size > this.members.length * this.rankWindow) {
-      for (const [old, at] of this.certificateSent) if (this.clock.now() - at >= this.resendMs) this.certificateSent.delete(old);
-    }
-    this.send(from, certificate);
-  }
-
-  /** Every signature checked, then the certificate goes to the engine, which weighs its signers itself. */
-  private acceptCertificate(m: LedgerMessage & { kind: 'certificate' }): DeliveryOutcome {
-    const { attempt, signatures } = m;
-    // Checked, kept and handed to the engine as one copy: a relayer's frame cannot change between them.
-    const state = this.unsafeRule === 'read-twice' ? trustedAsSent(m.state) : frameOnce(m.state);
-    if (state === null || !state.isWellFormed() || state.height !== m.rank || !this.inWindow(state.height)) {
-      return 'ignored';
-    }
-    if (!Number.isSafeInteger(attempt) || (attempt as number) < 0 || !Array.isArray(signatures)) return 'ignored';
-    if (signatures.length > this.members.length) return 'ignored';
-    const valid = new Map<string, string>();
-    for (const entry of signatures as unknown[]) {
-      const { origin, signature } = (entry ?? {}) as { origin?: unknown; signature?: unknown };
-      const payload = typeof origin === 'string' ? confirmationPayload(origin, state.height, attempt as number, state.hash) : '';
-      if (typeof origin !== 'string' || !this.keyring.verify(origin, payload, signature)) return 'forged';
-      valid.set(origin, signature as string);
-    }
-    if (!this.weighsQuorum(valid.keys())) return 'ignored';
-    for (const [origin, signature] of valid) this.keepSignature(origin, state, attempt as number, signature);
-    return this.requireEngine().receiveCommitCertificate(state, { attempt: attempt as number, signers: [...valid.keys()] });
   }
 
   /** Whether these members weigh more than the faulty weight, so at least one of them is honest. */
@@ -604,7 +358,7 @@ export class LedgerNode {
 
   private createProviders(): ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch> {
     return {
-      sync: { synchronize: (existing, signal) => this.synchronize(existing, signal) },
+      sync: { synchronize: (existing, signal) => this.sync.synchronize(existing, signal) },
       leader: {
         getNextLeaders: async (prior) => this.schedule(prior.height + 1).map((name) => new LedgerPeer(name)),
         proveNextState: (prior, collected, signal) => this.prove(prior, collected, signal),
@@ -625,11 +379,11 @@ export class LedgerNode {
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
         sendConfirmation: async (state, _signal, { attempt }) => {
           const signature = this.signer.sign(confirmationPayload(this.self, state.height, attempt, state.hash));
-          this.keepSignature(this.self, state, attempt, signature);
+          this.certificates.keepSignature(this.self, state, attempt, signature);
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
           this.publish(state.height, `confirmation:${attempt}`, message);
-          this.publishLockProof(state, attempt);
-          if (this.unsafeRule === 'commit-on-votes') this.commitOnVotes(state, attempt);
+          this.certificates.publishLockProof(state, attempt);
+          if (this.unsafeRule === 'commit-on-votes') this.certificates.commitOnVotes(state, attempt);
         },
         sendNilConfirmation: async ({ rank, attempt }) => {
           this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt });
@@ -661,7 +415,7 @@ export class LedgerNode {
       if (proposed.parent !== prior.hash) throw new Error(`already proposed at ${height} on another parent`);
       return proposed;
     }
-    await this.sleep(this.random.integer(this.proofMs.min, this.proofMs.max), signal);
+    await this.waiting.sleep(this.random.integer(this.proofMs.min, this.proofMs.max), signal);
     const entries = collected.height === height ? collected.entries : this.collect().entries;
     const frame = LedgerFrame.create(height, prior.hash, this.self, entries);
     this.store.saveProposal(frame);
@@ -683,7 +437,7 @@ export class LedgerNode {
     const head = this.active();
     const remembered = this.store.voteAt(height, attempt);
     if (remembered !== undefined) return this.castVote(remembered, attempt);
-    if (this.clock.now() < this.quietUntil) await this.waitForChange(this.quietUntil, signal);
+    if (this.clock.now() < this.quietUntil) await this.waiting.waitForChange(this.quietUntil, signal);
     // In attempt 0 a scheduled prover's own frame; later, the attempt's proposer may re-propose a
     // frame any member proved in an earlier attempt.
     const mayProve = attempt === 0 ? this.schedule : () => this.members;
@@ -720,20 +474,7 @@ export class LedgerNode {
         }
       }
       if (chosen !== null || wakeAt === null) return this.castVote(this.voteFor(height, chosen), attempt);
-      await this.waitForChange(wakeAt, signal);
-    }
-  }
-
-  /**
-   * The `commit-on-votes` breakage: the node hands its own engine the voters
-   * behind its lock as if they had confirmed, so it commits on votes alone.
-   */
-  private commitOnVotes(frame: LedgerFrame, attempt: number): void {
-    const voters = [...this.voteSignatures.signers(frame.height, signedKey(attempt, frame.hash)).keys()];
-    try {
-      this.requireEngine().receiveCommitCertificate(frame, { attempt, signers: voters });
-    } catch (error) {
-      if (!(error instanceof ConsensusInputError)) throw error;
+      await this.waiting.waitForChange(wakeAt, signal);
     }
   }
 
@@ -767,7 +508,7 @@ export class LedgerNode {
       const signature = this.signer.sign(votePayload(this.self, vote.height, attempt, vote.proposer, vote.frame));
       const proposer = new LedgerPeer(vote.proposer);
       message = { kind: 'vote', proposer, voter: this.selfPeer, vote, attempt, proposal: vote.frame, signature };
-      this.keepVoteSignature(this.self, message);
+      this.certificates.keepVoteSignature(this.self, message);
     }
     this.publish(vote.height, `vote:${attempt}`, message);
     return { proposer: nil ? null : new LedgerPeer(vote.proposer), vote };
@@ -782,22 +523,6 @@ export class LedgerNode {
     const verdict = judgeProposal(frame, frame.prover, this.active(), () => this.members);
     if (verdict !== 'valid') throw new Error(`the quorum's frame ${frame.hash} is invalid here (${verdict})`);
     return { state: frame, proposer: new LedgerPeer(sender) };
-  }
-
-  private async synchronize(existing: LedgerFrame, signal: AbortSignal): Promise<LedgerFrame> {
-    this.pendingSync = [];
-    let current = existing;
-    const adopted: LedgerFrame[] = [];
-    for (let request = 0; request < MAX_SYNC_REQUESTS; request += 1) {
-      const responses = await this.requestFrames(current.height, signal);
-      const chain = this.agreedChain(current, responses);
-      adopted.push(...chain);
-      if (chain.length === 0) break;
-      current = chain[chain.length - 1];
-      if (chain.length < MAX_SYNC_FRAMES) break;
-    }
-    this.pendingSync = adopted;
-    return current;
   }
 
   // ---- messages in -----------------------------------------------------
@@ -828,7 +553,7 @@ export class LedgerNode {
     const key = `${at as number}:${sender}`;
     if (atHeight.has(key)) return;
     atHeight.set(key, proposal);
-    this.wake();
+    this.waiting.wake();
   }
 
   /**
@@ -852,74 +577,8 @@ export class LedgerNode {
     if (this.includesHonest(this.futureSenders)) this.induceSync();
   }
 
-  private answerSync(from: string, id: unknown, after: unknown): DeliveryOutcome {
-    if (!Number.isSafeInteger(id) || !Number.isSafeInteger(after) || (after as number) < 0) return 'ignored';
-    const frames = this.store.framesAfter(after as number, MAX_SYNC_FRAMES).map((frame) => frame.clone());
-    this.send(from, { kind: 'sync_response', id, frames });
-    return 'answered';
-  }
-
-  private collectSyncResponse(from: string, id: unknown, frames: unknown): DeliveryOutcome {
-    const request = this.syncRequest;
-    if (request === null || id !== request.id || request.responses.has(from) || !Array.isArray(frames)) return 'ignored';
-    if (!this.members.includes(from)) return 'ignored';
-    const usable = frames.slice(0, MAX_SYNC_FRAMES).filter((frame): frame is LedgerFrame => frame instanceof LedgerFrame);
-    request.responses.set(from, usable);
-    this.wake();
-    return 'accepted';
-  }
-
-  // ---- sync ------------------------------------------------------------
-
-  private async requestFrames(after: number, signal: AbortSignal): Promise<Map<string, LedgerFrame[]>> {
-    const request: SyncRequest = { id: ++this.syncSequence, responses: new Map() };
-    this.syncRequest = request;
-    this.stats.syncRequests += 1;
-    this.broadcast({ kind: 'sync_request', id: request.id, after });
-    const deadline = this.clock.now() + this.syncWaitMs;
-    try {
-      while (request.responses.size < this.members.length - 1 && this.clock.now() < deadline) {
-        await this.waitForChange(deadline, signal);
-      }
-    } finally {
-      if (this.syncRequest === request) this.syncRequest = null;
-    }
-    return request.responses;
-  }
-
-  /** The longest chain on `from` whose every frame f + 1 responders agree on. */
-  private agreedChain(from: LedgerFrame, responses: Map<string, LedgerFrame[]>): LedgerFrame[] {
-    const byHeight = new Map<number, Map<string, { frame: LedgerFrame; responders: string[] }>>();
-    for (const [responder, frames] of responses) {
-      const seen = new Set<number>();
-      for (const frame of frames) {
-        if (seen.has(frame.height)) continue;
-        seen.add(frame.height);
-        let candidates = byHeight.get(frame.height);
-        if (candidates === undefined) byHeight.set(frame.height, (candidates = new Map()));
-        const entry = candidates.get(frame.hash) ?? { frame, responders: [] };
-        entry.responders.push(responder);
-        candidates.set(frame.hash, entry);
-      }
-    }
-    const chain: LedgerFrame[] = [];
-    let head = from;
-    for (;;) {
-      const candidates = [...(byHeight.get(head.height + 1)?.values() ?? [])].filter((c) => this.includesHonest(c.responders));
-      if (candidates.length !== 1) break;
-      const { frame } = candidates[0];
-      const sound =
-        frame.isWellFormed() && frame.parent === head.hash && this.members.includes(frame.prover);
-      if (!sound) break;
-      chain.push(frame);
-      head = frame;
-    }
-    return chain;
-  }
-
   private adoptSynced(): void {
-    const frames = this.pendingSync;
-    this.pendingSync = [];
+    const frames = this.sync.takeAdopted();
     if (frames.length > 0) this.finalized(frames, 'sync');
   }
 
@@ -939,8 +598,7 @@ export class LedgerNode {
     for (const map of [this.view, this.collected] as Map<number, unknown>[]) {
       for (const key of [...map.keys()]) if (key <= height) map.delete(key);
     }
-    this.confirmationSignatures.dropThrough(height);
-    this.voteSignatures.dropThrough(height);
+    this.certificates.dropThrough(height);
     // The just-finalized height's messages stay: a peer that missed our vote
     // for it cannot finalize it from anything else once we have moved on.
     for (const key of [...this.outbox.keys()]) if (key < height) this.outbox.delete(key);
@@ -1011,50 +669,5 @@ export class LedgerNode {
   private requireEngine(): LedgerRounds {
     if (this.engine === null) throw new Error(`ledger node ${this.self}: attach(engine) first`);
     return this.engine;
-  }
-
-  // ---- time ------------------------------------------------------------
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
-  }
-
-  /** Resolves on the next change to proposals, skips or sync answers, or at `wakeAt`. */
-  private waitForChange(wakeAt: number | null, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      let timer: unknown = null;
-      const cleanup = () => {
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', onAbort);
-        if (timer !== null) this.clock.clearTimeout(timer);
-      };
-      const done = () => {
-        cleanup();
-        resolve();
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal.reason);
-      };
-      this.waiters.add(done);
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (wakeAt !== null) timer = this.clock.setTimeout(done, Math.max(0, wakeAt - this.clock.now()));
-    });
-  }
-
-  private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        this.clock.clearTimeout(timer);
-        reject(signal.reason);
-      };
-      const timer = this.clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }

@@ -1,0 +1,102 @@
+// The ledger node's public types and options: what a node is configured with and what it reports.
+import type { ConsensusEngine, ConsensusEngineConfig } from '../../engine/createConsensusEngine';
+import type { ConsensusInputError } from '../../engine/errors';
+import type { ConsensusClock } from '../../providers/clock';
+import type { RandomSource } from '../../providers/random';
+import type { Keyring } from './signing';
+import type { LedgerMessage } from './messages';
+import type { LedgerStore } from './LedgerStore';
+import type { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
+
+export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+export type LedgerEngineConfig = ConsensusEngineConfig<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+/** What a ledger drives: an engine, or a node (`createNode`), which has the engine's API bar its actor. */
+export type LedgerRounds = Omit<LedgerEngine, 'actor'>;
+
+/** Each attempt of a height waits this many times longer than the one before. */
+export const LEDGER_ATTEMPT_GROWTH = 1.5;
+/** No attempt waits longer than this many times the first: a full turn of proposers must stay affordable. */
+export const LEDGER_ATTEMPT_CAP = 8;
+
+/**
+ * Round-change rules broken on purpose, for tests that show the safety
+ * checker notices: `commit-on-votes` commits as soon as 2f + 1 votes lock a
+ * value (the node hands its engine the voters as a commit certificate);
+ * `ignore-locks` votes for a later attempt's proposal whatever the lock says,
+ * and counts that vote itself (the engine would not: its lock guard refuses
+ * the choice, so the node hands its own vote back to it as if a peer's);
+ * `read-twice` checks a relayed certificate's frame as it reads it and hands
+ * the engine the frame as it reads it again, instead of one copy of it.
+ */
+export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks' | 'read-twice';
+
+export interface DurationRange {
+  min: number;
+  max: number;
+}
+
+export interface LedgerNodeOptions {
+  self: string;
+  /** Every member, in one order all nodes share (the schedule rotates over it). */
+  members: readonly string[];
+  clock: ConsensusClock;
+  /** Proof times and collected mutations are drawn from here. */
+  random: RandomSource;
+  /** The transport: deliver `message` to peer `to` (this node is the sender). */
+  send: (to: string, message: LedgerMessage) => void;
+  /** Told of every message this node publishes, once, before it goes to any peer (a lone node has none). */
+  onPublish?: (message: LedgerMessage) => void;
+  /** What survives a crash; pass the old one to a restarted node. Default: a fresh ledger. */
+  store?: LedgerStore;
+  /** Provers per height. Default f + 2, capped at n. */
+  proversPerRank?: number;
+  /** Every member's confirmation keys; this node signs with its own. Default: a keyring derived from the members. */
+  keyring?: Keyring;
+  /** Test-only: a round-change rule to break (see `UnsafeRoundRule`). */
+  unsafeRule?: UnsafeRoundRule;
+  /** Simulated time a proof takes. Default 5–20 ms. */
+  proofMs?: DurationRange;
+  /**
+   * In attempt 0, how long a voter waits for each higher-priority prover's
+   * proposal before it settles for the next one's. Default 200 ms.
+   */
+  patienceMs?: number;
+  /** How long a sync waits for peers' answers. Default 100 ms. */
+  syncWaitMs?: number;
+  /** Unanswered messages of the pending height are re-sent this often. Default: patienceMs. */
+  resendMs?: number;
+  /** No commit and no new attempt for this long → re-sync from peers. Default: three times the longest attempt. */
+  stallMs?: number;
+  /**
+   * After `start()`, wait this long before casting any vote, to hear what
+   * peers re-send first. Default 0.
+   */
+  listenFirstMs?: number;
+  /** How long attempt 0 of a height may take before the engine moves to attempt 1. Default patienceMs × (provers + 1). */
+  attemptMs?: number;
+  /** Must equal the engine's rank window (it bounds what the ledger keeps too). Default 16. */
+  rankWindow?: number;
+  /** Mutations collected per height. Default 1–3. */
+  entriesPerFrame?: DurationRange;
+}
+
+/** What became of one delivered message, for traces and evidence. */
+export type DeliveryOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'forged'
+  | 'ignored'
+  | 'answered'
+  | ConsensusInputError['code'];
+
+export interface LedgerNodeStats {
+  votes: number;
+  nilVotes: number;
+  syncRequests: number;
+  framesSynced: number;
+  stallSyncs: number;
+  resends: number;
+  forged: number;
+}
+
+export type FinalizedListener = (frame: LedgerFrame, via: 'commit' | 'sync') => void;
