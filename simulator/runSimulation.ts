@@ -1,159 +1,35 @@
 import { heldMessageBound } from '../engine/createConsensusEngine';
-import type { ElectionRole } from '../machines/election.machine';
 import { DEFAULT_ELECTION_TIMING, ElectionTimingSchema, type ElectionMessage } from '../machines/election.schemas';
-import { createSeededRandom, type RandomSource } from '../providers/random';
-import { SimulatedNetwork, type NetworkStats } from '../providers/simulatedNetwork';
+import { SimulatedNetwork } from '../providers/simulatedNetwork';
 import type { ElectionStorage, InMemoryElectionStorage } from '../providers/storage';
-import type { RoundTimeouts } from '../machines/round.types';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
-import { attemptProposers, defaultProversPerRank, faultTolerance, leaderSchedule } from '../examples/ledger/rules';
+import { attemptProposers, defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
 import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
-import { Keyring } from '../examples/ledger/signing';
 import type { LedgerFrame } from '../examples/ledger/types';
-import { ByzantineNode, type BehaviourOption } from './byzantine';
+import { ByzantineNode } from './byzantine';
 import { describeElectionMessage, describeMessage } from './describe';
 import { EventClock } from './EventClock';
-import { EventTrace, type TraceEvent } from './EventTrace';
+import { EventTrace } from './EventTrace';
+import { scheduleFaults } from './faults';
 import { HonestNode, type HonestNodeWorld } from './HonestNode';
-import { agreedLeader, countsAgainstBound, LeaderLiveness, type ClusterSnapshot, type LeaderWindow } from './LeaderLiveness';
-import { LEADER, nodeNames, resolveOptions, type SimulationOptions, type SkippedCrash } from './options';
+import { agreedLeader, LeaderLiveness, type ClusterSnapshot } from './LeaderLiveness';
+import { nodeNames, resolveOptions, type SimulationOptions } from './options';
 import { replayCommand } from './replay';
+import { attemptReport, electionReport, nodeReports, type Leadership, type SimulationReport, type Violation } from './report';
 import { SafetyChecker, type Finding } from './SafetyChecker';
+import { forkRandomStreams, simulationKeyring, timeoutsFor } from './setup';
 
-/** A safety property broke: everything needed to understand and replay it. */
-export interface Violation extends Finding {
-  seed: number;
-  /** Simulated ms. */
-  at: number;
-  /** The command that replays the run up to here. */
-  replay: string;
-  /** The last events before (and including) the violation, oldest first. */
-  trace: TraceEvent[];
-}
-
-export interface NodeReport {
-  name: string;
-  /** The Byzantine behaviour, or null for an honest node. */
-  byzantine: BehaviourOption | null;
-  /** Heights finalized (0 for Byzantine nodes, which keep no ledger). */
-  roundsFinalized: number;
-  /** Hash of the last finalized frame, the digest of the node's ledger. */
-  digest: string | null;
-  transitions: number;
-  providerErrors: number;
-  /** Peer messages refused, by reason (malformed, future_rank, forged, …). */
-  refused: Record<string, number>;
-  crashes: number;
-  framesSynced: number;
-  /** Most peer messages the node's engine held at once (bounded by `maxHeldMessages`). */
-  peakHeldMessages: number;
-  /** The node's election at the end of the run; null for Byzantine nodes, which run none. */
-  election: NodeElectionReport | null;
-}
-
-export interface NodeElectionReport {
-  /** At the end of the run; `down` if crashed then. */
-  role: ElectionRole | 'down';
-  term: number;
-  /** The leader it followed at the end (itself if it led). */
-  leader: string | null;
-  /** Times it started following a leader other than the one it followed before. */
-  leaderChanges: number;
-  /** Votes (not pre-votes) it granted to others. */
-  votesGranted: number;
-}
-
-/** One leadership: `leader` won `term` at `at` ms. */
-export interface Leadership {
-  term: number;
-  leader: string;
-  at: number;
-}
-
-/** What the election did over the run (SPEC §3): terms, leaders, failover and heal times. */
-export interface ElectionReport {
-  /** The liveness bound: 2 × the maximum election timeout. */
-  boundMs: number;
-  /** Highest term any honest node reached. */
-  maxTerm: number;
-  /** Every leadership won, in order; at most one per term (election safety). */
-  leaderships: Leadership[];
-  /** Leaderships won by a node other than the previous leader (the first one is not a change). */
-  leaderChanges: number;
-  /** The leader every connected honest node followed at the end, if they agreed. */
-  leader: string | null;
-  /** From boot until every honest node followed one leader; null if the run ended first. */
-  firstLeaderMs: number | null;
-  /** After each crash of a leader: who took over and after how long. */
-  failovers: LeaderWindow[];
-  /** After each partition healed: who led and after how long. */
-  heals: LeaderWindow[];
-  /** After each honest node restarted: how long until it (and everyone) followed one leader. */
-  restarts: LeaderWindow[];
-  /** `ms` of every heal window that converged, in order. */
-  healToLeaderMs: number[];
-  /** Heal and failover windows that count against the bound, and how many of them met it. */
-  withinBound: { counted: number; met: number };
-  /** The election's own traffic, apart from the ledger's `messages`. */
-  messages: NetworkStats;
-}
-
-export interface SimulationReport {
-  seed: number;
-  nodes: number;
-  byzantine: number;
-  behaviour: BehaviourOption;
-  byzantineNodes: string[];
-  /** Target: heights each live honest node must finalize. */
-  rounds: number;
-  /** Per node, heights finalized. */
-  roundsFinalized: Record<string, number>;
-  reachedTarget: boolean;
-  /** No two honest nodes finalized different frames at one height. */
-  agreement: boolean;
-  violations: Violation[];
-  /** The run ended without reaching the target and without a violation: a liveness stall. */
-  stalled: boolean;
-  stallReason: string | null;
-  simulatedMs: number;
-  wallMs: number;
-  events: number;
-  /** SHA-256 over every trace event: equal for equal seeds and options. */
-  traceDigest: string;
-  messages: NetworkStats;
-  /** The bound on peer messages a node may hold that the checker enforced. */
-  maxHeldMessages: number;
-  /** Round change (SPEC §2.8): how many attempts the ranks honest nodes committed needed. */
-  attempts: AttemptReport;
-  elections: ElectionReport;
-  /** Scheduled crashes that did not happen: `leader@AT` with no leader at AT, or a node already down. */
-  skippedCrashes: SkippedCrash[];
-  perNode: NodeReport[];
-  replay: string;
-}
-
-export interface AttemptReport {
-  /** Attempts needed (1 = the first attempt committed) → ranks that needed that many. */
-  perRank: Record<string, number>;
-  /** Ranks committed by an honest node in a later attempt than the first. */
-  roundChanges: number;
-  /** Ranks committed by an honest node (ranks adopted only by sync are not counted). */
-  committed: number;
-  maxAttempts: number;
-}
-
-/** The attempts distribution from the latest commit attempt per rank. */
-export function attemptReport(commitAttempts: ReadonlyMap<number, number>): AttemptReport {
-  const perRank: Record<string, number> = {};
-  let maxAttempts = 0;
-  for (const attempt of commitAttempts.values()) {
-    const needed = attempt + 1;
-    perRank[needed] = (perRank[needed] ?? 0) + 1;
-    maxAttempts = Math.max(maxAttempts, needed);
-  }
-  const roundChanges = [...commitAttempts.values()].filter((attempt) => attempt > 0).length;
-  return { perRank, roundChanges, committed: commitAttempts.size, maxAttempts };
-}
+// The report's types and assembly live in ./report; re-exported so importers of this module keep working.
+export {
+  attemptReport,
+  type AttemptReport,
+  type ElectionReport,
+  type Leadership,
+  type NodeElectionReport,
+  type NodeReport,
+  type SimulationReport,
+  type Violation,
+} from './report';
 
 export interface SimulationHooks {
   /** Called when the slowest live honest node finalizes a new height. */
@@ -178,27 +54,6 @@ export interface SimulationHooks {
 export const MAX_EVENTS_PER_RUN = 50_000_000;
 
 /**
- * Engine timeouts scaled to the simulated network. Progress is event-driven;
- * these only retry after a fault, so they are a few round trips, not the
- * production defaults of seconds (which would make a stalled run crawl).
- */
-function timeoutsFor(patienceMs: number, syncWaitMs: number, proofMaxMs: number): Partial<RoundTimeouts> {
-  return {
-    starting: 10,
-    loading: Math.max(1_000, 20 * syncWaitMs),
-    syncRetry: Math.max(50, 2 * syncWaitMs),
-    collecting: 1_000,
-    livenessCheck: Math.max(50, patienceMs),
-    proving: 10 * proofMaxMs + 1_000,
-    publishing: 500,
-    voting: Math.max(200, 4 * patienceMs),
-    finalizing: Math.max(50, patienceMs),
-    verifying: 200,
-    stopping: 100,
-  };
-}
-
-/**
  * Runs one seeded simulation: n ledger nodes (some Byzantine) over a
  * simulated network on one discrete-event clock, with the scheduled faults,
  * checked online by the safety checker. The same options give the same trace
@@ -211,15 +66,8 @@ export async function runSimulation(
   const options = resolveOptions(input);
   const wallStart = Date.now(); // wall time is reported, never simulated
   const names = nodeNames(options.nodes);
-  const random = createSeededRandom(options.seed);
-  const networkRandom = random.fork();
-  const nodeRandoms = new Map<string, RandomSource>(names.map((name) => [name, random.fork()]));
-  const byzantineRandom = random.fork();
-  const byzantineNames = pickByzantine(names, options.byzantine, random.fork());
-  // Forked after every older stream, so adding the election left a seed's ledger draws as they were.
-  const electionRandom = random.fork();
-  const electionNetworkRandom = electionRandom.fork();
-  const electionRandoms = new Map<string, RandomSource>(names.map((name) => [name, electionRandom.fork()]));
+  const streams = forkRandomStreams(options.seed, names, options.byzantine);
+  const { byzantineNames } = streams;
 
   const clock = new EventClock();
   const trace = new EventTrace(options.traceTail, options.keepTrace, options.trace);
@@ -232,7 +80,7 @@ export async function runSimulation(
 
   const network = new SimulatedNetwork<LedgerMessage>({
     clock,
-    random: networkRandom,
+    random: streams.network,
     latency: options.latency,
     dropRate: options.dropRate,
     duplicateRate: options.duplicateRate,
@@ -251,7 +99,7 @@ export async function runSimulation(
   // Its own random stream keeps the ledger's draws what they were without it.
   const electionNetwork = new SimulatedNetwork<unknown>({
     clock,
-    random: electionNetworkRandom,
+    random: streams.electionNetwork,
     latency: options.latency,
     dropRate: options.dropRate,
     duplicateRate: options.duplicateRate,
@@ -363,7 +211,7 @@ export async function runSimulation(
     electionNetwork.send(from, to, message);
   };
 
-  const keyring = new Keyring(names, `simulation seed ${options.seed}`);
+  const keyring = simulationKeyring(names, options.seed);
   /** Per rank, the attempt in which the first honest node committed it. */
   const commitAttempts = new Map<number, number>();
   const world: HonestNodeWorld = {
@@ -471,7 +319,7 @@ export async function runSimulation(
           members: names,
           schedule,
           rankWindow: options.rankWindow,
-          random: byzantineRandom.fork(),
+          random: streams.byzantine.fork(),
           send: (to, message) => send(name, to, message),
           sendElection: (to, raw) => electionNetwork.send(name, to, raw),
           finalizedAt: (height) => checker.canonicalAt(height),
@@ -483,7 +331,7 @@ export async function runSimulation(
       byzantine.set(name, adversary);
       attachByzantine(name);
     } else {
-      honest.set(name, new HonestNode(name, world, nodeRandoms.get(name)!, electionRandoms.get(name)!));
+      honest.set(name, new HonestNode(name, world, streams.nodes.get(name)!, streams.elections.get(name)!));
     }
   }
 
@@ -495,71 +343,25 @@ export async function runSimulation(
     return counted.size === 0 ? 0 : min;
   }
 
-  let lastFaultEnd = 0;
-  let faultEvents = 0;
-  let faultEventsFired = 0;
-  /** Schedules one fault event; the run does not end before every one has happened. */
-  const atFault = (at: number, fn: () => void) => {
-    faultEvents += 1;
-    clock.setTimeout(() => {
-      faultEventsFired += 1;
+  const { lastFaultEnd, skippedCrashes, allFired } = scheduleFaults(options.partitions, options.crashes, {
+    clock,
+    trace,
+    liveness,
+    honest,
+    counted,
+    currentLeader,
+    onFault: () => {
       electionChanged = true;
-      fn();
-    }, at);
-  };
-  for (const { from, to, groups } of options.partitions) {
-    const label = groups.map((group) => group.join(',')).join(' | ');
-    atFault(from, () => {
-      trace.record(clock.now(), 'partition', null, `partition ${label} until ${to}`);
-      liveness.interrupt(clock.now(), `partition ${label} at ${from} ms`);
-    });
-    if (Number.isFinite(to)) {
-      atFault(to, () => {
-        trace.record(clock.now(), 'heal', null, `healed ${label}`);
-        liveness.open('heal', clock.now(), currentLeader());
-      });
-    }
-    lastFaultEnd = Math.max(lastFaultEnd, Number.isFinite(to) ? to : from);
-  }
-  const skippedCrashes: SkippedCrash[] = [];
-  for (const { node: named, at, restartAt } of options.crashes) {
-    // `leader` is resolved when the crash happens; the restart brings back whoever went down.
-    let victim: string | null = null;
-    atFault(at, () => {
-      const node = named === LEADER ? currentLeader() : named;
-      const target = node === null ? undefined : honest.get(node);
-      if (node === null || target?.down) {
-        trace.record(clock.now(), 'crash', node, named === LEADER ? 'no leader to crash' : `${node} is already down`);
-        skippedCrashes.push({ node: named, at, restartAt, reason: node === null ? 'no_leader' : 'already_down' });
-        return;
-      }
-      victim = node;
-      const wasLeader = target !== undefined && target.election().role === 'leader';
-      trace.record(clock.now(), 'crash', node, `${node} crashes${wasLeader ? ` (leader of term ${target!.election().term})` : ''}`);
-      liveness.interrupt(clock.now(), `${node} crashed at ${at} ms`);
-      if (target) {
-        if (receivedThisInstant.delete(node)) checkHeld(node);
-        target.crash();
-      } else {
-        network.detach(node);
-        electionNetwork.detach(node);
-      }
-      if (wasLeader) liveness.open('failover', clock.now(), node);
-      if (restartAt === null && target) counted.delete(target);
-    });
-    if (restartAt !== null) {
-      atFault(restartAt, () => {
-        if (victim === null) return;
-        const target = honest.get(victim);
-        trace.record(clock.now(), 'restart', victim, `${victim} restarts at height ${target ? target.head().height : '-'}`);
-        if (target) {
-          target.boot();
-          liveness.open('restart', clock.now(), currentLeader());
-        } else attachByzantine(victim);
-      });
-    }
-    lastFaultEnd = Math.max(lastFaultEnd, restartAt ?? at);
-  }
+    },
+    beforeCrash: (node) => {
+      if (receivedThisInstant.delete(node)) checkHeld(node);
+    },
+    detach: (node) => {
+      network.detach(node);
+      electionNetwork.detach(node);
+    },
+    attachByzantine,
+  });
 
   // Long enough for a full turn of attempt proposers (every member, then two more) and a sync: a
   // value locked by one node only is re-proposed when that node's turn comes.
@@ -582,7 +384,7 @@ export async function runSimulation(
   // A ledger run does not wait for its first leader (rounds do not need one);
   // an election-only run has nothing else to wait for.
   const waitFor = electionOnly ? (['start', 'heal', 'failover', 'restart'] as const) : (['heal', 'failover', 'restart'] as const);
-  const electionSettled = () => faultEventsFired === faultEvents && !liveness.blocking(clock.now(), waitFor);
+  const electionSettled = () => allFired() && !liveness.blocking(clock.now(), waitFor);
   const finished = () => {
     if (electionChanged) {
       electionChanged = false;
@@ -616,38 +418,7 @@ export async function runSimulation(
   for (const node of honest.values()) node.halt();
   hooks.onTrace?.(trace);
 
-  const perNode: NodeReport[] = names.map((name) => {
-    const node = honest.get(name);
-    if (node === undefined) {
-      return {
-        name,
-        byzantine: byzantine.get(name)!.behaviour,
-        roundsFinalized: 0,
-        digest: null,
-        transitions: 0,
-        providerErrors: 0,
-        refused: {},
-        crashes: options.crashes.some((crash) => crash.node === name) ? 1 : 0,
-        framesSynced: 0,
-        peakHeldMessages: 0,
-        election: null,
-      };
-    }
-    const view = finalViews.get(name)!;
-    return {
-      name,
-      byzantine: null,
-      roundsFinalized: node.head().height,
-      digest: node.head().hash,
-      transitions: node.transitions,
-      providerErrors: node.providerErrors,
-      refused: Object.fromEntries(Object.entries(node.refused).sort(([a], [b]) => (a < b ? -1 : 1))),
-      crashes: node.crashes,
-      framesSynced: node.framesSynced,
-      peakHeldMessages: node.peakHeldMessages,
-      election: { role: view.role, term: view.term, leader: view.leader, leaderChanges: node.leaderChanges, votesGranted: node.votesGranted },
-    };
-  });
+  const perNode = nodeReports(names, honest, byzantine, options.crashes, finalViews);
 
   const reachedTarget = violations.length === 0 && stallReason === null && reached();
   return {
@@ -681,42 +452,4 @@ function isHeartbeat(raw: unknown): boolean {
   if (typeof raw !== 'object' || raw === null) return false;
   const type = (raw as { type?: unknown }).type;
   return type === 'heartbeat' || type === 'heartbeat_response';
-}
-
-function electionReport(
-  liveness: LeaderLiveness,
-  leaderships: Leadership[],
-  maxTerm: number,
-  leader: string | null,
-  messages: NetworkStats,
-): ElectionReport {
-  const windows = liveness.windows();
-  const failovers = windows.filter((window) => window.kind === 'failover');
-  const heals = windows.filter((window) => window.kind === 'heal');
-  const start = windows.find((window) => window.kind === 'start');
-  const counted = [...failovers, ...heals].filter(countsAgainstBound);
-  let leaderChanges = 0;
-  for (let i = 1; i < leaderships.length; i += 1) if (leaderships[i].leader !== leaderships[i - 1].leader) leaderChanges += 1;
-  return {
-    boundMs: liveness.boundMs,
-    maxTerm,
-    leaderships,
-    leaderChanges,
-    leader,
-    firstLeaderMs: start?.outcome === 'converged' ? start.ms : null,
-    failovers: failovers.map((window) => ({ ...window })),
-    heals: heals.map((window) => ({ ...window })),
-    restarts: windows.filter((window) => window.kind === 'restart').map((window) => ({ ...window })),
-    healToLeaderMs: heals.flatMap((window) => (window.ms === null ? [] : [window.ms])),
-    withinBound: { counted: counted.length, met: counted.filter((window) => window.withinBound).length },
-    messages,
-  };
-}
-
-/** Which nodes are Byzantine: drawn from the seed, so faults land on different priorities. */
-function pickByzantine(names: readonly string[], count: number, random: RandomSource): string[] {
-  const pool = [...names];
-  const chosen: string[] = [];
-  for (let i = 0; i < count; i += 1) chosen.push(pool.splice(random.integer(0, pool.length - 1), 1)[0]);
-  return chosen.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
 }
