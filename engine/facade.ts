@@ -34,7 +34,7 @@ import {
   RankOutOfWindowError,
   UnexpectedSenderError,
 } from './errors';
-import { InFlightLedger } from './inFlight';
+import { takeIn } from '../machines/round/intake';
 import { RefusalNotices } from './refusals';
 import {
   attemptPositionSchema,
@@ -132,7 +132,6 @@ export function createEngineFacade<
   let providerErrorCount = 0;
   const refusals = new RefusalNotices(logger, membership, build.warnOnRefusals);
 
-  const inFlight = new InFlightLedger();
   // Transition listeners hear of a transition once the step that made it has
   // settled, so whatever they read or send sees the state it produced.
   let notifications: Array<() => void> = [];
@@ -152,7 +151,6 @@ export function createEngineFacade<
   const observe = (inspection: InspectionEvent) => {
     if (inspection.actorRef !== round) return;
     if (inspection.type === '@xstate.snapshot') {
-      inFlight.settle(inspection.event);
       const ready = notifications;
       notifications = [];
       for (const run of ready) run();
@@ -272,7 +270,7 @@ export function createEngineFacade<
       refuse(refusal, refusal instanceof UnexpectedSenderError ? refusal.sender : atTheDoor);
     }
     const { candidate, event } = prepared;
-    const admission = admit(context(), candidate, inFlight);
+    const admission = admit(context(), candidate);
     if (!admission.admitted) refuse(toInputError(candidate, context(), admission), candidate.sender);
     if (admission.duplicate) return 'duplicate';
     const { sender, rank, contentId, proposer, attempt, endorses, nil } = candidate;
@@ -281,12 +279,10 @@ export function createEngineFacade<
     if (endorses !== undefined) ids.endorses = endorses;
     if (nil === true) ids.nil = true;
     if (prepared.validAttempt !== undefined) ids.validAttempt = prepared.validAttempt;
-    // The event carries the ids checked here, so the machine never asks the
-    // values again; a message too far ahead to keep only notes that its
-    // sender got there.
-    const sent = { ...event, ids } as RoundDataEvent;
-    if (!admission.evidenceOnly) inFlight.add(sent, candidate);
-    round.send(sent);
+    // Admitted once, here: the message goes into the books as it is, and the
+    // actor hears of it only if a state waiting on them could now move.
+    const wake = takeIn(context(), { ...event, ids } as RoundDataEvent, candidate, admission);
+    if (wake !== null) round.send(wake);
     return 'accepted';
   }
 

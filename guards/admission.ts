@@ -45,16 +45,6 @@ export interface Candidate {
   nil?: boolean;
 }
 
-/**
- * Messages already admitted and sent to the actor but not yet recorded: a
- * receive made while the actor is busy (from a listener, say) is judged
- * against them too, or a repeat would pass as new.
- */
-export interface InFlightMessages {
-  contentAt(kind: MessageKind, slot: string, sender: Identity): string | undefined;
-  countAt(kind: MessageKind, slot: string): number;
-}
-
 /** Where a message of this kind is kept: liveness per rank, the rest per attempt. */
 export function slotOf(candidate: Pick<Candidate, 'kind' | 'rank' | 'attempt'>): string {
   return candidate.kind === 'liveness' ? slotKey(candidate.rank) : slotKey(candidate.rank, candidate.attempt);
@@ -93,7 +83,7 @@ function reject(reason: RejectionReason, detail: string): Admission {
  * turns a rejection into a typed error) and the machine (which never records
  * what this refuses), so the two cannot drift apart.
  */
-export function admit(context: RoundContext, candidate: Candidate, inFlight?: InFlightMessages): Admission {
+export function admit(context: RoundContext, candidate: Candidate): Admission {
   const { kind, sender, rank } = candidate;
   if (rank <= context.activeRank) {
     return reject('stale_rank', `${kind} for rank ${rank} but rank ${context.activeRank} is already final`);
@@ -140,13 +130,12 @@ export function admit(context: RoundContext, candidate: Candidate, inFlight?: In
   const where = kind === 'liveness' ? `rank ${rank}` : `attempt ${attempt} of rank ${rank}`;
   const incoming = contentKeyOf(candidate);
   const stored = lookup<{ contentId: Identity | null }>(book, slot, sender);
-  const previous = stored !== undefined ? contentIdOf(kind, stored) : inFlight?.contentAt(kind, slot, sender);
-  if (previous !== undefined) {
-    if (previous === incoming) return { admitted: true, duplicate: true };
+  if (stored !== undefined) {
+    if (contentIdOf(kind, stored) === incoming) return { admitted: true, duplicate: true };
     return reject('equivocation', `${sender} sent two different ${kind}s for ${where}`);
   }
   const capacity = context.membership.ids.length;
-  if (countAt<unknown>(book, slot) + (inFlight?.countAt(kind, slot) ?? 0) >= capacity) {
+  if (countAt<unknown>(book, slot) >= capacity) {
     return reject('rank_full', `already holding ${capacity} ${kind}s for ${where}`);
   }
   return { admitted: true, duplicate: false };

@@ -38,6 +38,23 @@ export function recordFirst<T>(book: RankBook<T>, slot: Slot, sender: Identity, 
   return { ...book, [key]: { ...entriesAt(book, slot), [sender]: value } };
 }
 
+/**
+ * `recordFirst` in place: the book object itself gains the entry (a slot
+ * object is created when the slot is empty, never `EMPTY_BOOK`). For the
+ * engine's intake, which writes into the books of the round's current context
+ * rather than building a new context per message; false when the sender
+ * already has an entry there.
+ */
+export function writeFirst<T>(book: RankBook<T>, slot: Slot, sender: Identity, value: T): boolean {
+  if (lookup(book, slot, sender) !== undefined) return false;
+  const key = String(slot);
+  const slots = book as Record<string, Record<Identity, T>>;
+  const entries = slots[key];
+  if (entries === undefined || Object.isFrozen(entries)) slots[key] = { ...entries, [sender]: value };
+  else entries[sender] = value;
+  return true;
+}
+
 /** The attempts recorded for one rank, lowest first. */
 export function attemptsAt<T>(book: RankBook<T>, rank: number): number[] {
   return Object.keys(book)

@@ -294,12 +294,20 @@ export interface RoundInput {
  * passes the ids it checked. The machine's own echoes carry no ids; their
  * values are the node's own.
  */
-export type RoundDataEvent =
+export type RoundDataEvent = (
   /** `collected` is the node's own (an echo); a peer's is not kept, only its ids. */
   | { type: 'liveness_check_received'; peer: Unique; collected: Unique | null; ids?: MessageIds }
   | { type: 'proposal_received'; peer: Unique; proposal: Unique; ids?: MessageIds }
   | { type: 'vote_received'; proposer: Unique | null; voter: Unique; vote: Unique; ids?: MessageIds }
-  | { type: 'confirmation_received'; peer: Unique; state: Unique | null; ids?: MessageIds };
+  | { type: 'confirmation_received'; peer: Unique; state: Unique | null; ids?: MessageIds }
+) & {
+  /**
+   * The engine's intake already wrote the message into the books, and sends
+   * it on only because a state may act on it (machines/round/intake.ts): it
+   * is news, and there is nothing left to record.
+   */
+  recorded?: true;
+};
 
 /** A lock proof or a commit certificate, checked by the engine: its signers weigh a quorum. */
 export interface RoundCertificateEvent {

@@ -1,9 +1,19 @@
 import type { Unique } from '../../providers/unique';
-import { admit, slotOf, type Candidate } from '../../guards/admission';
+import { admit, slotOf, type Admission, type Candidate } from '../../guards/admission';
 import { nextRank, rankOf } from '../../guards/rank';
 import { endorsementOf, NIL } from '../../guards/roundChange';
 import { recordFirst, slotKey } from '../rankBook';
-import type { BookEntry, RankBook, RoundContext, RoundDataEvent, RoundEvent } from '../round.types';
+import type {
+  BookEntry,
+  ConfirmationRecord,
+  LivenessRecord,
+  ProposalRecord,
+  RankBook,
+  RoundContext,
+  RoundDataEvent,
+  RoundEvent,
+  VoteRecord,
+} from '../round.types';
 
 // How the round reads a peer's message: its ids, whether it is admitted, what is recorded of it.
 
@@ -97,7 +107,7 @@ export function recordIn<T>(
   book: RankBook<T>,
   entry: (e: RoundDataEvent, candidate: Candidate) => T,
 ) {
-  if (!isDataEvent(event)) return book;
+  if (!isDataEvent(event) || event.recorded === true) return book;
   const candidate = candidateOf(event);
   const admission = admit(context, candidate);
   if (!admission.admitted || admission.duplicate || admission.evidenceOnly) return book;
@@ -106,14 +116,21 @@ export function recordIn<T>(
 
 /** Notes the highest attempt each sender was heard at, per rank: the skip-ahead evidence. */
 export function noteAttempt(context: RoundContext, event: RoundEvent): RankBook<number> {
-  if (!isDataEvent(event) || event.type === 'liveness_check_received') return context.attemptsSeen;
-  const candidate = candidateOf(event);
-  // Only an attempt past the one this node is in (attempt 0 at a rank it has not reached) can ever be
-  // skip evidence, and a rank's attempt only grows: the common case, attempt 0, copies nothing.
+  if (!isDataEvent(event) || event.type === 'liveness_check_received' || event.recorded === true) return context.attemptsSeen;
+  return noteAttemptOf(context, candidateOf(event));
+}
+
+/**
+ * `noteAttempt` for a candidate; `admission` when the door already judged it.
+ * Only an attempt past the one this node is in (attempt 0 at a rank it has
+ * not reached) can ever be skip evidence, and a rank's attempt only grows:
+ * the common case, attempt 0, copies nothing.
+ */
+export function noteAttemptOf(context: RoundContext, candidate: Candidate, admission?: Admission): RankBook<number> {
+  if (candidate.kind === 'liveness') return context.attemptsSeen;
   const current = candidate.rank === nextRank(context) ? context.attempt : 0;
   if (candidate.attempt <= current) return context.attemptsSeen;
-  const admission = admit(context, candidate);
-  if (!admission.admitted) return context.attemptsSeen;
+  if (!(admission ?? admit(context, candidate)).admitted) return context.attemptsSeen;
   const key = slotKey(candidate.rank);
   const known = context.attemptsSeen[key]?.[candidate.sender];
   if (known !== undefined && known >= candidate.attempt) return context.attemptsSeen;
@@ -126,3 +143,28 @@ export function withEvidence(context: RoundContext, event: RoundEvent): RoundCon
 }
 
 export const plainEntry = (value: Unique, candidate: Candidate): BookEntry => ({ value, contentId: candidate.contentId });
+
+/** What the books keep of an admitted message, whichever way it came in. */
+export function bookEntryOf(event: RoundDataEvent, candidate: Candidate): LivenessRecord | ProposalRecord | VoteRecord | ConfirmationRecord {
+  switch (event.type) {
+    case 'liveness_check_received':
+      return { contentId: candidate.contentId };
+    case 'proposal_received':
+      return { ...plainEntry(event.proposal, candidate), validAttempt: event.ids?.validAttempt ?? null };
+    case 'vote_received':
+      return {
+        value: event.vote,
+        contentId: candidate.contentId,
+        proposer: event.proposer,
+        proposerId: candidate.proposer ?? null,
+        endorses: candidate.endorses ?? NIL,
+      };
+    case 'confirmation_received':
+      return { value: event.state, contentId: event.state === null ? null : candidate.contentId };
+  }
+}
+
+/** `recordIn` with the entry the books keep of the event's kind: `book` must be that kind's. */
+export function recordEntry<T>(context: RoundContext, event: RoundEvent, book: RankBook<T>): RankBook<T> {
+  return recordIn(context, event, book, bookEntryOf as (e: RoundDataEvent, candidate: Candidate) => T);
+}

@@ -20,7 +20,6 @@ import {
   lockedProposal,
   lockProofGroup,
   needsLockProof,
-  NIL,
   proposerOfValue,
   skipTarget,
   valueOf,
@@ -29,7 +28,6 @@ import {
 import { roundPortsOf, type ProviderCall, type ProviderCallInputs, type ProviderCallOutputs } from '../roundPorts';
 import { filterAt, lookup, pruneAttemptsBelow, pruneThrough, recordFirst, slotKey } from '../rankBook';
 import type {
-  ConfirmationRecord,
   ProposalRecord,
   RoundAttemptEmit,
   RoundContext,
@@ -40,7 +38,7 @@ import type {
   RoundStateName,
   VoteRecord,
 } from '../round.types';
-import { candidateOf, rankOrNaN, isDataEvent, recordIn, noteAttempt, withEvidence, plainEntry } from './recording';
+import { candidateOf, rankOrNaN, isDataEvent, recordEntry, noteAttempt, withEvidence } from './recording';
 import { type AttemptMove, attemptAfter, freshAttempt, reproposal } from './attempts';
 import { restoredValue } from './safety';
 import { tally, type TallyName } from './tally';
@@ -154,6 +152,8 @@ export const roundSetup = setup({
     isNewsForNextRank: ({ context, event }) => {
       if (!isDataEvent(event)) return false;
       const candidate = candidateOf(event);
+      // Forwarded by the engine's intake because it is news; already in the books.
+      if (event.recorded === true) return concernsNextRank(context, candidate.rank);
       const admission = admit(context, candidate);
       return admission.admitted && !admission.duplicate && concernsNextRank(context, candidate.rank);
     },
@@ -322,35 +322,18 @@ export const roundSetup = setup({
     /** Asks liveness_check's guard again: new provers may complete the quorum. */
     signalProvers: raise({ type: 'prover_signal' as const }),
     forgetLivenessAnnouncement: assign({ livenessAnnounced: false }),
-    recordLiveness: assign(({ context, event }) => ({
-      liveness: recordIn(context, event, context.liveness, (_, c) => ({ contentId: c.contentId })),
-    })),
+    recordLiveness: assign(({ context, event }) => ({ liveness: recordEntry(context, event, context.liveness) })),
     recordProposal: assign(({ context, event }) => ({
       attemptsSeen: noteAttempt(context, event),
-      proposals: recordIn<ProposalRecord>(context, event, context.proposals, (e, c) => ({
-        ...plainEntry((e as { proposal: Unique }).proposal, c),
-        validAttempt: e.ids?.validAttempt ?? null,
-      })),
+      proposals: recordEntry(context, event, context.proposals),
     })),
     recordVote: assign(({ context, event }) => ({
       attemptsSeen: noteAttempt(context, event),
-      votes: recordIn<VoteRecord>(context, event, context.votes, (e, c) => {
-        const { proposer, vote } = e as { proposer: Unique | null; vote: Unique };
-        return {
-          value: vote,
-          contentId: c.contentId,
-          proposer,
-          proposerId: c.proposer ?? null,
-          endorses: c.endorses ?? NIL,
-        };
-      }),
+      votes: recordEntry(context, event, context.votes),
     })),
     recordConfirmation: assign(({ context, event }) => ({
       attemptsSeen: noteAttempt(context, event),
-      confirmations: recordIn<ConfirmationRecord>(context, event, context.confirmations, (e, c) => {
-        const state = (e as { state: Unique | null }).state;
-        return { value: state, contentId: state === null ? null : c.contentId };
-      }),
+      confirmations: recordEntry(context, event, context.confirmations),
     })),
     storeOwnProposal: assign(({ context }, params: { proposal: Unique }) => ({
       proposals: recordFirst<ProposalRecord>(context.proposals, currentSlot(context), context.selfId, {

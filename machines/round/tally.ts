@@ -27,3 +27,8 @@ export function tally(context: RoundContext, among: TallyName): QuorumFinding | 
   if (!memo.has(among)) memo.set(among, findQuorum(context, TALLIES[among](context)));
   return memo.get(among) ?? null;
 }
+
+/** The books of `context` changed in place (the engine's intake): what was weighed no longer holds. */
+export function forgetTallies(context: RoundContext): void {
+  tallied.delete(context);
+}

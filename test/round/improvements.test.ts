@@ -332,12 +332,11 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
       'liveness_check>liveness_check[liveness_check_received]@20',
       'liveness_check>proving[prover_signal]@20',
       'proving>voting[publish_timeout]@20',
-      'voting>voting[vote_received]@25',
+      // Only the vote that makes the quorum, and each proposal, reach the actor.
       'voting>voting[vote_received]@25',
       'voting>voting[proposal_received]@30',
       'voting>finalizing[quorum_reached]@30',
       'finalizing>verifying[aggregation_done]@30',
-      'verifying>verifying[confirmation_received]@30',
       'verifying>verifying[confirmation_received]@30',
       'verifying>collecting[verification_done]@30',
       'collecting>liveness_check[collection_done]@30',

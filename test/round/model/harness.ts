@@ -331,6 +331,30 @@ export class RoundHarness {
   }
 
   /**
+   * SPEC §2.2's data events sent to the round actor itself, as a driver of
+   * the bare machine would: they are recorded and re-enter the state that
+   * waits on them. Through the engine a message reaches the actor only when
+   * it completes something (a quorum, skip evidence) or is a proposal; the
+   * rest is only written into the books, and changes no state.
+   */
+  sendLivenessEvent(peer: string): void {
+    this.engine.actor.send({ type: 'liveness_check_received', peer: new Peer(peer), collected: this.peerLiveness(peer) });
+  }
+
+  sendVoteEvent(voter: string, prover: string, attempt = 0): void {
+    const ballot = this.ballot(voter, prover, attempt);
+    const proposal = this.peerProposal(prover, attempt).identity();
+    const ids = { sender: voter, rank: this.nextRank(), contentId: ballot.identity(), proposerId: prover, attempt, endorses: `value:${proposal}` };
+    this.engine.actor.send({ type: 'vote_received', proposer: new Peer(prover), voter: new Peer(voter), vote: ballot, ids });
+  }
+
+  sendConfirmationEvent(peer: string, prover: string, attempt = 0): void {
+    const state = this.peerProposal(prover, attempt);
+    const ids = { sender: peer, rank: this.nextRank(), contentId: state.identity(), attempt };
+    this.engine.actor.send({ type: 'confirmation_received', peer: new Peer(peer), state, ids });
+  }
+
+  /**
    * A lock proof, checked by the engine: the three peers voted, at `attempt`,
    * for a value this node holds no proposal of, so it can only remember it.
    */
