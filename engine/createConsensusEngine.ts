@@ -1,10 +1,9 @@
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
-import type { RoundMachine } from '../machines/round.machine';
+import { createActor } from 'xstate';
 import type { Unique } from '../providers/unique';
 import type { ConsensusEngine } from './api';
 import { buildRoundEngineMachine } from './build';
 import type { ConsensusEngineConfig } from './config';
-import { createEngineFacade, type EngineFacade } from './facade';
+import { createEngineFacade } from './facade';
 
 export * from './api';
 export * from './config';
@@ -24,19 +23,10 @@ export function createConsensusEngine<
 >(config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>): ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT> {
   const build = buildRoundEngineMachine(config);
 
-  // The facade needs the actor, and the actor needs the inspector that feeds
-  // the facade: the inspector forwards once the facade exists, which is before
-  // the actor starts and so before its first microstep.
-  let facade: EngineFacade<StateT, VoteT, PeerIDT, CollectedT, Actor<RoundMachine>> | undefined;
-  const userInspect = config.inspect;
-  const inspect = (inspection: InspectionEvent) => {
-    facade?.observe(inspection);
-    if (typeof userInspect === 'function') userInspect(inspection);
-    else userInspect?.next?.(inspection);
-  };
-
-  const roundActor = createActor(build.machine, { clock: build.clock, inspect, input: build.input });
-  facade = createEngineFacade(build, roundActor);
+  // The app's inspector, if any, sees the whole system; the engine itself follows the round through what it emits.
+  const inspect = config.inspect === undefined ? {} : { inspect: config.inspect };
+  const roundActor = createActor(build.machine, { clock: build.clock, ...inspect, input: build.input });
+  const facade = createEngineFacade(build, roundActor);
   roundActor.start();
   return facade.api;
 }

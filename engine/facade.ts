@@ -1,4 +1,4 @@
-import { waitFor, type ActorRefFrom, type InspectionEvent } from 'xstate';
+import { waitFor, type ActorRefFrom } from 'xstate';
 import { admit, admitsCertificateAt, type Admission, type Candidate, type MessageKind } from '../guards/admission';
 import { endorsementOf, NIL } from '../guards/roundChange';
 import { isMemberOf } from '../guards/quorum';
@@ -67,11 +67,6 @@ export interface EngineFacade<
   ActorT extends RoundActorRef = RoundActorRef,
 > {
   readonly api: RoundEngineApi<StateT, VoteT, PeerIDT, CollectedT, ActorT>;
-  /**
-   * Give it every inspection event of the round actor's system (pass it in the
-   * system's `inspect`): transitions are read from the round actor's microsteps.
-   */
-  observe(inspection: InspectionEvent): void;
 }
 
 function toInputError(candidate: Pick<Candidate, 'kind' | 'sender' | 'rank' | 'attempt'>, context: RoundContext, admission: Extract<Admission, { admitted: false }>) {
@@ -107,8 +102,7 @@ interface Prepared {
  * The engine API (validated receives, listeners, state readings, start/stop)
  * over a round actor, which may be a child in a larger system. Call it after
  * the actor is created and before it is started, so no commit or provider
- * error goes unreported, and route the system's inspection events to
- * `observe`, or the transition listeners and `getState()` stay blind.
+ * error goes unreported, nor any transition.
  */
 export function createEngineFacade<
   StateT extends Unique,
@@ -132,46 +126,27 @@ export function createEngineFacade<
   let providerErrorCount = 0;
   const refusals = new RefusalNotices(logger, membership, build.warnOnRefusals);
 
-  // Transition listeners hear of a transition once the step that made it has
-  // settled, so whatever they read or send sees the state it produced.
-  let notifications: Array<() => void> = [];
-  const notify = (what: string, run: () => void) =>
-    notifications.push(() => {
+  // Every top-level state announces its entry (re-entries too), even those
+  // within one macrostep (e.g. proving → voting for a non-prover); XState
+  // hands emitted events over once the step that made them has settled, so
+  // whatever a listener reads or sends sees the state it produced. Moves
+  // between a state's own sub-steps are its internal progress and do not count.
+  round.on('state_entered', ({ state: to, event }) => {
+    if (event === 'xstate.init') return;
+    const from = currentState;
+    const eventType = event as RoundEventType;
+    currentState = to;
+    stateEnteredAt = clock.now();
+    transitionCount += 1;
+    logger.trace(`${from} -> ${to} [${eventType}]`);
+    for (const listener of transitionListeners) {
       try {
-        run();
+        listener(from, to, eventType);
       } catch (error) {
-        logger.error(`a ${what} listener threw`, error);
+        logger.error('a transition listener threw', error);
       }
-    });
-
-  // Transitions are read from XState's microsteps, so every one is seen, even
-  // those that happen within one macrostep (e.g. proving → voting for a
-  // non-prover). Only transitions that target a top-level state count: moves
-  // between a state's own sub-steps are its internal progress.
-  const observe = (inspection: InspectionEvent) => {
-    if (inspection.actorRef !== round) return;
-    if (inspection.type === '@xstate.snapshot') {
-      const ready = notifications;
-      notifications = [];
-      for (const run of ready) run();
-      return;
     }
-    if (inspection.type !== '@xstate.microstep') return;
-    for (const transition of inspection._transitions) {
-      const target = transition.target?.find((node) => node.path.length === 1);
-      if (target === undefined) continue;
-      const from = currentState;
-      const to = target.key as RoundStateName;
-      const eventType = inspection.event.type as RoundEventType;
-      currentState = to;
-      stateEnteredAt = clock.now();
-      transitionCount += 1;
-      logger.trace(`${from} -> ${to} [${eventType}]`);
-      notify('transition', () => {
-        for (const listener of transitionListeners) listener(from, to, eventType);
-      });
-    }
-  };
+  });
 
   round.on('attempt_changed', ({ rank, from, to, reason }) => {
     logger.trace(`rank ${rank}: attempt ${from} -> ${to} (${reason})`);
@@ -438,7 +413,7 @@ export function createEngineFacade<
       });
     },
   };
-  return { api, observe };
+  return { api };
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   providerFailure,
   tallyOutcomes,
 } from './round/steps';
-import { roundSetup } from './round/setup';
+import { entered, roundSetup } from './round/setup';
 
 // What other modules import from here.
 export type { ProviderCallInputs } from './roundPorts';
@@ -79,11 +79,13 @@ export const roundMachine = roundSetup.createMachine({
   },
   states: {
     stopped: {
+      entry: entered('stopped'),
       on: { start: 'starting' },
     },
 
     // Reads the round's safety data (lock, last vote) before anything can be voted.
     starting: {
+      entry: entered('starting'),
       initial: 'restoring',
       after: { startingTimeout: { actions: raise({ type: 'init_complete' }) } },
       on: {
@@ -110,6 +112,7 @@ export const roundMachine = roundSetup.createMachine({
     },
 
     loading: {
+      entry: entered('loading'),
       initial: 'synchronizing',
       after: { loadingTimeout: { actions: raise({ type: 'sync_timeout' }) } },
       on: {
@@ -156,7 +159,7 @@ export const roundMachine = roundSetup.createMachine({
 
     collecting: {
       initial: 'gathering',
-      entry: ['beginRound', 'resolveThresholds'],
+      entry: [entered('collecting'), 'beginRound', 'resolveThresholds'],
       after: { collectingTimeout: { actions: raise({ type: 'collection_done' }) } },
       // The attempt's timer covers the wait for the provers' liveness too: a silent prover set costs one
       // attempt, as a silent proposer does.
@@ -178,7 +181,7 @@ export const roundMachine = roundSetup.createMachine({
 
     liveness_check: {
       initial: 'checkingProvers',
-      entry: 'signalProvers',
+      entry: [entered('liveness_check'), 'signalProvers'],
       after: { livenessCheckTimeout: { actions: raise({ type: 'liveness_timeout' }) } },
       on: {
         ...interruptible,
@@ -211,6 +214,7 @@ export const roundMachine = roundSetup.createMachine({
     },
 
     proving: {
+      entry: entered('proving'),
       initial: 'deciding',
       after: { provingTimeout: { actions: raise({ type: 'publish_timeout' }) } },
       on: {
@@ -268,6 +272,7 @@ export const roundMachine = roundSetup.createMachine({
     },
 
     publishing: {
+      entry: entered('publishing'),
       initial: 'recordingProposal',
       after: { publishingTimeout: { actions: raise({ type: 'publish_timeout' }) } },
       on: {
@@ -303,6 +308,7 @@ export const roundMachine = roundSetup.createMachine({
 
     // The prevote: one vote per attempt, for a proposal the lock allows, or nil.
     voting: {
+      entry: entered('voting'),
       initial: 'evaluating',
       after: { votingTimeout: { actions: raise({ type: 'voting_timeout' }) } },
       on: {
@@ -389,6 +395,7 @@ export const roundMachine = roundSetup.createMachine({
 
     // The lock: 2f + 1 votes for v lock this node on v, durably, before it confirms v.
     finalizing: {
+      entry: entered('finalizing'),
       initial: 'deciding',
       after: { finalizingTimeout: { actions: raise({ type: 'aggregation_timeout' }) } },
       on: {
@@ -470,6 +477,7 @@ export const roundMachine = roundSetup.createMachine({
 
     // The commit: only 2f + 1 matching confirmations, from any attempt, make a state active.
     verifying: {
+      entry: entered('verifying'),
       initial: 'deciding',
       after: { verifyingTimeout: { actions: raise({ type: 'verification_timeout' }) } },
       on: {
@@ -530,6 +538,7 @@ export const roundMachine = roundSetup.createMachine({
     },
 
     stopping: {
+      entry: entered('stopping'),
       after: { stoppingTimeout: { actions: raise({ type: 'cleanup_complete' }) } },
       on: { cleanup_complete: 'stopped' },
       invoke: {

@@ -372,4 +372,11 @@ export interface RoundProviderErrorEmit {
   error: unknown;
 }
 
-export type RoundEmitted = RoundCommittedEmit | RoundProviderErrorEmit | RoundAttemptEmit;
+/** Emitted on entering (or re-entering) a top-level state, with the type of the event that led there. */
+export interface RoundStateEnteredEmit {
+  type: 'state_entered';
+  state: RoundStateName;
+  event: string;
+}
+
+export type RoundEmitted = RoundCommittedEmit | RoundProviderErrorEmit | RoundAttemptEmit | RoundStateEnteredEmit;

@@ -1,9 +1,8 @@
-import { createActor, waitFor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, waitFor, type Actor } from 'xstate';
 import {
   buildRoundEngineMachine,
   createEngineFacade,
   type ConsensusEngine,
-  type EngineFacade,
   type RoundActorRef,
 } from '../engine/createConsensusEngine';
 import type { RoundSafetyStorage } from '../providers/storage';
@@ -126,17 +125,10 @@ export function createNode<
   // The shared definitions: the app's providers, storage and randomness travel in the input.
   const machine = nodeMachine;
 
-  let facade: EngineFacade<StateT, VoteT, PeerIDT, CollectedT, RoundActorRef> | undefined;
-  const userInspect = config.inspect;
-  const inspect = (inspection: InspectionEvent) => {
-    facade?.observe(inspection);
-    if (typeof userInspect === 'function') userInspect(inspection);
-    else userInspect?.next?.(inspection);
-  };
 
   const actor = createActor(machine, {
     clock: build.clock,
-    inspect,
+    ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
     systemId: SYSTEM_IDS.node,
     input: {
       round: build.input,
@@ -147,7 +139,7 @@ export function createNode<
   nodeActor = actor;
   const roundActor = actor.system.get(SYSTEM_IDS.round) as RoundActorRef;
   const electionActor = actor.system.get(SYSTEM_IDS.election) as ElectionActor;
-  facade = createEngineFacade(build, roundActor);
+  const facade = createEngineFacade(build, roundActor);
 
   const outboundListeners = new Set<OutboundListener<PeerIDT>>();
   const roleListeners = new Set<RoleChangeListener>();

@@ -43,6 +43,14 @@ import { type AttemptMove, attemptAfter, freshAttempt, reproposal } from './atte
 import { restoredValue } from './safety';
 import { tally, type TallyName } from './tally';
 
+/**
+ * Every top-level state announces its entry (re-entries too) with the event
+ * that caused it: how the engine follows the round's transitions without an
+ * inspector on the whole actor system, which would make XState describe
+ * every event, snapshot and invoked actor of it.
+ */
+export const entered = (state: RoundStateName) => ({ type: 'announceState' as const, params: { state } });
+
 /** The id of the attempt's timer, so leaving the attempt can cancel it. */
 export const ATTEMPT_TIMER_ID = 'round.attempt-timer';
 
@@ -169,6 +177,11 @@ export const roundSetup = setup({
       isValidFinalization(context, params.state, params.proposer),
   },
   actions: {
+    announceState: emit(({ event }, params: { state: RoundStateName }) => ({
+      type: 'state_entered' as const,
+      state: params.state,
+      event: event.type,
+    })),
     reportProviderError: emit((_, params: { state: RoundStateName; call: string; error: unknown }) => ({
       type: 'provider_error' as const,
       ...params,

@@ -167,12 +167,13 @@ describe('3b. liveness recorded before the provers are known (SPEC §2.4 livenes
     await node.reach('voting');
 
     // Proving is entered only once the prover set for rank 1 is known. (A
-    // listener hears of a transition once its step has settled, so the step's
-    // own provider call is logged first.)
-    expect(node.timeline.slice(node.timeline.indexOf('call collect') + 1)).toEqual([
+    // listener hears of a transition before the provider calls of the state
+    // it entered start: collect, then, in liveness_check, getNextLeaders.)
+    expect(node.timeline.slice(node.timeline.indexOf('loading -> collecting [sync_complete]'))).toEqual([
       'loading -> collecting [sync_complete]',
-      'call getNextLeaders',
+      'call collect',
       'collecting -> liveness_check [collection_done]',
+      'call getNextLeaders',
       'liveness_check -> proving [prover_signal]',
       'proving -> voting [publish_timeout]',
     ]);

@@ -102,8 +102,8 @@ function describeState(node: AnyStateNode, children: AnyStateNode[]): StateModel
     initial: node.type === 'compound' ? (node.initial.target[0]?.id ?? null) : null,
     children: children.map((child) => child.id),
     invokes: node.invoke.map(invokeSource),
-    entry: node.entry.filter((a) => !isDelayTimer(a)).map(actionName),
-    exit: node.exit.filter((a) => !isDelayTimer(a)).map(actionName),
+    entry: node.entry.filter((a) => !isDelayTimer(a) && !isObservation(a)).map(actionName),
+    exit: node.exit.filter((a) => !isDelayTimer(a) && !isObservation(a)).map(actionName),
     delays: [...new Set(node.after.map((t) => delayName(t.delay)))],
   };
 }
@@ -212,6 +212,12 @@ function isDelayTimer(action: unknown): boolean {
   const timerId =
     builtin.type === 'xstate.raise' ? builtin.id : builtin.type === 'xstate.cancel' ? builtin.sendId : undefined;
   return typeof timerId === 'string' && timerId.startsWith('xstate.after.');
+}
+
+// Every top-level state of the round announces its entry so the engine can
+// follow it (`announceState`): how the round is watched, not what it does.
+function isObservation(action: unknown): boolean {
+  return typeName(action) === 'announceState';
 }
 
 /** Lookups the renderers need over a model's state tree. */
