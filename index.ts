@@ -8,7 +8,17 @@ export {
   DEFAULT_MAX_VALUE_SIZE,
   MAX_RANK_WINDOW,
   MAX_MEMBERS,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_MAX_PENDING_PROPOSALS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_PROPOSAL_TIMEOUT,
+  type ProposalOptions,
+  type ProposalOutcome,
+  type ProposeOptions,
   type AttemptChange,
+  type CommitLogView,
+  type LogEntry,
   type CommitCertificateInput,
   type CommitRecord,
   type LockProofInput,
@@ -28,6 +38,7 @@ export {
 export {
   ConsensusError,
   ConsensusConfigError,
+  StoredLogError,
   ConsensusInputError,
   MalformedMessageError,
   RankOutOfWindowError,
@@ -36,7 +47,10 @@ export {
   EquivocationError,
   RankCapacityError,
   QuorumShortfallError,
+  InvalidSignatureError,
   ProviderContractError,
+  ProposalError,
+  type ProposalErrorCode,
   type InputErrorCode,
 } from './engine/errors';
 export { MAX_IDENTITY_LENGTH, MAX_ATTEMPT } from './engine/schemas';
@@ -64,7 +78,11 @@ export type {
   Finalization,
   AttemptPosition,
   ProposalPosition,
+  SignedPosition,
+  VotePosition,
 } from './providers/voting';
+export type { RelayProvider, SnapshotChunk } from './providers/relay';
+export * from './engine/signing/index';
 export type { ValueCodec, ValueCodecs } from './providers/codec';
 export {
   createMembership,
@@ -117,7 +135,17 @@ export {
   type RoundSafetyStorage,
   type RoundSafetyRecord,
   type SafetyStorage,
+  type LogStorage,
+  type NodeStorage,
+  type StoredLogEntry,
+  type StoredSnapshot,
 } from './providers/storage';
+export type { ReplicatedStateMachine, Snapshot } from './engine/stateMachine';
+export { openNodeStore, NodeStore, StoreFormatError, type NodeStoreOptions } from './storage/nodeStore';
+export { DirectoryLockedError } from './storage/dirLock';
+export { WalCorruptionError, WalWriteError, WalClosedError, WalError } from './storage/errors';
+export type { RecoveryReport } from './storage/recovery';
+export { openNode, type DurableNode, type DurableNodeConfig } from './node/openNode';
 export {
   buildRoundEngineMachine,
   createEngineFacade,
@@ -163,3 +191,22 @@ export {
   type NetworkStats,
   type SimulatedNetworkOptions,
 } from './providers/simulatedNetwork';
+export {
+  EngineMetrics,
+  createEngineMetrics,
+  createMetricsRegistry,
+  DEFAULT_LATENCY_BUCKETS,
+  ATTEMPT_BUCKETS,
+  PROPOSAL_OUTCOMES,
+  type CommitLatencySource,
+  type EngineMetricsOptions,
+  type ProposalOutcomeName,
+  type ScrapeReadings,
+} from './engine/metrics';
+export {
+  attachEngineMetrics,
+  attachNodeMetrics,
+  type AttachMetricsOptions,
+  type MeteredEngine,
+  type MeteredNode,
+} from './engine/attachMetrics';

@@ -23,10 +23,13 @@ import { runSweep } from '../simulator/sweep';
 import { BENCH_SIZES, defaultRounds, runBench } from '../bench/rounds';
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
 import { runFloodBench } from '../bench/flood';
+import { runPayloadBenches } from '../bench/payloads';
+import { runStorageBench, storageTable } from '../bench/storage';
 import { addInspectOption, addVisualizerCommands, runInspectIfAsked } from './visualizerCommands';
-import { benchLines, electionCostLines, failoverTable, floodLines, humanReport, sweepReport } from './render';
+import { benchLines, electionCostLines, failoverTable, floodLines, payloadLines, humanReport, sweepReport } from './render';
 import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
+import { addVerifyCommand } from './verify';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -58,6 +61,7 @@ export const EXIT = Object.freeze({
 const SWEEP_DEFAULT_ROUNDS = 12;
 
 interface SimulateFlags {
+  clients?: number;
   nodes: number;
   byzantine: number;
   rounds: number;
@@ -68,16 +72,20 @@ interface SimulateFlags {
   latency: SimulationOptions['latency'];
   reorder: boolean;
   proof: SimulationOptions['proofMs'];
-  storage: SimulationOptions['storageMs'];
+  storage: StorageFlag;
   provers?: number;
   partition: string[];
   crash: string[];
   json?: boolean;
   sweep?: number;
+  metrics?: boolean;
   trace: number;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+/** `--storage`: a real disk, or how long each write to the in-memory one takes. */
+type StorageFlag = SimulationOptions['storageMs'] | 'disk';
+
 const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${min}` : `${min}-${max}`);
 
 const EXAMPLES = `
@@ -131,6 +139,7 @@ Examples:
   $ node --expose-gc dist/cli.js bench --nodes 4 --rounds 100  # one size, a shorter run
   $ statechart-consensus bench --failover --seeds 50  # time to a new leader after a crash
   $ node --expose-gc dist/cli.js bench --flood 1000000 # hostile flood: µs per message, heap, held
+  $ statechart-consensus bench --storage              # durable appends/s of the write-ahead log on this disk
 
 Exit codes: 0 done; 2 invalid options.`;
 
@@ -140,6 +149,9 @@ interface BenchFlags {
   rounds?: number;
   failover?: boolean;
   flood?: number;
+  payloads?: number;
+  /** The appends per row, or true when given without a count. */
+  storage?: number | true;
   seeds?: number;
   heartbeats?: number;
 }
@@ -187,16 +199,21 @@ function buildProgram(
         .default(DEFAULT_SIMULATION_OPTIONS.proofMs, range(DEFAULT_SIMULATION_OPTIONS.proofMs)),
     )
     .addOption(
-      new Option('--storage <ms>', `time each write of a node's term, vote or lock takes (a slow disk), MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`)
-        .argParser(argument((t) => parseRange(t, '--storage', { max: MAX_DELAY_MS, whole: true })))
+      new Option(
+        '--storage <ms|disk>',
+        `disk: every honest node keeps term, vote, lock and log in a real store in a temp directory, reopened at each restart; or the time each write takes (a slow disk), MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`,
+      )
+        .argParser(argument((t): StorageFlag => (t === 'disk' ? 'disk' : parseRange(t, '--storage', { max: MAX_DELAY_MS, whole: true }))))
         .default(DEFAULT_SIMULATION_OPTIONS.storageMs, range(DEFAULT_SIMULATION_OPTIONS.storageMs)),
     )
     .option('--provers <k>', 'provers per height (default f + 2, at most n)', integer('--provers', 1, MAX_NODES))
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
-    .option('--json', 'print one JSON object instead of the table')
+    .option('--json', "print one JSON object instead of the table; a single run's carries every honest node's commit log (see verify --log)")
     .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults; about 1 s a run', integer('--sweep', 1, 1_000_000))
     .option('--trace <n>', 'events kept for a violation report', integer('--trace', 1, 100_000), DEFAULT_SIMULATION_OPTIONS.traceTail)
+    .option('--metrics', "after the report, every honest node's Prometheus metrics as text exposition (with --json, the report's metrics field)")
+    .option('--clients <n>', 'each honest node keeps n client entries proposed through engine.propose, each outcome checked against the log (default 0: nodes make their own entries)', integer('--clients', 0, 128))
     .addHelpText('after', EXAMPLES)
     .action(run);
   addInspectOption(program.commands.find((command) => command.name() === 'simulate')!);
@@ -221,6 +238,8 @@ function buildProgram(
     .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, integer('--seeds', 1, 1_000_000))
     .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
     .option('--flood <n>', 'instead: n messages from ever-new senders, then n from the members, at one engine: µs per message, heap and what it holds', integer('--flood', 100_000, 100_000_000))
+    .option('--storage [appends]', 'instead: durable appends/s and latency of the write-ahead log in the temp directory, one at a time and 64 at once, 128 B and 1 KiB records (default 2000 appends each)', integer('--storage', 1, 10_000_000))
+    .option('--payloads <n>', 'instead: committed payloads/s through engine.propose (4 nodes, batched and one per proposal, with and without keys) and what a signature costs', integer('--payloads', 100, 10_000_000))
     .addHelpText('after', BENCH_HELP)
     .action(bench);
   return program;
@@ -239,17 +258,21 @@ function optionsFrom(flags: SimulateFlags): Partial<SimulationOptions> {
     latency: flags.latency,
     reorder: flags.reorder,
     proofMs: flags.proof,
-    storageMs: flags.storage,
+    storageMs: flags.storage === 'disk' ? { min: 0, max: 0 } : flags.storage,
+    storage: flags.storage === 'disk' ? 'disk' : 'memory',
     proversPerRank: flags.provers,
     partitions: flags.partition.flatMap((spec) => parsePartitions(spec, names)),
     crashes: flags.crash.flatMap((spec) => parseCrashes(spec, names)),
     traceTail: flags.trace,
+    metrics: flags.metrics === true,
+    ...(flags.clients === undefined ? {} : { clients: flags.clients }),
   };
 }
 
 async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   checkByzantine(command, flags.nodes, flags.byzantine);
-  const options = resolveOptions(optionsFrom(flags));
+  // The commit logs go into the JSON only: an outsider verifies them (`verify --log`).
+  const options = resolveOptions({ ...optionsFrom(flags), keepLogs: flags.json === true });
   const bar = flags.json ? null : progressBar(io.stderr, 'finalized heights [{bar}] {value}/{total}');
   bar?.start(options.rounds, 0);
   let report;
@@ -259,6 +282,7 @@ async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Prom
     bar?.stop();
   }
   io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  if (!flags.json && report.metrics !== undefined) io.stdout.write(`\n${report.metrics}`);
   if (report.violations.length > 0) return EXIT.unsafe;
   return report.reachedTarget ? EXIT.ok : EXIT.stalled;
 }
@@ -298,9 +322,23 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
 const MIN_FAILOVER_NODES = 3;
 
 async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<void> {
+  if (flags.storage !== undefined) {
+    refuseIgnored(command, '--storage', ['--json'], 'it is a bench of its own');
+    const result = await runStorageBench(flags.storage === true ? {} : { appends: flags.storage });
+    io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : storageTable(result));
+    return;
+  }
   if (flags.failover !== undefined && flags.flood !== undefined) throw new UsageError('--failover and --flood are two benches: pick one');
   if (flags.rounds !== undefined && (flags.failover !== undefined || flags.flood !== undefined)) {
     throw new UsageError(`--rounds applies only to the rounds bench, not with ${flags.failover !== undefined ? '--failover' : '--flood'}`);
+  }
+  if (flags.payloads !== undefined) {
+    if (flags.failover !== undefined || flags.flood !== undefined || flags.rounds !== undefined || flags.nodes !== undefined) {
+      throw new UsageError('--payloads is a bench of its own: it takes only --json');
+    }
+    const result = await runPayloadBenches({ payloads: flags.payloads });
+    io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : payloadLines(result));
+    return;
   }
   if (flags.flood !== undefined) return benchFlood(flags.flood, flags, io);
   if (flags.failover) return benchFailover(flags, io);
@@ -360,6 +398,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     (flags, command) => bench(flags, command, io),
   );
   addVisualizerCommands(program, io, (code) => {
+    exitCode = code;
+  });
+  addVerifyCommand(program, io, (code) => {
     exitCode = code;
   });
   if (argv.length === 0) {

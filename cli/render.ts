@@ -1,3 +1,4 @@
+import type { PayloadBenchResult } from '../bench/payloads';
 import type { FloodBenchResult } from '../bench/flood';
 import type { SimulationReport } from '../simulator/runSimulation';
 import type { SweepSummary } from '../simulator/sweep';
@@ -99,6 +100,20 @@ export function electionSummary(report: SimulationReport): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * What log matching checked of the honest commit logs, e.g. `logs match: 297
+ * entries, 297 certificates verified, 1 gap (25 ranks missing), 12 filled in from peers after a sync`.
+ */
+export function logMatchingPhrase(report: SimulationReport): string {
+  const { entries, signed, certificatesVerified, gaps, skippedRanks, filled } = report.logMatching;
+  const certificates = signed
+    ? `${certificatesVerified} certificate${certificatesVerified === 1 ? '' : 's'} verified`
+    : 'no certificates (engines without keys)';
+  const skipped = gaps === 0 ? '0 gaps' : `${gaps} gap${gaps === 1 ? '' : 's'} (${skippedRanks} rank${skippedRanks === 1 ? '' : 's'} missing)`;
+  const caughtUp = filled > 0 ? `, ${filled} filled in from peers after a sync` : '';
+  return `logs match: ${entries} entr${entries === 1 ? 'y' : 'ies'}, ${certificates}, ${skipped}${caughtUp}`;
+}
+
 /** The one-line verdict: what the run showed, and for a failure how to replay it. */
 export function verdict(report: SimulationReport): string {
   const honest = report.perNode.filter((node) => node.byzantine === null);
@@ -118,7 +133,14 @@ export function verdict(report: SimulationReport): string {
   const min = Math.min(...honest.map((node) => node.roundsFinalized));
   return `SAFE: ${honest.length} honest node${honest.length === 1 ? '' : 's'} finalized ${min}+ heights and agree${
     digests.size === 1 ? ` (digest ${[...digests][0]})` : ' on every common height'
-  }, ${report.byzantine} Byzantine (${report.behaviour}); ${time}`;
+  }, ${report.byzantine} Byzantine (${report.behaviour}); ${logMatchingPhrase(report)}${proposalsPhrase(report)}; ${time}`;
+}
+
+/** With clients: how their proposals settled, e.g. `; proposals: 58 committed, 0 aborted, 2 expired`. */
+function proposalsPhrase(report: SimulationReport): string {
+  if (report.proposals === undefined) return '';
+  const { committed, aborted, expired } = report.proposals;
+  return `; proposals: ${committed} committed, ${aborted} aborted, ${expired} expired`;
 }
 
 export function humanReport(report: SimulationReport): string {
@@ -237,6 +259,25 @@ export function floodLines(result: FloodBenchResult): string {
     const outcomes = Object.entries(result.outcomes[phase]).map(([code, n]) => `${code} ${n}`).join(', ');
     lines.push(
       `${phase.padEnd(10)}  ${String(rows[0].usPerMessage).padStart(12)}  ${String(rows.at(-1)!.usPerMessage).padStart(11)}  ${String(result.costRatio[phase]).padStart(5)}  ${`${result.heapGrowthMB[phase]} MB`.padStart(11)}  ${`${Math.max(...rows.map((row) => row.held))} (${result.bound})`.padStart(12)}  ${outcomes}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function payloadLines(result: PayloadBenchResult): string {
+  const { signing } = result;
+  const r = (x: number, digits = 1) => x.toFixed(digits);
+  const lines = [
+    `Ed25519 (node:crypto): sign ${r(signing.usPerSign)} µs, verify ${r(signing.usPerVerify)} µs, verdict already cached ${r(signing.usPerCachedVerify, 2)} µs`,
+    'certificate verified by an outsider (nothing cached):',
+    ...signing.certificates.map((c) => `  n = ${String(c.n).padStart(2)}: ${c.signers} signatures, ${c.bytes} bytes of JSON, ${r(c.usPerVerify / 1000, 2)} ms`),
+    '',
+    'keys  batch  payloads  ranks  wall ms  payloads/s  ranks/s  latency p50/p99 ms  signs/node/rank  verifies/rank  sign+verify µs/rank',
+  ];
+  for (const row of result.rows) {
+    const cryptoUs = row.signsPerNodePerRank * row.size * signing.usPerSign + row.verifiesPerRank * signing.usPerVerify;
+    lines.push(
+      `${(row.signed ? 'yes' : 'no').padEnd(4)}  ${String(row.maxBatch).padStart(5)}  ${String(row.payloads).padStart(8)}  ${String(row.ranks).padStart(5)}  ${r(row.wallMs, 0).padStart(7)}  ${r(row.payloadsPerSecond, 0).padStart(10)}  ${r(row.ranksPerSecond, 0).padStart(7)}  ${`${row.latencyMs.p50}/${row.latencyMs.p99}`.padStart(18)}  ${r(row.signsPerNodePerRank, 2).padStart(15)}  ${r(row.verifiesPerRank, 1).padStart(13)}  ${r(cryptoUs, 0).padStart(19)}`,
     );
   }
   return `${lines.join('\n')}\n`;

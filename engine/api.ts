@@ -4,6 +4,11 @@ import type { RoundMachine } from '../machines/round.machine';
 import type { RoundEventType, RoundStateName } from '../machines/round.types';
 import type { Identity, Unique } from '../providers/unique';
 import type { AttemptPosition } from '../providers/voting';
+import type { CommitLogView, LogEntry } from './commitLog';
+import type { CommitCertificate } from './signing/certificate';
+import type { ProposalOutcome, ProposeOptions } from './proposals/options';
+import type { Snapshot } from './stateMachine';
+import type { SnapshotChunk } from '../providers/relay';
 
 /** A peer as a `receive*` call may name it: its id object, or its identity. */
 export type PeerRef<PeerIDT extends Unique> = PeerIDT | Identity;
@@ -21,28 +26,36 @@ export interface ProposalMessagePosition {
 export interface VoteMessagePosition {
   rank?: number;
   attempt?: number;
-  /** The identity of the proposal the vote endorses. Without it, votes match by prover only. */
-  proposal?: Identity;
+  /** The identity of the proposal the vote endorses. Without it, votes match by prover only (engines without keys). */
+  proposal?: Identity | null;
+  /** The voter's signature, as its engine handed it to `sendVote`; required by an engine with keys. */
+  signature?: string;
 }
 export interface ConfirmationMessagePosition {
   rank?: number;
   attempt?: number;
+  /** The sender's signature, as its engine handed it out; required by an engine with keys. */
+  signature?: string;
 }
 
 /**
- * A commit certificate as the app hands it over: a quorum's worth of members
- * whose confirmations of `state` at `attempt` the app checked the signatures
- * of. The engine weighs the signers itself.
+ * A commit certificate as a peer's engine made it (`CommitCertificate`,
+ * passed on as it is): an engine with keys checks every signature; one
+ * without takes the signers on the app's word. Either weighs the signers
+ * itself.
  */
 export interface CommitCertificateInput<PeerIDT extends Unique> {
   rank?: number;
   attempt: number;
   signers: PeerRef<PeerIDT>[];
+  signatures?: string[];
+  valueDigest?: string;
 }
 
 /**
- * A lock proof: a quorum's worth of members whose votes for the value named
- * `value` at `(rank, attempt)` the app checked the signatures of.
+ * A lock proof (`LockProof`, passed on as it is): a quorum of members'
+ * votes for the value named `value` at `(rank, attempt)`, signed when the
+ * engines have keys.
  */
 export interface LockProofInput<PeerIDT extends Unique> {
   rank: number;
@@ -50,6 +63,8 @@ export interface LockProofInput<PeerIDT extends Unique> {
   /** The identity of the value voted for. */
   value: Identity;
   voters: PeerRef<PeerIDT>[];
+  signatures?: string[];
+  valueDigest?: string;
 }
 
 export interface AttemptChange {
@@ -68,6 +83,8 @@ export interface CommitRecord<StateT extends Unique, PeerIDT extends Unique> {
   proposer: PeerIDT | null;
   /** The attempt whose quorum of confirmations committed it. */
   attempt: number;
+  /** The quorum's signed confirmations; null for an engine without keys. */
+  certificate: CommitCertificate | null;
 }
 
 /** A refused message throws a `ConsensusInputError`; these are the two ways in. */
@@ -78,6 +95,7 @@ export interface ConsensusEngine<
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
+  PayloadT = never,
 > {
   readonly id: PeerIDT;
   /** The running round machine, for apps that compose actors themselves. */
@@ -102,6 +120,23 @@ export interface ConsensusEngine<
   /** Peer messages (and notes on them) held for undecided ranks: bounded by `heldMessageBound`. */
   getHeldMessageCount(): number;
   addListener(listener: TransitionListener): () => void;
+  /** This node's commits in order, with their certificates (in memory, the last `logRetention` of them). */
+  readonly log: CommitLogView<StateT, PeerIDT>;
+  /**
+   * Every commit from index `from` on (default: the next one), held ones
+   * first, then each as it happens: `for await (const entry of engine.commits())`.
+   * Ends when `signal` aborts or the loop breaks.
+   */
+  commits(options?: { from?: number; signal?: AbortSignal }): AsyncIterable<LogEntry<StateT, PeerIDT>>;
+  /**
+   * Called synchronously with each entry as it enters the log: `appended` at
+   * its commit, `filled` when a rank skipped by syncing is filled in from
+   * peers (out of index order; `commits()` reads in order). Returns an
+   * unsubscribe function.
+   */
+  onLogEntry(listener: (entry: LogEntry<StateT, PeerIDT>, how: 'appended' | 'filled') => void): () => void;
+  /** This node's public key (hex), or null for an engine without keys. */
+  getPublicKey(): string | null;
   /** Called each time verifying makes a finalized state the active one. */
   onCommit(listener: (commit: CommitRecord<StateT, PeerIDT>) => void): () => void;
   /** Called each time the node leaves an attempt of a rank for a later one. */
@@ -114,7 +149,7 @@ export interface ConsensusEngine<
   /** A nil vote: `vote` is the app's nil ballot (it carries the rank). */
   receiveNilVote(voter: PeerRef<PeerIDT>, vote: VoteT, position?: ConfirmationMessagePosition): ReceiveResult;
   receiveConfirmation(peer: PeerRef<PeerIDT>, state: StateT, position?: ConfirmationMessagePosition): ReceiveResult;
-  receiveNilConfirmation(peer: PeerRef<PeerIDT>, position: AttemptPosition): ReceiveResult;
+  receiveNilConfirmation(peer: PeerRef<PeerIDT>, position: AttemptPosition & { signature?: string }): ReceiveResult;
   /**
    * A quorum of signed confirmations of `state` the app verified, e.g. from a
    * peer that already committed it. Refused unless its signers weigh a quorum.
@@ -122,4 +157,38 @@ export interface ConsensusEngine<
   receiveCommitCertificate(state: StateT, certificate: CommitCertificateInput<PeerIDT>): ReceiveResult;
   /** A quorum of signed votes for one value the app verified: the proof behind a peer's lock. */
   receiveLockProof(proof: LockProofInput<PeerIDT>): ReceiveResult;
+  /**
+   * Queues `payload` for a coming proposal (config `proposals`) and resolves
+   * with how it ended: committed at a log index, aborted by the app's
+   * validation, or expired. Rejects with `ProposalError` when it cannot be
+   * queued: nothing is then held.
+   */
+  propose(payload: PayloadT, options?: ProposeOptions): Promise<ProposalOutcome>;
+  /** A payload another member forwarded (`relay.forwardPayload`); throws `ProposalError`, keeping nothing, when refused. */
+  receivePayload(from: PeerRef<PeerIDT>, payload: PayloadT): ReceiveResult;
+  /** This node's proposals not yet settled. */
+  getPendingProposalCount(): number;
+  /** A member asks for committed entries `from`..`to` (`relay.requestEntries`): answered through `relay.sendEntries`; returns how many. */
+  receiveEntriesRequest(peer: PeerRef<PeerIDT>, from: number, to: number): number;
+  /**
+   * Entries a member sent to fill ranks this node skipped: each is appended
+   * only if its certificate verifies for its state; one that does not refuses
+   * all (`InvalidSignatureError`, `MalformedMessageError`). Returns how many filled.
+   */
+  receiveEntries(peer: PeerRef<PeerIDT>, entries: Array<{ state: StateT; certificate: CommitCertificateInput<PeerIDT> }>): number;
+  /**
+   * A chunk of a member's snapshot (`relay.sendSnapshotChunk`). Once members
+   * with more than the faulty weight sent the same snapshot, past what this
+   * node applied, it replaces the state machine's state and the entries it
+   * covers are no longer fetched: 'restored'. 'kept': held until then;
+   * 'ignored': not newer than what is applied, or out of order. Refused
+   * (`MalformedMessageError`, `InvalidSignatureError`; nothing kept) when
+   * malformed, over `maxSnapshotSize`, not hashing to its digest, or not
+   * ending at an entry its certificate proves committed.
+   */
+  receiveSnapshotChunk(peer: PeerRef<PeerIDT>, chunk: SnapshotChunk<StateT>): 'restored' | 'kept' | 'ignored';
+  /** The index of the last entry applied to `config.stateMachine` (the initial state's rank before any). */
+  getAppliedIndex(): number;
+  /** The newest snapshot of `config.stateMachine` taken or restored, or null. */
+  latestSnapshot(): Snapshot<StateT> | null;
 }

@@ -12,8 +12,16 @@ import {
   type ConsensusEngineConfig,
   type Threshold,
 } from './config';
-import { ProviderContractError } from './errors';
-import { providerPorts } from './providerActors';
+import { ConsensusConfigError, ProviderContractError } from './errors';
+import { providerPorts, type RoundLink } from './providerActors';
+import { memberKeys } from './signing/certificate';
+import { EngineSigning } from './signing/engineSigning';
+import { privateKeyObject } from './signing/keys';
+import { SignatureVerifier } from './signing/verifier';
+import { ProposalPool } from './proposals/pool';
+import { CommitPacer } from './pacer';
+import { keepsLog } from '../providers/storage';
+import { resumeLog, type ResumedLog } from './storedLog';
 
 /**
  * What an engine is made of before anything runs: the round machine wired to
@@ -38,6 +46,36 @@ export interface RoundEngineBuild<
   readonly peers: ReadonlyMap<Identity, PeerIDT>;
   readonly maxValueSize: number;
   readonly warnOnRefusals: boolean;
+  /** This engine's keys and signatures; null when it has no keys (nothing signed). */
+  readonly signing: EngineSigning | null;
+  /** How the provider calls read the running round; set once its actor exists. */
+  readonly link: RoundLink;
+  /** Payloads waiting to commit; null without `proposals` configured. */
+  readonly proposals: ProposalPool<StateT, unknown> | null;
+  /** The commit log read back from storage, and the state resumed from it; null when the storage keeps no log. */
+  readonly resumed: ResumedLog<StateT, PeerIDT> | null;
+}
+
+/** The engine's signing, from its keys; null without a private key. Throws `ConsensusConfigError` on unusable keys. */
+function signingOf(
+  config: ConsensusEngineConfig<Unique, Unique, Unique, Unique>,
+  membership: Membership,
+  publicKeys: ReadonlyMap<Identity, string>,
+): EngineSigning | null {
+  if (config.privateKey === undefined) return null;
+  const self = config.id.identity();
+  // resolveConfig checked the key against this node's publicKey, with every other issue.
+  const privateKey = privateKeyObject(config.privateKey);
+  let keys;
+  try {
+    keys = memberKeys(
+      membership.ids.map((id) => ({ id, publicKey: publicKeys.get(id) as string, weight: membership.weights[id] })),
+      membership.faulty,
+    );
+  } catch (error) {
+    throw new ConsensusConfigError([(error as Error).message]);
+  }
+  return new EngineSigning(self, privateKey, config.chainId ?? '', keys, config.signatureVerifier ?? new SignatureVerifier());
 }
 
 function resolveThreshold<StateT>(threshold: Threshold<StateT>, active: StateT, name: string, least = 1): number {
@@ -58,9 +96,15 @@ export function buildRoundEngineMachine<
   PeerIDT extends Unique,
   CollectedT extends Unique,
 >(config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>): RoundEngineBuild<StateT, VoteT, PeerIDT, CollectedT> {
-  const { membership, peers } = resolveConfig(config);
+  const { membership, peers, publicKeys } = resolveConfig(config);
+  const signing = signingOf(config as unknown as ConsensusEngineConfig<Unique, Unique, Unique, Unique>, membership, publicKeys);
+  const link: RoundLink = { context: () => null, pacer: new CommitPacer(config.clock ?? systemClock) };
   const logger = config.traceLogger ?? silentTraceLogger;
   const clock = config.clock ?? systemClock;
+  const proposals = proposalPoolOf(config, clock, logger);
+  // A storage that keeps the commit log says where this engine left off.
+  const resumed = keepsLog(config.storage) ? resumeLog<StateT, PeerIDT>(config.storage, config.codec.state, (id) => peers.get(id), config.initialState) : null;
+  const initialState = resumed?.state ?? config.initialState;
   const minimumProvers = config.minimumProvers ?? 1;
   const thresholdsFor = (active: StateT): RoundThresholds => ({
     provers: resolveThreshold(minimumProvers, active, 'minimumProvers'),
@@ -69,14 +113,14 @@ export function buildRoundEngineMachine<
   });
   const input: RoundInput = {
     self: config.id,
-    initialState: config.initialState,
-    thresholds: thresholdsFor(config.initialState),
+    initialState,
+    thresholds: thresholdsFor(initialState),
     timeouts: { ...DEFAULT_ROUND_TIMEOUTS, ...config.timeouts },
     rankWindow: config.rankWindow ?? DEFAULT_RANK_WINDOW,
     membership,
     shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
     attemptWindow: config.attemptWindow ?? DEFAULT_ATTEMPT_WINDOW,
-    ports: providerPorts(config, logger, thresholdsFor),
+    ports: providerPorts(config, logger, thresholdsFor, signing, link, proposals),
   };
   return {
     config,
@@ -88,5 +132,29 @@ export function buildRoundEngineMachine<
     peers,
     maxValueSize: config.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE,
     warnOnRefusals: config.warnOnRefusals ?? true,
+    signing,
+    link,
+    proposals,
+    resumed,
   };
+}
+
+/** The engine's proposal pool, forwarding each new proposal through the relay when the app gives a way. */
+function proposalPoolOf<StateT extends Unique>(
+  config: ConsensusEngineConfig<StateT, Unique, Unique, Unique, unknown>,
+  clock: ConsensusClock,
+  logger: TraceLogger,
+): ProposalPool<StateT, unknown> | null {
+  if (config.proposals === undefined) return null;
+  const forward = config.providers.relay?.forwardPayload?.bind(config.providers.relay);
+  const hooks = forward === undefined
+    ? {}
+    : {
+        forward: (payload: unknown) => {
+          Promise.resolve()
+            .then(() => forward(payload))
+            .catch((error: unknown) => logger.error('relay.forwardPayload failed', error));
+        },
+      };
+  return new ProposalPool(config.id.identity(), config.proposals, clock, logger, hooks);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ReplicatedStateMachine } from './stateMachine';
 import type { InspectionEvent, Observer } from 'xstate';
 import { DEFAULT_ROUND_TIMEOUTS, type RoundTimeouts } from '../machines/round.types';
 import { createMembership, membershipIssues, type Membership, type WeightedMember } from '../guards/quorum';
@@ -11,7 +12,13 @@ import type { SyncProvider } from '../providers/sync';
 import type { TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
 import type { VotingProvider } from '../providers/voting';
+import type { RelayProvider } from '../providers/relay';
+import { isCurvePoint, privateKeyObject, publicKeyHex, type PrivateKeyInput } from './signing/keys';
+import { SignatureVerifier } from './signing/verifier';
+import { MAX_CHAIN_ID_BYTES } from './signing/statement';
 import { ConsensusConfigError } from './errors';
+import { EngineMetrics } from './metrics';
+import { proposalOptionsSchema, type ProposalOptions } from './proposals/options';
 import { describeIssues, rankedSchema, uniqueSchema } from './schemas';
 
 /** A node more than this many ranks behind its peers should sync, not buffer. */
@@ -44,19 +51,31 @@ export function heldMessageBound(rankWindow: number, members: number, attemptWin
 /** A fixed count, or one computed from the active state at the start of each round. */
 export type Threshold<StateT> = number | ((active: StateT) => number);
 
-/** A member as configured: its id alone (weight 1), or with a voting weight. */
-export type MemberConfig<PeerIDT extends Unique> = PeerIDT | { id: PeerIDT; weight?: number };
+/**
+ * A member as configured: its id alone (weight 1), or with a voting weight
+ * and, for an engine with keys, its Ed25519 public key (64 hex characters).
+ */
+export type MemberConfig<PeerIDT extends Unique> = PeerIDT | { id: PeerIDT; weight?: number; publicKey?: string };
+
+/** Default number of entries applied between two snapshots of the app's state machine. */
+export const DEFAULT_SNAPSHOT_INTERVAL = 1_000;
+
+/** Default number of committed entries the in-memory commit log keeps. */
+export const DEFAULT_LOG_RETENTION = 10_000;
 
 export interface ConsensusProviders<
   StateT extends Unique,
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
+  PayloadT = never,
 > {
   sync: SyncProvider<StateT>;
   leader: LeaderProvider<StateT, PeerIDT, CollectedT>;
-  liveness: LivenessProvider<StateT, CollectedT>;
+  liveness: LivenessProvider<StateT, CollectedT, PayloadT>;
   voting: VotingProvider<StateT, VoteT, PeerIDT>;
+  /** How lock proofs, commit certificates and forwarded payloads reach peers that need them. */
+  relay?: RelayProvider<StateT, PeerIDT, PayloadT>;
 }
 
 export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -66,6 +85,7 @@ export interface ConsensusEngineConfig<
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
+  PayloadT = never,
 > {
   /** This node's peer id; it must be one of `members`. */
   id: PeerIDT;
@@ -83,7 +103,7 @@ export interface ConsensusEngineConfig<
   faultTolerance?: number;
   /** The state the first round builds on (genesis, or the last one persisted). */
   initialState: StateT;
-  providers: ConsensusProviders<StateT, VoteT, PeerIDT, CollectedT>;
+  providers: ConsensusProviders<StateT, VoteT, PeerIDT, CollectedT, PayloadT>;
   /**
    * How a peer's states and votes become the app's own values: the engine
    * keeps and hands out only what `decode` builds from plain data, never a
@@ -128,6 +148,51 @@ export interface ConsensusEngineConfig<
   storage?: RoundSafetyStorage;
   /** Attempts before and after the current one whose messages are kept. Default 4. */
   attemptWindow?: number;
+  /**
+   * This node's Ed25519 private key: its 32-byte seed (hex or bytes) or a
+   * `KeyObject`. With it every member needs a `publicKey`; the engine signs
+   * this node's votes and confirmations, refuses any peer's without a valid
+   * signature (`InvalidSignatureError`), and every commit carries a
+   * certificate. Without it nothing is signed: fit for crash faults only.
+   */
+  privateKey?: PrivateKeyInput;
+  /** What the signatures are for: a cluster's statements never count in another's. Default ''. */
+  chainId?: string;
+  /** A verifier to share with the other engines of this process, so each signature is checked once. */
+  signatureVerifier?: SignatureVerifier;
+  /**
+   * When a peer still deciding a rank this node committed is sent the
+   * certificate (through `providers.relay`): not before `delay` ms after the
+   * commit (peers about to commit need nothing), and at most once per
+   * `interval` ms per peer and rank. Defaults 100 and 200 ms.
+   */
+  certificateRelay?: { delay?: number; interval?: number };
+  /** Committed entries the in-memory commit log keeps (oldest dropped first). Default 10,000. */
+  logRetention?: number;
+  /**
+   * The app's state, built from the log: the engine applies each committed
+   * value to it once, in order, and every `snapshotInterval` entries keeps a
+   * snapshot (in `storage` when it keeps the log), from which a restarted
+   * engine restores it before applying the rest of the log.
+   */
+  stateMachine?: ReplicatedStateMachine<StateT>;
+  /** Entries applied between two snapshots of `stateMachine`. Default 1,000. */
+  snapshotInterval?: number;
+  /** The largest snapshot taken from a peer, in characters of JSON. Default 64 Mi. */
+  maxSnapshotSize?: number;
+  /**
+   * How the app's payloads map onto its states, for `engine.propose`: the
+   * engine queues them, batches them into each rank's collect step, and
+   * settles each when a committed state carries it. Without it `propose`
+   * refuses (`not_configured`).
+   */
+  proposals?: ProposalOptions<StateT, PayloadT>;
+  /**
+   * Prometheus metrics to feed (`createEngineMetrics()`): transitions,
+   * commits, attempts, refusals by code, proposals by outcome, pending
+   * proposals, and for a node its role changes and term.
+   */
+  metrics?: EngineMetrics;
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -143,11 +208,12 @@ const timeoutSchema = z.number().finite().positive();
 const codecSchema = (name: string) =>
   z.object({ encode: method(`codec.${name}.encode`).optional(), decode: method(`codec.${name}.decode`) }).loose();
 
-/** A member entry: a peer id, or `{ id, weight }`. */
-const memberSchema = z.unknown().transform((entry, ctx): { id: Identity; peer: Unique; weight: number } => {
+/** A member entry: a peer id, or `{ id, weight, publicKey }`. */
+const memberSchema = z.unknown().transform((entry, ctx): { id: Identity; peer: Unique; weight: number; publicKey?: string } => {
   const wrapped = typeof entry === 'object' && entry !== null && 'id' in entry && !('identity' in entry);
   const raw = wrapped ? (entry as { id: unknown }).id : entry;
   const weight = wrapped ? ((entry as { weight?: unknown }).weight ?? 1) : 1;
+  const publicKey = wrapped ? (entry as { publicKey?: unknown }).publicKey : undefined;
   const parsed = uniqueSchema('member').safeParse(raw);
   if (!parsed.success) {
     for (const issue of describeIssues(parsed.error)) ctx.addIssue({ code: 'custom', message: issue });
@@ -157,7 +223,15 @@ const memberSchema = z.unknown().transform((entry, ctx): { id: Identity; peer: U
     ctx.addIssue({ code: 'custom', message: `${parsed.data.id}'s weight must be a number` });
     return z.NEVER;
   }
-  return { id: parsed.data.id, peer: parsed.data.value, weight };
+  if (publicKey !== undefined && (typeof publicKey !== 'string' || !/^[0-9a-fA-F]{64}$/.test(publicKey))) {
+    ctx.addIssue({ code: 'custom', message: `${parsed.data.id}'s publicKey must be 64 hex characters` });
+    return z.NEVER;
+  }
+  if (publicKey !== undefined && !isCurvePoint(Buffer.from(publicKey, 'hex'))) {
+    ctx.addIssue({ code: 'custom', message: `${parsed.data.id}'s publicKey is not a point of the Ed25519 curve` });
+    return z.NEVER;
+  }
+  return { id: parsed.data.id, peer: parsed.data.value, weight, ...(publicKey === undefined ? {} : { publicKey: publicKey.toLowerCase() }) };
 });
 
 const configSchema = z
@@ -170,7 +244,18 @@ const configSchema = z
       sync: provider(['synchronize']),
       leader: provider(['getNextLeaders', 'proveNextState']),
       liveness: provider(['collect', 'sendLiveness']),
-      voting: provider(['sendProposal', 'decideAndSendVote', 'finalizeVotes', 'sendConfirmation']),
+      voting: provider(['sendProposal', 'finalizeVotes', 'sendConfirmation'])
+        .extend({
+          decideAndSendVote: method('decideAndSendVote').optional(),
+          decideVote: method('decideVote').optional(),
+          sendVote: method('sendVote').optional(),
+        })
+        .refine((voting) => voting.decideAndSendVote !== undefined || (voting.decideVote !== undefined && voting.sendVote !== undefined), {
+          message: 'needs decideAndSendVote, or decideVote and sendVote',
+        }),
+      relay: provider(['sendLockProof', 'sendCertificate'])
+        .extend({ forwardPayload: method('forwardPayload').optional(), requestEntries: method('requestEntries').optional(), sendEntries: method('sendEntries').optional() })
+        .optional(),
     }),
     codec: z.object({ state: codecSchema('state'), vote: codecSchema('vote') }).loose(),
     maxValueSize: z.number().int().min(64).max(1 << 30).optional(),
@@ -194,6 +279,22 @@ const configSchema = z
     cleanup: method('cleanup').optional(),
     storage: z.object({ loadRoundSafety: method('loadRoundSafety'), saveRoundSafety: method('saveRoundSafety') }).loose().optional(),
     attemptWindow: z.number().int().min(1).max(MAX_ATTEMPT_WINDOW).optional(),
+    privateKey: z.unknown().optional(),
+    chainId: z
+      .string()
+      .refine((id) => Buffer.byteLength(id, 'utf8') <= MAX_CHAIN_ID_BYTES, `must take at most ${MAX_CHAIN_ID_BYTES} bytes`)
+      .optional(),
+    signatureVerifier: z.instanceof(SignatureVerifier).optional(),
+    certificateRelay: z
+      .object({ delay: z.number().finite().min(0).optional(), interval: z.number().finite().min(0).optional() })
+      .strict()
+      .optional(),
+    logRetention: z.number().int().min(1).optional(),
+    stateMachine: provider(['apply', 'snapshot', 'restore']).optional(),
+    snapshotInterval: z.number().int().min(1).optional(),
+    maxSnapshotSize: z.number().int().min(1).optional(),
+    proposals: proposalOptionsSchema.optional(),
+    metrics: z.custom<EngineMetrics>((value) => value instanceof EngineMetrics, { message: 'must be an EngineMetrics (createEngineMetrics())' }).optional(),
   })
   .strict()
   .refine((config) => (config.timeouts?.attemptGrowth ?? 1) >= 1, {
@@ -206,6 +307,8 @@ export interface ResolvedMembers<PeerIDT extends Unique> {
   membership: Membership;
   /** The configured member objects by identity: a peer's message is attributed to these, never to its own object. */
   peers: ReadonlyMap<Identity, PeerIDT>;
+  /** Members' public keys (hex) by identity, when configured. */
+  publicKeys: ReadonlyMap<Identity, string>;
 }
 
 /**
@@ -219,14 +322,60 @@ export function resolveConfig<
   CollectedT extends Unique,
 >(config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>): ResolvedMembers<PeerIDT> {
   const parsed = configSchema.safeParse(config);
-  if (!parsed.success) throw new ConsensusConfigError(describeIssues(parsed.error));
+  if (!parsed.success) throw new ConsensusConfigError([...describeIssues(parsed.error), ...privateKeyIssues(config)]);
   const members: WeightedMember[] = parsed.data.members.map(({ id, weight }) => ({ id, weight }));
   const issues = membershipIssues(members, parsed.data.faultTolerance);
   if (!members.some((member) => member.id === parsed.data.id.id)) {
     issues.push(`members: must include this node (${parsed.data.id.id})`);
   }
+  const keyed = parsed.data.members.filter((member) => member.publicKey !== undefined);
+  // One key for two members would let its holder sign as both and count twice in every quorum.
+  const holders = new Map<string, Identity>();
+  for (const { id, publicKey } of keyed) {
+    const other = holders.get(publicKey as string);
+    if (other !== undefined) issues.push(`members: ${other} and ${id} have one publicKey`);
+    else holders.set(publicKey as string, id);
+  }
+  if (config.privateKey !== undefined) {
+    for (const member of parsed.data.members) if (member.publicKey === undefined) issues.push(`members: ${member.id} needs a publicKey, since this engine signs`);
+    issues.push(...privateKeyIssues(config));
+    const voting = parsed.data.providers.voting;
+    if (voting.decideVote === undefined || voting.sendVote === undefined) {
+      issues.push('providers.voting: an engine with keys sends each vote itself once signed: give decideVote and sendVote');
+    }
+  } else if (keyed.length > 0) {
+    issues.push('privateKey: members have public keys, so this node needs its private key to sign');
+  }
   if (issues.length > 0) throw new ConsensusConfigError(issues);
   const peers = new Map<Identity, PeerIDT>();
-  for (const member of parsed.data.members) peers.set(member.id, member.peer as PeerIDT);
-  return { membership: createMembership(members, parsed.data.faultTolerance), peers };
+  const publicKeys = new Map<Identity, string>();
+  for (const member of parsed.data.members) {
+    peers.set(member.id, member.peer as PeerIDT);
+    if (member.publicKey !== undefined) publicKeys.set(member.id, member.publicKey);
+  }
+  return { membership: createMembership(members, parsed.data.faultTolerance), peers, publicKeys };
+}
+
+/**
+ * What is wrong with the private key, read from the configuration as given
+ * (it may not have parsed), so a key that is not this node's is listed with
+ * every other issue rather than after them.
+ */
+function privateKeyIssues(config: { id?: unknown; members?: unknown; privateKey?: unknown }): string[] {
+  if (config.privateKey === undefined) return [];
+  let key: string;
+  try {
+    key = publicKeyHex(privateKeyObject(config.privateKey as PrivateKeyInput));
+  } catch (error) {
+    return [`privateKey: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  const self = uniqueSchema('id').safeParse(config.id);
+  if (!self.success || !Array.isArray(config.members)) return [];
+  for (const entry of config.members) {
+    const member = memberSchema.safeParse(entry);
+    if (member.success && member.data.id === self.data.id && member.data.publicKey !== undefined && member.data.publicKey !== key) {
+      return [`privateKey: it is not the key of ${self.data.id}'s configured publicKey`];
+    }
+  }
+  return [];
 }

@@ -15,7 +15,22 @@ export class ConsensusConfigError extends ConsensusError {
   }
 }
 
-export type InputErrorCode = 'malformed' | RejectionReason;
+/**
+ * The commit log the engine's storage gave back cannot be what this engine
+ * wrote: an entry does not decode, is not the value its digest names, or is
+ * out of order. The engine is not built: serving a log it cannot trust would
+ * be worse than not starting.
+ */
+export class StoredLogError extends ConsensusError {
+  constructor(
+    readonly index: number | null,
+    detail: string,
+  ) {
+    super(`the stored commit log cannot be used${index === null ? '' : ` at entry ${index}`}: ${detail}`);
+  }
+}
+
+export type InputErrorCode = 'malformed' | 'invalid_signature' | RejectionReason;
 
 /**
  * A peer's message was refused. The engine's state is exactly as it was
@@ -118,6 +133,36 @@ export class QuorumShortfallError extends ConsensusInputError {
     detail: string,
   ) {
     super('short_of_quorum', kind, detail);
+  }
+}
+
+/**
+ * A vote, confirmation, lock proof or commit certificate whose signature is
+ * missing or is not its signer's over the statement it makes (an engine with
+ * keys checks every one before anything of the message is kept).
+ */
+export class InvalidSignatureError extends ConsensusInputError {
+  constructor(
+    kind: MessageKind,
+    readonly signer: string | null,
+    detail: string,
+  ) {
+    super('invalid_signature', kind, detail);
+  }
+}
+
+export type ProposalErrorCode = 'not_configured' | 'malformed' | 'too_large' | 'too_many_pending' | 'duplicate' | 'invalid' | 'not_member' | 'stopped' | 'not_durable';
+
+/**
+ * A payload was not taken: `propose` rejects with it (nothing was queued),
+ * and `receivePayload` throws it for a forwarded copy (nothing was kept).
+ */
+export class ProposalError extends ConsensusError {
+  constructor(
+    readonly code: ProposalErrorCode,
+    detail: string,
+  ) {
+    super(`${code}: ${detail}`);
   }
 }
 

@@ -24,11 +24,16 @@ import type {
 } from './api';
 import type { RoundEngineBuild } from './build';
 import { adoptValue, checkRank, describeError, identitiesOf, identityOf, plainCopy, type Adopted, type Read } from './door';
+import { logServices } from './logServices';
+import { verifySigned } from './signing/certificate';
+import { NIL_DIGEST, valueDigestOf, type StatementKind } from './signing/statement';
 import {
   AttemptOutOfWindowError,
   ConsensusInputError,
   EquivocationError,
+  InvalidSignatureError,
   MalformedMessageError,
+  ProposalError,
   QuorumShortfallError,
   RankCapacityError,
   RankOutOfWindowError,
@@ -42,6 +47,8 @@ import {
   describeIssues,
   lockProofPositionSchema,
   nilConfirmationPositionSchema,
+  nilVotePositionSchema,
+  signatureListSchema,
   proposalPositionSchema,
   votePositionSchema,
 } from './schemas';
@@ -57,7 +64,8 @@ export type RoundEngineApi<
   PeerIDT extends Unique,
   CollectedT extends Unique,
   ActorT extends RoundActorRef = RoundActorRef,
-> = Omit<ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT>, 'actor'> & { readonly actor: ActorT };
+  PayloadT = unknown,
+> = Omit<ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT, PayloadT>, 'actor'> & { readonly actor: ActorT };
 
 export interface EngineFacade<
   StateT extends Unique,
@@ -96,6 +104,15 @@ interface Prepared {
   candidate: Candidate;
   event: RoundDataEvent;
   validAttempt?: number | null;
+  /** For a signed kind: the statement the sender's signature must cover, and the signature as sent. */
+  signed?: { kind: StatementKind; valueId: Identity | null; signature: unknown };
+}
+
+/** A certificate or proof as read at the door, with the signatures it carries. */
+interface PreparedCertificate {
+  record: AttestedRecord;
+  signatures: unknown;
+  valueDigest?: string;
 }
 
 /**
@@ -113,8 +130,11 @@ export function createEngineFacade<
 >(
   build: RoundEngineBuild<StateT, VoteT, PeerIDT, CollectedT>,
   roundActor: ActorT,
+  /** The election term now, for a node that runs one: what each log entry records as its term. */
+  termNow: () => number | null = () => null,
 ): EngineFacade<StateT, VoteT, PeerIDT, CollectedT, ActorT> {
   const { config, clock, logger, membership, peers, maxValueSize } = build;
+  build.link.context = () => roundActor.getSnapshot().context;
   // Widened once, so the API reads the round's snapshot type whatever ActorT is.
   const round: RoundActorRef = roundActor;
   const transitionListeners = new Set<TransitionListener>();
@@ -162,14 +182,52 @@ export function createEngineFacade<
     providerErrorCount += 1;
     logger.error(`${failure.state}: ${failure.call} failed`, failure.error);
   });
+  const { signing, proposals } = build;
+  if (proposals !== null && config.metrics !== undefined) {
+    const { metrics } = config;
+    proposals.hooks.settled = (outcome, latency) => metrics.proposalSettled(outcome, latency / 1000);
+  }
+  /** Set by `stop`, cleared by `start`: a stopped engine takes no proposals. */
+  let halted = false;
+  const { log, runner, durable, catchUp, certificateRelay, snapshots } = logServices(build, {
+    peerOf: (id) => peerOf(id) as PeerIDT,
+    rankWindow: () => context().rankWindow,
+  });
+  // A rank filled in after a sync may carry this node's proposals: they committed there (told once the entry is stored).
+  log.watch((entry, how) => {
+    if (how === 'filled') proposals?.committed(entry.rank, entry.payload, durable?.whenStored(entry.index));
+  });
+
   round.on('committed', (commit) => {
-    logger.trace(`committed rank ${commit.rank}: ${commit.state.identity()}`);
-    const record = {
+    build.link.pacer?.committed();
+    const identity = commit.state.identity();
+    logger.trace(`committed rank ${commit.rank}: ${identity}`);
+    const certificate = signing?.certificate(commit.rank, commit.attempt, identity) ?? null;
+    if (signing !== null && certificate === null) logger.error(`rank ${commit.rank} committed without a quorum of signed confirmations held`, null);
+    const record: CommitRecord<StateT, PeerIDT> = {
       rank: commit.rank,
       state: commit.state as StateT,
       proposer: commit.proposer as PeerIDT | null,
       attempt: commit.attempt,
+      certificate,
     };
+    signing?.book.dropThrough(commit.rank);
+    if ((log.tail()?.index ?? -1) < commit.rank) {
+      const entry = {
+        index: commit.rank,
+        rank: commit.rank,
+        attempt: commit.attempt,
+        term: termNow(),
+        valueDigest: valueDigestOf(identity),
+        proposer: record.proposer,
+        certificate,
+        payload: record.state,
+      };
+      log.append(entry);
+      certificateRelay?.committed(commit.rank, context().rankWindow);
+      catchUp?.check();
+    }
+    proposals?.committed(commit.rank, commit.state as StateT, durable?.whenStored(commit.rank));
     // XState delivers emits after the step's snapshot is in place and before
     // the next round's provider calls start: the right moment for commit
     // listeners, who may read the new state and build on it.
@@ -188,9 +246,11 @@ export function createEngineFacade<
 
   /** Throws the refusal after noting it; a refusal never reaches the actor. */
   function refuse(error: ConsensusInputError, sender: Identity | null): never {
+    config.metrics?.refused(error.code);
     if (error instanceof EquivocationError) logger.error(`equivocation by ${error.sender}`, error);
     else logger.trace(error.message);
     refusals.note(error, sender);
+    if (error instanceof RankOutOfWindowError && error.code === 'stale_rank' && sender !== null) certificateRelay?.stillDeciding(sender, error.rank);
     throw error;
   }
 
@@ -248,6 +308,18 @@ export function createEngineFacade<
     const admission = admit(context(), candidate);
     if (!admission.admitted) refuse(toInputError(candidate, context(), admission), candidate.sender);
     if (admission.duplicate) return 'duplicate';
+    if (signing !== null && prepared.signed !== undefined) {
+      // Checked only for what would be kept: a duplicate or a refusal costs no verification.
+      const { kind: statement, valueId, signature } = prepared.signed;
+      const digest = valueId === null ? NIL_DIGEST : valueDigestOf(valueId);
+      if (!signing.check(candidate.sender, statement, candidate.rank, candidate.attempt, digest, signature)) {
+        const detail = signature === undefined ? 'carries no signature' : 'carries a signature that is not its sender\'s over it';
+        refuse(new InvalidSignatureError(kind, candidate.sender, `${statement.replace('_', ' ')} from ${candidate.sender} for rank ${candidate.rank}, attempt ${candidate.attempt} ${detail}`), candidate.sender);
+      }
+      // Evidence for skipping ahead is a note, not a held message: its signature is not kept either,
+      // or a member could grow the book with one vote per attempt far ahead.
+      if (admission.evidenceOnly !== true) signing.book.add(statement, candidate.rank, candidate.attempt, digest, candidate.sender, signature as string);
+    }
     const { sender, rank, contentId, proposer, attempt, endorses, nil } = candidate;
     const ids: MessageIds = { sender, rank, contentId, attempt };
     if (proposer !== undefined) ids.proposerId = proposer;
@@ -262,18 +334,39 @@ export function createEngineFacade<
   }
 
   /** A certificate is weighed at the door and kept whole; the machine re-checks it against its state. */
-  function receiveCertificate(kind: 'vote' | 'confirmation', prepare: () => AttestedRecord): ReceiveResult {
-    let record: AttestedRecord;
+  function receiveCertificate(kind: 'vote' | 'confirmation', prepare: () => PreparedCertificate): ReceiveResult {
+    let prepared: PreparedCertificate;
     try {
-      record = prepare();
+      prepared = prepare();
     } catch (error) {
       refuse(asRefusal(kind, error), null);
     }
+    const { record } = prepared;
     const admission = admitsCertificateAt(context(), record);
     if (!admission.admitted) {
-      refuse(toInputError({ kind, sender: record.signers[0] ?? '', rank: record.rank, attempt: record.attempt }, context(), admission), null);
+      // Blamed: the signer at fault when one is, so an app acting on `sender` never punishes an honest member.
+      const outsider = admission.reason === 'not_member' ? record.signers.find((signer) => !isMemberOf(membership, signer)) : undefined;
+      refuse(toInputError({ kind, sender: outsider ?? record.signers[0] ?? '', rank: record.rank, attempt: record.attempt }, context(), admission), null);
     }
     if (admission.duplicate) return 'duplicate';
+    if (signing !== null) {
+      const what = kind === 'vote' ? 'lock proof' : 'commit certificate';
+      const statement: StatementKind = kind === 'vote' ? 'vote' : 'confirmation';
+      const valueDigest = valueDigestOf(record.contentId);
+      if (prepared.valueDigest !== undefined && prepared.valueDigest !== valueDigest) {
+        refuse(new InvalidSignatureError(kind, null, `${what} for rank ${record.rank} names digest ${prepared.valueDigest}, not its value's`), null);
+      }
+      const signatures = signatureListSchema.safeParse(prepared.signatures);
+      if (!signatures.success) refuse(new InvalidSignatureError(kind, null, `${what} for rank ${record.rank} carries no readable signatures`), null);
+      const verdict = verifySigned(
+        { kind: statement, rank: record.rank, attempt: record.attempt, valueDigest, signers: record.signers, signatures: signatures.data },
+        signing.members,
+        signing.chainId,
+        signing.verifier,
+      );
+      if (!verdict.valid) refuse(new InvalidSignatureError(kind, verdict.signer ?? null, `${what} for rank ${record.rank}: ${verdict.reason}`), null);
+      record.signers.forEach((signer, i) => signing.book.add(statement, record.rank, record.attempt, valueDigest, signer, signatures.data[i]));
+    }
     round.send({ type: 'certificate_received', record });
     return 'accepted';
   }
@@ -284,9 +377,14 @@ export function createEngineFacade<
     id: config.id,
     actor: roundActor,
     start() {
+      halted = false;
+      catchUp?.start();
       round.send({ type: 'start' });
     },
     async stop() {
+      halted = true;
+      proposals?.abandon();
+      catchUp?.stop();
       if (round.getSnapshot().value === 'stopped') return;
       round.send({ type: 'stop' });
       await waitFor(round, (snapshot) => snapshot.value === 'stopped');
@@ -320,6 +418,73 @@ export function createEngineFacade<
       return () => attemptListeners.delete(listener);
     },
     getAttempt: () => context().attempt,
+    log,
+    commits: ({ from, signal } = {}) => log.follow(from ?? (log.tail()?.index ?? context().activeRank) + 1, signal),
+    getPublicKey: () => signing?.publicKey ?? null,
+    onLogEntry(listener) {
+      return log.watch((entry, how) => {
+        try {
+          listener(entry, how);
+        } catch (error) {
+          logger.error('a log listener threw', error);
+        }
+      });
+    },
+    propose(payload, options) {
+      if (proposals === null) return Promise.reject(new ProposalError('not_configured', 'this engine has no proposals configuration'));
+      if (halted) return Promise.reject(new ProposalError('stopped', 'the engine is stopped'));
+      return proposals.propose(payload, context().activeState as StateT, options);
+    },
+    receivePayload(from, payload) {
+      if (proposals === null) throw new ProposalError('not_configured', 'this engine has no proposals configuration');
+      const sender = identityOf('from', from);
+      if (!sender.ok || !isMemberOf(membership, sender.value) || sender.value === config.id.identity()) {
+        throw new ProposalError('not_member', 'a forwarded payload must come from another member');
+      }
+      return proposals.receive(sender.value, payload, context().activeState as StateT);
+    },
+    getPendingProposalCount: () => proposals?.pending ?? 0,
+    getAppliedIndex: () => runner?.applied ?? Number(config.initialState.rank()),
+    latestSnapshot: () => runner?.snapshot ?? null,
+    receiveEntriesRequest(peer, from, to) {
+      // Refused through `refuse`, as every other message is: noted, counted, warned about.
+      let sender: Identity;
+      atTheDoor = null;
+      try {
+        sender = memberOf('confirmation', 'peer', peer);
+        if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
+          throw new MalformedMessageError('confirmation', ['an entries request needs integer ranks 0 ≤ from ≤ to']);
+        }
+      } catch (error) {
+        refuse(asRefusal('confirmation', error), atTheDoor);
+      }
+      // Entries older than the log holds: the snapshot that covers them, if there is one.
+      snapshots?.answer(sender, from);
+      return catchUp?.answer(sender, from, to) ?? 0;
+    },
+    receiveSnapshotChunk(peer, chunk) {
+      atTheDoor = null;
+      try {
+        const sender = memberOf('confirmation', 'peer', peer);
+        const outcome = snapshots?.receive(sender, chunk) ?? 'ignored';
+        if (outcome === 'restored') catchUp?.check();
+        return outcome;
+      } catch (error) {
+        refuse(asRefusal('confirmation', error), atTheDoor);
+      }
+    },
+    receiveEntries(peer, entries) {
+      atTheDoor = null;
+      try {
+        const sender = memberOf('confirmation', 'peer', peer);
+        if (catchUp === null) return 0;
+        const filled = catchUp.receive(sender, entries);
+        if (filled > 0) catchUp.check();
+        return filled;
+      } catch (error) {
+        refuse(asRefusal('confirmation', error), atTheDoor);
+      }
+    },
     receiveLivenessCheck(peer: PeerRef<PeerIDT>, collected: CollectedT) {
       return receive('liveness', () => {
         const sender = memberOf('liveness', 'peer', peer);
@@ -349,6 +514,9 @@ export function createEngineFacade<
         const endorsed = memberOf('vote', 'proposer', proposer, false);
         const where = positionOf('vote', votePositionSchema, position);
         const own = adopt('vote', 'vote', vote, voteCodec, where.rank);
+        const proposal = where.proposal ?? undefined;
+        // A signature names the value voted for; a vote naming only its prover cannot be checked.
+        if (signing !== null && proposal === undefined) throw new MalformedMessageError('vote', ['position.proposal: a signed vote names the proposal it endorses']);
         return {
           candidate: {
             kind: 'vote',
@@ -357,20 +525,22 @@ export function createEngineFacade<
             contentId: own.id,
             proposer: endorsed,
             attempt: where.attempt ?? 0,
-            endorses: endorsementOf(where.proposal, endorsed),
+            endorses: endorsementOf(proposal, endorsed),
           },
           event: { type: 'vote_received', proposer: peerOf(endorsed), voter: peerOf(sender), vote: own.value },
+          signed: { kind: 'vote', valueId: proposal ?? null, signature: where.signature },
         };
       });
     },
     receiveNilVote(voter, vote, position) {
       return receive('vote', () => {
         const sender = memberOf('vote', 'voter', voter);
-        const where = positionOf('vote', attemptPositionSchema, position);
+        const where = positionOf('vote', nilVotePositionSchema, position);
         const own = adopt('vote', 'vote', vote, voteCodec, where.rank);
         return {
           candidate: { kind: 'vote', sender, rank: own.rank, contentId: own.id, attempt: where.attempt ?? 0, endorses: NIL },
           event: { type: 'vote_received', proposer: null, voter: peerOf(sender), vote: own.value },
+          signed: { kind: 'nil_vote', valueId: null, signature: where.signature },
         };
       });
     },
@@ -382,6 +552,7 @@ export function createEngineFacade<
         return {
           candidate: { kind: 'confirmation', sender, rank: own.rank, contentId: own.id, attempt: where.attempt ?? 0 },
           event: { type: 'confirmation_received', peer: peerOf(sender), state: own.value },
+          signed: { kind: 'confirmation', valueId: own.id, signature: where.signature },
         };
       });
     },
@@ -392,6 +563,7 @@ export function createEngineFacade<
         return {
           candidate: { kind: 'confirmation', sender, rank: where.rank, contentId: NIL, attempt: where.attempt, nil: true },
           event: { type: 'confirmation_received', peer: peerOf(sender), state: null },
+          signed: { kind: 'nil_confirmation', valueId: null, signature: where.signature },
         };
       });
     },
@@ -399,17 +571,27 @@ export function createEngineFacade<
       return receiveCertificate('confirmation', () => {
         const raw = certificate as unknown as { signers?: unknown } | undefined;
         const signers = unwrap('confirmation', identitiesOf('signers', readField(raw, 'signers'), membership.ids.length));
-        const where = positionOf('confirmation', certificatePositionSchema, withoutField(raw, 'signers'));
+        const signatures = plainField('confirmation', raw, 'signatures');
+        const where = positionOf('confirmation', certificatePositionSchema, withoutFields(raw, ['signers', 'signatures']));
         const own = adopt('confirmation', 'state', state, stateCodec, where.rank);
-        return { kind: 'confirmations', rank: own.rank, attempt: where.attempt, contentId: own.id, signers, value: own.value };
+        return {
+          record: { kind: 'confirmations', rank: own.rank, attempt: where.attempt, contentId: own.id, signers, value: own.value },
+          signatures,
+          valueDigest: where.valueDigest,
+        };
       });
     },
     receiveLockProof(proof) {
       return receiveCertificate('vote', () => {
         const raw = proof as unknown as { voters?: unknown } | undefined;
         const voters = unwrap('vote', identitiesOf('voters', readField(raw, 'voters'), membership.ids.length));
-        const where = positionOf('vote', lockProofPositionSchema, withoutField(raw, 'voters'));
-        return { kind: 'votes', rank: where.rank, attempt: where.attempt, contentId: where.value, signers: voters, value: null };
+        const signatures = plainField('vote', raw, 'signatures');
+        const where = positionOf('vote', lockProofPositionSchema, withoutFields(raw, ['voters', 'signatures']));
+        return {
+          record: { kind: 'votes', rank: where.rank, attempt: where.attempt, contentId: where.value, signers: voters, value: null },
+          signatures,
+          valueDigest: where.valueDigest,
+        };
       });
     },
   };
@@ -452,9 +634,18 @@ function readField(raw: unknown, field: string): unknown {
 }
 
 /** The object's other fields as plain data, for the schema to check. */
-function withoutField(raw: unknown, field: string): unknown {
+function withoutFields(raw: unknown, fields: readonly string[]): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
   const plain = JSON.parse(JSON.stringify(raw) ?? 'null') as Record<string, unknown> | null;
-  if (plain !== null && typeof plain === 'object') delete plain[field];
+  if (plain !== null && typeof plain === 'object') for (const field of fields) delete plain[field];
   return plain;
+}
+
+/** One field as plain data, read once; undefined when absent. */
+function plainField(kind: MessageKind, raw: unknown, field: string): unknown {
+  const value = readField(raw, field);
+  if (value === undefined) return undefined;
+  const plain = plainCopy(field, value, 65_536 * 100);
+  if (!plain.ok) throw new MalformedMessageError(kind, [plain.issue]);
+  return plain.value;
 }

@@ -1,6 +1,12 @@
+import type { CommitPacer } from './pacer';
+import { storedValueOf } from './storedLog';
 import type { ProviderCallInputs } from '../machines/round.machine';
 import type { ProviderCallOutputs, RoundPorts } from '../machines/roundPorts';
-import type { RoundSafetyRecord, RoundSafetyState, RoundThresholds, SafetyValueRecord } from '../machines/round.types';
+import type { RoundContext, RoundSafetyRecord, RoundSafetyState, RoundThresholds, SafetyValueRecord } from '../machines/round.types';
+import { votableProposals } from '../guards/roundChange';
+import type { EngineSigning } from './signing/engineSigning';
+import type { ProposalPool } from './proposals/pool';
+import { NIL_DIGEST, valueDigestOf } from './signing/statement';
 import type { TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
 import type { ConsensusEngineConfig } from './config';
@@ -32,6 +38,13 @@ function toMap<T extends Unique>(records: Readonly<Record<Identity, Unique>>, lo
   return copies;
 }
 
+/** How provider calls read the running round: its context now, once the actor exists. */
+export interface RoundLink {
+  context: () => RoundContext | null;
+  /** Told of each commit by the facade; paces the next round's collect step (see `CommitPacer`). */
+  pacer?: CommitPacer;
+}
+
 /**
  * The app's providers as the round machine's ports. Each provider call runs in
  * an async function, so a provider that throws synchronously becomes a
@@ -47,12 +60,35 @@ export function providerPorts<
   config: ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>,
   logger: TraceLogger,
   thresholdsFor: (active: StateT) => RoundThresholds,
+  signing: EngineSigning | null = null,
+  link: RoundLink = { context: () => null },
+  proposals: ProposalPool<StateT, unknown> | null = null,
 ): RoundPorts {
   const { providers } = config;
+  const { voting, relay } = providers;
+  /** The lock whose proof was last handed to the relay: once per lock. */
+  let provenLock = '';
+
+  /** The signature over this node's statement, as a position field; none without keys. */
+  const signed = (kind: 'vote' | 'nil_vote' | 'confirmation' | 'nil_confirmation', rank: number, attempt: number, id: string | null) =>
+    signing === null ? {} : { signature: signing.signOwn(kind, rank, attempt, id === null ? NIL_DIGEST : valueDigestOf(id)) };
+
+  /** After this node confirmed `id`: the proof behind its lock goes to the relay, once. */
+  const relayLockProof = (rank: number, id: string) => {
+    const lock = link.context()?.lock;
+    if (signing === null || relay === undefined || lock == null || lock.contentId !== id) return;
+    const key = `${rank}|${lock.attempt}|${id}`;
+    if (key === provenLock) return;
+    const proof = signing.lockProof(rank, lock.attempt, id);
+    if (proof === null) return;
+    provenLock = key;
+    Promise.resolve()
+      .then(() => relay.sendLockProof(proof))
+      .catch((error: unknown) => logger.error('relay.sendLockProof failed', error));
+  };
   const codec = config.codec.state;
 
-  /** A value as storage keeps it: plain data, the codec's or JSON's. */
-  const plain = (value: Unique): unknown => JSON.parse(JSON.stringify(codec.encode ? codec.encode(value as StateT) : value) ?? 'null');
+  const plain = (value: Unique): unknown => storedValueOf(value as StateT, codec);
   const keep = (kept: SafetyValueRecord<Unique> | null | undefined): SafetyValueRecord<unknown> | null => {
     if (kept === null || kept === undefined) return null;
     const { value, ...ids } = kept;
@@ -121,7 +157,10 @@ export function providerPorts<
       return leaders;
     }),
     collect: call('collect', async (_, signal) => {
-      const collected = await providers.liveness.collect(signal);
+      await link.pacer?.wait(signal);
+      const round = link.context();
+      const batch = proposals === null || round === null ? [] : proposals.batchFor(round.activeRank + 1, round.activeState as StateT);
+      const collected = await providers.liveness.collect(signal, batch as never[]);
       checkUnique('collect', collected, 'collected');
       return collected;
     }),
@@ -137,20 +176,32 @@ export function providerPorts<
       providers.voting.sendProposal(proposal.clone() as StateT, signal, { rank, attempt, validAttempt }),
     ),
     decideAndSendVote: call('decideAndSendVote', async ({ proposals, rank, attempt }, signal) => {
-        const offered = toMap<StateT>(proposals, logger);
-        const decision = await providers.voting.decideAndSendVote(offered, signal, { rank, attempt });
-        if (typeof decision !== 'object' || decision === null) {
-          throw new ProviderContractError('decideAndSendVote', 'must resolve to { proposer, vote }');
-        }
-        checkUnique('decideAndSendVote', decision.vote, 'vote');
-        if (decision.proposer === null) return decision;
+      const offered = toMap<StateT>(proposals, logger);
+      const split = voting.decideVote !== undefined && voting.sendVote !== undefined;
+      const name = split ? 'decideVote' : 'decideAndSendVote';
+      const decide = split ? voting.decideVote : voting.decideAndSendVote;
+      const decision = await decide!.call(voting, offered, signal, { rank, attempt });
+      if (typeof decision !== 'object' || decision === null) {
+        throw new ProviderContractError(name, 'must resolve to { proposer, vote }');
+      }
+      checkUnique(name, decision.vote, 'vote');
+      let proposal: string | null = null;
+      if (decision.proposer !== null) {
         const proposer = uniqueSchema('proposer').safeParse(decision.proposer);
         if (!proposer.success) {
-          throw new ProviderContractError('decideAndSendVote', describeIssues(proposer.error).join('; '));
+          throw new ProviderContractError(name, describeIssues(proposer.error).join('; '));
         }
-        return decision;
-      },
-    ),
+        if (!split) return decision;
+        // Sent only if the books and the lock allow it now; otherwise the machine reports the choice.
+        const context = link.context();
+        const chosen = context === null ? undefined : votableProposals(context)[proposer.data.id];
+        if (chosen === undefined) return decision;
+        proposal = chosen.contentId;
+      } else if (!split) return decision;
+      const position = { rank, attempt, proposal, ...signed(proposal === null ? 'nil_vote' : 'vote', rank, attempt, proposal) };
+      await voting.sendVote!.call(voting, decision, signal, position);
+      return decision;
+    }),
     finalizeVotes: call('finalizeVotes', async ({ proposals, votes }, signal) => {
       const result = await providers.voting.finalizeVotes(toMap<StateT>(proposals, logger), toMap<VoteT>(votes, logger), signal);
       if (typeof result !== 'object' || result === null) {
@@ -165,9 +216,11 @@ export function providerPorts<
     }),
     sendConfirmation: call('sendConfirmation', async ({ finalized, rank, attempt }, signal) => {
       if (finalized !== null) {
-        await providers.voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt });
+        const id = finalized.identity();
+        await voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt, ...signed('confirmation', rank, attempt, id) });
+        relayLockProof(rank, id);
       } else {
-        await providers.voting.sendNilConfirmation?.({ rank, attempt }, signal);
+        await voting.sendNilConfirmation?.({ rank, attempt, ...signed('nil_confirmation', rank, attempt, null) }, signal);
       }
     }),
     loadSafety: call('loadSafety', async () => {

@@ -7,10 +7,10 @@ import type { ConsensusInputError } from './errors';
 /**
  * Refusals that say the sender and this node do not understand each other
  * (a transport that passes the wrong shape, a codec that does not match,
- * membership lists that differ), rather than the everyday late or repeated
+ * membership lists that differ, keys or chain ids that differ), rather than the everyday late or repeated
  * message, which is refused without a word.
  */
-const TELLING: ReadonlySet<ConsensusInputError['code']> = new Set(['malformed', 'not_member']);
+const TELLING: ReadonlySet<ConsensusInputError['code']> = new Set(['malformed', 'not_member', 'invalid_signature']);
 
 const PLURAL = { liveness: 'liveness announcements', proposal: 'proposals', vote: 'votes', confirmation: 'confirmations' } as const;
 

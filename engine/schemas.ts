@@ -112,13 +112,22 @@ export const proposalPositionSchema = z
   .refine((p) => p.validAttempt == null || p.validAttempt < (p.attempt ?? 0), {
     message: "validAttempt must be an earlier attempt than the proposal's own",
   });
+/** A signature as the engine hands it out (base64 Ed25519); checked for what it signs later. */
+const signature = z.string().max(128);
+const digest = z.string().regex(/^[0-9a-f]{64}$/);
+// `proposal: null` is how the engine hands out a nil vote's position.
 export const votePositionSchema = z
-  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), proposal: identity.optional() })
+  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), proposal: identity.nullable().optional(), signature: signature.optional() })
   .strict();
-export const attemptPositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber.optional() }).strict();
-export const nilConfirmationPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber }).strict();
-export const certificatePositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber }).strict();
-export const lockProofPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber, value: identity }).strict();
+export const attemptPositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), signature: signature.optional() }).strict();
+export const nilVotePositionSchema = attemptPositionSchema.extend({ proposal: z.null().optional() }).strict();
+export const nilConfirmationPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber, signature: signature.optional() }).strict();
+export const certificatePositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber, valueDigest: digest.optional() }).strict();
+export const lockProofPositionSchema = z
+  .object({ rank: rankNumber, attempt: attemptNumber, value: identity, valueDigest: digest.optional() })
+  .strict();
+/** A certificate's or proof's signatures, parallel to its signers. */
+export const signatureListSchema = z.array(signature).max(65_536);
 
 const keptValue = z
   .object({ contentId: identity, proposerId: identity.nullable(), attempt: attemptNumber, value: z.unknown().optional() })

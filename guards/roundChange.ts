@@ -11,7 +11,7 @@ import type {
 import { attemptsAt, entriesAt, lookup, slotKey } from '../machines/rankBook';
 import { proversKnown } from './provers';
 import { nextRank } from './rank';
-import { isQuorum, weightOf } from './quorum';
+import { isQuorum, weightOf, weightOfSenders } from './quorum';
 
 /**
  * Round change (SPEC §2.8): Tendermint's locking rules ("The latest gossip on
@@ -395,4 +395,28 @@ export function shouldSkipAhead(context: RoundContext): boolean {
 export function attemptTimeoutOf(context: RoundContext): number {
   const { attempt: base, attemptGrowth, attemptMax } = context.timeouts;
   return Math.min(attemptMax, base * attemptGrowth ** context.attempt);
+}
+
+/**
+ * Whether the current attempt's timer should run once more instead of
+ * ending the attempt: attempts no longer grow (their timeout is at its cap),
+ * this one has not run twice yet, and this node heard almost no one in it
+ * (voting a value or nil, or confirming: less than f + 1 weight, itself
+ * included).
+ *
+ * A node whose timers run an attempt ahead of the others' leaves each
+ * attempt about when the others arrive in it, and so never adds its vote to
+ * theirs; fewer than f + 1 ahead are too few for the others to skip to it.
+ * While attempts grow, each lasts longer than the others' previous one and
+ * the overlap lets it vote; once they stop growing, nothing brings it back
+ * in step but waiting. Once only, so that a node that hears no one still
+ * moves on; and not when f + 1 were heard, so that an ordinary slow attempt
+ * ends on time.
+ */
+export function mayExtendAttempt(context: RoundContext): boolean {
+  if (context.attemptExtended === context.attempt || attemptTimeoutOf(context) < context.timeouts.attemptMax) return false;
+  const slot = slotKey(nextRank(context), context.attempt);
+  const heard = new Set<Identity>([...Object.keys(entriesAt(context.votes, slot)), ...Object.keys(entriesAt(context.confirmations, slot))]);
+  heard.add(context.selfId);
+  return weightOfSenders(context.membership, heard) < context.membership.honest;
 }

@@ -244,6 +244,8 @@ export interface RoundContext {
   confirmedAttempt: number;
   /** Highest attempt whose confirmation this node has sent; -1 for none. */
   confirmationSentAttempt: number;
+  /** The attempt whose timer was run a second time, waiting for a quorum to be heard in it; -1 for none. */
+  attemptExtended: number;
   /** lockedValue / lockedAttempt. */
   lock: LockRecord | null;
   /** validValue / validAttempt: the latest value seen with 2f + 1 votes. */

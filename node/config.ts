@@ -40,7 +40,8 @@ export type NodeProviders<
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
-> = Omit<ConsensusProviders<StateT, VoteT, PeerIDT, CollectedT>, 'leader'> &
+  PayloadT = never,
+> = Omit<ConsensusProviders<StateT, VoteT, PeerIDT, CollectedT, PayloadT>, 'leader'> &
   (
     | { prover: StateProver<StateT, CollectedT>; leader?: undefined }
     | { leader: LeaderProvider<StateT, PeerIDT, CollectedT>; prover?: undefined }
@@ -51,14 +52,15 @@ export interface NodeConfig<
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
-> extends Omit<ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT>, 'providers' | 'members'> {
+  PayloadT = never,
+> extends Omit<ConsensusEngineConfig<StateT, VoteT, PeerIDT, CollectedT, PayloadT>, 'providers' | 'members'> {
   /**
    * Every member of the cluster, this node included, optionally with a
    * voting weight for the rounds. Election ids are their identities; the
    * election counts one vote per member.
    */
   members: MemberConfig<PeerIDT>[];
-  providers: NodeProviders<StateT, VoteT, PeerIDT, CollectedT>;
+  providers: NodeProviders<StateT, VoteT, PeerIDT, CollectedT, PayloadT>;
   election: NodeElectionConfig;
   /**
    * Restart an undecided round when the election names a leader its prover

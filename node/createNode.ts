@@ -1,3 +1,4 @@
+import { attachNodeMetrics } from '../engine/attachMetrics';
 import { createActor, waitFor, type Actor } from 'xstate';
 import {
   buildRoundEngineMachine,
@@ -27,7 +28,8 @@ export interface ConsensusNode<
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
-> extends Omit<ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT>, 'actor'> {
+  PayloadT = never,
+> extends Omit<ConsensusEngine<StateT, VoteT, PeerIDT, CollectedT, PayloadT>, 'actor'> {
   /** The node machine: the root of this node's actor system. */
   readonly actor: Actor<NodeMachine>;
   /** The round machine, `actor.system.get(SYSTEM_IDS.round)`. */
@@ -84,7 +86,10 @@ export function createNode<
   VoteT extends Unique,
   PeerIDT extends Unique,
   CollectedT extends Unique,
->(config: NodeConfig<StateT, VoteT, PeerIDT, CollectedT>): ConsensusNode<StateT, VoteT, PeerIDT, CollectedT> {
+  PayloadT = never,
+>(input: NodeConfig<StateT, VoteT, PeerIDT, CollectedT, PayloadT>): ConsensusNode<StateT, VoteT, PeerIDT, CollectedT, PayloadT> {
+  // Payloads are the app's own type; the engine holds them as they come.
+  const config = input as unknown as NodeConfig<StateT, VoteT, PeerIDT, CollectedT>;
   const resolved = resolveNodeConfig(config);
   const members = new Map<NodeId, PeerIDT>(resolved.members.map((member) => [member.identity(), member]));
   const memberOf = (id: NodeId | null): PeerIDT | null => {
@@ -139,7 +144,7 @@ export function createNode<
   nodeActor = actor;
   const roundActor = actor.system.get(SYSTEM_IDS.round) as RoundActorRef;
   const electionActor = actor.system.get(SYSTEM_IDS.election) as ElectionActor;
-  const facade = createEngineFacade(build, roundActor);
+  const facade = createEngineFacade(build, roundActor, () => actor.getSnapshot().context.term);
 
   const outboundListeners = new Set<OutboundListener<PeerIDT>>();
   const roleListeners = new Set<RoleChangeListener>();
@@ -170,7 +175,7 @@ export function createNode<
     return () => set.delete(listener);
   };
 
-  return {
+  const api: ConsensusNode<StateT, VoteT, PeerIDT, CollectedT, PayloadT> = {
     ...facade.api,
     actor: node,
     roundActor,
@@ -199,4 +204,7 @@ export function createNode<
     getTerm: () => node.getSnapshot().context.term,
     getLeader: () => memberOf(node.getSnapshot().context.leader),
   };
+  // Before the start, so the first rank and the first role change are seen.
+  if (build.config.metrics !== undefined) attachNodeMetrics(api, build.config.metrics, { clock: build.clock });
+  return api;
 }

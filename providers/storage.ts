@@ -1,3 +1,5 @@
+import { positionByIndex } from '../engine/byIndex';
+import type { CommitCertificate } from '../engine/signing/certificate';
 import type { RoundSafetyRecord } from '../machines/round.types';
 
 export type { RoundSafetyRecord };
@@ -48,13 +50,76 @@ export interface RoundSafetyStorage {
 /** Everything a node must not forget across a crash: one object can keep both records. */
 export type SafetyStorage = ElectionStorage & RoundSafetyStorage;
 
+/** A commit log entry as storage keeps it: the value as plain data (the state codec's), the proposer by identity. */
+export interface StoredLogEntry {
+  index: number;
+  rank: number;
+  attempt: number;
+  term: number | null;
+  valueDigest: string;
+  proposer: string | null;
+  certificate: CommitCertificate | null;
+  payload: unknown;
+}
+
+/**
+ * The app's state after the entry at `index` (`data`: the JSON text its state
+ * machine's `snapshot()` gave), with that entry's committed value (plain
+ * data, as in a `StoredLogEntry`) and certificate: a restart restores it and
+ * applies the log after it.
+ */
+export interface StoredSnapshot {
+  index: number;
+  valueDigest: string;
+  certificate: CommitCertificate | null;
+  value: unknown;
+  data: string;
+}
+
+/**
+ * The engine's commit log, kept across restarts. An engine built over a
+ * storage that has one resumes where its log ends: the last entry's value is
+ * its active state if it is past the configured initial state.
+ *
+ * Contract: `readLog` is synchronous, so the store is opened (and its log
+ * read) before the engine is built, and gives the entries in index order;
+ * `appendLogEntry` takes an entry for an index not held (past the tail, or
+ * filling a place below it that a sync skipped), resolves once it is
+ * durable, and appends land in call order; `compactLog(below)` may forget
+ * the entries below `below`, and only those.
+ */
+export interface LogStorage {
+  readLog(): readonly StoredLogEntry[];
+  appendLogEntry(entry: StoredLogEntry): Promise<void>;
+  compactLog(below: number): Promise<void>;
+  /** The newest snapshot saved, or null; synchronous like `readLog`. */
+  readSnapshot(): StoredSnapshot | null;
+  /** Resolves once durable; a snapshot older than the one kept changes nothing. */
+  saveSnapshot(snapshot: StoredSnapshot): Promise<void>;
+}
+
+/** All a node keeps: term and vote, the round's lock and attempts, and the commit log. */
+export type NodeStorage = SafetyStorage & LogStorage;
+
+/** Whether `storage` keeps a commit log too. */
+export function keepsLog(storage: object | undefined): storage is LogStorage {
+  const candidate = storage as Partial<LogStorage> | undefined;
+  return (
+    typeof candidate?.readLog === 'function' &&
+    typeof candidate.appendLogEntry === 'function' &&
+    typeof candidate.compactLog === 'function' &&
+    typeof candidate.readSnapshot === 'function' &&
+    typeof candidate.saveSnapshot === 'function'
+  );
+}
+
 /**
  * Fault hooks for tests and the simulator. A hook may throw (the operation
  * fails) or return a promise (the operation waits for it: a slow disk).
  */
 export interface StorageHooks {
   beforeLoad?: () => void | Promise<void>;
-  beforeSave?: (state: HardState | RoundSafetyRecord) => void | Promise<void>;
+  beforeSave?: (state: HardState | RoundSafetyRecord | StoredLogEntry) => void | Promise<void>;
 }
 
 const HARD_STATE_KEY = 'election/hard-state';
@@ -66,11 +131,14 @@ const ROUND_SAFETY_KEY = 'round/safety';
  * simulator models crash + restart by stopping an actor and creating a new one
  * over the same storage object.
  */
-export class InMemorySafetyStorage implements SafetyStorage {
+export class InMemorySafetyStorage implements NodeStorage {
   /** Replace or clear at any time to inject faults. */
   hooks: StorageHooks;
 
   private readonly records = new Map<string, string>();
+  /** The commit log in index order, each entry as JSON. */
+  private log: Array<{ index: number; encoded: string }> = [];
+  private snapshot: string | null = null;
   private tail: Promise<void> = Promise.resolve();
   private completedSaves = 0;
 
@@ -104,11 +172,45 @@ export class InMemorySafetyStorage implements SafetyStorage {
     return encoded === undefined ? null : (JSON.parse(encoded) as RoundSafetyRecord);
   }
 
+  readLog(): StoredLogEntry[] {
+    return this.log.map(({ encoded }) => JSON.parse(encoded) as StoredLogEntry);
+  }
+
+  appendLogEntry(entry: StoredLogEntry): Promise<void> {
+    const encoded = JSON.stringify(entry);
+    return this.chain(entry, () => {
+      const at = positionByIndex(this.log, entry.index);
+      if (this.log[at]?.index === entry.index) throw new RangeError(`log entry ${entry.index} is already stored`);
+      this.log.splice(at, 0, { index: entry.index, encoded });
+    });
+  }
+
+  readSnapshot(): StoredSnapshot | null {
+    return this.snapshot === null ? null : (JSON.parse(this.snapshot) as StoredSnapshot);
+  }
+
+  saveSnapshot(snapshot: StoredSnapshot): Promise<void> {
+    const encoded = JSON.stringify(snapshot);
+    return this.chain(null, () => {
+      if (this.snapshot === null || (JSON.parse(this.snapshot) as StoredSnapshot).index < snapshot.index) this.snapshot = encoded;
+    });
+  }
+
+  compactLog(below: number): Promise<void> {
+    return this.chain(null, () => {
+      this.log = this.log.filter(({ index }) => index >= below);
+    });
+  }
+
   private write(key: string, record: HardState | RoundSafetyRecord, encoded: string): Promise<void> {
+    return this.chain(record, () => this.records.set(key, encoded));
+  }
+
+  private chain(record: HardState | RoundSafetyRecord | StoredLogEntry | null, apply: () => void): Promise<void> {
     // Chained so saves land in call order even when a hook delays one of them.
     const write = this.tail.then(async () => {
-      await this.hooks.beforeSave?.(record);
-      this.records.set(key, encoded);
+      if (record !== null) await this.hooks.beforeSave?.(record);
+      apply();
       this.completedSaves += 1;
     });
     this.tail = write.catch(() => undefined);

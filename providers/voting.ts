@@ -16,6 +16,22 @@ export interface ProposalPosition extends AttemptPosition {
 }
 
 /**
+ * A position with this node's signature over what it sends (SPEC §4,
+ * README "What a signature covers"), when the engine signs: carry it with the
+ * message, and pass it back in the position of the matching `receive*` call.
+ * The app never signs or checks anything itself.
+ */
+export interface SignedPosition extends AttemptPosition {
+  signature?: string;
+}
+
+/** Where a vote sits, what it endorses, and its signature when the engine signs. */
+export interface VotePosition extends SignedPosition {
+  /** The identity of the proposal voted for; null for a nil vote. */
+  proposal: Identity | null;
+}
+
+/**
  * The vote a node decided on, and the prover whose proposal it endorses;
  * `proposer: null` for a nil vote.
  */
@@ -41,6 +57,11 @@ export interface Finalization<StateT extends Unique, PeerIDT extends Unique> {
  * Everything sent must carry its position, so peers can pass it to
  * `receiveProposal`, `receiveVote` / `receiveNilVote` and
  * `receiveConfirmation` / `receiveNilConfirmation`.
+ *
+ * A vote is decided and sent in one call (`decideAndSendVote`), or, as an
+ * engine with keys requires, decided (`decideVote`) and then sent
+ * (`sendVote`) once the engine has checked the choice against its lock and
+ * signed it.
  */
 export interface VotingProvider<StateT extends Unique, VoteT extends Unique, PeerIDT extends Unique> {
   /** Broadcasts this node's proposal for `position`. */
@@ -54,11 +75,19 @@ export interface VotingProvider<StateT extends Unique, VoteT extends Unique, Pee
    * proposal it judges valid, or when `proposals` is empty, it broadcasts a
    * nil vote and returns `{ proposer: null, vote }`.
    */
-  decideAndSendVote(
+  decideAndSendVote?(
     proposals: ReadonlyMap<Identity, StateT>,
     signal: AbortSignal,
     position: AttemptPosition,
   ): Promise<VoteDecision<VoteT, PeerIDT>>;
+  /** As `decideAndSendVote`, without sending: the engine sends the vote through `sendVote` if its lock allows it. */
+  decideVote?(
+    proposals: ReadonlyMap<Identity, StateT>,
+    signal: AbortSignal,
+    position: AttemptPosition,
+  ): Promise<VoteDecision<VoteT, PeerIDT>>;
+  /** Broadcasts the vote `decideVote` chose, with its position and signature. */
+  sendVote?(decision: VoteDecision<VoteT, PeerIDT>, signal: AbortSignal, position: VotePosition): Promise<void>;
   /** Folds the quorum's votes onto the proposal they endorse and returns it as the next state. */
   finalizeVotes(
     proposals: ReadonlyMap<Identity, StateT>,
@@ -66,10 +95,10 @@ export interface VotingProvider<StateT extends Unique, VoteT extends Unique, Pee
     signal: AbortSignal,
   ): Promise<Finalization<StateT, PeerIDT>>;
   /** Broadcasts that this node locked on `finalized` at `position` and confirms it. */
-  sendConfirmation(finalized: StateT, signal: AbortSignal, position: AttemptPosition): Promise<void>;
+  sendConfirmation(finalized: StateT, signal: AbortSignal, position: SignedPosition): Promise<void>;
   /**
    * Broadcasts a nil confirmation: 2f + 1 voted nil at `position`. Optional:
    * without it the attempt ends on its timeout instead of at once.
    */
-  sendNilConfirmation?(position: AttemptPosition, signal: AbortSignal): Promise<void>;
+  sendNilConfirmation?(position: SignedPosition, signal: AbortSignal): Promise<void>;
 }

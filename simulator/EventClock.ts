@@ -139,8 +139,11 @@ export class EventClock implements ConsensusClock {
     limit = Number.POSITIVE_INFINITY,
     maxEvents = Number.POSITIVE_INFINITY,
     afterInstant?: () => void,
+    /** Work outside simulated time (a real disk's writes) the next instant must wait for. */
+    settle?: () => Promise<void>,
   ): Promise<number> {
     await drainMicrotasks();
+    await settle?.();
     let events = 0;
     while (!stop() && events < maxEvents) {
       const fired = this.fireInstant(limit, maxEvents - events);
@@ -151,6 +154,7 @@ export class EventClock implements ConsensusClock {
       events += fired;
       afterInstant?.();
       await drainMicrotasks();
+      await settle?.();
     }
     return events;
   }

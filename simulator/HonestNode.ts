@@ -1,4 +1,8 @@
-import type { AttemptChange } from '../engine/createConsensusEngine';
+import type { ClusterKeys } from './keys';
+import { attachNodeMetrics } from '../engine/attachMetrics';
+import { createEngineMetrics, type EngineMetrics } from '../engine/metrics';
+import type { Registry, RegistryContentType } from 'prom-client';
+import type { AttemptChange, LogEntry, ProposalOutcome } from '../engine/createConsensusEngine';
 import type { ElectionRole } from '../machines/election.machine';
 import { ElectionMessageError, type ElectionMessage, type ElectionMessageErrorCode, type ElectionTiming } from '../machines/election.schemas';
 import type { RoundTimeouts } from '../machines/round.types';
@@ -7,16 +11,18 @@ import type { ConsensusClock } from '../providers/clock';
 import type { RandomSource } from '../providers/random';
 import type { SimulatedNetwork } from '../providers/simulatedNetwork';
 import { InMemoryElectionStorage, type ElectionStorage } from '../providers/storage';
+import type { DiskStorage, SimulatedStorage } from './simulatedDisk';
 import { ledgerCodec } from '../examples/ledger/codec';
 import { LedgerNode, type DeliveryOutcome, type LedgerNodeOptions } from '../examples/ledger/LedgerNode';
 import { LedgerStore } from '../examples/ledger/LedgerStore';
 import type { LedgerMessage } from '../examples/ledger/messages';
+import type { LedgerPayload } from '../examples/ledger/nodeTypes';
 import { LedgerPeer, type LedgerBatch, type LedgerFrame, type LedgerVote } from '../examples/ledger/types';
 import { idleProviders } from './idleApp';
 import type { ElectionView } from './LeaderLiveness';
 
 /** A simulated member: the round machine and the election in one `createNode`. */
-export type SimNode = ConsensusNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+export type SimNode = ConsensusNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
 
 /** A node's election state as the simulator reports it; `down` while crashed. */
 export interface NodeElectionState {
@@ -43,13 +49,15 @@ export interface HonestNodeWorld {
   /** Test-only: rewrites an election message before `to` reads it (a broken rule, for negative controls). */
   tamperIncoming?: (from: string, to: string, raw: unknown) => unknown;
   /** Test-only: what a node's election persists through, given the storage that outlives its crashes. */
-  wrapStorage?: (node: string, storage: InMemoryElectionStorage) => ElectionStorage;
+  wrapStorage?: (node: string, storage: SimulatedStorage) => ElectionStorage;
   /**
    * `ledger`: the demo ledger orders heights. `idle`: an election-only run;
    * the round machine has nothing to do (see `idleApp.ts`).
    */
   app: 'ledger' | 'idle';
-  ledgerOptions: Omit<LedgerNodeOptions, 'self' | 'members' | 'clock' | 'random' | 'send' | 'store' | 'onPublish'>;
+  ledgerOptions: Omit<LedgerNodeOptions, 'self' | 'members' | 'clock' | 'random' | 'send' | 'store' | 'onPublish' | 'keys'>;
+  /** The cluster's keys; none: engines without keys (runs that break a round-change rule on purpose). */
+  keys?: ClusterKeys;
   timeouts: Partial<RoundTimeouts>;
   electionTiming?: Partial<ElectionTiming>;
   /** How long a restarted node listens before it votes (`LedgerNodeOptions.listenFirstMs`). */
@@ -61,6 +69,12 @@ export interface HonestNodeWorld {
   onPublish: (node: string, message: LedgerMessage) => void;
   /** A node committed `rank` in `attempt` (0 = the first). */
   onCommitAttempt: (node: string, rank: number, attempt: number) => void;
+  /** A node's engine appended `entry` to its commit log (ranks adopted through sync are not logged). */
+  onLogAppend?: (node: string, entry: LogEntry<LedgerFrame, LedgerPeer>) => void;
+  /** Entries each honest node keeps proposed (`engine.propose`); 0 or absent: none. */
+  clients?: number;
+  /** A proposal of `node` settled; `carried`: for `committed`, whether the log entry at its index carries it. */
+  onProposalSettled?: (node: string, payload: string, outcome: ProposalOutcome, carried: boolean) => void;
   onAttemptChange: (node: string, change: AttemptChange) => void;
   onDelivered: (node: string, from: string, message: LedgerMessage, outcome: DeliveryOutcome) => void;
   onElectionDelivered: (node: string, from: string, raw: unknown, outcome: ElectionDeliveryOutcome) => void;
@@ -70,6 +84,8 @@ export interface HonestNodeWorld {
   onTermChange: (node: string, from: number, to: number) => void;
   /** The engine threw something untyped, or an actor failed. */
   onEngineFailure: (node: string, error: unknown) => void;
+  /** Where every honest node's metrics go (a `node` label each); none: nodes are not metered. */
+  metricsRegistry?: Registry<RegistryContentType>;
 }
 
 /**
@@ -82,8 +98,8 @@ export interface HonestNodeWorld {
  */
 export class HonestNode {
   readonly store = new LedgerStore();
-  /** Term and vote; the same object across restarts, as a disk would be. */
-  readonly electionStorage = new InMemoryElectionStorage();
+  /** Term and vote, the round's lock and the commit log; the same object across restarts, as a disk would be. */
+  readonly electionStorage: SimulatedStorage;
   /** Null in an election-only run. */
   ledger: LedgerNode | null = null;
   node!: SimNode;
@@ -99,13 +115,23 @@ export class HonestNode {
   private previousTransitions = 0;
   private previousProviderErrors = 0;
   readonly refused: Record<string, number> = {};
+  /** One for every incarnation: a restarted node's counters go on from where they were. */
+  private metrics: EngineMetrics | null = null;
+  private detachMetrics: (() => void) | null = null;
 
   constructor(
     readonly name: string,
     private readonly world: HonestNodeWorld,
     private readonly random: RandomSource,
     private readonly electionRandom: RandomSource,
-  ) {}
+    /** A store on disk (`--storage disk`); in memory by default. */
+    storage?: DiskStorage,
+  ) {
+    this.electionStorage = storage ?? new InMemoryElectionStorage();
+    this.disk = storage ?? null;
+  }
+
+  private readonly disk: DiskStorage | null;
 
   /** Each write of the safety data takes its time on the simulated clock, as a slow disk's would. */
   private slowDisk(): void {
@@ -126,6 +152,9 @@ export class HonestNode {
     if (world.app === 'ledger') {
       this.ledger = new LedgerNode({
         ...world.ledgerOptions,
+        ...(world.keys === undefined
+          ? {}
+          : { keys: { privateKey: world.keys.privateKeyOf(name), publicKeys: world.keys.publicKeys, verifier: world.keys.verifier } }),
         listenFirstMs: restart ? world.rejoinQuietMs : 0,
         self: name,
         members: world.members,
@@ -168,7 +197,14 @@ export class HonestNode {
     node.roundActor.subscribe({ error: failed });
     node.electionActor.subscribe({ error: failed });
     node.addListener((from, to, event) => world.onTransition(name, from, to, event));
-    node.onCommit(({ rank, attempt }) => world.onCommitAttempt(name, rank, attempt));
+    node.onCommit(({ rank, attempt }) => {
+      world.onCommitAttempt(name, rank, attempt);
+      this.propose();
+    });
+    // Synchronously, as each entry enters the log (committed, or filled in
+    // from peers after a sync): seen at the instant it was made, and the
+    // listener goes with the engine (no follower to end).
+    node.onLogEntry((entry) => world.onLogAppend?.(name, entry));
     node.onAttemptChange((change) => world.onAttemptChange(name, change));
     node.onRoleChange((from, to, term) => world.onRoleChange(name, from, to, term));
     node.onLeaderChange((leader, term) => {
@@ -184,12 +220,39 @@ export class HonestNode {
       if (message.type === 'request_vote_response' && message.granted && !message.preVote) this.votesGranted += 1;
       world.sendElection(name, to.identity(), message);
     });
+    if (world.metricsRegistry !== undefined) {
+      this.metrics ??= createEngineMetrics({ registry: world.metricsRegistry, labels: { node: name } });
+      this.detachMetrics = attachNodeMetrics(node, this.metrics, { clock: world.clock });
+    }
     world.network.attach(name, (from, message) => this.receive(from, message));
     world.electionNetwork.attach(name, (from, raw) => this.receiveElection(from, raw));
     this.down = false;
     if (this.ledger !== null) this.ledger.start();
     else node.start();
+    this.propose();
   }
+
+  /** Keeps `world.clients` of this node's entries proposed, each outcome checked against the log. */
+  private propose(): void {
+    const clients = this.world.clients ?? 0;
+    const node = this.node;
+    if (clients === 0 || this.down || this.ledger === null) return;
+    for (let i = 0; i < clients && node.getPendingProposalCount() < clients; i += 1) {
+      // A name of its own per client entry, over every incarnation: `c-` keeps it apart from the node's own entries.
+      const payload = `tx:c-${this.name}:${(this.proposed += 1)}:0`;
+      node.propose(payload).then(
+        (outcome) => {
+          const carried = outcome.outcome === 'committed' && (node.log.get(outcome.index)?.payload.entries.includes(payload) ?? false);
+          this.world.onProposalSettled?.(this.name, payload, outcome, carried);
+        },
+        // Refused or stopped: a proposal no one acknowledged.
+        () => this.world.onProposalSettled?.(this.name, payload, { outcome: 'aborted', reason: 'stopped' }, false),
+      );
+    }
+  }
+
+  /** Client entries proposed so far, over every incarnation. */
+  private proposed = 0;
 
   crash(): void {
     if (this.down) return;
@@ -200,7 +263,11 @@ export class HonestNode {
     this.world.network.detach(this.name);
     this.world.electionNetwork.detach(this.name);
     this.ledger?.halt();
+    this.detachMetrics?.();
+    this.detachMetrics = null;
     this.node.actor.stop();
+    // The restart reads what a fresh open of the directory finds.
+    void this.disk?.reopen().catch((error: unknown) => this.world.onEngineFailure(this.name, error));
   }
 
   get transitions(): number {

@@ -17,7 +17,10 @@ import { LedgerFrame, LedgerVote } from '../examples/ledger/types';
  *   two candidates (itself included), across restarts;
  * - `double_message` (SPEC §2.8): an honest node sent two different
  *   proposals, votes or confirmations for one attempt of one rank, restarts
- *   included (re-sending the same one is fine).
+ *   included (re-sending the same one is fine);
+ * - `log_matching` (`LogMatching`): an honest node's commit log does not grow
+ *   strictly by index, two honest logs differ at one index, or an entry's
+ *   certificate does not prove it.
  */
 export type ViolationKind =
   | 'agreement'
@@ -27,7 +30,8 @@ export type ViolationKind =
   | 'engine_crash'
   | 'election_safety'
   | 'vote_fencing'
-  | 'double_message';
+  | 'double_message'
+  | 'log_matching';
 
 export interface Finding {
   kind: ViolationKind;

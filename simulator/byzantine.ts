@@ -1,5 +1,6 @@
 import type { RandomSource } from '../providers/random';
-import { confirmationPayload, votePayload } from '../examples/ledger/signing';
+import { NIL_DIGEST, valueDigestOf, type Statement } from '../engine/signing/index';
+import { LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
 import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 import { shiftingFrame, ShiftingCertificates } from './shapeShift';
@@ -72,7 +73,7 @@ export interface ByzantineContext {
    */
   finalizedAt: (height: number) => LedgerFrame | undefined;
   /** Signs with this node's own key (a Byzantine node cannot sign for others). */
-  sign: (payload: string) => string;
+  sign: (statement: Statement) => string;
   /** Reports what it did, for the trace. */
   note: (detail: string) => void;
   /**
@@ -351,8 +352,14 @@ export class ByzantineNode {
 
   private signedConfirmation(frame: LedgerFrame, attempt: number): LedgerMessage {
     const { self } = this.context;
-    const signature = this.context.sign(confirmationPayload(self, frame.height, attempt, frame.hash));
+    const signature = this.signs('confirmation', frame.height, attempt, frame.hash);
     return { kind: 'confirmation', peer: new LedgerPeer(self), state: frame, attempt, signature };
+  }
+
+  /** This node's signature over a statement, as its engine would make it: only the content is a lie. */
+  private signs(kind: Statement['kind'], rank: number, attempt: number, value: string | null): string {
+    const valueDigest = value === null ? NIL_DIGEST : valueDigestOf(value);
+    return this.context.sign({ chainId: LEDGER_CHAIN_ID, kind, rank, attempt, valueDigest });
   }
 
   private get peers(): string[] {
@@ -432,8 +439,9 @@ export class ByzantineNode {
       for (const to of group) {
         if (frame === undefined) {
           const vote = new LedgerVote(height, this.context.self, '', 'nil');
-          this.context.send(to, { kind: 'nil_vote', voter: self, vote, attempt });
-          this.context.send(to, { kind: 'nil_confirmation', peer: self, rank: height, attempt });
+          this.context.send(to, { kind: 'nil_vote', voter: self, vote, attempt, signature: this.signs('nil_vote', height, attempt, null) });
+          const signature = this.signs('nil_confirmation', height, attempt, null);
+          this.context.send(to, { kind: 'nil_confirmation', peer: self, rank: height, attempt, signature });
         } else {
           this.context.send(to, this.signedVote(height, attempt, frame.prover, frame.hash));
           this.context.send(to, this.signedConfirmation(frame, attempt));
@@ -447,7 +455,7 @@ export class ByzantineNode {
   private signedVote(height: number, attempt: number, proposer: string, frameHash: string): LedgerMessage {
     const { self } = this.context;
     const vote = new LedgerVote(height, self, proposer, frameHash);
-    const signature = this.context.sign(votePayload(self, height, attempt, proposer, frameHash));
+    const signature = this.signs('vote', height, attempt, frameHash);
     return { kind: 'vote', proposer: new LedgerPeer(proposer), voter: new LedgerPeer(self), vote, attempt, proposal: frameHash, signature };
   }
 
@@ -503,7 +511,8 @@ export class ByzantineNode {
         { kind: 'confirmation', peer: self, state: pick() },
         { kind: 'confirmation', peer: pick(), state: pick() },
         { kind: 'nil_confirmation', peer: self, rank: pick(), attempt: pick() },
-        { kind: 'certificate', rank: height, attempt: 0, state: pick(), signatures: [{ origin: this.context.self, signature: 'AAAA' }] },
+        { kind: 'certificate', state: pick(), certificate: { rank: height, attempt: 0, signers: [this.context.self], signatures: ['AAAA'] } },
+        { kind: 'lock_proof', proof: { rank: height, attempt: 0, value: 'garbage', voters: this.context.members, signatures: [] } },
         { kind: 'confirmation', peer: self, state: LedgerFrame.genesis(), attempt: 0, signature: 'not a signature' },
         { kind: 'proposal', peer: self, proposal: LedgerFrame.genesis(), attempt: -1 },
         { kind: 'vote', proposer: self, voter: self, vote, attempt: 1.5, proposal: 42 },

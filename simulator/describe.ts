@@ -22,15 +22,21 @@ export function describeMessage(message: unknown): string {
     case 'nil_confirmation':
       return `nil confirmation${at}`;
     case 'certificate':
-      return `certificate${at} ${Array.isArray(m.signatures) ? m.signatures.length : '(malformed)'} signatures`;
+      return `certificate${at} ${countOf(m.certificate, 'signers')} signers`;
     case 'lock_proof':
-      return `lock_proof${at} ${typeof m.frame === 'string' ? m.frame : '(malformed)'} ${Array.isArray(m.votes) ? m.votes.length : '(malformed)'} votes`;
+      return `lock_proof${at} ${countOf(m.proof, 'voters')} voters`;
     case 'liveness':
       return `liveness${at}`;
     case 'sync_request':
       return `sync_request after ${String(rank ?? '(malformed)')}`;
     case 'sync_response':
       return `sync_response ${Array.isArray(m.frames) ? m.frames.length : '(malformed)'} frames`;
+    case 'entries_request':
+      return `entries_request ${String(m.first)}..${String(m.last)}`;
+    case 'entries':
+      return `entries ${Array.isArray(m.entries) ? m.entries.length : '(malformed)'}`;
+    case 'payload':
+      return typeof m.payload === 'string' ? `payload ${m.payload}` : 'payload (malformed)';
   }
 }
 
@@ -48,5 +54,15 @@ export function describeElectionMessage(raw: unknown): string {
       return `heartbeat t${m.term} from ${m.leaderId}`;
     case 'heartbeat_response':
       return `heartbeat ${m.success ? 'ack' : 'nack'} t${m.term}`;
+  }
+}
+
+/** How many entries a certificate's or proof's list holds, as text (never throws). */
+function countOf(value: unknown, field: string): string {
+  try {
+    const list = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+    return Array.isArray(list) ? String(list.length) : '(malformed)';
+  } catch {
+    return '(malformed)';
   }
 }

@@ -69,6 +69,8 @@ export {
 export { EventClock, drainMicrotasks } from './EventClock';
 export { EventTrace, DEFAULT_TRACE_TAIL, type TraceEvent, type TraceEventType } from './EventTrace';
 export { SafetyChecker, type Finding, type SafetyCheckerOptions, type ViolationKind } from './SafetyChecker';
+export { LogMatching, type LogMatchingOptions, type LogMatchingSummary, type MatchedEntry } from './LogMatching';
+export { CommitLogRecorder, type CommitLogsJson, type FrameJson, type LogEntryJson } from './commitLogs';
 export {
   ByzantineNode,
   BEHAVIOUR_OPTIONS,

@@ -63,6 +63,12 @@ export interface SimulationOptions {
    * keep it from voting or confirming, nor make it vote without saving.
    */
   storageMs: LatencyRange;
+  /**
+   * Where honest nodes keep term, vote, lock and log: `memory` (default), or
+   * `disk`, a real store per node in a temp directory, closed and opened
+   * again at each crash, so restarts run the real recovery code.
+   */
+  storage: 'memory' | 'disk';
   /** Engine rank window (default 16). */
   rankWindow: number;
   /** Most peer messages a node may hold; default the engine's bound, 4 × window × n. */
@@ -85,6 +91,24 @@ export interface SimulationOptions {
   maxSimulatedMs?: number;
   /** Overrides for the election's SPEC §3 timing (150–300 ms timeouts, 50 ms heartbeats). API only. */
   electionTiming?: Partial<ElectionTiming>;
+  /**
+   * Carry every honest node's commit log in the report (`logs`), with the
+   * members' public keys, for a single run's `--json`. Off by default: a
+   * sweep or a bench would only pay for it.
+   */
+  keepLogs?: boolean;
+  /**
+   * Meter every honest node (`attachNodeMetrics`, one registry, a `node`
+   * label each; a restarted node goes on counting where it left off) and put
+   * the Prometheus text exposition in the report (`metrics`).
+   */
+  metrics?: boolean;
+  /**
+   * Clients: each honest node keeps this many of its own entries proposed
+   * (`engine.propose`), topped up at each commit, and every outcome is
+   * checked against the log. 0 (the default): nodes make their own entries.
+   */
+  clients?: number;
 }
 
 export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'partitions' | 'crashes'>> = Object.freeze({
@@ -99,6 +123,7 @@ export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'parti
   reorder: true,
   proofMs: { min: 5, max: 20 },
   storageMs: { min: 0, max: 0 },
+  storage: 'memory',
   rankWindow: 16,
   traceTail: 64,
   keepTrace: false,
@@ -286,6 +311,7 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
     if (!(range.min >= 0 && range.max >= range.min && Number.isFinite(range.max))) fail(`${what} must be MIN-MAX with 0 ≤ MIN ≤ MAX, got ${range.min}-${range.max}`);
   }
   if (!Number.isInteger(options.proofMs.min) || !Number.isInteger(options.proofMs.max)) fail(`--proof must be whole milliseconds, got ${options.proofMs.min}-${options.proofMs.max}`);
+  if (options.storage !== 'memory' && options.storage !== 'disk') fail(`--storage must be disk or MIN-MAX, got ${String(options.storage)}`);
   if (!Number.isInteger(options.storageMs.min) || !Number.isInteger(options.storageMs.max)) fail(`--storage must be whole milliseconds, got ${options.storageMs.min}-${options.storageMs.max}`);
   const names = nodeNames(nodes);
   for (const crash of options.crashes) {
@@ -307,6 +333,11 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   if (!Number.isSafeInteger(options.traceTail) || options.traceTail < 1) fail(`--trace must be a positive integer, got ${options.traceTail}`);
   if (typeof options.trace !== 'boolean') fail(`trace must be true or false, got ${String(options.trace)}`);
   if (options.keepTrace && !options.trace) fail('keepTrace needs the trace: it cannot be kept with trace: false');
+  if (options.keepLogs !== undefined && typeof options.keepLogs !== 'boolean') fail(`keepLogs must be true or false, got ${String(options.keepLogs)}`);
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') fail(`metrics must be true or false, got ${String(options.metrics)}`);
+  if (options.clients !== undefined && (!Number.isSafeInteger(options.clients) || options.clients < 0 || options.clients > 128)) {
+    fail(`--clients must be an integer from 0 to 128, got ${String(options.clients)}`);
+  }
   if (options.electionTiming !== undefined) {
     const timing = ElectionTimingSchema.safeParse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
     if (!timing.success) fail(`electionTiming: ${timing.error.issues.map((issue) => issue.message).join('; ')}`);

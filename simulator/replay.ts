@@ -32,6 +32,7 @@ export function replayCommand(options: SimulationOptions): string {
   if (options.duplicateRate > 0) parts.push(`--duplicate ${options.duplicateRate}`);
   if (!options.reorder) parts.push('--no-reorder');
   if (options.proofMs.min !== 5 || options.proofMs.max !== 20) parts.push(`--proof ${range(options.proofMs)}`);
+  if (options.storage === 'disk') parts.push('--storage disk');
   if (options.storageMs.max > 0) parts.push(`--storage ${range(options.storageMs)}`);
   if (options.proversPerRank !== undefined) parts.push(`--provers ${options.proversPerRank}`);
   if (options.partitions.length > 0) parts.push(`--partition '${options.partitions.map(partition).join(';')}'`);

@@ -7,6 +7,8 @@ import type { TraceEvent } from './EventTrace';
 import type { HonestNode } from './HonestNode';
 import { countsAgainstBound, type LeaderLiveness, type LeaderWindow } from './LeaderLiveness';
 import type { SkippedCrash } from './options';
+import type { CommitLogsJson } from './commitLogs';
+import type { LogMatchingSummary } from './LogMatching';
 import type { Finding } from './SafetyChecker';
 
 /** A safety property broke: everything needed to understand and replay it. */
@@ -114,11 +116,19 @@ export interface SimulationReport {
   maxHeldMessages: number;
   /** Round change (SPEC §2.8): how many attempts the ranks honest nodes committed needed. */
   attempts: AttemptReport;
+  /** Log matching: what was checked of the honest nodes' commit logs, and the gaps sync left in them. */
+  logMatching: LogMatchingSummary;
+  /** With clients (`--clients`): how the honest nodes' proposals settled. */
+  proposals?: ProposalsReport;
   elections: ElectionReport;
   /** Scheduled crashes that did not happen: `leader@AT` with no leader at AT, or a node already down. */
   skippedCrashes: SkippedCrash[];
   perNode: NodeReport[];
   replay: string;
+  /** With `keepLogs`: every honest node's commit log, certificates and the members' public keys included. */
+  logs?: CommitLogsJson;
+  /** With `metrics`: every honest node's Prometheus metrics, as text exposition (one registry, a `node` label each). */
+  metrics?: string;
 }
 
 export interface AttemptReport {
@@ -214,4 +224,11 @@ export function nodeReports(
       election: { role: view.role, term: view.term, leader: view.leader, leaderChanges: node.leaderChanges, votesGranted: node.votesGranted },
     };
   });
+}
+
+/** How the honest nodes' client proposals settled (`engine.propose`). */
+export interface ProposalsReport {
+  committed: number;
+  aborted: number;
+  expired: number;
 }

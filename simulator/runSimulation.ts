@@ -1,11 +1,13 @@
 import { heldMessageBound } from '../engine/createConsensusEngine';
 import { DEFAULT_ELECTION_TIMING, ElectionTimingSchema, type ElectionMessage } from '../machines/election.schemas';
 import { SimulatedNetwork } from '../providers/simulatedNetwork';
-import type { ElectionStorage, InMemoryElectionStorage } from '../providers/storage';
+import type { ElectionStorage } from '../providers/storage';
+import { SimulatedDisk, type SimulatedStorage } from './simulatedDisk';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
 import { attemptProposers, defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
-import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH } from '../examples/ledger/LedgerNode';
-import type { LedgerFrame } from '../examples/ledger/types';
+import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH, LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
+import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
+import type { LogEntry } from '../engine/commitLog';
 import { ByzantineNode } from './byzantine';
 import { describeElectionMessage, describeMessage } from './describe';
 import { EventClock } from './EventClock';
@@ -17,7 +19,11 @@ import { nodeNames, resolveOptions, type SimulationOptions } from './options';
 import { replayCommand } from './replay';
 import { attemptReport, electionReport, nodeReports, type Leadership, type SimulationReport, type Violation } from './report';
 import { SafetyChecker, type Finding } from './SafetyChecker';
-import { forkRandomStreams, simulationKeyring, timeoutsFor } from './setup';
+import { forkRandomStreams, timeoutsFor } from './setup';
+import { simulationKeys } from './keys';
+import { createMetricsRegistry } from '../engine/metrics';
+import { LogMatching } from './LogMatching';
+import { CommitLogRecorder } from './commitLogs';
 
 // The report's types and assembly live in ./report; re-exported so importers of this module keep working.
 export {
@@ -46,8 +52,14 @@ export interface SimulationHooks {
     outgoing?: (from: string, to: string, message: ElectionMessage) => ElectionMessage;
     incoming?: (from: string, to: string, raw: unknown) => unknown;
     /** Replaces what a node's election persists through (e.g. a disk that forgets the vote). */
-    storage?: (node: string, storage: InMemoryElectionStorage) => ElectionStorage;
+    storage?: (node: string, storage: SimulatedStorage) => ElectionStorage;
   };
+  /**
+   * Test-only: rewrites an honest node's log entry before log matching (and
+   * `logs`) sees it: a forged certificate or a diverging value, to show the
+   * check catches it and that its violation fails the run.
+   */
+  sabotageLog?: (node: string, entry: LogEntry<LedgerFrame, LedgerPeer>) => LogEntry<LedgerFrame, LedgerPeer>;
 }
 
 /** Events one run may fire before it is declared a livelock (a bound on wall time). */
@@ -70,6 +82,7 @@ export async function runSimulation(
   const { byzantineNames } = streams;
 
   const clock = new EventClock();
+  const disk = options.storage === 'disk' ? new SimulatedDisk() : null;
   const trace = new EventTrace(options.traceTail, options.keepTrace, options.trace);
   const proversPerRank = options.proversPerRank ?? defaultProversPerRank(options.nodes);
   const schedule = leaderSchedule(names, proversPerRank);
@@ -211,9 +224,16 @@ export async function runSimulation(
     electionNetwork.send(from, to, message);
   };
 
-  const keyring = simulationKeyring(names, options.seed);
+  const keys = simulationKeys(names, options.seed);
+  const members = names.map((id) => ({ id, publicKey: keys.publicKeys[id], weight: 1 }));
+  // A broken round-change rule bypasses what signatures would stop: those runs go without keys.
+  const signed = options.unsafeRule === undefined;
+  const logMatching = new LogMatching({ members: signed ? members : null, chainId: LEDGER_CHAIN_ID });
+  const logs = options.keepLogs ? new CommitLogRecorder(names.filter((name) => !byzantineNames.includes(name))) : null;
   /** Per rank, the attempt in which the first honest node committed it. */
   const commitAttempts = new Map<number, number>();
+  const metricsRegistry = options.metrics ? createMetricsRegistry() : null;
+  const proposals = { committed: 0, aborted: 0, expired: 0 };
   const world: HonestNodeWorld = {
     clock,
     network,
@@ -224,8 +244,9 @@ export async function runSimulation(
     tamperIncoming: hooks.sabotageElection?.incoming,
     wrapStorage: hooks.sabotageElection?.storage,
     app: electionOnly ? 'idle' : 'ledger',
+    ...(metricsRegistry === null ? {} : { metricsRegistry }),
+    ...(signed ? { keys } : {}),
     ledgerOptions: {
-      keyring,
       proversPerRank,
       unsafeRule: options.unsafeRule,
       proofMs: options.proofMs,
@@ -241,6 +262,25 @@ export async function runSimulation(
     onCommitAttempt(_node, rank, attempt) {
       // The first commit decides the rank; a straggler may commit it later, in a later attempt.
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
+    },
+    clients: options.clients ?? 0,
+    onProposalSettled(node, payload, outcome, carried) {
+      proposals[outcome.outcome] += 1;
+      if (outcome.outcome === 'committed' && !carried) {
+        report({
+          kind: 'validity',
+          rank: outcome.index,
+          nodes: [node],
+          detail: `${node}'s proposal ${payload} settled as committed at ${outcome.index}, whose log entry does not carry it`,
+        });
+      }
+    },
+    onLogAppend(node, appended) {
+      const entry = hooks.sabotageLog ? hooks.sabotageLog(node, appended) : appended;
+      // Kept before it is judged: a log that fails the check is what an outsider would want to see.
+      logs?.record(node, entry);
+      const finding = logMatching.append(node, entry);
+      if (finding) report(finding);
     },
     onAttemptChange(node, { rank, from, to, reason }) {
       trace.record(clock.now(), 'attempt', node, () => `${node} rank ${rank} attempt ${from} -> ${to} (${reason})`);
@@ -323,7 +363,7 @@ export async function runSimulation(
           send: (to, message) => send(name, to, message),
           sendElection: (to, raw) => electionNetwork.send(name, to, raw),
           finalizedAt: (height) => checker.canonicalAt(height),
-          sign: keyring.signerFor(name).sign,
+          sign: keys.signerFor(name),
           note: (detail) => trace.record(clock.now(), 'byzantine', name, `${name} ${detail}`),
         },
         options.behaviour,
@@ -331,7 +371,8 @@ export async function runSimulation(
       byzantine.set(name, adversary);
       attachByzantine(name);
     } else {
-      honest.set(name, new HonestNode(name, world, streams.nodes.get(name)!, streams.elections.get(name)!));
+      const store = disk === null ? undefined : await disk.open(name);
+      honest.set(name, new HonestNode(name, world, streams.nodes.get(name)!, streams.elections.get(name)!, store));
     }
   }
 
@@ -401,7 +442,9 @@ export async function runSimulation(
     return false;
   };
   // Every timer due at one instant fires before promise continuations run (one macrotask an instant).
-  const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, checkHeldMessages);
+  // A real disk's writes finish before simulated time moves on (see SimulatedDisk).
+  const settle = disk === null ? undefined : () => disk.idle();
+  const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, checkHeldMessages, settle);
   const settledLeader = agreedLeader(snapshot(), options.nodes);
   if (stallReason === null && violations.length === 0 && !(reached() && electionSettled())) {
     stallReason =
@@ -416,9 +459,11 @@ export async function runSimulation(
 
   const finalViews = new Map([...honest.values()].map((node) => [node.name, node.election()]));
   for (const node of honest.values()) node.halt();
+  await disk?.dispose();
   hooks.onTrace?.(trace);
 
   const perNode = nodeReports(names, honest, byzantine, options.crashes, finalViews);
+  const metrics = metricsRegistry === null ? null : await metricsRegistry.metrics();
 
   const reachedTarget = violations.length === 0 && stallReason === null && reached();
   return {
@@ -441,10 +486,14 @@ export async function runSimulation(
     messages: network.stats,
     maxHeldMessages: maxHeld,
     attempts: attemptReport(commitAttempts),
+    logMatching: logMatching.summary(new Map([...honest.values()].map((node) => [node.name, node.head().height]))),
     elections: electionReport(liveness, leaderships, maxTerm, settledLeader?.leader ?? null, electionNetwork.stats),
     skippedCrashes,
     perNode,
     replay,
+    ...(logs === null ? {} : { logs: logs.toJSON(LEDGER_CHAIN_ID, members) }),
+    ...(metrics === null ? {} : { metrics }),
+    ...((options.clients ?? 0) > 0 ? { proposals } : {}),
   };
 }
 

@@ -3,7 +3,6 @@
 // scaled to the simulated network.
 import type { RoundTimeouts } from '../machines/round.types';
 import { createSeededRandom, type RandomSource } from '../providers/random';
-import { Keyring } from '../examples/ledger/signing';
 
 export interface RandomStreams {
   network: RandomSource;
@@ -43,10 +42,6 @@ export function pickByzantine(names: readonly string[], count: number, random: R
   return chosen.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
 }
 
-/** The cluster's keys, derived from the seed: every node (Byzantine ones included) signs with its own. */
-export function simulationKeyring(names: readonly string[], seed: number): Keyring {
-  return new Keyring(names, `simulation seed ${seed}`);
-}
 
 /**
  * Engine timeouts scaled to the simulated network. Progress is event-driven;

@@ -1,5 +1,6 @@
 import { quorumThreshold, maxFaultTolerance } from '../guards/quorum';
-import { confirmationPayload } from '../examples/ledger/signing';
+import { valueDigestOf, type Statement } from '../engine/signing/index';
+import { LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
 import type { LedgerMessage } from '../examples/ledger/messages';
 import { LedgerFrame } from '../examples/ledger/types';
 
@@ -39,7 +40,7 @@ export class ShiftingCertificates {
   constructor(
     private readonly self: string,
     private readonly members: readonly string[],
-    private readonly sign: (payload: string) => string,
+    private readonly sign: (statement: Statement) => string,
     private readonly rankWindow: number,
   ) {}
 
@@ -53,7 +54,8 @@ export class ShiftingCertificates {
     if (this.sent.has(key)) return null;
     let entry = this.gathered.get(key);
     if (entry === undefined) {
-      entry = { frame, signatures: new Map([[this.self, this.sign(confirmationPayload(this.self, frame.height, attempt, frame.hash))]]) };
+      const statement: Statement = { chainId: LEDGER_CHAIN_ID, kind: 'confirmation', rank: frame.height, attempt, valueDigest: valueDigestOf(frame.hash) };
+      entry = { frame, signatures: new Map([[this.self, this.sign(statement)]]) };
       this.gathered.set(key, entry);
     }
     entry.signatures.set(origin, signature);
@@ -61,9 +63,10 @@ export class ShiftingCertificates {
     if (entry.signatures.size < quorumThreshold(n, maxFaultTolerance(n))) return null;
     this.sent.add(key);
     for (const old of [...this.gathered.keys()]) if (Number(old.split('|')[0]) < frame.height - this.rankWindow) this.gathered.delete(old);
-    const signatures = [...entry.signatures].map(([from, signed]) => ({ origin: from, signature: signed }));
-    // A receiver that checks the frame once, then each signature twice (check, keep), sees `frame`; what it reads next is `other`.
-    const state = shiftingFrame(frame, other, 1 + 2 * signatures.length);
-    return { kind: 'certificate', rank: frame.height, attempt, state, signatures };
+    const signers = [...entry.signatures.keys()];
+    const certificate = { rank: frame.height, attempt, valueDigest: valueDigestOf(frame.hash), signers, signatures: [...entry.signatures.values()] };
+    // A receiver that reads the frame's hash once (to check it) and then reads the frame again to use it would get `other`.
+    const state = shiftingFrame(frame, other, 1);
+    return { kind: 'certificate', state, certificate };
   }
 }

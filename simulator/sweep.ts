@@ -3,6 +3,7 @@ import type { Partition } from '../providers/simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
 import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 import { nodeNames, type CrashSpec, type SimulationOptions } from './options';
+import type { LogMatchingSummary } from './LogMatching';
 import { runSimulation, type AttemptReport, type SimulationReport, type Violation } from './runSimulation';
 
 /** Cluster sizes a sweep covers: every n from 1 to 10, not only n = 3f + 1. */
@@ -86,6 +87,8 @@ export function sweepPlan(seed: number, rounds: number): Partial<SimulationOptio
     crashes,
     rounds,
     storageMs,
+    // One seed in ten (every cluster size) keeps its nodes' state on a real disk, so restarts run the real store's recovery.
+    storage: Math.floor(seed / 10) % 10 === 3 ? 'disk' : 'memory',
     ...(proversPerRank === undefined ? {} : { proversPerRank }),
   };
 }
@@ -113,6 +116,7 @@ export interface SweepRun {
   violations: Violation[];
   simulatedMs: number;
   attempts: AttemptReport;
+  logMatching: LogMatchingSummary;
   replay: string;
 }
 
@@ -126,6 +130,8 @@ export interface SweepSummary {
   stalls: number;
   /** Attempts needed (1 = the first) → ranks, over every run: how often round change was needed. */
   attemptsPerRank: Record<string, number>;
+  /** Log matching over every run: entries checked, certificates verified, and the gaps sync left. */
+  logMatching: Pick<LogMatchingSummary, 'entries' | 'certificatesVerified' | 'gaps' | 'skippedRanks' | 'filled'>;
   faultFreeRuns: number;
   faultFreeReached: number;
   wallMs: number;
@@ -149,6 +155,7 @@ function summarize(plan: Partial<SimulationOptions>, report: SimulationReport): 
     violations: report.violations,
     simulatedMs: report.simulatedMs,
     attempts: report.attempts,
+    logMatching: report.logMatching,
     replay: report.replay,
   };
 }
@@ -167,6 +174,14 @@ export async function runSweep(firstSeed: number, runs: number, rounds: number, 
   for (const run of results) {
     for (const [needed, ranks] of Object.entries(run.attempts.perRank)) attemptsPerRank[needed] = (attemptsPerRank[needed] ?? 0) + ranks;
   }
+  const logMatching = { entries: 0, certificatesVerified: 0, gaps: 0, skippedRanks: 0, filled: 0 };
+  for (const { logMatching: run } of results) {
+    logMatching.entries += run.entries;
+    logMatching.certificatesVerified += run.certificatesVerified;
+    logMatching.gaps += run.gaps;
+    logMatching.skippedRanks += run.skippedRanks;
+    logMatching.filled += run.filled;
+  }
   const faultFree = results.filter((run) => run.faultFree);
   return {
     runs,
@@ -176,6 +191,7 @@ export async function runSweep(firstSeed: number, runs: number, rounds: number, 
     reachedTarget: results.filter((run) => run.reachedTarget).length,
     stalls: results.filter((run) => run.stalled).length,
     attemptsPerRank,
+    logMatching,
     faultFreeRuns: faultFree.length,
     faultFreeReached: faultFree.filter((run) => run.reachedTarget).length,
     wallMs: Date.now() - wallStart,

@@ -40,6 +40,8 @@ export interface BatchMessage {
   status: ClusterNodeStatus[] | null;
   clock: ClockState | null;
   faults: ClusterFault[] | null;
+  /** The server's wall clock when it built the batch, so a page can tell the server's cadence from its own delivery bursts. */
+  sentAt: number;
 }
 
 export type ServerMessage = HelloMessage | BatchMessage;

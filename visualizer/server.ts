@@ -191,6 +191,7 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
     status: cluster?.status() ?? null,
     clock: clockState(),
     faults: cluster === null ? null : [...cluster.faults],
+    sentAt: Date.now(),
   });
   const lagging = new Set<WebSocket>();
   const flush = () => {

@@ -1,30 +1,29 @@
 import { DEFAULT_RANK_WINDOW, type ConsensusProviders } from '../../engine/createConsensusEngine';
-import { ConsensusInputError } from '../../engine/errors';
-import { isQuorum, weightOfSenders } from '../../guards/quorum';
+import { ConsensusInputError, ProposalError } from '../../engine/errors';
+import { weightOfSenders } from '../../guards/quorum';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
-import type { AttemptPosition, VoteDecision } from '../../providers/voting';
-import { Certificates } from './certificates';
+import type { AttemptPosition, VoteDecision, VotePosition } from '../../providers/voting';
 import { LedgerStore } from './LedgerStore';
 import { LedgerSync } from './ledgerSync';
 import { Waiting } from './waiting';
-import { frameOnce, readOnce, signedVote } from './messageReading';
+import { frameOnce, readOnce } from './messageReading';
 import {
   LEDGER_ATTEMPT_CAP,
-  LEDGER_ATTEMPT_GROWTH,
   type DeliveryOutcome,
   type DurationRange,
   type FinalizedListener,
   type LedgerEngineConfig,
+  type LedgerKeys,
   type LedgerNodeOptions,
   type LedgerNodeStats,
+  type LedgerPayload,
   type LedgerRounds,
   type UnsafeRoundRule,
 } from './nodeTypes';
-import { confirmationPayload, Keyring, votePayload, type Signer } from './signing';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
-import { ledgerCodec } from './codec';
+import { ledgerEngineConfig } from './engineConfig';
 import { attemptProposers, defaultProversPerRank, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
@@ -37,6 +36,7 @@ export {
   type FinalizedListener,
   type LedgerEngine,
   type LedgerEngineConfig,
+  type LedgerKeys,
   type LedgerNodeOptions,
   type LedgerNodeStats,
   type LedgerRounds,
@@ -46,6 +46,8 @@ export { MAX_SYNC_FRAMES } from './ledgerSync';
 
 /** What a nil vote names instead of a frame hash. */
 export const NIL_FRAME = 'nil';
+
+export { LEDGER_CHAIN_ID } from './engineConfig';
 
 /**
  * One node of a small replicated ledger, written as an example of providers
@@ -66,6 +68,8 @@ export const NIL_FRAME = 'nil';
  *   frame, the state a quorum endorsed;
  * - **safety data**: a node votes and proposes at most once per height, across
  *   restarts (`LedgerStore`);
+ * - **signatures, lock proofs, certificates**: the engine's, given `keys`;
+ *   the ledger carries what the engine hands out and feeds what arrives back;
  * - **catch-up**: unanswered messages are re-sent; a node that makes no
  *   progress for `stallMs`, or hears from f + 1 peers about ranks beyond its
  *   window, re-syncs: it asks every peer for finalized frames and adopts a
@@ -81,7 +85,7 @@ export class LedgerNode {
   readonly schedule: (height: number) => string[];
   /** Who may propose in each attempt of a height (the engine's rotation). */
   readonly proposersOf: (height: number, attempt: number) => string[];
-  readonly providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+  readonly providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
   readonly stats: LedgerNodeStats = {
     votes: 0,
     nilVotes: 0,
@@ -108,9 +112,9 @@ export class LedgerNode {
   readonly listenFirstMs: number;
   readonly attemptMs: number;
   private readonly unsafeRule: UnsafeRoundRule | undefined;
-  private readonly signer: Signer;
-  /** Signed votes and confirmations, lock proofs and commit certificates. */
-  private readonly certificates: Certificates;
+  private readonly keys: LedgerKeys | undefined;
+  /** `commit-on-votes` only: the voters heard per `height|attempt|frame`. */
+  private readonly votersSeen = new Map<string, Set<string>>();
   /** Catch-up from peers, and answers to theirs. */
   private readonly sync: LedgerSync;
   /** No vote before this time (see `listenFirstMs`). */
@@ -160,25 +164,8 @@ export class LedgerNode {
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
     this.unsafeRule = options.unsafeRule;
-    const keyring = options.keyring ?? new Keyring(this.members);
-    this.signer = keyring.signerFor(self);
+    this.keys = options.keys;
     this.waiting = new Waiting(this.clock);
-    this.certificates = new Certificates(
-      {
-        members: this.members,
-        clock: this.clock,
-        stats: this.stats,
-        resendMs: this.resendMs,
-        rankWindow: this.rankWindow,
-        unsafeRule: this.unsafeRule,
-        inWindow: (height): height is number => this.inWindow(height),
-        weighsQuorum: (signers) => this.weighsQuorum(signers),
-        requireEngine: () => this.requireEngine(),
-        send: (to, message) => this.send(to, message),
-        keepForResend: (rank, key, message) => this.keepForResend(rank, key, message),
-      },
-      keyring,
-    );
     this.sync = new LedgerSync({
       members: this.members,
       store: this.store,
@@ -197,26 +184,18 @@ export class LedgerNode {
 
   /** The engine configuration this ledger expects; add timeouts, a logger, … */
   engineConfig(): LedgerEngineConfig {
-    return {
-      id: this.selfPeer,
-      initialState: this.store.head(),
+    return ledgerEngineConfig({
+      self: this.selfPeer,
+      members: this.members,
+      keys: this.keys,
+      head: this.store.head(),
       providers: this.providers,
-      members: this.members.map((name) => new LedgerPeer(name)),
-      codec: ledgerCodec,
-      // `deliver` returns every refusal's code to its caller, who counts them.
-      warnOnRefusals: false,
-      minimumProvers: this.proversPerRank,
-      // One live prover is enough to go on; the voting rule does the waiting.
-      livenessThreshold: 1,
-      proposalThreshold: 1,
+      resendMs: this.resendMs,
+      proversPerRank: this.proversPerRank,
       rankWindow: this.rankWindow,
+      attemptMs: this.attemptMs,
       clock: this.clock,
-      timeouts: {
-        attempt: this.attemptMs,
-        attemptGrowth: LEDGER_ATTEMPT_GROWTH,
-        attemptMax: LEDGER_ATTEMPT_CAP * this.attemptMs,
-      },
-    };
+    });
   }
 
   /** Binds the engine (or node) this ledger's providers serve. */
@@ -226,10 +205,7 @@ export class LedgerNode {
     engine.onAttemptChange(() => {
       this.lastProgress = this.clock.now();
     });
-    engine.onCommit(({ state, attempt }) => {
-      this.certificates.keepCertificate(state, attempt);
-      this.finalized([state], 'commit');
-    });
+    engine.onCommit(({ state }) => this.finalized([state], 'commit'));
     engine.addListener((_from, _to, event) => {
       if (event === 'sync_complete') this.adoptSynced();
     });
@@ -297,48 +273,56 @@ export class LedgerNode {
           return result;
         }
         case 'vote': {
-          const signed = signedVote(m);
-          const forged = this.authentic(from, m.voter) ?? this.certificates.unsignedVote(from, m, signed);
+          const forged = this.authentic(from, m.voter);
           if (forged) return forged;
-          const position = { attempt: m.attempt, proposal: m.proposal } as { attempt?: number; proposal?: string };
-          // Kept even if the engine refuses it (an equivocation): it is still that voter's signed vote.
-          this.certificates.keepVoteSignature(from, m, signed);
+          const position = { attempt: m.attempt, proposal: m.proposal, signature: m.signature } as { attempt?: number; proposal?: string; signature?: string };
+          if (this.unsafeRule === 'commit-on-votes') this.noteVoter(from, m.vote, m.attempt);
           return engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
         case 'nil_vote': {
           const forged = this.authentic(from, m.voter);
           if (forged) return forged;
-          return engine.receiveNilVote(m.voter as LedgerPeer, m.vote as LedgerVote, { attempt: m.attempt } as { attempt?: number });
+          const position = { attempt: m.attempt, signature: m.signature } as { attempt?: number; signature?: string };
+          return engine.receiveNilVote(m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
         case 'confirmation': {
-          // The frame the signature is checked over is the one kept and the one the engine gets.
-          const frame = frameOnce(m.state);
-          const forged = this.authentic(from, m.peer) ?? this.certificates.unsigned(from, m, frame);
+          const forged = this.authentic(from, m.peer);
           if (forged) return forged;
-          const position = { attempt: m.attempt } as { attempt?: number };
-          // Kept even if the engine refuses it (an equivocation): it is still that signer's confirmation.
-          if (frame !== null && Number.isSafeInteger(m.attempt ?? 0)) {
-            this.certificates.keepSignature(from, frame, m.attempt as number | undefined, m.signature as string);
-          }
-          return engine.receiveConfirmation(m.peer as LedgerPeer, (frame ?? m.state) as LedgerFrame, position);
+          const position = { attempt: m.attempt, signature: m.signature } as { attempt?: number; signature?: string };
+          return engine.receiveConfirmation(m.peer as LedgerPeer, m.state as LedgerFrame, position);
         }
         case 'certificate':
-          return this.certificates.acceptCertificate(m);
+          return engine.receiveCommitCertificate(m.state as LedgerFrame, m.certificate as Parameters<LedgerRounds['receiveCommitCertificate']>[1]);
         case 'lock_proof':
-          return this.certificates.acceptLockProof(m);
+          return engine.receiveLockProof(m.proof as Parameters<LedgerRounds['receiveLockProof']>[0]);
         case 'nil_confirmation': {
-          const position = { rank: m.rank, attempt: m.attempt } as { rank: number; attempt: number };
+          const position = { rank: m.rank, attempt: m.attempt, signature: m.signature } as { rank: number; attempt: number; signature?: string };
           return this.authentic(from, m.peer) ?? engine.receiveNilConfirmation(m.peer as LedgerPeer, position);
         }
         case 'sync_request':
           return this.sync.answer(from, m.id, m.after);
         case 'sync_response':
           return this.sync.collectResponse(from, m.id, m.frames);
+        case 'entries_request':
+          engine.receiveEntriesRequest(from, m.first as number, m.last as number);
+          return 'accepted';
+        case 'entries':
+          return engine.receiveEntries(from, m.entries as Parameters<LedgerRounds['receiveEntries']>[1]) > 0 ? 'accepted' : 'duplicate';
+        case 'payload':
+          try {
+            return engine.receivePayload(from, m.payload as string);
+          } catch (error) {
+            if (error instanceof ProposalError) return `payload_${error.code}`;
+            throw error;
+          }
       }
     } catch (error) {
       if (!(error instanceof ConsensusInputError)) throw error;
       if (error.code === 'future_rank') this.noteFutureRank(from);
-      if (error.code === 'stale_rank') this.certificates.helpStraggler(from, m);
+      if (error.code === 'invalid_signature') {
+        this.stats.forged += 1;
+        return 'forged';
+      }
       return error.code;
     }
   }
@@ -349,14 +333,10 @@ export class LedgerNode {
     return weightOfSenders(membership, members) >= membership.honest;
   }
 
-  /** Whether these members weigh a quorum, by the engine's count: the ledger never counts one itself. */
-  private weighsQuorum(signers: Iterable<string>): boolean {
-    return isQuorum(this.requireEngine().getMembership(), signers);
-  }
 
   // ---- providers -------------------------------------------------------
 
-  private createProviders(): ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch> {
+  private createProviders(): ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload> {
     return {
       sync: { synchronize: (existing, signal) => this.sync.synchronize(existing, signal) },
       leader: {
@@ -364,7 +344,7 @@ export class LedgerNode {
         proveNextState: (prior, collected, signal) => this.prove(prior, collected, signal),
       },
       liveness: {
-        collect: async () => this.collect(),
+        collect: async (_signal, batch) => this.collect(batch),
         sendLiveness: async (_prior, collected) => {
           this.publish(collected.height, 'liveness', { kind: 'liveness', peer: this.selfPeer, collected });
         },
@@ -375,32 +355,48 @@ export class LedgerNode {
           const message: LedgerMessage = { kind: 'proposal', peer: this.selfPeer, proposal, attempt, validAttempt };
           this.publish(proposal.height, `proposal:${attempt}`, message);
         },
-        decideAndSendVote: (proposals, signal, position) => this.decideAndSendVote(proposals, signal, position),
+        decideVote: (proposals, signal, position) => this.decideVote(proposals, signal, position),
+        sendVote: async (decision, _signal, position) => this.sendVote(decision, position),
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
-        sendConfirmation: async (state, _signal, { attempt }) => {
-          const signature = this.signer.sign(confirmationPayload(this.self, state.height, attempt, state.hash));
-          this.certificates.keepSignature(this.self, state, attempt, signature);
+        sendConfirmation: async (state, _signal, { attempt, signature }) => {
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
           this.publish(state.height, `confirmation:${attempt}`, message);
-          this.certificates.publishLockProof(state, attempt);
-          if (this.unsafeRule === 'commit-on-votes') this.certificates.commitOnVotes(state, attempt);
+          if (this.unsafeRule === 'commit-on-votes') this.commitOnVotes(state, attempt);
         },
-        sendNilConfirmation: async ({ rank, attempt }) => {
-          this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt });
+        sendNilConfirmation: async ({ rank, attempt, signature }) => {
+          this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt, signature });
         },
+      },
+      relay: {
+        // Only a height still undecided after a re-send period needs it, and most commit sooner.
+        sendLockProof: (proof) => this.keepForResend(proof.rank, 'lock_proof', { kind: 'lock_proof', proof }),
+        sendCertificate: (to, state, certificate) => this.send(to.name, { kind: 'certificate', state, certificate }),
+        requestEntries: (first, last) => this.broadcast({ kind: 'entries_request', first, last }),
+        forwardPayload: (payload) => this.broadcast({ kind: 'payload', payload }),
+        sendEntries: (to, entries) => this.send(to.name, { kind: 'entries', entries }),
       },
     };
   }
 
-  private collect(): LedgerBatch {
+  /** `proposed`: the clients' entries the engine drew for the next height; without any, the node makes its own. */
+  private collect(proposed: readonly string[] = []): LedgerBatch {
     const height = this.active().height + 1;
     let batch = this.collected.get(height);
     if (batch === undefined) {
-      // A function of (node, height), not a draw: a restarted node must announce
-      // the same batch again, or its second liveness message is an equivocation.
-      const { min, max } = this.entriesPerFrame;
-      const count = min + (Number.parseInt(LedgerFrame.hashOf(height, '', this.self, []).slice(0, 8), 16) % (max - min + 1));
-      const entries = Array.from({ length: count }, (_, i) => `tx:${this.self}:${height}:${i}`);
+      // A restarted node must announce the same batch again, or its second
+      // liveness message is an equivocation: what it announces is stored first,
+      // whether clients' entries or its own (a function of (node, height)).
+      let entries = this.store.batchAt(height);
+      if (entries === undefined) {
+        if (proposed.length > 0) {
+          entries = [...proposed];
+        } else {
+          const { min, max } = this.entriesPerFrame;
+          const count = min + (Number.parseInt(LedgerFrame.hashOf(height, '', this.self, []).slice(0, 8), 16) % (max - min + 1));
+          entries = Array.from({ length: count }, (_, i) => `tx:${this.self}:${height}:${i}`);
+        }
+        this.store.saveBatch(height, entries);
+      }
       batch = new LedgerBatch(height, this.self, entries);
       this.collected.set(height, batch);
     }
@@ -429,7 +425,7 @@ export class LedgerNode {
    * engine offers only that attempt's proposer's proposal, and only if this
    * node's lock allows it. Nothing valid to vote for: a nil vote.
    */
-  private async decideAndSendVote(
+  private async decideVote(
     offered: ReadonlyMap<Identity, LedgerFrame>,
     signal: AbortSignal,
     { rank: height, attempt }: AttemptPosition,
@@ -447,7 +443,7 @@ export class LedgerNode {
       const [proposer] = this.proposersOf(height, attempt);
       const frame = this.view.get(height)?.get(`${attempt}:${proposer}`);
       const decision = this.castVote(this.voteFor(height, valid(proposer, frame) ? [proposer, frame] : null), attempt);
-      if (decision.proposer !== null) this.countOwnVote(decision, attempt);
+      if (decision.proposer !== null) this.sendAndCountOwnVote(decision, attempt);
       return decision;
     }
     if (attempt > 0 || offered.size === 0) {
@@ -478,10 +474,38 @@ export class LedgerNode {
     }
   }
 
-  /** The `ignore-locks` breakage: the node's own vote goes into its engine's books whatever its lock said. */
-  private countOwnVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, attempt: number): void {
+  /**
+   * The `ignore-locks` breakage (engines without keys): the node sends its
+   * vote itself and puts it into its engine's books whatever its lock said;
+   * the engine, which would not send a vote its lock forbids, is bypassed.
+   */
+  private sendAndCountOwnVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, attempt: number): void {
+    this.sendVote({ proposer, vote }, { rank: vote.height, attempt, proposal: vote.frame });
     try {
       this.requireEngine().receiveVote(proposer as LedgerPeer, this.selfPeer, vote, { attempt, proposal: vote.frame });
+    } catch (error) {
+      if (!(error instanceof ConsensusInputError)) throw error;
+    }
+  }
+
+  /** `commit-on-votes` only: who voted for which frame, as heard. */
+  private noteVoter(from: string, vote: unknown, attempt: unknown): void {
+    if (!(vote instanceof LedgerVote) || !this.inWindow(vote.height)) return;
+    const key = `${vote.height}|${(attempt as number | undefined) ?? 0}|${vote.frame}`;
+    let voters = this.votersSeen.get(key);
+    if (voters === undefined) this.votersSeen.set(key, (voters = new Set()));
+    voters.add(from);
+  }
+
+  /**
+   * The `commit-on-votes` breakage (engines without keys): the node hands its
+   * own engine the voters behind its lock as if they had confirmed, so it
+   * commits on votes alone.
+   */
+  private commitOnVotes(frame: LedgerFrame, attempt: number): void {
+    const voters = [...(this.votersSeen.get(`${frame.height}|${attempt}|${frame.hash}`) ?? [])];
+    try {
+      this.requireEngine().receiveCommitCertificate(frame, { attempt, signers: voters });
     } catch (error) {
       if (!(error instanceof ConsensusInputError)) throw error;
     }
@@ -494,6 +518,7 @@ export class LedgerNode {
       : new LedgerVote(height, this.self, choice[0], choice[1].hash);
   }
 
+  /** Records the vote (once per height and attempt, restarts included) and returns it as the decision. */
   private castVote(vote: LedgerVote, attempt: number): VoteDecision<LedgerVote, LedgerPeer> {
     const nil = vote.frame === NIL_FRAME;
     if (this.store.voteAt(vote.height, attempt) === undefined) {
@@ -501,17 +526,17 @@ export class LedgerNode {
       if (nil) this.stats.nilVotes += 1;
       else this.stats.votes += 1;
     }
-    let message: LedgerMessage;
-    if (nil) {
-      message = { kind: 'nil_vote', voter: this.selfPeer, vote, attempt };
-    } else {
-      const signature = this.signer.sign(votePayload(this.self, vote.height, attempt, vote.proposer, vote.frame));
-      const proposer = new LedgerPeer(vote.proposer);
-      message = { kind: 'vote', proposer, voter: this.selfPeer, vote, attempt, proposal: vote.frame, signature };
-      this.certificates.keepVoteSignature(this.self, message);
-    }
-    this.publish(vote.height, `vote:${attempt}`, message);
     return { proposer: nil ? null : new LedgerPeer(vote.proposer), vote };
+  }
+
+  /** The vote the engine let through, with the signature it made. */
+  private sendVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, { attempt, proposal, signature }: VotePosition): void {
+    const message: LedgerMessage =
+      proposer === null
+        ? { kind: 'nil_vote', voter: this.selfPeer, vote, attempt, signature }
+        : { kind: 'vote', proposer: new LedgerPeer(proposer.name), voter: this.selfPeer, vote, attempt, proposal, signature };
+    this.publish(vote.height, `vote:${attempt}`, message);
+    if (this.unsafeRule === 'commit-on-votes' && proposer !== null) this.noteVoter(this.self, vote, attempt);
   }
 
   /** The engine hands over the locked proposal; it must still be a valid frame here. */
@@ -598,7 +623,7 @@ export class LedgerNode {
     for (const map of [this.view, this.collected] as Map<number, unknown>[]) {
       for (const key of [...map.keys()]) if (key <= height) map.delete(key);
     }
-    this.certificates.dropThrough(height);
+    for (const key of [...this.votersSeen.keys()]) if (Number(key.split('|')[0]) <= height) this.votersSeen.delete(key);
     // The just-finalized height's messages stay: a peer that missed our vote
     // for it cannot finalize it from anything else once we have moved on.
     for (const key of [...this.outbox.keys()]) if (key < height) this.outbox.delete(key);

@@ -14,6 +14,7 @@ export class LedgerStore {
   private readonly frames: LedgerFrame[];
   private readonly votes = new Map<number, Map<number, LedgerVote>>();
   private readonly proposals = new Map<number, LedgerFrame>();
+  private readonly batches = new Map<number, readonly string[]>();
 
   constructor(genesis: LedgerFrame = LedgerFrame.genesis()) {
     this.frames = [genesis];
@@ -61,5 +62,15 @@ export class LedgerStore {
 
   saveProposal(frame: LedgerFrame): void {
     this.proposals.set(frame.height, frame);
+  }
+
+  /** The clients' entries this node announced for `height`, if it drew any. */
+  batchAt(height: number): readonly string[] | undefined {
+    return this.batches.get(height);
+  }
+
+  /** Kept before it is announced: a restarted node announces the same batch again, or its second announcement is an equivocation. */
+  saveBatch(height: number, entries: readonly string[]): void {
+    this.batches.set(height, [...entries]);
   }
 }

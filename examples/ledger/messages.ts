@@ -9,29 +9,34 @@ export type LedgerMessage =
   | { kind: 'proposal'; peer: unknown; proposal: unknown; attempt?: unknown; validAttempt?: unknown }
   /**
    * `proposal`: the identity (hash) of the frame the vote endorses;
-   * `signature`: the voter's over `votePayload`, so the vote can be passed on.
+   * `signature`: the one the voter's engine handed out with the vote. The
+   * ledger only carries signatures; the engines make and check them.
    */
   | { kind: 'vote'; proposer: unknown; voter: unknown; vote: unknown; attempt?: unknown; proposal?: unknown; signature?: unknown }
-  | { kind: 'nil_vote'; voter: unknown; vote: unknown; attempt?: unknown }
-  /** `signature`: the sender's over `confirmationPayload`, so the confirmation can be passed on. */
+  | { kind: 'nil_vote'; voter: unknown; vote: unknown; attempt?: unknown; signature?: unknown }
   | { kind: 'confirmation'; peer: unknown; state: unknown; attempt?: unknown; signature?: unknown }
   /**
-   * A commit certificate: 2f + 1 signed confirmations of `state` in `attempt`,
-   * sent to a peer still deciding a height this node already finalized.
+   * A commit certificate of `state`, which the sender's engine sends a peer
+   * still deciding a height it already finalized.
    */
-  | { kind: 'certificate'; rank: unknown; attempt: unknown; state: unknown; signatures: unknown }
+  | { kind: 'certificate'; state: unknown; certificate: unknown }
   /**
-   * A lock proof: 2f + 1 signed votes for frame `frame` (a hash) in `attempt`,
-   * sent by a node that locked on them to every peer, with the re-sends of a
-   * height still undecided. A Byzantine voter may
-   * have told only some nodes; without the proof the others could never vote
-   * past a lock of their own, nor re-propose the value.
+   * The proof behind the sender's lock (its engine's), sent with the re-sends
+   * of a height still undecided: a Byzantine voter may have told only some
+   * nodes; without the proof the others could never vote past a lock of
+   * their own, nor re-propose the value.
    */
-  | { kind: 'lock_proof'; rank: unknown; attempt: unknown; frame: unknown; votes: unknown }
-  | { kind: 'nil_confirmation'; peer: unknown; rank: unknown; attempt: unknown }
+  | { kind: 'lock_proof'; proof: unknown }
+  | { kind: 'nil_confirmation'; peer: unknown; rank: unknown; attempt: unknown; signature?: unknown }
   /** Asks for finalized frames above `after`. */
   | { kind: 'sync_request'; id: unknown; after: unknown }
-  | { kind: 'sync_response'; id: unknown; frames: unknown };
+  | { kind: 'sync_response'; id: unknown; frames: unknown }
+  /** The sender's engine skipped heights `first`..`last` by syncing and asks for their certified entries. */
+  | { kind: 'entries_request'; first: unknown; last: unknown }
+  /** Certified entries for the recipient's engine to fill its log with. */
+  | { kind: 'entries'; entries: unknown }
+  /** A client's entry proposed on the sender, for whoever proves next. */
+  | { kind: 'payload'; payload: unknown };
 
 export type LedgerMessageKind = LedgerMessage['kind'];
 
@@ -46,6 +51,9 @@ export const LEDGER_MESSAGE_KINDS: readonly LedgerMessageKind[] = [
   'lock_proof',
   'sync_request',
   'sync_response',
+  'entries_request',
+  'entries',
+  'payload',
 ];
 
 /** The message's kind, or `garbage` for anything that is not a ledger message. */
@@ -68,6 +76,17 @@ function safeRank(value: unknown): number | null {
   }
 }
 
+/** The `rank` field of a certificate or proof, if it is a safe integer (never throws). */
+function rankField(value: unknown): number | null {
+  try {
+    if (typeof value !== 'object' || value === null) return null;
+    const rank = (value as { rank?: unknown }).rank;
+    return Number.isSafeInteger(rank) ? (rank as number) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The rank a message is about, if it has a readable one (never throws). */
 export function rankOfMessage(message: LedgerMessage): number | null {
   switch (message.kind) {
@@ -81,13 +100,19 @@ export function rankOfMessage(message: LedgerMessage): number | null {
     case 'confirmation':
       return safeRank(message.state);
     case 'nil_confirmation':
-    case 'certificate':
-    case 'lock_proof':
       return Number.isSafeInteger(message.rank) ? (message.rank as number) : null;
+    case 'certificate':
+      return rankField(message.certificate);
+    case 'lock_proof':
+      return rankField(message.proof);
     case 'sync_request':
       return Number.isSafeInteger(message.after) ? (message.after as number) : null;
     case 'sync_response':
+    case 'entries':
+    case 'payload':
       return null;
+    case 'entries_request':
+      return Number.isSafeInteger(message.first) ? (message.first as number) : null;
   }
 }
 

@@ -1,15 +1,17 @@
 // The ledger node's public types and options: what a node is configured with and what it reports.
 import type { ConsensusEngine, ConsensusEngineConfig } from '../../engine/createConsensusEngine';
-import type { ConsensusInputError } from '../../engine/errors';
+import type { ConsensusInputError, ProposalError } from '../../engine/errors';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
-import type { Keyring } from './signing';
+import type { SignatureVerifier } from '../../engine/signing/verifier';
 import type { LedgerMessage } from './messages';
 import type { LedgerStore } from './LedgerStore';
 import type { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
-export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
-export type LedgerEngineConfig = ConsensusEngineConfig<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
+/** A client's mutation, proposed through `engine.propose`: an entry as frames carry them. */
+export type LedgerPayload = string;
+export type LedgerEngine = ConsensusEngine<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
+export type LedgerEngineConfig = ConsensusEngineConfig<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
 /** What a ledger drives: an engine, or a node (`createNode`), which has the engine's API bar its actor. */
 export type LedgerRounds = Omit<LedgerEngine, 'actor'>;
 
@@ -23,12 +25,21 @@ export const LEDGER_ATTEMPT_CAP = 8;
  * checker notices: `commit-on-votes` commits as soon as 2f + 1 votes lock a
  * value (the node hands its engine the voters as a commit certificate);
  * `ignore-locks` votes for a later attempt's proposal whatever the lock says,
- * and counts that vote itself (the engine would not: its lock guard refuses
- * the choice, so the node hands its own vote back to it as if a peer's);
- * `read-twice` checks a relayed certificate's frame as it reads it and hands
- * the engine the frame as it reads it again, instead of one copy of it.
+ * sends that vote and counts it itself (the engine would not: it sends no
+ * vote its lock forbids, so the node hands its own vote back to it as if a
+ * peer's). Both need engines without keys: signatures make them impossible.
  */
-export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks' | 'read-twice';
+export type UnsafeRoundRule = 'commit-on-votes' | 'ignore-locks';
+
+/** A ledger node's keys, for its engine: the node itself never signs or checks anything. */
+export interface LedgerKeys {
+  /** This node's private key (32-byte seed, hex). */
+  privateKey: string;
+  /** Every member's public key (hex). */
+  publicKeys: Readonly<Record<string, string>>;
+  /** One verifier shared by the engines of a process. */
+  verifier?: SignatureVerifier;
+}
 
 export interface DurationRange {
   min: number;
@@ -50,8 +61,8 @@ export interface LedgerNodeOptions {
   store?: LedgerStore;
   /** Provers per height. Default f + 2, capped at n. */
   proversPerRank?: number;
-  /** Every member's confirmation keys; this node signs with its own. Default: a keyring derived from the members. */
-  keyring?: Keyring;
+  /** Keys for the engine, which then signs and checks every vote and confirmation. Default: none (crash faults only). */
+  keys?: LedgerKeys;
   /** Test-only: a round-change rule to break (see `UnsafeRoundRule`). */
   unsafeRule?: UnsafeRoundRule;
   /** Simulated time a proof takes. Default 5–20 ms. */
@@ -87,7 +98,8 @@ export type DeliveryOutcome =
   | 'forged'
   | 'ignored'
   | 'answered'
-  | ConsensusInputError['code'];
+  | ConsensusInputError['code']
+  | `payload_${ProposalError['code']}`;
 
 export interface LedgerNodeStats {
   votes: number;

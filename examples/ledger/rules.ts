@@ -51,6 +51,11 @@ export function attemptProposers(members: readonly string[], schedule: (height: 
 
 /** A mutation as a collector writes it: `tx:<collector>:<height>:<index>`. */
 const ENTRY = /^tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}$/;
+
+/** Whether `entry` is a mutation a frame may carry: what a client's proposal must look like too. */
+export function isEntry(entry: unknown): entry is string {
+  return typeof entry === 'string' && ENTRY.test(entry);
+}
 /** Mutations per frame; a frame with more is refused (a bound on what a prover can make us store). */
 export const MAX_FRAME_ENTRIES = 16;
 

@@ -17,6 +17,7 @@ export function freshAttempt() {
     votedAttempt: -1,
     confirmedAttempt: -1,
     confirmationSentAttempt: -1,
+    attemptExtended: -1,
     lock: null,
     valid: null,
     finding: null,
@@ -34,7 +35,8 @@ export function reproposal(context: RoundContext): ProposalRecord | null {
   // Already proposed in this attempt (before a restart): the same proposal again, never another.
   const sent = lookup<ProposalRecord>(context.proposals, currentSlot(context), context.selfId);
   if (sent !== undefined) return sent;
-  if (context.valid?.value != null) {
+  // Only a value valid in an earlier attempt can be cited (Tendermint's validRound < round); a polka seen in this attempt is not.
+  if (context.valid?.value != null && context.valid.attempt < context.attempt) {
     return { value: context.valid.value, contentId: context.valid.contentId, validAttempt: context.valid.attempt };
   }
   for (let attempt = context.attempt - 1; attempt >= 0; attempt -= 1) {

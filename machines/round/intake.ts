@@ -44,15 +44,16 @@ export function takeIn(
 ): RoundDataEvent | null {
   const books = context as Books;
   const seen = noteAttemptOf(context, candidate, admission);
-  // Only a sender newly heard at a later attempt can complete skip evidence.
-  const noted = seen !== context.attemptsSeen;
-  if (noted) books.attemptsSeen = seen;
+  if (seen !== context.attemptsSeen) books.attemptsSeen = seen;
   const crossed = admission.evidenceOnly ? false : writeAndWeigh(context, candidate, bookEntryOf(event, candidate));
   forgetTallies(context);
 
   const rank = nextRank(context);
   if (candidate.rank !== rank) return null;
-  if (noted && skipTarget(context) !== null) return { ...event, recorded: true };
+  // Only a message from a later attempt is skip evidence; it is also what finds evidence completed while
+  // this node was in a state that does not skip (liveness_check), as the machine's own handlers would.
+  const ahead = candidate.kind !== 'liveness' && candidate.attempt > context.attempt;
+  if (ahead && skipTarget(context) !== null) return { ...event, recorded: true };
   if (admission.evidenceOnly) return null;
   const news =
     candidate.kind === 'liveness'

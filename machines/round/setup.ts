@@ -18,6 +18,7 @@ import {
   hasVotedInAttempt,
   isProposerOfAttempt,
   lockedProposal,
+  mayExtendAttempt,
   lockProofGroup,
   needsLockProof,
   proposerOfValue,
@@ -110,6 +111,7 @@ export const roundSetup = setup({
   },
   guards: {
     hasLivenessQuorum: ({ context }) => hasLivenessQuorum(context),
+    mayExtendAttempt: ({ context }) => mayExtendAttempt(context),
     lacksProvers: ({ context }) => lacksProvers(context),
     /**
      * Attempt 0: every prover; a later attempt: its one proposer, prover or
@@ -219,7 +221,8 @@ export const roundSetup = setup({
       const own = restored.proposal;
       return {
         ...fresh,
-        attempt: Math.max(context.attempt, restored.votedAttempt, restored.confirmedAttempt, own?.attempt ?? 0),
+        // A lock or valid value was seen in its attempt: the node had reached that attempt, whether or not it voted there.
+        attempt: Math.max(context.attempt, restored.votedAttempt, restored.confirmedAttempt, own?.attempt ?? 0, lock?.attempt ?? 0, valid?.attempt ?? 0),
         votedAttempt: Math.max(context.votedAttempt, restored.votedAttempt),
         confirmedAttempt: Math.max(context.confirmedAttempt, restored.confirmedAttempt),
         lock,
@@ -284,6 +287,7 @@ export const roundSetup = setup({
       const lock = { contentId: held.proposal.contentId, proposerId: held.proposer, attempt: finding.attempt, value: held.proposal.value };
       return { lock, valid: lock, polka: { attempt: finding.attempt, contentId: lock.contentId } };
     }),
+    markAttemptExtended: assign(({ context }) => ({ attemptExtended: context.attempt })),
     armAttemptTimer: raise({ type: 'attempt_timeout' as const }, { delay: 'attemptTimeout', id: ATTEMPT_TIMER_ID }),
     cancelAttemptTimer: cancel(ATTEMPT_TIMER_ID),
     announceAttemptChange: emit(({ context }, params: { to: AttemptMove; reason: RoundAttemptEmit['reason'] }) => ({

@@ -130,9 +130,15 @@ export const certificateHandlers = (state: RoundStateName) => ({
  */
 export const attemptEndsEarly = { target: '#round.proving', actions: changeAttempt('next', 'timeout') };
 
-/** The attempt ends without a commit: its timer fired, or 2f + 1 confirmed nil. */
+/**
+ * The attempt ends without a commit: its timer fired (run once more first if
+ * a quorum was not heard in it, see `mayExtendAttempt`), or 2f + 1 confirmed nil.
+ */
 export const attemptEnds = {
-  attempt_timeout: { target: '#round.proving', actions: changeAttempt('next', 'timeout') },
+  attempt_timeout: [
+    { guard: 'mayExtendAttempt' as const, actions: ['markAttemptExtended' as const, 'armAttemptTimer' as const] },
+    { target: '#round.proving', actions: changeAttempt('next', 'timeout') },
+  ],
   attempt_failed: { target: '#round.proving', actions: changeAttempt('next', 'nil_confirmations') },
 };
 

@@ -102,4 +102,35 @@ describe('statechart-consensus bench', () => {
     expect(await runCli(['bench', '--flood', '100000', '--failover'], io)).toBe(EXIT.usage);
     expect(err.join('')).toMatch(/pick one/);
   });
+
+  it('--payloads --json: Ed25519 costs, then payloads through propose, batched and one per proposal, with and without keys', async () => {
+    const out: string[] = [];
+    const io: CliIO = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: () => undefined } };
+    expect(await runCli(['bench', '--payloads', '100', '--json'], io)).toBe(EXIT.ok);
+    const { signing, rows } = JSON.parse(out.join(''));
+    for (const value of [signing.usPerSign, signing.usPerVerify, signing.usPerCachedVerify]) expect(value).toBeGreaterThan(0);
+    expect(signing.certificates.map((c: { n: number; signers: number }) => [c.n, c.signers])).toEqual([[4, 3], [16, 11], [64, 43]]);
+    expect(rows.map((row: { signed: boolean; maxBatch: number; payloads: number }) => [row.signed, row.maxBatch, row.payloads])).toEqual([
+      [false, 1, 10],
+      [false, 256, 100],
+      [true, 1, 10],
+      [true, 256, 100],
+    ]);
+    for (const row of rows) {
+      // One payload per proposal takes a rank each; a batch takes far fewer.
+      if (row.maxBatch === 1) expect(row.ranks).toBe(row.payloads);
+      else expect(row.ranks).toBeLessThan(row.payloads / 10);
+      if (!row.signed) expect(row.signsPerNodePerRank).toBe(0);
+      if (row.signed) expect(row.signsPerNodePerRank).toBeGreaterThanOrEqual(2);
+      expect(row.latencyMs.p50).toBeGreaterThan(0);
+      expect(row.latencyMs.p99).toBeGreaterThanOrEqual(row.latencyMs.p50);
+    }
+  });
+
+  it('--payloads takes no other bench flag', async () => {
+    const err: string[] = [];
+    const io: CliIO = { stdout: { write: () => undefined }, stderr: { write: (t: string) => err.push(t) } };
+    expect(await runCli(['bench', '--payloads', '100', '--nodes', '4'], io)).toBe(EXIT.usage);
+    expect(err.join('')).toMatch(/--payloads is a bench of its own/);
+  });
 });

@@ -34,6 +34,8 @@ describe.each([
     await cluster.advanceUntil(() => cluster.minCommits() >= ROUNDS, 2000);
     expectAgreement(cluster, cluster.alive(), ROUNDS);
     for (const name of cluster.names) {
+      // Each log entry records the term it was committed in: the first leader's.
+      expect(cluster.node(name).log.range(1, ROUNDS).map((entry) => entry.term)).toEqual(Array(ROUNDS).fill(1));
       expect(cluster.commits.get(name)!.slice(0, ROUNDS).map((c) => c.proposer)).toEqual(Array(ROUNDS).fill(leader));
       const round = cluster.node(name).roundActor.getSnapshot().context;
       expect(round.nextProvers.map((p) => p.identity())).toEqual([leader]);

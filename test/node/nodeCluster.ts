@@ -5,7 +5,7 @@ import type { ElectionMessage, ElectionTiming } from '../../machines/election.sc
 import { createNode, type ConsensusNode } from '../../node/createNode';
 import type { NodeConfig } from '../../node/config';
 import { createSeededRandom, type RandomSource } from '../../providers/random';
-import { InMemoryElectionStorage } from '../../providers/storage';
+import { InMemoryElectionStorage, type NodeStorage } from '../../providers/storage';
 import { Ballot, Batch, Frame, fixtureCodec, Peer } from '../support/fixtures';
 import { sleep } from '../support/time';
 
@@ -37,6 +37,10 @@ export interface NodeClusterOptions {
    * first, and every voter votes for the first proposal it is offered.
    */
   readonly naive?: boolean;
+  /** Where a node keeps term, vote, lock and log instead of the cluster's in-memory storage (e.g. a store on disk). */
+  readonly storeFor?: (name: string) => NodeStorage;
+  /** Runs after every millisecond of simulated time: real work (a disk's writes) finishes before the clock moves on. */
+  readonly settle?: () => Promise<void>;
 }
 
 export interface CommitSeen {
@@ -74,8 +78,8 @@ export class NodeCluster {
   private readonly crashed = new Set<string>();
   private readonly root: RandomSource;
   private readonly network: RandomSource;
-  private readonly opts: Required<Omit<NodeClusterOptions, 'timing' | 'nodeConfig' | 'naive'>> &
-    Pick<NodeClusterOptions, 'timing' | 'nodeConfig' | 'naive'>;
+  private readonly opts: Required<Omit<NodeClusterOptions, 'timing' | 'nodeConfig' | 'naive' | 'storeFor' | 'settle'>> &
+    Pick<NodeClusterOptions, 'timing' | 'nodeConfig' | 'naive' | 'storeFor' | 'settle'>;
 
   constructor(options: NodeClusterOptions) {
     this.opts = { proofMs: 10, provingTimeoutMs: 25, roundLatencyMs: 1, electionLatency: { min: 1, max: 5 }, ...options };
@@ -95,7 +99,12 @@ export class NodeCluster {
   boot(name: string): TestNode {
     if (this.nodes.has(name) && !this.crashed.has(name)) throw new Error(`${name} is running`);
     this.crashed.delete(name);
-    const node = createNode<Frame, Ballot, Peer, Batch>({
+    return this.attach(name, createNode<Frame, Ballot, Peer, Batch>(this.configFor(name)));
+  }
+
+  /** What `boot` builds `name`'s node from: its providers on this cluster's bus, its storage, the cluster's clock. */
+  configFor(name: string): NodeConfig<Frame, Ballot, Peer, Batch> {
+    return {
       id: new Peer(name),
       initialState: Frame.genesis(),
       members: this.names.map((n) => new Peer(n)),
@@ -103,11 +112,16 @@ export class NodeCluster {
       faultTolerance: 0,
       providers: this.providersFor(name),
       codec: fixtureCodec,
-      election: { storage: this.storage.get(name)!, random: this.root.fork(), timing: this.opts.timing },
+      election: { storage: this.opts.storeFor?.(name) ?? this.storage.get(name)!, random: this.root.fork(), timing: this.opts.timing },
       clock: this.clock,
       timeouts: { starting: 10, proving: this.opts.provingTimeoutMs },
       ...this.opts.nodeConfig,
-    });
+    };
+  }
+
+  /** Wires a node built from `configFor(name)` (by `createNode` or `openNode`) into the cluster, and starts it. */
+  attach(name: string, node: TestNode): TestNode {
+    this.crashed.delete(name);
     const at = () => this.clock.now();
     node.onCommit((commit) =>
       this.commits.get(name)!.push({
@@ -176,6 +190,7 @@ export class NodeCluster {
     for (let elapsed = 0; elapsed < ms; elapsed += 1) {
       this.clock.increment(1);
       await new Promise((resolve) => setImmediate(resolve));
+      await this.opts.settle?.();
     }
   }
 

@@ -178,7 +178,7 @@ describe('cluster faults (four engines, simulated clock)', () => {
         const offline = (rank: string) => new Error(`mempool offline for rank ${rank}`);
         const flaky = rejectingOncePer(collectedFor, offline, honest.liveness.collect);
         return withFaults(honest, {
-          collect: (signal) => (collectedFor() === '3' ? flaky(signal) : honest.liveness.collect(signal)),
+          collect: (signal) => (collectedFor() === '3' ? flaky(signal, []) : honest.liveness.collect(signal, [])),
         });
       },
     });

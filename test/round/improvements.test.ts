@@ -524,7 +524,7 @@ describe('SPEC §2.7: where this engine does better than the reference', () => {
           () => new Error('mempool offline'),
           (signal) => {
             collects.push(h.clock.now());
-            return honest.liveness.collect(signal);
+            return honest.liveness.collect(signal, []);
           },
         ),
       }),

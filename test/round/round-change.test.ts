@@ -9,12 +9,15 @@ import { admit } from '../../guards/admission';
 import { isValidFinalization } from '../../guards/finalization';
 import {
   attemptTimeoutOf,
+  mayExtendAttempt,
   citesNewerProof,
   confirmationGroups,
   pastPolkaGroups,
   skipTarget,
   votableProposals,
 } from '../../guards/roundChange';
+import { slotKey } from '../../machines/rankBook';
+import { DEFAULT_ROUND_TIMEOUTS } from '../../machines/round.types';
 import type { ProposalRecord, RoundContext, VoteRecord } from '../../machines/round.types';
 import { InMemorySafetyStorage } from '../../providers/storage';
 import {
@@ -504,7 +507,7 @@ describe('SPEC §2.8 round change', () => {
   });
 
   describe('rule 4: attempt timeouts grow with the attempt and reset on commit', () => {
-    it('the node moves 0→1 after T, 1→2 after 2T more, waits at most attemptMax, and after a commit times out after T again', async () => {
+    it('the node moves 0→1 after T, 1→2 after 2T more, waits at most attemptMax (twice, hearing no one), and after a commit times out after T again', async () => {
       const node = new RoundChangeNode({ timeouts: { attempt: T, attemptGrowth: 2, attemptMax: 3 * T } });
       await node.startVoting();
       const [enteredVoting] = node.votingEntries();
@@ -517,8 +520,9 @@ describe('SPEC §2.8 round change', () => {
         { from: 3, to: 4, reason: 'timeout' },
       ]);
       const times = [enteredVoting, ...node.attemptChanges.map((change) => change.at)];
-      // T, 2T, then 4T capped to 3T, then 8T capped to 3T.
-      expect(times.slice(1).map((at, i) => at - times[i])).toEqual([T, 2 * T, 3 * T, 3 * T]);
+      // T, 2T, then 4T capped to 3T, then 8T capped to 3T; at the cap, a node
+      // that heard less than f + 1 in the attempt runs its timer once more.
+      expect(times.slice(1).map((at, i) => at - times[i])).toEqual([T, 2 * T, 6 * T, 6 * T]);
 
       // Commit late in attempt 4, so a timer left over from it would fire early in rank 2.
       await node.step(2.5 * T);
@@ -530,6 +534,17 @@ describe('SPEC §2.8 round change', () => {
       const enteredRank2 = node.votingEntries().at(-1) as number;
       await node.until(() => node.attemptChanges.length === 5, 2 * T);
       expect(node.attemptChanges[4]).toEqual({ rank: 2, from: 0, to: 1, reason: 'timeout', at: enteredRank2 + T });
+    });
+
+    it('at the cap, a node that heard f + 1 in the attempt leaves it after attemptMax, once', async () => {
+      const node = new RoundChangeNode({ timeouts: { attempt: T, attemptGrowth: 2, attemptMax: 3 * T } });
+      await node.startVoting();
+      await node.until(() => node.engine.getAttempt() === 2, 10 * T);
+      const enteredAttempt2 = node.attemptChanges.at(-1)!.at;
+      // n1's nil vote in attempt 2: with n0 itself, f + 1 = 2 heard.
+      await node.nilVote('n1', 2);
+      await node.until(() => node.engine.getAttempt() === 3, 10 * T);
+      expect(node.attemptChanges.at(-1)!.at - enteredAttempt2).toBe(3 * T);
     });
 
     it('attemptTimeoutOf is T × growth^attempt, capped by attemptMax', () => {
@@ -670,6 +685,21 @@ describe('SPEC §2.8 round change', () => {
       await second.startVoting();
       expect(second.journal.filter((line) => line.startsWith('send proposal'))).toEqual([`send proposal ${w.hash} attempt=0`]);
       expect(proofs).toEqual([w.hash]);
+    });
+    it('a node restarted with a value it saw become valid in an attempt it had not voted in resumes at that attempt, and never cites it in that attempt', async () => {
+      // A polka seen in attempt 3 before this node voted there: its record says voted 2, valid at 3.
+      const storage = new InMemorySafetyStorage();
+      const v = proposalFrame('n1', 'v');
+      const valid = { contentId: v.hash, proposerId: 'n1', attempt: 3, value: JSON.parse(JSON.stringify(v)) };
+      await storage.saveRoundSafety({ rank: 1, votedAttempt: 2, confirmedAttempt: -1, lock: null, valid, proposal: null });
+      // n0 proposes in attempt 3 (after the provers n1, n2, n3) and again in attempt 7.
+      const node = new RoundChangeNode({ storage, timeouts: { attempt: T, attemptGrowth: 1 } });
+      await node.startVoting();
+      expect(node.engine.getAttempt()).toBe(3);
+      await node.until(() => node.engine.getAttempt() === 7, 10 * T);
+      await node.step(1);
+      // Tendermint's validRound < round: a value is cited only from an attempt before the proposal's own.
+      expect(node.proposalsSent).toEqual([{ value: v.hash, attempt: 7, validAttempt: 3 }]);
     });
   });
 
@@ -864,5 +894,31 @@ describe('SPEC §2.8 round change', () => {
       expect(admit(atFive, proposal('n2', 0))).toMatchObject({ admitted: false, reason: 'stale_attempt' });
       expect(admit(atFive, proposal('n2', 1))).toEqual({ admitted: true, duplicate: false });
     });
+  });
+});
+
+describe('waiting once at the cap (mayExtendAttempt)', () => {
+  // n = 4, f = 1: f + 1 = 2. Attempt 5 of 4 s × 2^a is past the 120 s cap.
+  const atCap = 5;
+  const vote = (sender: string, attempt: number) => ({ [slotKey(1, attempt)]: { [sender]: { contentId: 'v', proposerId: 'n1', nil: false } } }) as unknown as RoundContext['votes'];
+
+  it('runs the timer once more when the attempt is at the cap and only this node was heard in it', () => {
+    expect(attemptTimeoutOf(guardContext({ attempt: atCap }))).toBe(DEFAULT_ROUND_TIMEOUTS.attemptMax);
+    expect(mayExtendAttempt(guardContext({ attempt: atCap }))).toBe(true);
+  });
+
+  it('not twice in one attempt', () => {
+    expect(mayExtendAttempt(guardContext({ attempt: atCap, attemptExtended: atCap }))).toBe(false);
+    expect(mayExtendAttempt(guardContext({ attempt: atCap + 1, attemptExtended: atCap }))).toBe(true);
+  });
+
+  it('not below the cap: growing attempts overlap on their own', () => {
+    expect(attemptTimeoutOf(guardContext({ attempt: 2 }))).toBeLessThan(DEFAULT_ROUND_TIMEOUTS.attemptMax);
+    expect(mayExtendAttempt(guardContext({ attempt: 2 }))).toBe(false);
+  });
+
+  it('not when f + 1 were heard in the attempt, itself included; a vote of another attempt does not count', () => {
+    expect(mayExtendAttempt(guardContext({ attempt: atCap, votes: vote('n2', atCap) }))).toBe(false);
+    expect(mayExtendAttempt(guardContext({ attempt: atCap, votes: vote('n2', atCap - 1) }))).toBe(true);
   });
 });

@@ -110,6 +110,8 @@ export class RoundChangeNode {
   readonly provers: string[];
   readonly handlers: VotingHandlers;
   readonly offers: VoteOffer[] = [];
+  /** Every proposal this node sent, with the attempt it cites as valid. */
+  readonly proposalsSent: Array<{ value: string; attempt: number; validAttempt: number | null }> = [];
   readonly confirmationsSent: Array<{ value: string | null; position: AttemptPosition }> = [];
   readonly attemptChanges: TimedAttemptChange[] = [];
   readonly commits: Array<CommitRecord<Frame, Peer> & { at: number }> = [];
@@ -149,13 +151,14 @@ export class RoundChangeNode {
     const voting: Voting = {
       sendProposal: (proposal, signal, position) => {
         journal.push(`send proposal ${proposal.hash} attempt=${position.attempt}`);
+        this.proposalsSent.push({ value: proposal.hash, attempt: position.attempt, validAttempt: position.validAttempt });
         return handlers.sendProposal(proposal, signal, position);
       },
       decideAndSendVote: (proposals, signal, position) => {
         const offered = Object.fromEntries([...proposals.entries()].map(([prover, value]) => [prover, value.hash]));
         this.offers.push({ offered, position: { ...position } });
         journal.push(`send vote attempt=${position.attempt}`);
-        return handlers.decideAndSendVote(proposals, signal, position);
+        return handlers.decideAndSendVote!(proposals, signal, position);
       },
       finalizeVotes: (proposals, votes, signal) => handlers.finalizeVotes(proposals, votes, signal),
       sendConfirmation: (state, signal, position) => {
@@ -296,6 +299,7 @@ export function guardContext(overrides: Partial<RoundContext> = {}): RoundContex
     votedAttempt: -1,
     confirmedAttempt: -1,
     confirmationSentAttempt: -1,
+    attemptExtended: -1,
     lock: null,
     valid: null,
     finding: null,

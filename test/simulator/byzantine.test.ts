@@ -156,7 +156,7 @@ describe('what a Byzantine node sends, per behaviour and attempt', () => {
         random: createSeededRandom(3),
         send: (to, message) => sent.push({ to, message }),
         finalizedAt: (height) => (height === 0 ? genesis : undefined),
-        sign: (payload) => `signed(${payload})`,
+        sign: (statement) => `signed(${statement.kind} ${statement.rank}.${statement.attempt})`,
         note: () => {},
       },
       behaviour,
@@ -209,7 +209,7 @@ describe('what a Byzantine node sends, per behaviour and attempt', () => {
     expect(to('nil_vote')).toEqual(['n0']);
     expect(to('nil_confirmation')).toEqual(['n0']);
     expect(sent.find((s) => s.message.kind === 'vote')!.message).toMatchObject({ vote: new LedgerVote(4, 'n3', 'n0', proposal.hash), attempt: 0, proposal: proposal.hash });
-    expect(sent.find((s) => s.message.kind === 'nil_confirmation')!.message).toEqual({ kind: 'nil_confirmation', peer: new LedgerPeer('n3'), rank: 4, attempt: 0 });
+    expect(sent.find((s) => s.message.kind === 'nil_confirmation')!.message).toEqual({ kind: 'nil_confirmation', peer: new LedgerPeer('n3'), rank: 4, attempt: 0, signature: expect.any(String) });
     // Once per attempt.
     sent.length = 0;
     node.onMessage('n0', { kind: 'proposal', peer: new LedgerPeer('n0'), proposal, attempt: 0 });

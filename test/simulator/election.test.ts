@@ -1,7 +1,8 @@
 import { runSimulation, type SimulationHooks, type SimulationReport } from '../../simulator/runSimulation';
 import type { EventTrace, TraceEvent } from '../../simulator/EventTrace';
 import type { SimulationOptions } from '../../simulator/options';
-import type { ElectionStorage, InMemoryElectionStorage } from '../../providers/storage';
+import type { ElectionStorage } from '../../providers/storage';
+import type { SimulatedStorage } from '../../simulator/simulatedDisk';
 
 async function simulate(options: Partial<SimulationOptions>, hooks: SimulationHooks = {}) {
   let trace: EventTrace | undefined;
@@ -195,7 +196,7 @@ describe('negative controls: a broken election rule, injected only here, is caug
   });
 
   /** A disk that loses the vote: after a restart the node loads its term but no vote. */
-  const forgetful = (_node: string, storage: InMemoryElectionStorage): ElectionStorage => ({
+  const forgetful = (_node: string, storage: SimulatedStorage): ElectionStorage => ({
     loadHardState: async () => {
       const state = await storage.loadHardState();
       return state === null ? null : { term: state.term, votedFor: null };

@@ -1,24 +1,8 @@
 import type { UnsafeRoundRule } from '../../examples/ledger/LedgerNode';
 import type { SimulationOptions } from '../../simulator/options';
+import { splitCommitPlan } from './splitCommitPlan';
 import { runSimulation, type SimulationReport } from '../../simulator/runSimulation';
 
-/**
- * Split-commit plan: the attack locks exist for (`split-commit`: half the
- * cluster locks on a value, one of them commits it late, while the rest are
- * offered another), on n = 4 with latency 5–50 ms and 5 % loss.
- */
-function splitCommitPlan(seed: number, unsafeRule?: UnsafeRoundRule): Partial<SimulationOptions> {
-  return {
-    seed,
-    nodes: 4,
-    byzantine: 1,
-    behaviour: 'split-commit',
-    latency: { min: 5, max: 50 },
-    dropRate: 0.05,
-    rounds: 30,
-    unsafeRule,
-  };
-}
 
 type Plan = (seed: number, unsafeRule?: UnsafeRoundRule) => Partial<SimulationOptions>;
 
@@ -52,9 +36,9 @@ function expectSafeAndLive(reports: SimulationReport[], seeds: readonly number[]
 const WALL_MS = 120_000;
 
 describe('negative control: a round-change rule broken on purpose is caught by the safety checker', () => {
-  // Found by searching seeds 1–30 of the plan: 5 and 29 broke agreement; the others did not (since
-  // the clock fires a whole instant before promise continuations run; 21 and 29 did before).
-  const commitOnVotesSeeds = [5, 6, 28, 29];
+  // Found by searching seeds 1–40 of the plan (engines without keys, as the broken rules need):
+  // 17 of them broke agreement, 1, 2, 3 and 12 the first.
+  const commitOnVotesSeeds = [1, 2, 3, 12];
   // Seeds 1–60 of the plan: most broke agreement with locks ignored; none with the rules intact.
   const ignoreLocksSeeds = [1, 2, 3, 4];
 
@@ -75,17 +59,10 @@ describe('negative control: a round-change rule broken on purpose is caught by t
   );
 
   it(
-    'read-twice (a relayed certificate checked as read, and handed to the engine as read again) is caught under shape-shift',
+    'shape-shift: certificates whose frame changes after it is read once fool no engine (each reads a peer\'s value once, and checks that copy\'s signatures)',
     async () => {
-      const plan = (seed: number, unsafeRule?: UnsafeRoundRule): Partial<SimulationOptions> => ({
-        ...splitCommitPlan(seed, unsafeRule),
-        behaviour: 'shape-shift',
-        rounds: 10,
-      });
+      const plan = (seed: number): Partial<SimulationOptions> => ({ ...splitCommitPlan(seed), behaviour: 'shape-shift', rounds: 10 });
       const seeds = [1, 2];
-      const broken = await runAll(plan, seeds, 'read-twice');
-      expect(broken.every((report) => report.violations.length > 0)).toBe(true);
-      for (const report of broken) expect(report.violations[0].replay).toMatch(/# plus unsafeRule read-twice \(API only\)$/);
       expectSafeAndLive(await runAll(plan, seeds), seeds);
     },
     WALL_MS,

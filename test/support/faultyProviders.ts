@@ -26,7 +26,7 @@ export function toMethods(providers: TestProviders): ProviderMethods {
     collect: providers.liveness.collect.bind(providers.liveness),
     sendLiveness: providers.liveness.sendLiveness.bind(providers.liveness),
     sendProposal: providers.voting.sendProposal.bind(providers.voting),
-    decideAndSendVote: providers.voting.decideAndSendVote.bind(providers.voting),
+    decideAndSendVote: providers.voting.decideAndSendVote!.bind(providers.voting),
     finalizeVotes: providers.voting.finalizeVotes.bind(providers.voting),
     sendConfirmation: providers.voting.sendConfirmation.bind(providers.voting),
   };

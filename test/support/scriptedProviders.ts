@@ -28,7 +28,7 @@ export interface ProviderHandlers {
   collect: Providers['liveness']['collect'];
   sendLiveness: Providers['liveness']['sendLiveness'];
   sendProposal: Providers['voting']['sendProposal'];
-  decideAndSendVote: Providers['voting']['decideAndSendVote'];
+  decideAndSendVote: NonNullable<Providers['voting']['decideAndSendVote']>;
   finalizeVotes: Providers['voting']['finalizeVotes'];
   sendConfirmation: Providers['voting']['sendConfirmation'];
 }

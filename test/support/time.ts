@@ -16,12 +16,17 @@ export async function advance(clock: SimulatedClock, ms: number, step = 5): Prom
   }
 }
 
-/** Advances until `done()` holds, failing after `limitMs` of simulated time. */
+/**
+ * Advances until `done()` holds, failing after `limitMs` of simulated time.
+ * `settle` runs after every step: real work the clock knows nothing of (a
+ * disk's writes) finishes before simulated time moves on.
+ */
 export async function advanceUntil(
   clock: SimulatedClock,
   done: () => boolean,
   limitMs: number,
   step = 5,
+  settle?: () => Promise<void>,
 ): Promise<number> {
   await flush();
   let elapsed = 0;
@@ -30,8 +35,24 @@ export async function advanceUntil(
     clock.increment(step);
     elapsed += step;
     await flush();
+    await settle?.();
   }
   return elapsed;
+}
+
+/** A store whose writes a test can wait out. */
+export interface Settling {
+  readonly busy: boolean;
+  settled(): Promise<void>;
+}
+
+/** Waits until none of `stores` is writing, and what each finished write set going has run too. */
+export async function settleStores(stores: Iterable<Settling>): Promise<void> {
+  const list = [...stores];
+  while (list.some((store) => store.busy)) {
+    await Promise.all(list.map((store) => store.settled()));
+    await flush();
+  }
 }
 
 /** A provider-side delay on the simulated clock that honours its AbortSignal. */

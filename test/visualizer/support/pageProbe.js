@@ -85,17 +85,21 @@ window.liveViewProbe = {
     let redraws = 0;
     const observer = new MutationObserver((mutations) => (redraws += mutations.length));
     observer.observe(document.querySelector(`.node-panel[data-node="${node}"]`), { attributes: true, attributeFilter: ['data-finalized'] });
-    const batchesBefore = this.batches;
+    const sentBefore = this.sent.length;
     const start = performance.now();
     await new Promise((resolve) => setTimeout(resolve, ms));
     observer.disconnect();
     const seconds = (performance.now() - start) / 1000;
+    // The server's cadence, by its own send times: batches it sent late and a
+    // busy page received in a burst are not counted twice in one window.
+    const sent = this.sent.slice(sentBefore);
+    const span = sent.length < 2 ? 0 : (sent[sent.length - 1] - sent[0]) / 1000;
     const logLines = Math.max(...[...document.querySelectorAll('.node-panel ol.log')].map((log) => log.children.length));
-    return { redrawsPerSecond: redraws / seconds, batchesPerSecond: (this.batches - batchesBefore) / seconds, logLines };
+    return { redrawsPerSecond: redraws / seconds, batchesPerSecond: span === 0 ? 0 : (sent.length - 1) / span, logLines };
   },
 
-  /** Messages the page's WebSocket has received (counted by the wrapper below). */
-  batches: 0,
+  /** Server send times of the batches the page's WebSocket has received (recorded by the wrapper below). */
+  sent: [],
 };
 
 // Count what the server sends: wrap the page's WebSocket before its script makes one.
@@ -104,7 +108,10 @@ window.liveViewProbe = {
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
-      this.addEventListener('message', () => (window.liveViewProbe.batches += 1));
+      this.addEventListener('message', (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === '@visualizer.batch') window.liveViewProbe.sent.push(message.sentAt);
+      });
     }
   };
 }

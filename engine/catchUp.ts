@@ -1,0 +1,153 @@
+import type { ConsensusClock } from '../providers/clock';
+import type { RelayProvider } from '../providers/relay';
+import type { TraceLogger } from '../providers/trace';
+import type { Identity, Unique } from '../providers/unique';
+import type { ValueCodec } from '../providers/codec';
+import type { CommitLog, LogEntry } from './commitLog';
+import { adoptValue } from './door';
+import { InvalidSignatureError, MalformedMessageError } from './errors';
+import { commitCertificateSchema, verifySigned, type CommitCertificate } from './signing/certificate';
+import type { EngineSigning } from './signing/engineSigning';
+import { valueDigestOf } from './signing/statement';
+
+/** Entries one request asks for, and one answer carries, at most. */
+export const MAX_ENTRIES_PER_MESSAGE = 64;
+/** Requests for one missing range before it is given up on. */
+export const CATCH_UP_TRIES = 8;
+
+/** A committed state with the certificate that proves it: what peers send a node filling its log. */
+export interface CertifiedEntry<StateT> {
+  state: StateT;
+  certificate: CommitCertificate;
+}
+
+export interface CatchUpOptions<StateT extends Unique, PeerIDT extends Unique> {
+  log: CommitLog<StateT, PeerIDT>;
+  signing: EngineSigning;
+  relay: RelayProvider<StateT, PeerIDT, unknown>;
+  clock: ConsensusClock;
+  logger: TraceLogger;
+  codec: ValueCodec<StateT>;
+  maxValueSize: number;
+  peerOf: (id: Identity) => PeerIDT;
+  /** Ms between requests for one range, and between answers to one peer. */
+  interval: number;
+}
+
+/**
+ * Fills the ranks a node skipped by syncing: it asks the members for their
+ * entries (`relay.requestEntries`), and appends each one only once its
+ * certificate verifies with the members' keys and names the state it comes
+ * with: no trust in the peer that sent it. A range no one answers for is
+ * given up on after `CATCH_UP_TRIES` requests, so readers of the log move on.
+ * It answers peers' requests from its own log, once per interval per peer.
+ */
+export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
+  private timer: unknown = null;
+  /** Requests made for each missing range, by its first index. */
+  private readonly tries = new Map<number, number>();
+  /** When each peer was last answered. */
+  private readonly answered = new Map<Identity, number>();
+  private stopped = false;
+
+  constructor(private readonly options: CatchUpOptions<StateT, PeerIDT>) {}
+
+  /** The log changed: if something is missing, make sure a request is on its way. */
+  check(): void {
+    if (this.stopped || this.timer !== null || this.options.relay.requestEntries === undefined) return;
+    if (this.options.log.missing().length === 0) return;
+    this.request();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.check();
+  }
+
+  /** A member asks for entries `from`..`to`: what this node holds of them, certified, goes back to it. Returns how many. */
+  answer(peer: Identity, from: number, to: number): number {
+    const { relay, log, clock } = this.options;
+    if (relay.sendEntries === undefined) return 0;
+    const now = clock.now();
+    const last = this.answered.get(peer);
+    if (last !== undefined && now - last < this.options.interval) return 0;
+    const entries = log
+      .range(from, Math.min(to, from + MAX_ENTRIES_PER_MESSAGE - 1))
+      .filter((entry): entry is LogEntry<StateT, PeerIDT> & { certificate: CommitCertificate } => entry.certificate !== null)
+      .map((entry) => ({ state: (entry.payload as StateT).clone(), certificate: entry.certificate }));
+    if (entries.length === 0) return 0;
+    this.answered.set(peer, now);
+    const to_ = this.options.peerOf(peer);
+    Promise.resolve()
+      .then(() => relay.sendEntries?.(to_, entries))
+      .catch((error: unknown) => this.options.logger.error('relay.sendEntries failed', error));
+    return entries.length;
+  }
+
+  /**
+   * A member's entries: each must fill a missing place and carry a
+   * certificate that verifies for its state. One that does not refuses the
+   * whole answer (`InvalidSignatureError`, `MalformedMessageError`) and
+   * nothing is filled. Returns how many were filled.
+   */
+  receive(sender: Identity, raw: unknown): number {
+    if (!Array.isArray(raw) || raw.length > MAX_ENTRIES_PER_MESSAGE) {
+      throw new MalformedMessageError('confirmation', [`entries must be an array of at most ${MAX_ENTRIES_PER_MESSAGE}`]);
+    }
+    const { log, signing, codec, maxValueSize } = this.options;
+    const checked: LogEntry<StateT, PeerIDT>[] = [];
+    for (const [i, item] of raw.entries()) {
+      const label = `entries[${i}]`;
+      if (typeof item !== 'object' || item === null) throw new MalformedMessageError('confirmation', [`${label} must be { state, certificate }`]);
+      const own = adoptValue(`${label}.state`, (item as { state?: unknown }).state, codec, maxValueSize);
+      if (!own.ok) throw new MalformedMessageError('confirmation', [own.issue]);
+      const parsed = commitCertificateSchema.safeParse((item as { certificate?: unknown }).certificate);
+      if (!parsed.success) throw new MalformedMessageError('confirmation', [`${label}.certificate is not a certificate`]);
+      const certificate = parsed.data;
+      const { id, rank, value } = own.value;
+      const valueDigest = valueDigestOf(id);
+      if (certificate.rank !== rank || certificate.valueDigest !== valueDigest) {
+        throw new InvalidSignatureError('confirmation', sender, `${label}: the certificate is for another rank or value than its state`);
+      }
+      const verdict = verifySigned({ kind: 'confirmation', ...certificate }, signing.members, signing.chainId, signing.verifier);
+      if (!verdict.valid) throw new InvalidSignatureError('confirmation', verdict.signer ?? sender, `${label}: ${verdict.reason}`);
+      if (!log.isMissing(rank) || checked.some((entry) => entry.index === rank)) continue;
+      checked.push({ index: rank, rank, attempt: certificate.attempt, term: null, valueDigest, proposer: null, certificate, payload: value as StateT });
+    }
+    for (const entry of checked) log.fill(entry);
+    if (checked.length > 0) this.options.logger.trace(`filled ${checked.length} log entries from ${sender}`);
+    return checked.length;
+  }
+
+  /** Asks for the lowest missing range, gives it up after enough tries, and comes back after the interval. */
+  private request(): void {
+    const { log, relay, clock, interval } = this.options;
+    const gap = log.missing()[0];
+    if (gap === undefined || this.stopped) return;
+    const [from, gapEnd] = gap;
+    const to = Math.min(gapEnd, from + MAX_ENTRIES_PER_MESSAGE - 1);
+    const tries = (this.tries.get(from) ?? 0) + 1;
+    if (tries > CATCH_UP_TRIES) {
+      this.tries.delete(from);
+      this.options.logger.trace(`giving up on log entries ${from}..${to}: no member sent them`);
+      log.skip(from, to);
+    } else {
+      this.tries.set(from, tries);
+      // Bounded: only ranges still missing keep a count.
+      for (const start of this.tries.keys()) if (!log.isMissing(start)) this.tries.delete(start);
+      Promise.resolve()
+        .then(() => relay.requestEntries?.(from, to))
+        .catch((error: unknown) => this.options.logger.error('relay.requestEntries failed', error));
+    }
+    this.timer = clock.setTimeout(() => {
+      this.timer = null;
+      this.check();
+    }, interval);
+  }
+}

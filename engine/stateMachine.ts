@@ -1,0 +1,181 @@
+import type { ValueCodec } from '../providers/codec';
+import type { LogStorage, StoredSnapshot } from '../providers/storage';
+import type { TraceLogger } from '../providers/trace';
+import type { Unique } from '../providers/unique';
+import type { CommitLog, LogEntry } from './commitLog';
+import { describeError } from './door';
+import { StoredLogError } from './errors';
+import type { CommitCertificate } from './signing/certificate';
+import { storedValueOf } from './storedLog';
+
+/**
+ * The app's state, rebuilt from the commit log: the engine applies every
+ * committed value to it once, in index order, restarts included. It must be
+ * deterministic (no wall clock, no randomness: time and inputs come from the
+ * committed value), or nodes that applied the same log would disagree.
+ */
+export interface ReplicatedStateMachine<StateT> {
+  /** Applies the value committed at `index`. */
+  apply(value: StateT, index: number): void;
+  /** The state after the last value applied, as plain data (what JSON can carry). */
+  snapshot(): unknown;
+  /** Replaces the state with one `snapshot()` returned after applying the entry at `index`. */
+  restore(data: unknown, index: number): void;
+}
+
+/** A snapshot this node took or restored: the state after `index`, and the committed entry it ends at. */
+export interface Snapshot<StateT> {
+  index: number;
+  /** The value committed at `index`, with its certificate (null for an engine without keys). */
+  value: StateT;
+  valueDigest: string;
+  certificate: CommitCertificate | null;
+  /** What `snapshot()` returned, as JSON text: what its digest is taken over. */
+  data: string;
+}
+
+export interface StateMachineRunnerOptions<StateT extends Unique, PeerIDT extends Unique> {
+  machine: ReplicatedStateMachine<StateT>;
+  log: CommitLog<StateT, PeerIDT>;
+  codec: ValueCodec<StateT>;
+  logger: TraceLogger;
+  /** Entries applied between two snapshots. */
+  interval: number;
+  /** Where snapshots are kept; null: in memory only. */
+  storage: LogStorage | null;
+  /** The index applied before any entry: the initial state's rank, or a stored snapshot's index. */
+  applied: number;
+  /** The newest snapshot kept, restored into the machine already. */
+  latest: Snapshot<StateT> | null;
+}
+
+/**
+ * Applies the log to the app's state machine in index order, and every
+ * `interval` entries takes a snapshot, which storage keeps before the log
+ * entries it covers may be forgotten. A gap in the log holds application back
+ * until it is filled. An `apply` or `snapshot` that throws stops application
+ * (reported once): skipping an entry would leave this node's state unlike
+ * every other's.
+ */
+export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
+  private appliedIndex: number;
+  private latest: Snapshot<StateT> | null;
+  /** The newest snapshot whose save resolved: the stored log may forget what it covers. */
+  private durable: Snapshot<StateT> | null;
+  private failed = false;
+  private running = false;
+
+  constructor(private readonly options: StateMachineRunnerOptions<StateT, PeerIDT>) {
+    this.appliedIndex = options.applied;
+    this.latest = options.latest;
+    this.durable = options.latest;
+    options.log.watch(() => this.advance());
+  }
+
+  /** The index of the last entry applied. */
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** The newest snapshot taken or restored. */
+  get snapshot(): Snapshot<StateT> | null {
+    return this.latest;
+  }
+
+  /** Entries below this may leave the stored log: a durable snapshot covers them. */
+  get coveredBelow(): number {
+    return this.durable === null ? -Infinity : this.durable.index + 1;
+  }
+
+  /** Applies whatever the log now holds past the last entry applied, in order. */
+  advance(): void {
+    // apply() may commit nothing, but a listener it triggers might append: no re-entry.
+    if (this.running || this.failed) return;
+    this.running = true;
+    try {
+      for (let next = this.options.log.get(this.appliedIndex + 1); next !== undefined; next = this.options.log.get(this.appliedIndex + 1)) {
+        if (!this.applyEntry(next)) return;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Puts a snapshot in place of the state (one received from peers): entries up to its index count as applied. */
+  restore(snapshot: Snapshot<StateT>, data: unknown): boolean {
+    if (snapshot.index <= this.appliedIndex) return false;
+    try {
+      this.options.machine.restore(data, snapshot.index);
+    } catch (error) {
+      this.options.logger.error(`the state machine refused the snapshot at ${snapshot.index}`, error);
+      return false;
+    }
+    this.appliedIndex = snapshot.index;
+    this.failed = false;
+    this.keep(snapshot);
+    this.advance();
+    return true;
+  }
+
+  private applyEntry(entry: LogEntry<StateT, PeerIDT>): boolean {
+    const { machine, interval, logger } = this.options;
+    try {
+      machine.apply(entry.payload, entry.index);
+    } catch (error) {
+      this.failed = true;
+      logger.error(`the state machine threw applying entry ${entry.index}; nothing more is applied`, error);
+      return false;
+    }
+    this.appliedIndex = entry.index;
+    if (entry.index - (this.latest?.index ?? this.options.applied) >= interval) {
+      let data: string;
+      try {
+        data = JSON.stringify(machine.snapshot()) ?? 'null';
+      } catch (error) {
+        this.failed = true;
+        logger.error(`the state machine's snapshot after entry ${entry.index} threw: ${describeError(error)}`, error);
+        return false;
+      }
+      this.keep({ index: entry.index, value: entry.payload, valueDigest: entry.valueDigest, certificate: entry.certificate, data });
+    }
+    return true;
+  }
+
+  private keep(snapshot: Snapshot<StateT>): void {
+    this.latest = snapshot;
+    const { storage, codec, logger } = this.options;
+    if (storage === null) {
+      this.durable = snapshot;
+      return;
+    }
+    const { index, valueDigest, certificate, data } = snapshot;
+    const stored: StoredSnapshot = { index, valueDigest, certificate, value: storedValueOf(snapshot.value, codec), data };
+    storage.saveSnapshot(stored).then(
+      () => {
+        if (snapshot.index > (this.durable?.index ?? -Infinity)) this.durable = snapshot;
+      },
+      (error: unknown) => logger.error(`the snapshot at ${snapshot.index} could not be stored`, error),
+    );
+  }
+}
+
+/**
+ * Restores the app's state machine from the stored snapshot (`latest`, whose
+ * index then counts as applied), applies the log after it, and keeps it
+ * applying. A machine that refuses the stored snapshot is a `StoredLogError`.
+ */
+export function startStateMachine<StateT extends Unique, PeerIDT extends Unique>(
+  options: StateMachineRunnerOptions<StateT, PeerIDT>,
+): StateMachineRunner<StateT, PeerIDT> {
+  const { latest, machine } = options;
+  if (latest !== null) {
+    try {
+      machine.restore(JSON.parse(latest.data) as unknown, latest.index);
+    } catch (error) {
+      throw new StoredLogError(latest.index, `the state machine refused the stored snapshot: ${describeError(error)}`);
+    }
+  }
+  const runner = new StateMachineRunner({ ...options, applied: latest?.index ?? options.applied });
+  runner.advance();
+  return runner;
+}

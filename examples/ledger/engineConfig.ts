@@ -1,0 +1,55 @@
+// What the ledger asks of its engine: membership and keys, the codec, how it
+// waits, and how clients' entries map onto frames. The providers are the node's.
+import type { ConsensusProviders } from '../../engine/createConsensusEngine';
+import type { ConsensusClock } from '../../providers/clock';
+import { ledgerCodec } from './codec';
+import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH, type LedgerEngineConfig, type LedgerKeys, type LedgerPayload } from './nodeTypes';
+import { isEntry, MAX_FRAME_ENTRIES } from './rules';
+import { LedgerPeer, type LedgerBatch, type LedgerFrame, type LedgerVote } from './types';
+
+/** What a ledger cluster's signatures are for: none of them counts in another application's cluster. */
+export const LEDGER_CHAIN_ID = 'statechart-consensus/ledger';
+
+export interface LedgerEngineParts {
+  self: LedgerPeer;
+  members: readonly string[];
+  keys: LedgerKeys | undefined;
+  head: LedgerFrame;
+  providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
+  resendMs: number;
+  proversPerRank: number;
+  rankWindow: number;
+  attemptMs: number;
+  clock: ConsensusClock;
+}
+
+export function ledgerEngineConfig({ self, members, keys, head, providers, resendMs, proversPerRank, rankWindow, attemptMs, clock }: LedgerEngineParts): LedgerEngineConfig {
+  return {
+    id: self,
+    initialState: head,
+    providers,
+    members: members.map((name) => (keys === undefined ? new LedgerPeer(name) : { id: new LedgerPeer(name), publicKey: keys.publicKeys[name] })),
+    ...(keys === undefined
+      ? {}
+      : { privateKey: keys.privateKey, chainId: LEDGER_CHAIN_ID, ...(keys.verifier ? { signatureVerifier: keys.verifier } : {}) }),
+    // What arrives just after a commit is mostly late traffic of peers about to commit.
+    certificateRelay: { delay: resendMs / 2, interval: resendMs },
+    codec: ledgerCodec,
+    // `deliver` returns every refusal's code to its caller, who counts them.
+    warnOnRefusals: false,
+    minimumProvers: proversPerRank,
+    // One live prover is enough to go on; the voting rule does the waiting.
+    livenessThreshold: 1,
+    proposalThreshold: 1,
+    rankWindow,
+    clock,
+    // Clients' entries: one name each, and a frame carries at most MAX_FRAME_ENTRIES.
+    proposals: {
+      identify: (entry) => entry,
+      payloadsIn: (frame) => frame.entries,
+      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number>)'),
+      maxBatch: MAX_FRAME_ENTRIES,
+    },
+    timeouts: { attempt: attemptMs, attemptGrowth: LEDGER_ATTEMPT_GROWTH, attemptMax: LEDGER_ATTEMPT_CAP * attemptMs },
+  };
+}
