@@ -181,8 +181,10 @@ describe('the write-ahead log', () => {
     holding = true;
     const syncsAtOpen = counts.fdatasync;
     const turn = () => new Promise((resolve) => setImmediate(resolve));
+    // The write before the sync is real I/O: on a busy disk it outlasts any number of event-loop turns.
     const untilHeld = async () => {
-      for (let i = 0; i < 1000 && held.length === 0; i += 1) await turn();
+      const until = Date.now() + 10_000;
+      for (let i = 0; i < 10_000 && held.length === 0 && Date.now() < until; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
       expect(held).toHaveLength(1);
     };
     const resolved: number[] = [];
@@ -400,7 +402,10 @@ describe('the write-ahead log', () => {
       for (let seq = 1; seq <= 3; seq += 1) await wal.append(payloadFor(seq));
       failing = true;
       const waiting = Array.from({ length: 10 }, (_, i) => wal.append(payloadFor(i + 4)));
-      for (let i = 0; i < 1000 && failSync === null; i += 1) await new Promise((resolve) => setImmediate(resolve));
+      // Real I/O comes first: wait for the sync by time, not by event-loop turns.
+      const until = Date.now() + 10_000;
+      for (let i = 0; i < 10_000 && failSync === null && Date.now() < until; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(failSync).not.toBeNull();
       waiting.push(...Array.from({ length: 5 }, (_, i) => wal.append(payloadFor(i + 14))));
       failSync!();
       await expectFailedState(dir, wal, waiting, 'fdatasync', tally);
