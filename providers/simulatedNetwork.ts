@@ -1,3 +1,4 @@
+import { copyTransportStats, emptyTransportStats, type PeerTransport } from '../net/transport';
 import type { ConsensusClock } from './clock';
 import type { RandomSource } from './random';
 
@@ -246,4 +247,49 @@ export class SimulatedNetwork<M> {
     this.observer?.({ type: 'deliver', id, at, from, to, message });
     handler!(from, message);
   }
+}
+
+/**
+ * One member's view of a simulated network as a `PeerTransport`, the
+ * interface a node process's sockets implement too: a node built on it
+ * cannot tell the simulation from a real network. A peer counts as
+ * connected while both are attached and no partition separates them.
+ * Nothing is queued: what the network loses is lost, as a real link's
+ * in-flight messages are when it breaks.
+ */
+export function networkEndpoint<M>(network: SimulatedNetwork<M>, self: string, members: readonly string[]): PeerTransport<M> {
+  const stats = emptyTransportStats();
+  let closed = false;
+  return {
+    send(to, message) {
+      if (closed) {
+        stats.dropped.closed += 1;
+        return false;
+      }
+      if (to === self || !members.includes(to)) {
+        stats.dropped.unknown_peer += 1;
+        return false;
+      }
+      stats.messagesSent += 1;
+      network.send(self, to, message);
+      return true;
+    },
+    onMessage(handler) {
+      network.attach(self, (from, message) => {
+        if (closed) return;
+        stats.messagesReceived += 1;
+        try {
+          handler(from, message);
+        } catch {
+          stats.handlerErrors += 1;
+        }
+      });
+    },
+    connectedPeers: () => members.filter((peer) => peer !== self && network.isAttached(self) && network.isAttached(peer) && !network.isCut(self, peer)),
+    stats: () => copyTransportStats(stats),
+    async close() {
+      closed = true;
+      network.detach(self);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { createSeededRandom } from '../../providers/random';
-import { SimulatedNetwork, type NetworkEvent, type SimulatedNetworkOptions } from '../../providers/simulatedNetwork';
+import { networkEndpoint, SimulatedNetwork, type NetworkEvent, type SimulatedNetworkOptions } from '../../providers/simulatedNetwork';
 import { EventClock } from '../../simulator/EventClock';
 
 type Received = { to: string; from: string; message: string; at: number };
@@ -118,5 +118,49 @@ describe('SimulatedNetwork: a deterministic lossy transport on the simulated clo
     expect(() => new SimulatedNetwork({ clock, random, partitions: [{ from: 0, to: 5, groups: [['a'], ['a']] }] })).toThrow(
       'node a is in two groups',
     );
+  });
+});
+
+describe('a member\'s endpoint of the simulated network: the PeerTransport a node process uses over sockets', () => {
+  it('sends to members only, delivers what the network delivers, counts, and reports peers cut by a partition as not connected', () => {
+    const { clock, network, run } = setup({ partitions: [{ from: 10, to: 20, groups: [['a'], ['b', 'c']] }] }, []);
+    const members = ['a', 'b', 'c'];
+    const [a, b, c] = members.map((name) => networkEndpoint(network, name, members));
+    const got: string[] = [];
+    b.onMessage((from, message) => got.push(`${from}>b ${message}`));
+    c.onMessage(() => {
+      throw new Error('a handler that throws is counted, not thrown into the network');
+    });
+    a.onMessage(() => undefined);
+    expect(a.send('b', 'hello')).toBe(true);
+    expect(a.send('a', 'to myself')).toBe(false);
+    expect(a.send('z', 'to a stranger')).toBe(false);
+    expect(a.send('c', 'boom')).toBe(true);
+    run();
+    expect(got).toEqual(['a>b hello']);
+    expect(a.stats()).toMatchObject({ messagesSent: 2, dropped: { unknown_peer: 2 } });
+    expect(c.stats()).toMatchObject({ messagesReceived: 1, handlerErrors: 1 });
+    expect(a.connectedPeers()).toEqual(['b', 'c']);
+    clock.setTimeout(() => undefined, 15 - clock.now());
+    clock.fireNext();
+    expect(clock.now()).toBe(15);
+    expect(a.connectedPeers()).toEqual([]);
+    expect(b.connectedPeers()).toEqual(['c']);
+  });
+
+  it('after close nothing is sent or delivered, and the peer no longer counts as connected', async () => {
+    const { network, run } = setup({}, []);
+    const members = ['a', 'b'];
+    const [a, b] = members.map((name) => networkEndpoint(network, name, members));
+    const got: string[] = [];
+    a.onMessage((_from, message) => got.push(message));
+    b.onMessage(() => undefined);
+    await a.close();
+    expect(b.send('a', 'late')).toBe(true);
+    expect(a.send('b', 'after close')).toBe(false);
+    run();
+    expect(got).toEqual([]);
+    expect(b.connectedPeers()).toEqual([]);
+    expect(a.stats().dropped.closed).toBe(1);
   });
 });
