@@ -24,7 +24,7 @@ import {
 } from './nodeTypes';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { ledgerEngineConfig } from './engineConfig';
-import { attemptProposers, defaultProversPerRank, judgeProposal, leaderSchedule } from './rules';
+import { attemptProposers, defaultProversPerRank, isOwnEntry, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
 // The node's types, options and sync limit live in their own modules; importers keep reading them from here.
@@ -43,11 +43,10 @@ export {
   type UnsafeRoundRule,
 } from './nodeTypes';
 export { MAX_SYNC_FRAMES } from './ledgerSync';
+export { LEDGER_CHAIN_ID } from './engineConfig';
 
 /** What a nil vote names instead of a frame hash. */
 export const NIL_FRAME = 'nil';
-
-export { LEDGER_CHAIN_ID } from './engineConfig';
 
 /**
  * One node of a small replicated ledger, written as an example of providers
@@ -103,6 +102,7 @@ export class LedgerNode {
   private readonly selfPeer: LedgerPeer;
   private readonly proversPerRank: number;
   private readonly proofMs: DurationRange;
+  private readonly idleProofMs: number;
   private readonly entriesPerFrame: DurationRange;
   readonly patienceMs: number;
   readonly syncWaitMs: number;
@@ -153,6 +153,7 @@ export class LedgerNode {
     this.schedule = leaderSchedule(this.members, this.proversPerRank);
     this.proposersOf = attemptProposers(this.members, this.schedule);
     this.proofMs = options.proofMs ?? { min: 5, max: 20 };
+    this.idleProofMs = options.idleProofMs ?? 0;
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
     this.patienceMs = options.patienceMs ?? 200;
     this.syncWaitMs = options.syncWaitMs ?? 100;
@@ -411,8 +412,9 @@ export class LedgerNode {
       if (proposed.parent !== prior.hash) throw new Error(`already proposed at ${height} on another parent`);
       return proposed;
     }
-    await this.waiting.sleep(this.random.integer(this.proofMs.min, this.proofMs.max), signal);
     const entries = collected.height === height ? collected.entries : this.collect().entries;
+    const idle = this.idleProofMs > 0 && entries.every((entry) => isOwnEntry(entry, this.self));
+    await this.waiting.sleep(idle ? this.idleProofMs : this.random.integer(this.proofMs.min, this.proofMs.max), signal);
     const frame = LedgerFrame.create(height, prior.hash, this.self, entries);
     this.store.saveProposal(frame);
     return frame;

@@ -68,6 +68,12 @@ export interface LedgerNodeOptions {
   /** Simulated time a proof takes. Default 5–20 ms. */
   proofMs?: DurationRange;
   /**
+   * A prover with no client's entry to batch waits this long before proving
+   * a frame of its own entries, so an idle cluster commits at this pace
+   * rather than as fast as it can. Default: none (`proofMs` alone).
+   */
+  idleProofMs?: number;
+  /**
    * In attempt 0, how long a voter waits for each higher-priority prover's
    * proposal before it settles for the next one's. Default 200 ms.
    */

@@ -49,12 +49,21 @@ export function attemptProposers(members: readonly string[], schedule: (height: 
   };
 }
 
-/** A mutation as a collector writes it: `tx:<collector>:<height>:<index>`. */
-const ENTRY = /^tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}$/;
+/**
+ * A mutation as a collector writes it, `tx:<collector>:<height>:<index>`, or
+ * a client's, `c:<name>:<text>`: a name unique to the proposal (two equal
+ * texts are two proposals) and up to 200 printable ASCII characters.
+ */
+const ENTRY = /^(?:tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}|c:[A-Za-z0-9_-]{1,32}:[\x20-\x7e]{1,200})$/;
 
 /** Whether `entry` is a mutation a frame may carry: what a client's proposal must look like too. */
 export function isEntry(entry: unknown): entry is string {
   return typeof entry === 'string' && ENTRY.test(entry);
+}
+
+/** Whether `entry` is one a node made up itself (`tx:<node>:…`) rather than a client's. */
+export function isOwnEntry(entry: string, node: string): boolean {
+  return entry.startsWith(`tx:${node}:`);
 }
 /** Mutations per frame; a frame with more is refused (a bound on what a prover can make us store). */
 export const MAX_FRAME_ENTRIES = 16;
