@@ -30,6 +30,7 @@ import { benchLines, electionCostLines, failoverTable, floodLines, payloadLines,
 import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 import { addVerifyCommand } from './verify';
+import { addClusterCommands } from './clusterCommands';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -401,6 +402,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     exitCode = code;
   });
   addVerifyCommand(program, io, (code) => {
+    exitCode = code;
+  });
+  addClusterCommands(program, io, (code) => {
     exitCode = code;
   });
   if (argv.length === 0) {

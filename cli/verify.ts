@@ -6,6 +6,7 @@ import { DEFAULT_VERDICT_CACHE, SignatureVerifier } from '../engine/signing/veri
 import { LedgerFrame } from '../examples/ledger/types';
 import { certificateVerifier } from '../engine/signing/certificate';
 import { UsageError } from './usage';
+import { fetchCommitLogs } from './remoteLogs';
 
 interface CommandIO {
   stdout: { write(text: string): unknown };
@@ -163,6 +164,7 @@ A gap in a log is not an error: a node that adopted a state through sync logs no
 Examples:
   $ statechart-consensus simulate --rounds 20 --seed 7 --json > run.json
   $ statechart-consensus verify --log run.json
+  $ statechart-consensus verify --url http://127.0.0.1:8001 http://127.0.0.1:8002
 
 Exit codes: 0 every entry verified (one summary line); 1 an entry failed (the node, the index
   and what is wrong); 2 the file is missing, not JSON, or not a commit log (one line on stderr).`;
@@ -172,10 +174,12 @@ export function addVerifyCommand(program: Command, io: CommandIO, setExitCode: (
   program
     .command('verify')
     .description("Verify the commit logs 'simulate --json' wrote: frames, digests, chaining, certificates against the members' public keys, agreement.")
-    .requiredOption('--log <file>', "a JSON file: the output of 'simulate --json', or its logs object")
+    .option('--log <file>', "a JSON file: the output of 'simulate --json', or its logs object")
+    .option('--url <url...>', "running nodes' client URLs: their logs, fetched whole, and the members' keys the first one gives")
     .addHelpText('after', VERIFY_HELP)
-    .action((flags: { log: string }) => {
-      const logs = readCommitLogs(flags.log);
+    .action(async (flags: { log?: string; url?: string[] }) => {
+      if ((flags.log === undefined) === (flags.url === undefined)) throw new UsageError('verify takes --log FILE or --url URL..., one of them');
+      const logs = flags.log !== undefined ? readCommitLogs(flags.log) : await fetchCommitLogs(flags.url!);
       const verdict = verifyCommitLogs(logs);
       if (!verdict.ok) {
         io.stdout.write(`REJECTED: node ${verdict.node}, index ${verdict.index}: ${verdict.problem}\n`);

@@ -1,0 +1,143 @@
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { attachNodeMetrics } from '../engine/attachMetrics';
+import { createEngineMetrics, createMetricsRegistry } from '../engine/metrics';
+import { LEDGER_CHAIN_ID } from '../examples/ledger/engineConfig';
+import { LedgerNode } from '../examples/ledger/LedgerNode';
+import type { LedgerMessage } from '../examples/ledger/messages';
+import type { LedgerPayload } from '../examples/ledger/nodeTypes';
+import { ledgerBodyCodec } from '../examples/ledger/wire';
+import type { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
+import { ElectionMessageError, type ElectionMessage } from '../machines/election.schemas';
+import { createTcpTransport } from '../net/tcpTransport';
+import type { PeerTransport } from '../net/transport';
+import { startClientApi, type ClientApi } from '../node/clientApi';
+import { openNode, type DurableNode } from '../node/openNode';
+import { electionBodyCodec, wireCodec } from '../node/wire';
+import { systemClock } from '../providers/clock';
+import { createSeededRandom } from '../providers/random';
+import { ledgerBackend } from './clientBackend';
+import type { NodeFileConfig, NodeKeyFile } from './config';
+import { startMetricsServer, type MetricsServer } from './metricsServer';
+import { attachTransportMetrics } from './transportMetrics';
+
+export type ServerNode = DurableNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
+export type WireMessage = { channel: 'round'; body: LedgerMessage } | { channel: 'election'; body: ElectionMessage };
+
+export interface RunningNode {
+  readonly id: string;
+  readonly clientUrl: string;
+  readonly node: ServerNode;
+  readonly transport: PeerTransport<WireMessage>;
+  /** Stops taking clients, stops the node (its store durable and closed), then the transport. */
+  stop(): Promise<void>;
+}
+
+/** Election timing over a real network: loopback answers in well under a millisecond, a LAN in a few. */
+const NETWORK_ELECTION_TIMING = { electionTimeoutMinMs: 300, electionTimeoutMaxMs: 600, heartbeatIntervalMs: 75 };
+
+/**
+ * One member of a real cluster: the demo ledger's node over a durable
+ * `openNode`, talking to its peers through the authenticated TCP transport,
+ * and serving clients over HTTP. The ledger is the app: a client's payload
+ * becomes an entry of the next frame.
+ */
+export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFile, logger: Logger): Promise<RunningNode> {
+  const members = config.members.map((member) => member.id);
+  const publicKeys = Object.fromEntries(config.members.map((member) => [member.id, member.publicKey.toLowerCase()]));
+  const codec = wireCodec<LedgerMessage, ElectionMessage>({ round: ledgerBodyCodec, election: electionBodyCodec });
+  const transport = await createTcpTransport<WireMessage>({
+    self: config.id,
+    clusterId: config.clusterId,
+    privateKey: keys.privateKey,
+    members: config.members,
+    encode: (message) => codec.encode(message),
+    decode: (bytes) => codec.decode(bytes) as WireMessage,
+    ...(config.tls ? { tls: { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), ca: readFileSync(config.tls.ca) } } : {}),
+    logger: logger.child({ part: 'transport' }),
+  });
+  const random = createSeededRandom(randomInt(2 ** 47));
+  const patienceMs = config.timing?.patienceMs ?? 300;
+  const ledger = new LedgerNode({
+    self: config.id,
+    members,
+    clock: systemClock,
+    random: random.fork(),
+    send: (to, body) => void transport.send(to, { channel: 'round', body }),
+    keys: { privateKey: keys.privateKey, publicKeys },
+    // A real prover's work is the frame itself; an idle one waits, so an idle cluster does not spin.
+    proofMs: { min: 0, max: 0 },
+    idleProofMs: config.timing?.idleFrameMs ?? 1000,
+    patienceMs,
+  });
+  let node: ServerNode;
+  try {
+    node = await openNode({
+      ...ledger.engineConfig(),
+      dataDir: config.dataDir,
+      election: { random: random.fork(), timing: NETWORK_ELECTION_TIMING },
+      traceLogger: {
+        trace: (message) => logger.trace({ part: 'engine' }, message),
+        error: (message, error) => logger.error({ part: 'engine', err: error }, message),
+      },
+    });
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  // The ledger's frames are the engine's log: a restarted process answers peers' syncs from what it committed before.
+  const tail = node.log.tail()?.index ?? 0;
+  for (const entry of node.log.range(1, tail)) ledger.store.append(entry.payload);
+  ledger.attach(node);
+  node.onOutbound((to, body) => void transport.send(to.identity(), { channel: 'election', body }));
+  transport.onMessage((from, message) => {
+    if (message.channel === 'round') {
+      ledger.deliver(from, message.body);
+      return;
+    }
+    try {
+      node.receiveElectionMessage(from, message.body);
+    } catch (error) {
+      if (!(error instanceof ElectionMessageError)) throw error;
+      logger.debug({ part: 'election', from, code: error.code }, 'election message refused');
+    }
+  });
+  const registry = createMetricsRegistry();
+  const detachMetrics = attachNodeMetrics(node, createEngineMetrics({ registry, labels: { node: config.id } }));
+  attachTransportMetrics(registry, transport, { node: config.id });
+  node.onCommit(({ rank, attempt }) => logger.debug({ part: 'engine', rank, attempt }, 'committed'));
+  node.onLeaderChange((leader, term) => logger.info({ part: 'election', leader: leader?.identity() ?? null, term }, 'leader'));
+
+  const backend = ledgerBackend({ node, transport, registry, members: config.members, chainId: LEDGER_CHAIN_ID, self: config.id });
+  let client: ClientApi;
+  let metricsOnly: MetricsServer | null = null;
+  try {
+    client = await startClientApi({ host: config.client.host, port: config.client.port, backend, logger: logger.child({ part: 'client' }) });
+    if (config.metrics) metricsOnly = await startMetricsServer(config.metrics.host, config.metrics.port, registry);
+  } catch (error) {
+    await node.close();
+    await transport.close();
+    throw error;
+  }
+  ledger.start();
+  logger.info({ id: config.id, clientUrl: client.url, height: tail, recovery: node.store.recovery }, 'node started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    id: config.id,
+    clientUrl: client.url,
+    node,
+    transport,
+    stop: () =>
+      (stopping ??= (async () => {
+        await client.close();
+        await metricsOnly?.close();
+        ledger.halt();
+        detachMetrics();
+        await node.close();
+        await transport.close();
+        logger.info({ id: config.id }, 'node stopped');
+      })()),
+  };
+}
