@@ -156,10 +156,10 @@ describe('statechart-consensus verify --log', () => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it('refuses a missing --log, and documents the checks and exit codes in --help', async () => {
+  it('refuses neither --log nor --url, and documents the checks and exit codes in --help', async () => {
     const missing = await cli('verify');
     expect(missing.code).toBe(EXIT.usage);
-    expect(missing.stderr).toBe("error: required option '--log <file>' not specified\n");
+    expect(missing.stderr).toBe('error: verify takes --log FILE or --url URL..., one of them\n');
     const help = await cli('verify', '--help');
     expect(help.code).toBe(EXIT.ok);
     for (const text of ['--log <file>', 'a quorum of the', 'A gap in a log is not an error', 'Exit codes: 0']) expect(help.stdout).toContain(text);
