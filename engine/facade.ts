@@ -193,6 +193,8 @@ export function createEngineFacade<
     peerOf: (id) => peerOf(id) as PeerIDT,
     rankWindow: () => context().rankWindow,
   });
+  // A payload's commits are known from the log: with ranks below missing from it (skipped by a sync, not yet filled), batch nothing.
+  if (proposals !== null) proposals.hooks.mayBatch = (rank) => rank <= 1 || ((log.tail()?.index ?? 0) >= rank - 1 && log.missing().length === 0);
   // A rank filled in after a sync may carry this node's proposals: they committed there (told once the entry is stored).
   log.watch((entry, how) => {
     if (how === 'filled') proposals?.committed(entry.rank, entry.payload, durable?.whenStored(entry.index));

@@ -35,6 +35,12 @@ export interface ProposalPoolHooks<PayloadT> {
   settled?(outcome: ProposalOutcome['outcome'], latency: number): void;
   /** A new proposal of this node, to hand to the other members. */
   forward?(payload: PayloadT): void;
+  /**
+   * Whether this node knows every committed state below `rank`: until it
+   * does, a payload committed in a rank it skipped by syncing could be
+   * batched a second time, so it batches nothing.
+   */
+  mayBatch?(rank: number): boolean;
 }
 
 /**
@@ -160,6 +166,7 @@ export class ProposalPool<StateT, PayloadT> {
   batchFor(rank: number, active: StateT): PayloadT[] {
     const drawn = this.batches.get(rank);
     if (drawn !== undefined) return drawn.map((entry) => entry.payload);
+    if (this.hooks.mayBatch?.(rank) === false) return [];
     const now = this.clock.now();
     const batch: Held<PayloadT>[] = [];
     let bytes = 0;

@@ -38,6 +38,19 @@ describe('ProposalPool', () => {
     expect(pool.batchFor(6, [])).toEqual(['a', 'b', 'c']);
   });
 
+  it('batches nothing while the node lacks a committed state below the rank, and draws the batch once it has them all', () => {
+    const { pool } = poolOf();
+    let whole = false;
+    pool.hooks.mayBatch = () => whole;
+    void pool.propose('a', []);
+    expect(pool.batchFor(3, [])).toEqual([]);
+    // Ranks 1 and 2 filled in: 'a' was committed at 2, and is settled rather than batched again.
+    whole = true;
+    pool.committed(2, ['a']);
+    void pool.propose('b', []);
+    expect(pool.batchFor(3, [])).toEqual(['b']);
+  });
+
   it('settles what a commit carries with its index, and puts the rest back for the next batch', async () => {
     const { pool, clock, settled } = poolOf();
     const a = track(pool.propose('a', []));
