@@ -154,6 +154,8 @@ class TcpTransportImpl<M> implements TcpTransport<M> {
     const dropped = link.queue.pushWithin(frame, limit);
     this.counters.queued += 1 - dropped;
     this.counters.dropped.queue_full += dropped;
+    // A direct write may have filled the buffer with no one waiting for it to drain: flush arms that wait.
+    if (conn) this.flush(link);
     return true;
   }
 

@@ -91,6 +91,18 @@ describe('a cluster of TCP transports', () => {
     }
   });
 
+  it('delivers a burst larger than the socket buffer whole: messages queued behind a full buffer go out once it drains', async () => {
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    introduce([a, b]);
+    await waitFor(() => a.transport.connectedPeers().includes('b') && b.transport.connectedPeers().includes('a'));
+    // One tick of sends fills the socket's buffer long before the last one: the rest wait in the queue.
+    const burst = Array.from({ length: 600 }, (_, i) => `${i}:${'x'.repeat(8 * 1024)}`);
+    for (const message of burst) expect(a.transport.send('b', message)).toBe(true);
+    await waitFor(() => b.inbox.length === burst.length);
+    expect(b.inbox.map(([, message]) => message)).toEqual(burst);
+    expect(a.transport.stats().queued).toBe(0);
+  });
+
   it('refuses what it cannot send, and never throws from send', async () => {
     const a = await start('a', { maxFrameBytes: 64, encode: (m) => { if (m === 'boom') throw new Error('no'); return m; } });
     expect(a.transport.send('zed', 'x')).toBe(false);
