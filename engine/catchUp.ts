@@ -14,6 +14,8 @@ import { valueDigestOf } from './signing/statement';
 export const MAX_ENTRIES_PER_MESSAGE = 64;
 /** Requests for one missing range before it is given up on. */
 export const CATCH_UP_TRIES = 8;
+/** Intervals between requests for a range given up on: a peer may have it later (one restarting, one reconnected). */
+export const HOLE_RETRY_INTERVALS = 25;
 
 /** A committed state with the certificate that proves it: what peers send a node filling its log. */
 export interface CertifiedEntry<StateT> {
@@ -39,7 +41,9 @@ export interface CatchUpOptions<StateT extends Unique, PeerIDT extends Unique> {
  * entries (`relay.requestEntries`), and appends each one only once its
  * certificate verifies with the members' keys and names the state it comes
  * with: no trust in the peer that sent it. A range no one answers for is
- * given up on after `CATCH_UP_TRIES` requests, so readers of the log move on.
+ * given up on after `CATCH_UP_TRIES` requests, so readers of the log move on;
+ * it is still asked for, one range at a time every `HOLE_RETRY_INTERVALS`
+ * intervals, and filled if an answer comes, so the log ends up whole.
  * It answers peers' requests from its own log, once per interval per peer.
  */
 export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
@@ -49,14 +53,22 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
   /** When each peer was last answered. */
   private readonly answered = new Map<Identity, number>();
   private stopped = false;
+  /** Where the slow requests for ranges given up on go on from: each hole gets its turn. */
+  private holeCursor = 0;
+  /** Whether the timer armed is the slow one, for holes. */
+  private slow = false;
 
   constructor(private readonly options: CatchUpOptions<StateT, PeerIDT>) {}
 
   /** The log changed: if something is missing, make sure a request is on its way. */
   check(): void {
-    if (this.stopped || this.timer !== null || this.options.relay.requestEntries === undefined) return;
-    if (this.options.log.missing().length === 0) return;
-    this.request();
+    if (this.stopped || this.options.relay.requestEntries === undefined) return;
+    if (this.timer !== null && !(this.slow && this.options.log.missing().length > 0)) return;
+    // Something newly missing does not wait behind a slow request for a hole.
+    if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (this.options.log.missing().length > 0) return this.request();
+    if (this.options.log.holes().length > 0) this.requestHole();
   }
 
   stop(): void {
@@ -117,7 +129,7 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
       }
       const verdict = verifySigned({ kind: 'confirmation', ...certificate }, signing.members, signing.chainId, signing.verifier);
       if (!verdict.valid) throw new InvalidSignatureError('confirmation', verdict.signer ?? sender, `${label}: ${verdict.reason}`);
-      if (!log.isMissing(rank) || checked.some((entry) => entry.index === rank)) continue;
+      if ((!log.isMissing(rank) && !log.isHole(rank)) || checked.some((entry) => entry.index === rank)) continue;
       checked.push({ index: rank, rank, attempt: certificate.attempt, term: null, valueDigest, proposer: null, certificate, payload: value as StateT });
     }
     for (const entry of checked) log.fill(entry);
@@ -127,7 +139,7 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
 
   /** Asks for the lowest missing range, gives it up after enough tries, and comes back after the interval. */
   private request(): void {
-    const { log, relay, clock, interval } = this.options;
+    const { log, relay, interval } = this.options;
     const gap = log.missing()[0];
     if (gap === undefined || this.stopped) return;
     const [from, gapEnd] = gap;
@@ -145,9 +157,29 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
         .then(() => relay.requestEntries?.(from, to))
         .catch((error: unknown) => this.options.logger.error('relay.requestEntries failed', error));
     }
-    this.timer = clock.setTimeout(() => {
+    this.rearm(interval);
+  }
+
+  /** Asks, at a slow pace, for the next range given up on after the one asked last. */
+  private requestHole(): void {
+    const { log, relay, interval } = this.options;
+    const holes = log.holes();
+    const hole = holes.find(([from]) => from > this.holeCursor) ?? holes[0];
+    if (hole === undefined || this.stopped) return;
+    const [from, holeEnd] = hole;
+    this.holeCursor = from;
+    const to = Math.min(holeEnd, from + MAX_ENTRIES_PER_MESSAGE - 1);
+    Promise.resolve()
+      .then(() => relay.requestEntries?.(from, to))
+      .catch((error: unknown) => this.options.logger.error('relay.requestEntries failed', error));
+    this.rearm(HOLE_RETRY_INTERVALS * interval);
+  }
+
+  private rearm(delay: number): void {
+    this.slow = delay > this.options.interval;
+    this.timer = this.options.clock.setTimeout(() => {
       this.timer = null;
       this.check();
-    }, interval);
+    }, delay);
   }
 }

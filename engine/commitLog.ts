@@ -35,9 +35,11 @@ export interface CommitLogView<StateT, PeerIDT> {
   /**
    * Indices below the tail this node has no entry for yet, as `[from, to]`
    * ranges: ranks it skipped by syncing, still being fetched from peers.
-   * Ranges given up on (no peer had them) are not listed.
+   * Ranges given up on (no peer had them in time) are not listed: see `holes`.
    */
   missing(): Array<[number, number]>;
+  /** Ranges given up on that are still empty: still asked for now and then, filled if a peer sends them. */
+  holes(): Array<[number, number]>;
 }
 
 /**
@@ -84,9 +86,13 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
     return () => this.watchers.delete(watcher);
   }
 
-  /** Puts an entry into a missing place below the tail; false (nothing changed) if that place is not missing. */
+  /**
+   * Puts an entry into an empty place below the tail: a missing one, or one
+   * given up on (readers have passed over it, but the log is whole again).
+   * False, nothing changed, if the place is held, past the tail or below the floor.
+   */
   fill(entry: LogEntry<StateT, PeerIDT>): boolean {
-    if (!this.isMissing(entry.index)) return false;
+    if (!this.isMissing(entry.index) && !this.isHole(entry.index)) return false;
     this.entries.splice(this.position(entry.index), 0, entry);
     this.changed();
     this.tell(entry, 'filled');
@@ -105,6 +111,28 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
     const tail = this.tail();
     if (tail === undefined || index >= tail.index || index < this.floor) return false;
     return this.get(index) === undefined && this.skippedRange(index) === undefined;
+  }
+
+  /** Whether `index` was given up on and is still empty: a late entry may fill it. */
+  isHole(index: number): boolean {
+    return index >= this.floor && this.skippedRange(index) !== undefined && this.get(index) === undefined;
+  }
+
+  /** Places given up on that are still empty, as `[from, to]` ranges at or above the floor, lowest first. */
+  holes(): Array<[number, number]> {
+    const holes: Array<[number, number]> = [];
+    for (const [start, end] of [...this.skipped].sort((x, y) => x[0] - y[0])) {
+      let from = Math.max(start, this.floor);
+      while (from <= end) {
+        while (from <= end && this.get(from) !== undefined) from += 1;
+        if (from > end) break;
+        let to = from;
+        while (to + 1 <= end && this.get(to + 1) === undefined) to += 1;
+        holes.push([from, to]);
+        from = to + 1;
+      }
+    }
+    return holes;
   }
 
   missing(): Array<[number, number]> {

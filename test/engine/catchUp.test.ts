@@ -74,6 +74,27 @@ describe('catching up the log', () => {
     expect(n3.log.get(1)).toBeUndefined();
   });
 
+  it('keeps asking, slowly, for a range it gave up on, and fills it once a peer serves good entries again', async () => {
+    cluster = await laggard();
+    const n3 = cluster.engine('n3');
+    // Every peer serves forged certificates for ranks 1..5 until the range is given up on.
+    const saved = new Map<string, string[][]>();
+    for (const name of ['n0', 'n1', 'n2']) {
+      const entries = cluster.engine(name).log.range(1, 5);
+      saved.set(name, entries.map((e) => [...e.certificate!.signatures]));
+      const foreign = cluster.engine(name).log.get(6)!.certificate!.signatures[0];
+      for (const e of entries) (e.certificate!.signatures as string[])[0] = foreign;
+    }
+    expect(await cluster.runUntil(() => n3.log.missing().length === 0 && n3.log.holes().length > 0, 30_000)).toBe(true);
+    expect(n3.log.get(1)).toBeUndefined();
+    for (const [name, signatures] of saved) cluster.engine(name).log.range(1, 5).forEach((e, i) => ((e.certificate!.signatures as string[])[0] = signatures[i][0]));
+    expect(await cluster.runUntil(() => n3.log.holes().length === 0, 30_000)).toBe(true);
+    const members = cluster.names.map((name) => ({ id: name, publicKey: cluster.engine(name).getPublicKey()! }));
+    const tail = n3.log.tail()!.index;
+    expect(n3.log.range(1, tail).map((entry) => entry.index)).toEqual(Array.from({ length: tail }, (_, i) => i + 1));
+    for (const entry of n3.log.range(1, 5)) expect(verifyCertificate(entry.certificate, members).valid).toBe(true);
+  });
+
   it("settles a laggard's own proposal as committed once the rank that carried it is filled in", async () => {
     let isolated = false;
     cluster = payloadCluster({ syncFromPeers: true, cut: (from, to) => isolated && (from === 'n3' || to === 'n3') });

@@ -58,15 +58,20 @@ describe('CommitLog', () => {
     expect(log.tail()!.index).toBe(4);
   });
 
-  it('passes over what was given up on', () => {
+  it('passes over what was given up on, and lists it as holes a late entry may still fill', () => {
     const log = new CommitLog<string, string>(100, 1);
     log.append(entry(1));
     log.append(entry(10));
     log.skip(2, 5);
     expect(log.missing()).toEqual([[6, 9]]);
     expect(log.isMissing(3)).toBe(false);
+    expect(log.holes()).toEqual([[2, 5]]);
+    expect(log.fill(entry(3))).toBe(true);
     expect(log.fill(entry(3))).toBe(false);
+    expect(log.holes()).toEqual([[2, 2], [4, 5]]);
+    expect(log.missing()).toEqual([[6, 9]]);
     expect(log.fill(entry(6))).toBe(true);
+    expect(log.fill(entry(11))).toBe(false);
   });
 
   it('gives readers entries in index order, holding them back at a missing range until it fills', async () => {
