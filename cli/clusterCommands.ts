@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import pino from 'pino';
+import { startByzantineServer } from '../server/byzantineServer';
 import { startLedgerServer } from '../server/ledgerServer';
-import { loadNodeConfig, NodeConfigError } from '../server/config';
+import { loadNodeConfig, NodeConfigError, WIRE_BYZANTINE_BEHAVIOURS, type WireByzantineBehaviour } from '../server/config';
 import { clusterDown, clusterUp, LocalClusterError, readClusterFile } from '../server/localCluster';
 import { logCommand, proposeCommand } from './clientCommands';
 import { parseInteger } from '../simulator/options';
@@ -24,13 +25,24 @@ async function usageOnBadInput<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** `--byzantine`, which overrides the configuration's `byzantine`. */
+function byzantineFlag(value: string | undefined): WireByzantineBehaviour | undefined {
+  if (value === undefined) return undefined;
+  if (!(WIRE_BYZANTINE_BEHAVIOURS as readonly string[]).includes(value)) {
+    throw new UsageError(`--byzantine must be one of ${WIRE_BYZANTINE_BEHAVIOURS.join(', ')}, got ${value}`);
+  }
+  return value as WireByzantineBehaviour;
+}
+
 /** Runs one member until SIGTERM or SIGINT: `statechart-consensus node --config FILE`. */
-async function runNode(configFile: string, io: CommandIO): Promise<number> {
+async function runNode(configFile: string, io: CommandIO, byzantineOption?: string): Promise<number> {
+  const flag = byzantineFlag(byzantineOption);
   const { config, keys } = await usageOnBadInput(async () => loadNodeConfig(configFile));
+  const byzantine = flag ?? config.byzantine;
   const logger = pino({ level: config.logLevel ?? 'info', base: { node: config.id } }, pino.destination({ dest: 1, sync: true }));
-  let running: Awaited<ReturnType<typeof startLedgerServer>>;
+  let running: { stop(): Promise<void> };
   try {
-    running = await startLedgerServer(config, keys, logger);
+    running = byzantine === undefined ? await startLedgerServer(config, keys, logger) : await startByzantineServer(config, keys, logger, byzantine);
   } catch (error) {
     logger.fatal({ err: error }, 'the node could not start');
     io.stderr.write(`error: ${(error as Error).message}\n`);
@@ -78,7 +90,8 @@ export function addClusterCommands(program: Command, io: CommandIO, setExitCode:
     .command('node')
     .description('Run one member of a real cluster: its peers over authenticated TCP, its clients over HTTP, its state in its data directory. Logs JSON lines; stops cleanly on SIGTERM.')
     .requiredOption('--config <file>', 'the node\'s configuration (JSON; see "Run a real cluster" in the README)')
-    .action(async (flags: { config: string }) => setExitCode(await runNode(flags.config, io)));
+    .option('--byzantine <behaviour>', `for fault tests: run as a Byzantine member (${WIRE_BYZANTINE_BEHAVIOURS.join(', ')}); overrides the configuration's byzantine`)
+    .action(async (flags: { config: string; byzantine?: string }) => setExitCode(await runNode(flags.config, io, flags.byzantine)));
 
   const cluster = program.command('cluster').description('A local cluster of node processes on 127.0.0.1.');
   cluster

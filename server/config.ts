@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { keyPairFromSeed } from '../engine/signing/keys';
+import type { ByzantineBehaviour } from '../simulator/byzantine';
 
 /**
  * One member's node process, as `statechart-consensus node --config FILE`
@@ -14,6 +15,15 @@ const PORT = z.number().int().min(0).max(65_535);
 const HOST = z.string().min(1).max(255);
 
 const address = z.object({ host: HOST, port: PORT }).strict();
+
+/**
+ * The simulator's Byzantine behaviours a node process can act out over the
+ * wire. Not `garbage`, whose values the wire codec refuses to encode (the node
+ * would merely be quieter), nor `shape-shift`, whose frames the codec reads
+ * once (they would arrive as plain frames).
+ */
+export const WIRE_BYZANTINE_BEHAVIOURS = ['equivocate', 'withhold', 'partial', 'invalid', 'flood', 'split-commit'] as const satisfies readonly ByzantineBehaviour[];
+export type WireByzantineBehaviour = (typeof WIRE_BYZANTINE_BEHAVIOURS)[number];
 
 export const nodeConfigSchema = z
   .object({
@@ -43,6 +53,11 @@ export const nodeConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * For fault tests only: the process is a Byzantine member acting out this
+     * behaviour with its own key, not an honest ledger (`byzantineServer.ts`).
+     */
+    byzantine: z.enum(WIRE_BYZANTINE_BEHAVIOURS).optional(),
     /** Log level of the JSON lines on stdout. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   })
