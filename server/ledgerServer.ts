@@ -1,29 +1,24 @@
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { attachNodeMetrics } from '../engine/attachMetrics';
 import { createEngineMetrics, createMetricsRegistry } from '../engine/metrics';
 import { LEDGER_CHAIN_ID } from '../examples/ledger/engineConfig';
 import { LedgerNode } from '../examples/ledger/LedgerNode';
-import type { LedgerMessage } from '../examples/ledger/messages';
 import type { LedgerPayload } from '../examples/ledger/nodeTypes';
-import { ledgerBodyCodec } from '../examples/ledger/wire';
 import type { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
-import { ElectionMessageError, type ElectionMessage } from '../machines/election.schemas';
-import { createTcpTransport } from '../net/tcpTransport';
+import { ElectionMessageError } from '../machines/election.schemas';
 import type { PeerTransport } from '../net/transport';
 import { startClientApi, type ClientApi } from '../node/clientApi';
 import { openNode, type DurableNode } from '../node/openNode';
-import { electionBodyCodec, wireCodec } from '../node/wire';
 import { systemClock } from '../providers/clock';
 import { createSeededRandom } from '../providers/random';
 import { ledgerBackend } from './clientBackend';
 import type { NodeFileConfig, NodeKeyFile } from './config';
+import { openMemberTransport, type WireMessage } from './memberTransport';
 import { startMetricsServer, type MetricsServer } from './metricsServer';
 import { attachTransportMetrics } from './transportMetrics';
 
 export type ServerNode = DurableNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
-export type WireMessage = { channel: 'round'; body: LedgerMessage } | { channel: 'election'; body: ElectionMessage };
+export type { WireMessage } from './memberTransport';
 
 export interface RunningNode {
   readonly id: string;
@@ -46,17 +41,7 @@ const NETWORK_ELECTION_TIMING = { electionTimeoutMinMs: 300, electionTimeoutMaxM
 export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFile, logger: Logger): Promise<RunningNode> {
   const members = config.members.map((member) => member.id);
   const publicKeys = Object.fromEntries(config.members.map((member) => [member.id, member.publicKey.toLowerCase()]));
-  const codec = wireCodec<LedgerMessage, ElectionMessage>({ round: ledgerBodyCodec, election: electionBodyCodec });
-  const transport = await createTcpTransport<WireMessage>({
-    self: config.id,
-    clusterId: config.clusterId,
-    privateKey: keys.privateKey,
-    members: config.members,
-    encode: (message) => codec.encode(message),
-    decode: (bytes) => codec.decode(bytes) as WireMessage,
-    ...(config.tls ? { tls: { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), ca: readFileSync(config.tls.ca) } } : {}),
-    logger: logger.child({ part: 'transport' }),
-  });
+  const transport = await openMemberTransport(config, keys, logger);
   const random = createSeededRandom(randomInt(2 ** 47));
   const patienceMs = config.timing?.patienceMs ?? 300;
   const ledger = new LedgerNode({
@@ -71,10 +56,14 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
     idleProofMs: config.timing?.idleFrameMs ?? 1000,
     patienceMs,
   });
+  // Given to the engine, not attached afterwards: refusals and settled proposals are counted inside it.
+  const registry = createMetricsRegistry();
+  const metrics = createEngineMetrics({ registry, labels: { node: config.id } });
   let node: ServerNode;
   try {
     node = await openNode({
       ...ledger.engineConfig(),
+      metrics,
       dataDir: config.dataDir,
       election: { random: random.fork(), timing: NETWORK_ELECTION_TIMING },
       traceLogger: {
@@ -103,8 +92,6 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
       logger.debug({ part: 'election', from, code: error.code }, 'election message refused');
     }
   });
-  const registry = createMetricsRegistry();
-  const detachMetrics = attachNodeMetrics(node, createEngineMetrics({ registry, labels: { node: config.id } }));
   attachTransportMetrics(registry, transport, { node: config.id });
   node.onCommit(({ rank, attempt }) => logger.debug({ part: 'engine', rank, attempt }, 'committed'));
   node.onLeaderChange((leader, term) => logger.info({ part: 'election', leader: leader?.identity() ?? null, term }, 'leader'));
@@ -134,7 +121,6 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
         await client.close();
         await metricsOnly?.close();
         ledger.halt();
-        detachMetrics();
         await node.close();
         await transport.close();
         logger.info({ id: config.id }, 'node stopped');

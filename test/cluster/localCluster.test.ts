@@ -86,6 +86,10 @@ describe('a local cluster of node processes', () => {
     expect(status.members.every((member) => member.reachable)).toBe(true);
     const metrics = await (await fetch(`${urls[0]}/metrics`)).text();
     expect(metrics).toMatch(/consensus_transport_frames_sent_total\{node="n1"\} [1-9]/);
+    expect(metrics).toMatch(/consensus_rounds_total\{node="n1"\} [1-9]/);
+    // Counted inside the engine: hello's proposal settled on n2, which took it.
+    const n2Metrics = await (await fetch(`${urls[1]}/metrics`)).text();
+    expect(n2Metrics).toMatch(/consensus_proposals_total\{[^}]*outcome="committed"[^}]*\} 1\b/);
 
     const down = cli(['cluster', 'down', '--dir', dir]);
     expect(down.stdout).toMatch(/stopped 4 node\(s\)$/m);
