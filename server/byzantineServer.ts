@@ -10,7 +10,7 @@ import type { LedgerFrame } from '../examples/ledger/types';
 import { startClientApi, type ClientApi, type ClientBackend } from '../node/clientApi';
 import { createSeededRandom } from '../providers/random';
 import { ByzantineNode } from '../simulator/byzantine';
-import type { NodeFileConfig, NodeKeyFile, WireByzantineBehaviour } from './config';
+import { DEFAULT_TIMING, type NodeFileConfig, type NodeKeyFile, type WireByzantineBehaviour } from './config';
 import { openMemberTransport } from './memberTransport';
 import { startMetricsServer, type MetricsServer } from './metricsServer';
 import { ShadowLedger } from './shadowLedger';
@@ -55,8 +55,8 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
     publicKeys,
     random: random.fork(),
     // The honest server's defaults: the shadow's attempts keep the honest nodes' pace.
-    patienceMs: config.timing?.patienceMs ?? 300,
-    idleFrameMs: config.timing?.idleFrameMs ?? 1000,
+    patienceMs: config.timing?.patienceMs ?? DEFAULT_TIMING.patienceMs,
+    idleFrameMs: config.timing?.idleFrameMs ?? DEFAULT_TIMING.idleFrameMs,
     send: (to, body) => void transport.send(to, { channel: 'round', body }),
     logger,
   });

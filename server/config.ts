@@ -70,6 +70,15 @@ export const nodeConfigSchema = z
 
 export type NodeFileConfig = z.infer<typeof nodeConfigSchema>;
 
+/**
+ * The ledger's pace when the file gives none. A voter waits `patienceMs` for
+ * each of a height's (up to three) provers in turn, and an idle prover proves
+ * after `idleFrameMs`: the shorter the idle wait against the voters'
+ * patience, the more idle heights commit in their first attempt when a
+ * prover is faulty (README, "The client API").
+ */
+export const DEFAULT_TIMING = { idleFrameMs: 300, patienceMs: 300 } as const;
+
 export interface NodeKeyFile {
   privateKey: string;
   publicKey: string;

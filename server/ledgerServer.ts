@@ -12,7 +12,7 @@ import { openNode, type DurableNode } from '../node/openNode';
 import { systemClock } from '../providers/clock';
 import { createSeededRandom } from '../providers/random';
 import { ledgerBackend } from './clientBackend';
-import type { NodeFileConfig, NodeKeyFile } from './config';
+import { DEFAULT_TIMING, type NodeFileConfig, type NodeKeyFile } from './config';
 import { openMemberTransport, type WireMessage } from './memberTransport';
 import { startMetricsServer, type MetricsServer } from './metricsServer';
 import { attachTransportMetrics } from './transportMetrics';
@@ -43,7 +43,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   const publicKeys = Object.fromEntries(config.members.map((member) => [member.id, member.publicKey.toLowerCase()]));
   const transport = await openMemberTransport(config, keys, logger);
   const random = createSeededRandom(randomInt(2 ** 47));
-  const patienceMs = config.timing?.patienceMs ?? 300;
+  const patienceMs = config.timing?.patienceMs ?? DEFAULT_TIMING.patienceMs;
   const ledger = new LedgerNode({
     self: config.id,
     members,
@@ -53,7 +53,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
     keys: { privateKey: keys.privateKey, publicKeys },
     // A real prover's work is the frame itself; an idle one waits, so an idle cluster does not spin.
     proofMs: { min: 0, max: 0 },
-    idleProofMs: config.timing?.idleFrameMs ?? 1000,
+    idleProofMs: config.timing?.idleFrameMs ?? DEFAULT_TIMING.idleFrameMs,
     patienceMs,
   });
   // Given to the engine, not attached afterwards: refusals and settled proposals are counted inside it.
