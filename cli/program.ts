@@ -31,6 +31,7 @@ import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 import { addVerifyCommand } from './verify';
 import { addClusterCommands } from './clusterCommands';
+import { benchCluster, CLUSTER_BENCH_DEFAULTS, MAX_CLUSTER_CLIENTS, MAX_CLUSTER_SECONDS } from './benchCluster';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -141,6 +142,7 @@ Examples:
   $ statechart-consensus bench --failover --seeds 50  # time to a new leader after a crash
   $ node --expose-gc dist/cli.js bench --flood 1000000 # hostile flood: µs per message, heap, held
   $ statechart-consensus bench --storage              # durable appends/s of the write-ahead log on this disk
+  $ statechart-consensus bench --cluster --nodes 4 --clients 64 --seconds 30  # node processes against 3 etcd members
 
 Exit codes: 0 done; 2 invalid options.`;
 
@@ -155,6 +157,9 @@ interface BenchFlags {
   storage?: number | true;
   seeds?: number;
   heartbeats?: number;
+  cluster?: boolean;
+  clients?: number;
+  seconds?: number;
 }
 
 function buildProgram(
@@ -240,6 +245,9 @@ function buildProgram(
     .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
     .option('--flood <n>', 'instead: n messages from ever-new senders, then n from the members, at one engine: µs per message, heap and what it holds', integer('--flood', 100_000, 100_000_000))
     .option('--storage [appends]', 'instead: durable appends/s and latency of the write-ahead log in the temp directory, one at a time and 64 at once, 128 B and 1 KiB records (default 2000 appends each)', integer('--storage', 1, 10_000_000))
+    .option('--cluster', `instead: our node processes on 127.0.0.1, then 3 etcd members (etcd on PATH or ETCD_BIN), under the same closed-loop HTTP load: acknowledged/s, p50, p99 (--nodes 1-10, default ${CLUSTER_BENCH_DEFAULTS.nodes})`)
+    .option('--clients <n>', `with --cluster: concurrent clients, each awaiting its answer before its next request (default ${CLUSTER_BENCH_DEFAULTS.clients})`, integer('--clients', 1, MAX_CLUSTER_CLIENTS))
+    .option('--seconds <n>', `with --cluster: seconds measured per system, after 2 s of warm-up (default ${CLUSTER_BENCH_DEFAULTS.seconds})`, integer('--seconds', 1, MAX_CLUSTER_SECONDS))
     .option('--payloads <n>', 'instead: committed payloads/s through engine.propose (4 nodes, batched and one per proposal, with and without keys) and what a signature costs', integer('--payloads', 100, 10_000_000))
     .addHelpText('after', BENCH_HELP)
     .action(bench);
@@ -323,6 +331,11 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
 const MIN_FAILOVER_NODES = 3;
 
 async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<void> {
+  if (flags.cluster) return benchCluster(flags, command, io);
+  const clusterOnly = typedFlags(command).filter((flag) => flag === '--clients' || flag === '--seconds');
+  if (clusterOnly.length > 0) {
+    throw new UsageError(`${listFlags(clusterOnly)} ${clusterOnly.length === 1 ? 'applies' : 'apply'} only with --cluster`);
+  }
   if (flags.storage !== undefined) {
     refuseIgnored(command, '--storage', ['--json'], 'it is a bench of its own');
     const result = await runStorageBench(flags.storage === true ? {} : { appends: flags.storage });
