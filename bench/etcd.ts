@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePorts } from '../server/localCluster';
 import { delimiter, join } from 'node:path';
 
 /**
@@ -44,20 +44,6 @@ export function findEtcd(env: NodeJS.ProcessEnv = process.env): EtcdLookup {
     if (dir !== '' && executable(join(dir, 'etcd'))) return { found: true, bin: join(dir, 'etcd') };
   }
   return { found: false, reason: 'no etcd on PATH' };
-}
-
-/** Ports free now on 127.0.0.1, all held at once while chosen so none is picked twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((done, fail) => {
-      const server = createServer();
-      server.once('error', fail);
-      server.listen(0, '127.0.0.1', () => done(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-  return ports;
 }
 
 function etcdVersion(bin: string): string {

@@ -57,7 +57,7 @@ export function runsNode(pid: number, config: string): boolean {
 }
 
 /** Ports free now on 127.0.0.1, all held at once while chosen so none is picked twice. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((done, fail) => {
       const server = createServer();
