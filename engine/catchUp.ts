@@ -63,11 +63,15 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
   /** The log changed: if something is missing, make sure a request is on its way. */
   check(): void {
     if (this.stopped || this.options.relay.requestEntries === undefined) return;
-    if (this.timer !== null && !(this.slow && this.options.log.missing().length > 0)) return;
-    // Something newly missing does not wait behind a slow request for a hole.
-    if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
-    this.timer = null;
-    if (this.options.log.missing().length > 0) return this.request();
+    if (this.timer !== null && !this.slow) return;
+    const missing = this.options.log.missing().length > 0;
+    if (this.timer !== null) {
+      // Something newly missing does not wait behind a slow request for a hole.
+      if (!missing) return;
+      this.options.clock.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (missing) return this.request();
     if (this.options.log.holes().length > 0) this.requestHole();
   }
 

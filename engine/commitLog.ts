@@ -122,15 +122,14 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
   holes(): Array<[number, number]> {
     const holes: Array<[number, number]> = [];
     for (const [start, end] of [...this.skipped].sort((x, y) => x[0] - y[0])) {
+      // Walk the entries held inside the range, not every index of it: a range a snapshot skipped may be long.
       let from = Math.max(start, this.floor);
-      while (from <= end) {
-        while (from <= end && this.get(from) !== undefined) from += 1;
-        if (from > end) break;
-        let to = from;
-        while (to + 1 <= end && this.get(to + 1) === undefined) to += 1;
-        holes.push([from, to]);
-        from = to + 1;
+      for (let at = this.position(from); at < this.entries.length && this.entries[at].index <= end; at += 1) {
+        const held = this.entries[at].index;
+        if (held > from) holes.push([from, held - 1]);
+        from = held + 1;
       }
+      if (from <= end) holes.push([from, end]);
     }
     return holes;
   }
