@@ -11,6 +11,7 @@ import { startClientApi, type ClientApi, type ClientBackend } from '../node/clie
 import { createSeededRandom } from '../providers/random';
 import { ByzantineNode } from '../simulator/byzantine';
 import { DEFAULT_TIMING, type NodeFileConfig, type NodeKeyFile, type WireByzantineBehaviour } from './config';
+import { memberStatus } from './clientBackend';
 import { openMemberTransport } from './memberTransport';
 import { startMetricsServer, type MetricsServer } from './metricsServer';
 import { ShadowLedger } from './shadowLedger';
@@ -117,7 +118,6 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
       // It keeps no log: nothing it could show would be evidence of anything.
       log: () => [],
       status: () => {
-        const connected = new Set(transport.connectedPeers());
         return {
           id: config.id,
           chainId: LEDGER_CHAIN_ID,
@@ -129,12 +129,7 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
           height: shadow.head().height,
           state: shadow.engine.getState(),
           pendingProposals: 0,
-          members: config.members.map((member) => ({
-            id: member.id,
-            publicKey: member.publicKey,
-            address: `${member.host}:${member.port}`,
-            reachable: member.id === config.id || connected.has(member.id),
-          })),
+          members: memberStatus(config.members, config.id, transport),
         };
       },
       metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),

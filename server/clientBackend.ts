@@ -66,6 +66,17 @@ export interface LedgerBackendParts {
 }
 
 /** What the client API serves, read from a running ledger node. */
+/** Each member as `/v1/status` shows it: its key, its address, and whether this node is connected to it now. */
+export function memberStatus(members: LedgerBackendParts['members'], self: string, transport: PeerTransport<unknown>) {
+  const connected = new Set(transport.connectedPeers());
+  return members.map((member) => ({
+    id: member.id,
+    publicKey: member.publicKey,
+    address: `${member.host}:${member.port}`,
+    reachable: member.id === self || connected.has(member.id),
+  }));
+}
+
 export function ledgerBackend({ node, transport, registry, members, chainId, self }: LedgerBackendParts): ClientBackend {
   return {
     async propose(payload, { deadline }) {
@@ -79,7 +90,6 @@ export function ledgerBackend({ node, transport, registry, members, chainId, sel
       return node.log.range(from, Math.min(tail, from + limit - 1)).map(clientEntry);
     },
     status() {
-      const connected = new Set(transport.connectedPeers());
       return {
         id: self,
         chainId,
@@ -89,12 +99,7 @@ export function ledgerBackend({ node, transport, registry, members, chainId, sel
         height: node.log.tail()?.index ?? 0,
         state: node.getState(),
         pendingProposals: node.getPendingProposalCount(),
-        members: members.map((member) => ({
-          id: member.id,
-          publicKey: member.publicKey,
-          address: `${member.host}:${member.port}`,
-          reachable: member.id === self || connected.has(member.id),
-        })),
+        members: memberStatus(members, self, transport),
       };
     },
     async metrics() {
