@@ -1,9 +1,6 @@
 // A node process started Byzantine: the configuration's `byzantine` field and
 // the `node --byzantine` flag, and which of the simulator's behaviours can be
 // acted out over the wire at all (their messages must survive the codec).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runCli } from '../../cli/program';
 import { generateKeyPair, signStatement } from '../../engine/signing/index';
 import type { LedgerMessage } from '../../examples/ledger/messages';
@@ -15,30 +12,14 @@ import { electionBodyCodec, wireCodec } from '../../node/wire';
 import { createSeededRandom } from '../../providers/random';
 import { loadNodeConfig, NodeConfigError, WIRE_BYZANTINE_BEHAVIOURS } from '../../server/config';
 import { BYZANTINE_BEHAVIOURS, ByzantineNode, type ByzantineBehaviour } from '../../simulator/byzantine';
+import { nodeConfigFiles, removeNodeConfigFiles } from '../support/nodeConfigFiles';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(removeNodeConfigFiles);
 
-function configFile(byzantine?: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'byzantine-config-'));
-  dirs.push(dir);
-  const keys = [generateKeyPair(), generateKeyPair()];
-  const config: Record<string, unknown> = {
-    id: 'n1',
-    clusterId: 'c',
-    keyFile: 'key.json',
-    members: [
-      { id: 'n1', host: '127.0.0.1', port: 7001, publicKey: keys[0].publicKey },
-      { id: 'n2', host: '127.0.0.1', port: 7002, publicKey: keys[1].publicKey },
-    ],
-    client: { host: '127.0.0.1', port: 8001 },
-    dataDir: 'data',
-    ...(byzantine === undefined ? {} : { byzantine }),
-  };
-  writeFileSync(join(dir, 'key.json'), JSON.stringify(keys[0]));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  return join(dir, 'config.json');
-}
+const configFile = (byzantine?: unknown): string =>
+  nodeConfigFiles((config) => {
+    if (byzantine !== undefined) config.byzantine = byzantine;
+  }).file;
 
 describe("a node configuration's byzantine field", () => {
   it('is optional, and takes each behaviour that works over the wire', () => {

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair } from '../../engine/signing/keys';
 import { ProposalError } from '../../engine/errors';
@@ -7,32 +6,11 @@ import { isEntry, judgeProposal } from '../../examples/ledger/rules';
 import { LedgerFrame } from '../../examples/ledger/types';
 import { entryOf, MAX_PAYLOAD_TEXT, payloadsOf } from '../../server/clientBackend';
 import { loadNodeConfig, NodeConfigError } from '../../server/config';
+import { nodeConfigFiles, removeNodeConfigFiles } from '../support/nodeConfigFiles';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(removeNodeConfigFiles);
 
-function clusterFiles(edit: (config: Record<string, unknown>) => void = () => undefined, keyEdit: (keys: Record<string, string>) => void = () => undefined) {
-  const dir = mkdtempSync(join(tmpdir(), 'node-config-'));
-  dirs.push(dir);
-  const keys = [generateKeyPair(), generateKeyPair()];
-  const config: Record<string, unknown> = {
-    id: 'n1',
-    clusterId: 'c',
-    keyFile: 'key.json',
-    members: [
-      { id: 'n1', host: '127.0.0.1', port: 7001, publicKey: keys[0].publicKey },
-      { id: 'n2', host: '127.0.0.1', port: 7002, publicKey: keys[1].publicKey },
-    ],
-    client: { host: '127.0.0.1', port: 8001 },
-    dataDir: 'data',
-  };
-  edit(config);
-  const key: Record<string, string> = { ...keys[0] };
-  keyEdit(key);
-  writeFileSync(join(dir, 'key.json'), JSON.stringify(key));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  return { file: join(dir, 'config.json'), dir, keys };
-}
+const clusterFiles = nodeConfigFiles;
 
 describe("a node process's configuration", () => {
   it('loads, with paths made absolute against the file', () => {
