@@ -193,11 +193,18 @@ export function createEngineFacade<
     peerOf: (id) => peerOf(id) as PeerIDT,
     rankWindow: () => context().rankWindow,
   });
+  /** When a proposer hears of a commit: once it is stored, and applied with its results when the app keeps a state machine. */
+  const settledAt = (index: number): Promise<ReadonlyMap<string, unknown> | undefined | void> | undefined => {
+    const stored = durable?.whenStored(index);
+    if (runner === null) return stored;
+    const applied = runner.whenApplied(index);
+    return stored === undefined ? applied : stored.then(() => applied);
+  };
   // A payload's commits are known from the log: with ranks below missing from it (skipped by a sync, not yet filled), batch nothing.
   if (proposals !== null) proposals.hooks.mayBatch = (rank) => rank <= 1 || ((log.tail()?.index ?? 0) >= rank - 1 && log.missing().length === 0);
   // A rank filled in after a sync may carry this node's proposals: they committed there (told once the entry is stored).
   log.watch((entry, how) => {
-    if (how === 'filled') proposals?.committed(entry.rank, entry.payload, durable?.whenStored(entry.index));
+    if (how === 'filled') proposals?.committed(entry.rank, entry.payload, settledAt(entry.index));
   });
 
   round.on('committed', (commit) => {
@@ -229,7 +236,7 @@ export function createEngineFacade<
       certificateRelay?.committed(commit.rank, context().rankWindow);
       catchUp?.check();
     }
-    proposals?.committed(commit.rank, commit.state as StateT, durable?.whenStored(commit.rank));
+    proposals?.committed(commit.rank, commit.state as StateT, settledAt(commit.rank));
     // XState delivers emits after the step's snapshot is in place and before
     // the next round's provider calls start: the right moment for commit
     // listeners, who may read the new state and build on it.

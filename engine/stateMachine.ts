@@ -15,13 +15,25 @@ import { storedValueOf } from './storedLog';
  * committed value), or nodes that applied the same log would disagree.
  */
 export interface ReplicatedStateMachine<StateT> {
-  /** Applies the value committed at `index`. */
-  apply(value: StateT, index: number): void;
+  /**
+   * Applies the value committed at `index`. It may answer the payloads the
+   * value carries, as (payload name, result) pairs: a proposer's `propose`
+   * then resolves with its payload's result.
+   */
+  apply(value: StateT, index: number): void | AppliedResults;
   /** The state after the last value applied, as plain data (what JSON can carry). */
   snapshot(): unknown;
   /** Replaces the state with one `snapshot()` returned after applying the entry at `index`. */
   restore(data: unknown, index: number): void;
 }
+
+/** What applying one committed value answered, per payload name (the names `proposals.identify` gives). */
+export type AppliedResults = Iterable<readonly [name: string, result: unknown]>;
+
+/** Entries whose results are kept once applied, for the proposals that are told of them just after. */
+const RESULTS_KEPT = 64;
+
+const NO_RESULTS: ReadonlyMap<string, unknown> = new Map();
 
 /** A snapshot this node took or restored: the state after `index`, and the committed entry it ends at. */
 export interface Snapshot<StateT> {
@@ -64,6 +76,10 @@ export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
   private durable: Snapshot<StateT> | null;
   private failed = false;
   private running = false;
+  /** The results of the latest entries applied, by index: read by `whenApplied`. */
+  private readonly results = new Map<number, ReadonlyMap<string, unknown>>();
+  /** Who waits for an entry not yet applied, by index. */
+  private readonly waiting = new Map<number, Array<(results: ReadonlyMap<string, unknown> | undefined) => void>>();
 
   constructor(private readonly options: StateMachineRunnerOptions<StateT, PeerIDT>) {
     this.appliedIndex = options.applied;
@@ -85,6 +101,22 @@ export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
   /** Entries below this may leave the stored log: a durable snapshot covers them. */
   get coveredBelow(): number {
     return this.durable === null ? -Infinity : this.durable.index + 1;
+  }
+
+  /**
+   * Resolves once the entry at `index` is applied, with what applying it
+   * answered, or with nothing when this node will not apply it itself: a
+   * snapshot covered it, or application stopped on a state machine error.
+   * An entry applied long ago resolves with nothing too (its results are
+   * kept only for the latest entries).
+   */
+  whenApplied(index: number): Promise<ReadonlyMap<string, unknown> | undefined> {
+    if (index <= this.appliedIndex || this.failed) return Promise.resolve(this.results.get(index));
+    return new Promise((resolve) => {
+      const waiters = this.waiting.get(index);
+      if (waiters === undefined) this.waiting.set(index, [resolve]);
+      else waiters.push(resolve);
+    });
   }
 
   /** Applies whatever the log now holds past the last entry applied, in order. */
@@ -112,6 +144,7 @@ export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
     }
     this.appliedIndex = snapshot.index;
     this.failed = false;
+    this.release((index) => index <= snapshot.index);
     this.keep(snapshot);
     this.advance();
     return true;
@@ -119,26 +152,55 @@ export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
 
   private applyEntry(entry: LogEntry<StateT, PeerIDT>): boolean {
     const { machine, interval, logger } = this.options;
+    let results: ReadonlyMap<string, unknown>;
     try {
-      machine.apply(entry.payload, entry.index);
+      const answered = machine.apply(entry.payload, entry.index);
+      results = answered === undefined || answered === null ? NO_RESULTS : new Map(answered);
     } catch (error) {
-      this.failed = true;
+      this.fail();
       logger.error(`the state machine threw applying entry ${entry.index}; nothing more is applied`, error);
       return false;
     }
     this.appliedIndex = entry.index;
+    this.remember(entry.index, results);
     if (entry.index - (this.latest?.index ?? this.options.applied) >= interval) {
       let data: string;
       try {
         data = JSON.stringify(machine.snapshot()) ?? 'null';
       } catch (error) {
-        this.failed = true;
+        this.fail();
         logger.error(`the state machine's snapshot after entry ${entry.index} threw: ${describeError(error)}`, error);
         return false;
       }
       this.keep({ index: entry.index, value: entry.payload, valueDigest: entry.valueDigest, certificate: entry.certificate, data });
     }
     return true;
+  }
+
+  private remember(index: number, results: ReadonlyMap<string, unknown>): void {
+    if (results.size > 0) {
+      this.results.set(index, results);
+      if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value as number);
+    }
+    const waiters = this.waiting.get(index);
+    if (waiters === undefined) return;
+    this.waiting.delete(index);
+    for (const resolve of waiters) resolve(results);
+  }
+
+  /** Application stopped: nobody waiting will hear of a result. */
+  private fail(): void {
+    this.failed = true;
+    this.release(() => true);
+  }
+
+  /** Tells those waiting for the indices `which` picks that they will have no result from this node. */
+  private release(which: (index: number) => boolean): void {
+    for (const [index, waiters] of [...this.waiting]) {
+      if (!which(index)) continue;
+      this.waiting.delete(index);
+      for (const resolve of waiters) resolve(undefined);
+    }
   }
 
   private keep(snapshot: Snapshot<StateT>): void {

@@ -51,8 +51,13 @@ export const proposalOptionsSchema = z
 
 /** How a proposal ended. */
 export type ProposalOutcome =
-  /** Committed in the log entry at `index` (its rank). */
-  | { outcome: 'committed'; index: number }
+  /**
+   * Committed in the log entry at `index` (its rank). `result`: what the
+   * app's state machine (config `stateMachine`) answered for this payload
+   * when it applied the entry; absent when it answered nothing for it, or
+   * when this node did not apply the entry itself (a snapshot covered it).
+   */
+  | { outcome: 'committed'; index: number; result?: unknown }
   /** The app's validation refused it, when proposed or when batched. */
   | { outcome: 'aborted'; reason: string }
   /** Not committed by its deadline (see the README on what a forwarded copy may still do). */

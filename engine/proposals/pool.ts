@@ -193,11 +193,12 @@ export class ProposalPool<StateT, PayloadT> {
 
   /**
    * `state` committed at `rank`: the payloads it carries are settled, and
-   * batches up to `rank` are spent. Given `durable` (the commit being
-   * stored), a proposer hears of its commit only once it resolves; if it
+   * batches up to `rank` are spent. Given `ready` (the commit being stored
+   * and applied), a proposer hears of its commit only once it resolves, with
+   * its payload's result if the app's state machine answered one; if it
    * rejects, with `not_durable`.
    */
-  committed(rank: number, state: StateT, durable?: Promise<void>): void {
+  committed(rank: number, state: StateT, ready?: Promise<ReadonlyMap<string, unknown> | undefined | void>): void {
     let names: Iterable<string>;
     try {
       names = this.options.payloadsIn(state);
@@ -208,7 +209,7 @@ export class ProposalPool<StateT, PayloadT> {
     for (const id of names) {
       this.remember(id);
       const entry = this.held.get(id);
-      if (entry !== undefined) this.finish(entry, { outcome: 'committed', index: rank }, durable);
+      if (entry !== undefined) this.finish(entry, { outcome: 'committed', index: rank }, ready);
     }
     for (const drawn of this.batches.keys()) if (drawn <= rank) this.batches.delete(drawn);
     for (const entry of [...this.held.values()]) {
@@ -280,13 +281,16 @@ export class ProposalPool<StateT, PayloadT> {
     if (entry.timer !== undefined) this.clock.clearTimeout(entry.timer);
   }
 
-  private finish(entry: Held<PayloadT>, outcome: ProposalOutcome, durable?: Promise<void>): void {
+  private finish(entry: Held<PayloadT>, outcome: ProposalOutcome, ready?: Promise<ReadonlyMap<string, unknown> | undefined | void>): void {
     this.forget(entry);
     if (entry.settle === undefined) return;
     const settle = entry.settle;
-    const tell = () => settle(this.told(outcome, this.clock.now() - entry.proposedAt));
-    if (durable === undefined) return tell();
-    durable.then(tell, (error: unknown) =>
+    const tell = (results?: ReadonlyMap<string, unknown> | void) => {
+      const told = outcome.outcome === 'committed' && results?.has(entry.id) ? { ...outcome, result: results.get(entry.id) } : outcome;
+      settle(this.told(told, this.clock.now() - entry.proposedAt));
+    };
+    if (ready === undefined) return tell();
+    ready.then(tell, (error: unknown) =>
       entry.fail?.(new ProposalError('not_durable', `committed at ${rank(outcome)}, but this node could not store it: ${error instanceof Error ? error.message : String(error)}`)),
     );
   }

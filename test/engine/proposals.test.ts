@@ -253,3 +253,75 @@ describe('proposal metrics', () => {
     await cluster.stop();
   });
 });
+
+describe("propose and the app's state machine", () => {
+  let cluster: PayloadCluster;
+  afterEach(async () => {
+    await cluster?.stop();
+  });
+
+  /** A counter per node: each payload applied answers with its place in the applied order. */
+  function counters() {
+    const machines = new Map<string, { seen: string[]; apply(block: { payloads: readonly string[] }): Array<[string, unknown]>; snapshot(): unknown; restore(): void }>();
+    const machineFor = (name: string) => {
+      const machine = {
+        seen: [] as string[],
+        apply(block: { payloads: readonly string[] }) {
+          return block.payloads.map((payload): [string, unknown] => {
+            machine.seen.push(payload);
+            return [payload, { order: machine.seen.length, by: name }];
+          });
+        },
+        snapshot: () => machine.seen.length,
+        restore: () => undefined,
+      };
+      machines.set(name, machine);
+      return machine;
+    };
+    return { machines, machineFor };
+  }
+
+  it('resolves with what applying the entry answered for the payload, on the node that proposed it', async () => {
+    const { machines, machineFor } = counters();
+    cluster = payloadCluster({ engineConfig: (name) => ({ stateMachine: machineFor(name) }) });
+    for (const engine of cluster.engines.values()) engine.start();
+    const outcomes = ['a', 'b', 'c', 'd', 'e'].map((payload, i) => ({ payload, on: cluster.names[i % 4], box: track(cluster.engine(cluster.names[i % 4]).propose(payload)) }));
+    expect(await cluster.runUntil(() => outcomes.every((o) => o.box.done))).toBe(true);
+    for (const { payload, on, box } of outcomes) {
+      const settled = box.value as Extract<ProposalOutcome, { outcome: 'committed' }>;
+      expect(settled.outcome).toBe('committed');
+      // The answer is the proposer's own machine's: the same place every node gives the payload.
+      expect(settled.result).toEqual({ order: machines.get(on)!.seen.indexOf(payload) + 1, by: on });
+      const places = cluster.names.map((name) => machines.get(name)!.seen.indexOf(payload));
+      expect(new Set(places).size).toBe(1);
+    }
+  });
+
+  it('has no result when the machine answers nothing, and keeps none for payloads of other names', async () => {
+    cluster = payloadCluster({ engineConfig: () => ({ stateMachine: { apply: () => [['not-proposed', 1]], snapshot: () => null, restore: () => undefined } }) });
+    for (const engine of cluster.engines.values()) engine.start();
+    const box = track(cluster.engine('n2').propose('quiet'));
+    expect(await cluster.runUntil(() => box.done)).toBe(true);
+    expect(box.value).toEqual({ outcome: 'committed', index: expect.any(Number) });
+    expect('result' in (box.value as object)).toBe(false);
+  });
+
+  it('still settles, without a result, when the machine throws on the entry (application stops there)', async () => {
+    cluster = payloadCluster({
+      engineConfig: () => ({
+        stateMachine: {
+          apply: () => {
+            throw new Error('broken app');
+          },
+          snapshot: () => null,
+          restore: () => undefined,
+        },
+      }),
+    });
+    for (const engine of cluster.engines.values()) engine.start();
+    const box = track(cluster.engine('n1').propose('doomed'));
+    expect(await cluster.runUntil(() => box.done)).toBe(true);
+    expect(box.value).toMatchObject({ outcome: 'committed' });
+    expect('result' in (box.value as object)).toBe(false);
+  });
+});
