@@ -1,0 +1,61 @@
+import type { CoordinationHost } from './host';
+import type { CoordinationPort, QueryOutcome, SubmitOutcome } from './port';
+
+/** What the port needs of a node: `engine.propose` (or a node's), resolving with the apply result. */
+export interface ProposingNode<PayloadT> {
+  propose(payload: PayloadT, options?: { deadline?: number }): Promise<ProposeOutcome>;
+}
+
+/** `ProposalOutcome` as the port reads it. */
+type ProposeOutcome = { outcome: 'committed'; index: number; result?: unknown } | { outcome: 'aborted'; reason: string } | { outcome: 'expired' };
+
+export interface EnginePortOptions<StateT, PayloadT> {
+  node: ProposingNode<PayloadT>;
+  /** The node's state machine (config `stateMachine`): what stale reads read. */
+  host: CoordinationHost<StateT>;
+  /** A command or a read as the app's payload; throws (e.g. `ProposalError` `too_large`) when it cannot carry it. */
+  encode(kind: 'command' | 'read', body: unknown): PayloadT;
+}
+
+/**
+ * Refusals after which the payload may still commit: it was forwarded to the
+ * other members before this node stopped, or it committed and only storing it
+ * here failed. Its effect is unknown, which is what `expired` says.
+ */
+const UNKNOWN_EFFECT = new Set(['stopped', 'not_durable']);
+
+/**
+ * The coordination port of a node in this process: commands and linearizable
+ * reads are proposed through the log and answered where they land in it
+ * (`CoordinationHost`), stale reads read this node's applied state.
+ */
+export function enginePort<StateT, PayloadT>({ node, host, encode }: EnginePortOptions<StateT, PayloadT>): CoordinationPort {
+  const through = async (kind: 'command' | 'read', body: unknown, deadline: number | undefined): Promise<ProposeOutcome> => {
+    try {
+      return await node.propose(encode(kind, body), deadline === undefined ? {} : { deadline });
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+      if (UNKNOWN_EFFECT.has(code)) return { outcome: 'expired' };
+      return { outcome: 'aborted', reason: error instanceof Error ? error.message : String(error) };
+    }
+  };
+  return {
+    async submit(command, options = {}): Promise<SubmitOutcome> {
+      const outcome = await through('command', command, options.deadline);
+      if (outcome.outcome !== 'committed') return outcome;
+      // A commit this node did not apply itself (a snapshot covered it) has no answer here: its effect is unknown to the caller.
+      if (!('result' in outcome)) return { outcome: 'expired' };
+      return { outcome: 'committed', index: outcome.index, result: outcome.result };
+    },
+    async query(query, options = {}): Promise<QueryOutcome> {
+      if (options.consistency === 'stale') {
+        const { index, answer } = host.readStale(query);
+        return { outcome: 'answered', index, answer };
+      }
+      const outcome = await through('read', query, options.deadline);
+      if (outcome.outcome !== 'committed') return outcome;
+      if (!('result' in outcome)) return { outcome: 'expired' };
+      return { outcome: 'answered', index: outcome.index, answer: outcome.result };
+    },
+  };
+}
