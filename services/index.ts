@@ -112,3 +112,12 @@ export {
 } from './coordination';
 
 export { commands, queries, type BarrierOptions, type DeleteOptions, type PutOptions } from './commandBuilders';
+
+export type { Consistency, CoordinationPort, QueryOptions, QueryOutcome, SubmitOptions, SubmitOutcome, Unanswered } from './port';
+export { createCoordinationClients, type CoordinationClientOptions, type CoordinationClients } from './clients';
+export { CoordinationError, isCoordinationError, type CoordinationFailureCode } from './coordinationError';
+export type { Committed } from './portCaller';
+export type { KeyPage, KeysOptions, KvClient } from './kvClient';
+export type { LeaseOptions, LockClient } from './lockClient';
+export type { ArriveOptions, BarrierClient, BarrierCreated, BarrierWaitOptions } from './barrierClient';
+export { DEFAULT_POLL_MS, SYSTEM_CLOCK, generationEnding, waitForRelease, type BarrierPassed, type WaitClock, type WaitOptions, type WaitSteps } from './barrierWait';
