@@ -64,7 +64,7 @@ export function runFloodBench(messages = 1_000_000, onRow?: (row: FloodBatchRow)
       send: (i) => {
         const sender = `stranger-${i}`;
         const rank = 1 + (i % DEFAULT_RANK_WINDOW);
-        const frame = new LedgerFrame(rank, 'p', sender, [], `h${i}`);
+        const frame = new LedgerFrame(rank, 'p', sender, 0, [], `h${i}`);
         switch (i % 4) {
           case 0:
             return engine.receiveLivenessCheck(sender, new LedgerBatch(rank, sender, []));
@@ -83,7 +83,7 @@ export function runFloodBench(messages = 1_000_000, onRow?: (row: FloodBatchRow)
         const sender = members[1 + (i % 3)];
         const rank = 1 + (Math.floor(i / 3) % DEFAULT_RANK_WINDOW);
         const attempt = Math.floor(i / 48) % 1_000_000;
-        const frame = new LedgerFrame(rank, 'p', sender, [], `h${rank}-${attempt}`);
+        const frame = new LedgerFrame(rank, 'p', sender, 0, [], `h${rank}-${attempt}`);
         switch (Math.floor(i / 3) % 3) {
           case 0:
             return engine.receiveProposal(sender, frame, { attempt });

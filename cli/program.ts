@@ -116,7 +116,7 @@ Faults:
 Byzantine behaviours (at most f = ⌊(n−1)/3⌋ nodes):
   withhold     silent: sends nothing (a silent proposer)
   partial      as a proposer, a valid proposal (and its vote) to half of the cluster only
-  invalid      proposes frames honest nodes must refuse (wrong parent or height, forged hash, ...)
+  invalid      proposes frames honest nodes must refuse (wrong parent or height, forged hash, time, ...)
   garbage      malformed messages: non-Unique values, throwing identity(), bad ranks, non-members
   flood        floods of messages for far-future ranks and attempts, and the far edge of the window
   equivocate   different proposals, votes and confirmations to different halves of the cluster

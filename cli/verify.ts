@@ -20,7 +20,7 @@ export const VERIFY_EXIT = Object.freeze({ verified: 0, rejected: 1 });
 // business, so that a tampered value is reported at its node and index (exit
 // 1) rather than as a file of the wrong shape (exit 2).
 const whole = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const frame = z.object({ height: whole, parent: z.string(), prover: z.string(), entries: z.array(z.string()), hash: z.string() });
+const frame = z.object({ height: whole, parent: z.string(), prover: z.string(), time: whole, entries: z.array(z.string()), hash: z.string() });
 const certificate = z.object({
   rank: z.number(),
   attempt: z.number(),
@@ -85,10 +85,11 @@ export function readCommitLogs(path: string): CommitLogsInput {
  * Checks every entry of every node's log, in file order, and stops at the
  * first bad one: its frame hashes to its hash, its value digest is that
  * hash's SHA-256, its index, rank and height are one number, it chains to
- * the entry before it when that one is the previous index, its certificate
- * names its rank, attempt and digest and is a quorum of the members'
- * signatures for the chain, and every node that holds its index holds the
- * same frame. Throws `UsageError` for members no certificate could be
+ * the entry before it when that one is the previous index, its time is no
+ * earlier than that entry's (time never goes back along the chain), its
+ * certificate names its rank, attempt and digest and is a quorum of the
+ * members' signatures for the chain, and every node that holds its index
+ * holds the same frame. Throws `UsageError` for members no certificate could be
  * checked against.
  */
 export function verifyCommitLogs(logs: CommitLogsInput): LogVerdict {
@@ -124,13 +125,16 @@ function entryProblem(current: Entry, previous: Entry | undefined, verify: Retur
   const { index, rank, attempt, valueDigest, payload } = current;
   if (index !== rank || rank !== payload.height) return `index ${index}, rank ${rank} and payload height ${payload.height} are not one number`;
   if (previous !== undefined && index <= previous.index) return `it comes after index ${previous.index}: a log's indices increase`;
-  const hash = LedgerFrame.hashOf(payload.height, payload.parent, payload.prover, payload.entries);
+  const hash = LedgerFrame.hashOf(payload.height, payload.parent, payload.prover, payload.time, payload.entries);
   if (hash !== payload.hash) return `the payload's hash ${payload.hash} is not the hash of its content (${hash})`;
   const digest = valueDigestOf(payload.hash);
   if (digest !== valueDigest) return `valueDigest ${valueDigest} is not the SHA-256 of the payload's hash ${payload.hash} (${digest})`;
   // A gap is legitimate (a node that adopted a state through sync logged no entry for it); consecutive entries chain.
   if (previous !== undefined && previous.index === index - 1 && payload.parent !== previous.payload.hash) {
     return `the payload's parent ${payload.parent} is not the hash of entry ${previous.index} (${previous.payload.hash})`;
+  }
+  if (previous !== undefined && payload.time < previous.payload.time) {
+    return `the payload's time ${payload.time} is before entry ${previous.index}'s (${previous.payload.time}): time never goes back along the chain`;
   }
   const { certificate } = current;
   if (certificate === null) return 'it has no certificate';
@@ -153,9 +157,10 @@ function agreementProblem(current: Entry, node: string, held: ReadonlyMap<number
 export const VERIFY_HELP = `
 Reads what 'simulate --json' printed (or its 'logs' object alone): the chain id, the members'
 public keys and each honest node's commit log. For every entry of every node it checks that
-  - the payload's hash is the hash of its height, parent, prover and entries;
+  - the payload's hash is the hash of its height, parent, prover, time and entries;
   - valueDigest is the SHA-256 of that hash, and index = rank = payload height;
   - the entry chains to the one before it (parent = its hash) when that is the previous index;
+  - its time is not before that of the entry before it;
   - the certificate names the entry's rank, attempt and valueDigest, and a quorum of the
     members signed it for the chain id (Ed25519, the members' public keys only);
   - every node holding that index holds the same frame.

@@ -8,6 +8,7 @@ import { LEDGER_CHAIN_ID } from '../examples/ledger/engineConfig';
 import { kindOf } from '../examples/ledger/messages';
 import type { LedgerFrame } from '../examples/ledger/types';
 import { startClientApi, type ClientApi, type ClientBackend } from '../node/clientApi';
+import { systemClock } from '../providers/clock';
 import { createSeededRandom } from '../providers/random';
 import { ByzantineNode } from '../simulator/byzantine';
 import { DEFAULT_TIMING, type NodeFileConfig, type NodeKeyFile, type WireByzantineBehaviour } from './config';
@@ -73,6 +74,7 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
         transport.send(to, { channel: 'round', body });
       },
       finalizedAt: (height) => shadow.frameAt(height),
+      now: () => systemClock.now(),
       sign: (statement) => signStatement(keys.privateKey, statement),
       note: (detail) => logger.info({ part: 'byzantine', behaviour }, `${config.id} ${detail}`),
     },

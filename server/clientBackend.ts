@@ -52,7 +52,15 @@ function clientEntry(entry: LogEntry<LedgerFrame, LedgerPeer>): ClientEntry {
     valueDigest: entry.valueDigest,
     proposer: entry.proposer?.identity() ?? null,
     certificate: entry.certificate,
-    value: { height: frame.height, parent: frame.parent, prover: frame.prover, entries: [...frame.entries], hash: frame.hash, payloads: payloadsOf(frame) },
+    value: {
+      height: frame.height,
+      parent: frame.parent,
+      prover: frame.prover,
+      time: frame.time,
+      entries: [...frame.entries],
+      hash: frame.hash,
+      payloads: payloadsOf(frame),
+    },
   };
 }
 

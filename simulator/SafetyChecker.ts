@@ -6,7 +6,8 @@ import { LedgerFrame, LedgerVote } from '../examples/ledger/types';
  * - `agreement`: two honest nodes finalized different frames at one height;
  * - `validity`: a finalized frame was never proposed by its prover at a time
  *   that prover was allowed to (a scheduled prover in attempt 0, the
- *   attempt's proposer later), or is not well-formed;
+ *   attempt's proposer later), is not well-formed, or is dated before its
+ *   parent;
  * - `prefix`: a node's finalized history does not extend itself (a gap, or a
  *   frame not chained to the one before);
  * - `held_messages`: a node holds more peer messages than the bound allows;
@@ -125,6 +126,14 @@ export class SafetyChecker {
     }
     if (!frame.isWellFormed()) {
       return { kind: 'validity', rank: height, nodes: [node], detail: `${node} finalized a malformed frame ${frame.hash}` };
+    }
+    if (frame.time < previous.time) {
+      return {
+        kind: 'validity',
+        rank: height,
+        nodes: [node],
+        detail: `${node} finalized ${frame.hash} at ${height} with time ${frame.time}, before its parent's ${previous.time}`,
+      };
     }
     const proposer = this.proposed.get(height)?.get(frame.hash);
     if (proposer === undefined) {

@@ -2,6 +2,7 @@ import type { RandomSource } from '../providers/random';
 import { NIL_DIGEST, valueDigestOf, type Statement } from '../engine/signing/index';
 import { LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
 import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../examples/ledger/messages';
+import { frameTimeAfter } from '../examples/ledger/rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 import { shiftingFrame, ShiftingCertificates } from './shapeShift';
 
@@ -15,7 +16,8 @@ import { shiftingFrame, ShiftingCertificates } from './shapeShift';
  *   the cluster only, nothing to the other half;
  * - `invalid`: as a prover, a proposal honest nodes must refuse to vote for
  *   (wrong parent, wrong height, forged hash, another prover's name, bogus
- *   mutations), and votes for it;
+ *   mutations, a time before its parent's or far ahead of every clock), and
+ *   votes for it;
  * - `garbage`: malformed messages: values that are not `Unique`, identities
  *   that throw or are too long, bad ranks, unknown members;
  * - `flood`: floods of messages for far-future ranks (and the edge of the
@@ -57,6 +59,9 @@ export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
 export type BehaviourOption = ByzantineBehaviour | 'mixed';
 export const BEHAVIOUR_OPTIONS: readonly BehaviourOption[] = [...BYZANTINE_BEHAVIOURS, 'mixed'];
 
+/** How far ahead of its clock an `invalid` node may date a frame: an hour, beyond any drift honest voters tolerate. */
+const FAR_AHEAD_MS = 3_600_000;
+
 /** Messages a flooding node sends each peer per rank. */
 export const FLOOD_MESSAGES_PER_PEER = 48;
 
@@ -72,6 +77,8 @@ export interface ByzantineContext {
    * finalized, so its forgeries chain onto the real ledger.
    */
   finalizedAt: (height: number) => LedgerFrame | undefined;
+  /** This node's clock: its frames carry a time as honest ones do, bar the lies about it. */
+  now: () => number;
   /** Signs with this node's own key (a Byzantine node cannot sign for others). */
   sign: (statement: Statement) => string;
   /** Reports what it did, for the trace. */
@@ -273,8 +280,8 @@ export class ByzantineNode {
     if (!this.proposes(height, attempt)) return;
     const self = this.context.self;
     if (attempt === 0) this.announceLiveness(height);
-    const first = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 1}`));
-    const then = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 2}`));
+    const first = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), this.entries(height, `${2 * attempt + 1}`));
+    const then = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), this.entries(height, `${2 * attempt + 2}`));
     for (const to of this.peers) {
       this.context.send(to, { kind: 'proposal', peer: new LedgerPeer(self), proposal: shiftingFrame(first, then, 1), attempt, validAttempt: null });
       this.context.send(to, this.signedVote(height, attempt, self, first.hash));
@@ -285,7 +292,7 @@ export class ByzantineNode {
   /** Honest confirmations gathered into a certificate whose frame changes once its signatures are checked. */
   private relayShifting(from: string, frame: LedgerFrame, attempt: number, signature: unknown): void {
     if (typeof signature !== 'string' || !this.context.members.includes(from)) return;
-    const other = LedgerFrame.create(frame.height, frame.parent, this.context.self, this.entries(frame.height, `shift-${attempt}`));
+    const other = LedgerFrame.create(frame.height, frame.parent, this.context.self, frame.time, this.entries(frame.height, `shift-${attempt}`));
     const certificate = this.shifting.gather(from, frame, attempt, signature, other);
     if (certificate === null) return;
     for (const to of this.peers) this.context.send(to, certificate);
@@ -336,7 +343,7 @@ export class ByzantineNode {
   private proposeAroundFavourite(height: number, attempt: number, parent: LedgerFrame): void {
     if (!this.proposes(height, attempt)) return;
     const self = this.context.self;
-    const frame = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${attempt}`));
+    const frame = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), this.entries(height, `${attempt}`));
     const to =
       attempt === 0 ? this.halves(height)[0] : this.peers.filter((peer) => peer !== this.favouriteAt(height));
     if (attempt === 0) {
@@ -384,6 +391,11 @@ export class ByzantineNode {
     return order[attempt % order.length] === this.context.self;
   }
 
+  /** The time an honest prover would stamp on a frame on `parent` now. */
+  private timeAfter(parent: LedgerFrame): number {
+    return frameTimeAfter(parent, this.context.now());
+  }
+
   private entries(height: number, tag: string): string[] {
     return [`tx:${this.context.self}:${height}:${tag}`];
   }
@@ -411,8 +423,8 @@ export class ByzantineNode {
     const [left, right] = this.halves(height);
     if (this.proposes(height, attempt)) {
       if (attempt === 0) this.announceLiveness(height);
-      const a = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 1}`));
-      const b = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${2 * attempt + 2}`));
+      const a = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), this.entries(height, `${2 * attempt + 1}`));
+      const b = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), this.entries(height, `${2 * attempt + 2}`));
       this.remember(a, attempt);
       this.remember(b, attempt);
       this.propose(left, a, attempt);
@@ -465,7 +477,7 @@ export class ByzantineNode {
     const self = this.context.self;
     const [half] = this.halves(height + attempt);
     if (attempt === 0) this.announceLiveness(height);
-    const frame = LedgerFrame.create(height, parent.hash, self, this.entries(height, `${attempt}`));
+    const frame = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), this.entries(height, `${attempt}`));
     this.propose(half, frame, attempt);
     for (const to of half) this.context.send(to, this.signedVote(height, attempt, self, frame.hash));
     this.context.note(`proposes ${frame.hash} to half the cluster at ${height}.${attempt}`);
@@ -475,13 +487,17 @@ export class ByzantineNode {
     if (!this.proposes(height, attempt)) return;
     const self = this.context.self;
     const honest = this.context.schedule(height).find((prover) => prover !== self) ?? self;
+    const time = this.timeAfter(parent);
     const variants: [string, () => LedgerFrame][] = [
-      ['wrong parent', () => LedgerFrame.create(height, 'f'.repeat(16), self, this.entries(height, '0'))],
-      ['skipped height', () => LedgerFrame.create(height, parent.parent, self, this.entries(height, '0'))],
-      ['forged hash', () => new LedgerFrame(height, parent.hash, self, this.entries(height, '0'), '0'.repeat(16))],
-      ['another prover', () => LedgerFrame.create(height, parent.hash, honest, this.entries(height, '0'))],
-      ['bogus mutations', () => LedgerFrame.create(height, parent.hash, self, ['DROP TABLE ledger'])],
-      ['no mutations', () => LedgerFrame.create(height, parent.hash, self, [])],
+      ['wrong parent', () => LedgerFrame.create(height, 'f'.repeat(16), self, time, this.entries(height, '0'))],
+      ['skipped height', () => LedgerFrame.create(height, parent.parent, self, time, this.entries(height, '0'))],
+      ['forged hash', () => new LedgerFrame(height, parent.hash, self, time, this.entries(height, '0'), '0'.repeat(16))],
+      ['another prover', () => LedgerFrame.create(height, parent.hash, honest, time, this.entries(height, '0'))],
+      ['bogus mutations', () => LedgerFrame.create(height, parent.hash, self, time, ['DROP TABLE ledger'])],
+      ['no mutations', () => LedgerFrame.create(height, parent.hash, self, time, [])],
+      // Below genesis's 0 it is not even well-formed: refused all the same.
+      ['time before parent', () => LedgerFrame.create(height, parent.hash, self, parent.time - 1, this.entries(height, '0'))],
+      ['time far ahead', () => LedgerFrame.create(height, parent.hash, self, time + FAR_AHEAD_MS, this.entries(height, '0'))],
     ];
     const [label, make] = variants[this.context.random.integer(0, variants.length - 1)];
     const frame = make();
@@ -533,7 +549,7 @@ export class ByzantineNode {
       for (let i = 0; i < FLOOD_MESSAGES_PER_PEER; i += 1) {
         // Half just inside the window's far edge, half far beyond it.
         const rank = i % 2 === 0 ? height + random.integer(1, rankWindow) : height + rankWindow + random.integer(1, 1_000_000);
-        const frame = LedgerFrame.create(rank, parent.hash, self, [`tx:${self}:${rank}:${i}`]);
+        const frame = LedgerFrame.create(rank, parent.hash, self, this.timeAfter(parent), [`tx:${self}:${rank}:${i}`]);
         const messages: LedgerMessage[] = [
           { kind: 'proposal', peer, proposal: frame },
           this.signedVote(rank, 0, self, frame.hash),
@@ -543,7 +559,7 @@ export class ByzantineNode {
         this.context.send(to, messages[i % messages.length]);
       }
       // Attempts far beyond any window, on the height being decided.
-      const frame = LedgerFrame.create(height, parent.hash, self, [`tx:${self}:${height}:far`]);
+      const frame = LedgerFrame.create(height, parent.hash, self, this.timeAfter(parent), [`tx:${self}:${height}:far`]);
       this.context.send(to, { kind: 'proposal', peer, proposal: frame, attempt: 1_000 + random.integer(0, 1_000) });
     }
     this.context.note(`floods ${FLOOD_MESSAGES_PER_PEER} messages per peer at ${height}`);
@@ -566,7 +582,7 @@ export class ByzantineNode {
     let parent = base;
     for (let height = base.height + 1; height <= base.height + 4; height += 1) {
       const prover = this.context.schedule(height)[0];
-      parent = LedgerFrame.create(height, parent.hash, prover, [`tx:${prover}:${height}:9`]);
+      parent = LedgerFrame.create(height, parent.hash, prover, this.timeAfter(parent), [`tx:${prover}:${height}:9`]);
       frames.push(parent);
     }
     this.context.send(from, { kind: 'sync_response', id: request.id, frames });

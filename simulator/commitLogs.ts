@@ -3,11 +3,13 @@ import { DEFAULT_LOG_RETENTION } from '../engine/config';
 import type { CertificateMember, CommitCertificate } from '../engine/signing/certificate';
 import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
 
-/** A ledger frame as plain data: `hash` is `LedgerFrame.hashOf(height, parent, prover, entries)`. */
+/** A ledger frame as plain data: `hash` is `LedgerFrame.hashOf(height, parent, prover, time, entries)`. */
 export interface FrameJson {
   height: number;
   parent: string;
   prover: string;
+  /** Milliseconds on the prover's clock, agreed with the frame. */
+  time: number;
   entries: string[];
   hash: string;
 }
@@ -85,6 +87,6 @@ function entryJson({ index, rank, attempt, valueDigest, proposer, certificate, p
             signers: [...certificate.signers],
             signatures: [...certificate.signatures],
           },
-    payload: { height: payload.height, parent: payload.parent, prover: payload.prover, entries: [...payload.entries], hash: payload.hash },
+    payload: { height: payload.height, parent: payload.parent, prover: payload.prover, time: payload.time, entries: [...payload.entries], hash: payload.hash },
   };
 }

@@ -363,6 +363,7 @@ export async function runSimulation(
           send: (to, message) => send(name, to, message),
           sendElection: (to, raw) => electionNetwork.send(name, to, raw),
           finalizedAt: (height) => checker.canonicalAt(height),
+          now: () => clock.now(),
           sign: keys.signerFor(name),
           note: (detail) => trace.record(clock.now(), 'byzantine', name, `${name} ${detail}`),
         },

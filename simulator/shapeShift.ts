@@ -19,6 +19,7 @@ export function shiftingFrame(first: LedgerFrame, then: LedgerFrame, honestReads
     height: { enumerable: true, get: () => current().height },
     parent: { enumerable: true, get: () => current().parent },
     prover: { enumerable: true, get: () => current().prover },
+    time: { enumerable: true, get: () => current().time },
     entries: { enumerable: true, get: () => current().entries },
     hash: {
       enumerable: true,

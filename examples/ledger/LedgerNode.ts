@@ -8,6 +8,7 @@ import type { AttemptPosition, VoteDecision, VotePosition } from '../../provider
 import { LedgerStore } from './LedgerStore';
 import { LedgerSync } from './ledgerSync';
 import { Waiting } from './waiting';
+import { CommitOnVotes } from './commitOnVotes';
 import { frameOnce, readOnce } from './messageReading';
 import {
   LEDGER_ATTEMPT_CAP,
@@ -24,7 +25,7 @@ import {
 } from './nodeTypes';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { ledgerEngineConfig } from './engineConfig';
-import { attemptProposers, defaultProversPerRank, isOwnEntry, judgeProposal, leaderSchedule } from './rules';
+import { attemptProposers, DEFAULT_MAX_CLOCK_DRIFT_MS, defaultProversPerRank, frameTimeAfter, isOwnEntry, judgeProposal, leaderSchedule } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
 // The node's types, options and sync limit live in their own modules; importers keep reading them from here.
@@ -55,9 +56,11 @@ export const NIL_FRAME = 'nil';
  * The rules, all in the providers, none in the engine:
  * - **leader schedule**: at height h the provers are the members rotated by h,
  *   f + 2 of them, in priority order; each proves a frame of its own
- *   collected mutations chained to the last finalized frame;
+ *   collected mutations chained to the last finalized frame, stamped with
+ *   its clock but never earlier than that frame;
  * - **voting**: a voter endorses the highest-priority *valid* proposal
- *   (`judgeProposal`); it waits for prover i until `patienceMs` after prover
+ *   (`judgeProposal`, its time at most `maxClockDriftMs` ahead of the
+ *   voter's clock); it waits for prover i until `patienceMs` after prover
  *   i − 1 was skipped, then announces `skip`; a prover is skipped once 2f + 1
  *   nodes asked to skip it (or its proposal is invalid and they all saw so),
  *   or f + 1 voters endorsed a lower-priority prover; and once f + 1 voters
@@ -111,10 +114,11 @@ export class LedgerNode {
   readonly rankWindow: number;
   readonly listenFirstMs: number;
   readonly attemptMs: number;
+  readonly maxClockDriftMs: number;
   private readonly unsafeRule: UnsafeRoundRule | undefined;
   private readonly keys: LedgerKeys | undefined;
-  /** `commit-on-votes` only: the voters heard per `height|attempt|frame`. */
-  private readonly votersSeen = new Map<string, Set<string>>();
+  /** Only under the `commit-on-votes` breakage. */
+  private readonly commitOnVotes: CommitOnVotes | null;
   /** Catch-up from peers, and answers to theirs. */
   private readonly sync: LedgerSync;
   /** No vote before this time (see `listenFirstMs`). */
@@ -164,7 +168,10 @@ export class LedgerNode {
     this.stallMs = options.stallMs ?? 3 * LEDGER_ATTEMPT_CAP * this.attemptMs;
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
+    this.maxClockDriftMs = options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS;
+    if (!(this.maxClockDriftMs >= 0)) throw new RangeError(`maxClockDriftMs must be non-negative, got ${this.maxClockDriftMs}`);
     this.unsafeRule = options.unsafeRule;
+    this.commitOnVotes = this.unsafeRule === 'commit-on-votes' ? new CommitOnVotes((height) => this.inWindow(height)) : null;
     this.keys = options.keys;
     this.waiting = new Waiting(this.clock);
     this.sync = new LedgerSync({
@@ -277,7 +284,7 @@ export class LedgerNode {
           const forged = this.authentic(from, m.voter);
           if (forged) return forged;
           const position = { attempt: m.attempt, proposal: m.proposal, signature: m.signature } as { attempt?: number; proposal?: string; signature?: string };
-          if (this.unsafeRule === 'commit-on-votes') this.noteVoter(from, m.vote, m.attempt);
+          this.commitOnVotes?.noteVoter(from, m.vote, m.attempt);
           return engine.receiveVote(m.proposer as LedgerPeer, m.voter as LedgerPeer, m.vote as LedgerVote, position);
         }
         case 'nil_vote': {
@@ -362,7 +369,7 @@ export class LedgerNode {
         sendConfirmation: async (state, _signal, { attempt, signature }) => {
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
           this.publish(state.height, `confirmation:${attempt}`, message);
-          if (this.unsafeRule === 'commit-on-votes') this.commitOnVotes(state, attempt);
+          this.commitOnVotes?.commit(this.requireEngine(), state, attempt);
         },
         sendNilConfirmation: async ({ rank, attempt, signature }) => {
           this.publish(rank, `confirmation:${attempt}`, { kind: 'nil_confirmation', peer: this.selfPeer, rank, attempt, signature });
@@ -393,7 +400,7 @@ export class LedgerNode {
           entries = [...proposed];
         } else {
           const { min, max } = this.entriesPerFrame;
-          const count = min + (Number.parseInt(LedgerFrame.hashOf(height, '', this.self, []).slice(0, 8), 16) % (max - min + 1));
+          const count = min + (Number.parseInt(LedgerFrame.hashOf(height, '', this.self, 0, []).slice(0, 8), 16) % (max - min + 1));
           entries = Array.from({ length: count }, (_, i) => `tx:${this.self}:${height}:${i}`);
         }
         this.store.saveBatch(height, entries);
@@ -415,7 +422,7 @@ export class LedgerNode {
     const entries = collected.height === height ? collected.entries : this.collect().entries;
     const idle = this.idleProofMs > 0 && entries.every((entry) => isOwnEntry(entry, this.self));
     await this.waiting.sleep(idle ? this.idleProofMs : this.random.integer(this.proofMs.min, this.proofMs.max), signal);
-    const frame = LedgerFrame.create(height, prior.hash, this.self, entries);
+    const frame = LedgerFrame.create(height, prior.hash, this.self, frameTimeAfter(prior, this.clock.now()), entries);
     this.store.saveProposal(frame);
     return frame;
   }
@@ -439,8 +446,11 @@ export class LedgerNode {
     // In attempt 0 a scheduled prover's own frame; later, the attempt's proposer may re-propose a
     // frame any member proved in an earlier attempt.
     const mayProve = attempt === 0 ? this.schedule : () => this.members;
+    // Read at each judgement: a frame from a prover whose clock runs ahead becomes votable as this node's catches up.
     const valid = (prover: string, frame: LedgerFrame | undefined): frame is LedgerFrame =>
-      frame !== undefined && judgeProposal(frame, frame.prover, head, mayProve) === 'valid' && (attempt > 0 || frame.prover === prover);
+      frame !== undefined &&
+      judgeProposal(frame, frame.prover, head, mayProve, Math.floor(this.clock.now()) + this.maxClockDriftMs) === 'valid' &&
+      (attempt > 0 || frame.prover === prover);
     if (attempt > 0 && this.unsafeRule === 'ignore-locks') {
       const [proposer] = this.proposersOf(height, attempt);
       const frame = this.view.get(height)?.get(`${attempt}:${proposer}`);
@@ -490,29 +500,6 @@ export class LedgerNode {
     }
   }
 
-  /** `commit-on-votes` only: who voted for which frame, as heard. */
-  private noteVoter(from: string, vote: unknown, attempt: unknown): void {
-    if (!(vote instanceof LedgerVote) || !this.inWindow(vote.height)) return;
-    const key = `${vote.height}|${(attempt as number | undefined) ?? 0}|${vote.frame}`;
-    let voters = this.votersSeen.get(key);
-    if (voters === undefined) this.votersSeen.set(key, (voters = new Set()));
-    voters.add(from);
-  }
-
-  /**
-   * The `commit-on-votes` breakage (engines without keys): the node hands its
-   * own engine the voters behind its lock as if they had confirmed, so it
-   * commits on votes alone.
-   */
-  private commitOnVotes(frame: LedgerFrame, attempt: number): void {
-    const voters = [...(this.votersSeen.get(`${frame.height}|${attempt}|${frame.hash}`) ?? [])];
-    try {
-      this.requireEngine().receiveCommitCertificate(frame, { attempt, signers: voters });
-    } catch (error) {
-      if (!(error instanceof ConsensusInputError)) throw error;
-    }
-  }
-
   /** A vote for `choice`'s frame, or a nil vote. */
   private voteFor(height: number, choice: [string, LedgerFrame] | null): LedgerVote {
     return choice === null
@@ -538,7 +525,7 @@ export class LedgerNode {
         ? { kind: 'nil_vote', voter: this.selfPeer, vote, attempt, signature }
         : { kind: 'vote', proposer: new LedgerPeer(proposer.name), voter: this.selfPeer, vote, attempt, proposal, signature };
     this.publish(vote.height, `vote:${attempt}`, message);
-    if (this.unsafeRule === 'commit-on-votes' && proposer !== null) this.noteVoter(this.self, vote, attempt);
+    if (proposer !== null) this.commitOnVotes?.noteVoter(this.self, vote, attempt);
   }
 
   /** The engine hands over the locked proposal; it must still be a valid frame here. */
@@ -546,7 +533,7 @@ export class LedgerNode {
     const [entry] = [...proposals.entries()];
     if (entry === undefined) throw new Error('no locked proposal to finalize');
     const [sender, frame] = entry;
-    // Any member may have proved it, in the attempt it was its turn.
+    // Any member may have proved it, in the attempt it was its turn; the drift bound is the voters', and they voted.
     const verdict = judgeProposal(frame, frame.prover, this.active(), () => this.members);
     if (verdict !== 'valid') throw new Error(`the quorum's frame ${frame.hash} is invalid here (${verdict})`);
     return { state: frame, proposer: new LedgerPeer(sender) };
@@ -625,7 +612,7 @@ export class LedgerNode {
     for (const map of [this.view, this.collected] as Map<number, unknown>[]) {
       for (const key of [...map.keys()]) if (key <= height) map.delete(key);
     }
-    for (const key of [...this.votersSeen.keys()]) if (Number(key.split('|')[0]) <= height) this.votersSeen.delete(key);
+    this.commitOnVotes?.forget(height);
     // The just-finalized height's messages stay: a peer that missed our vote
     // for it cannot finalize it from anything else once we have moved on.
     for (const key of [...this.outbox.keys()]) if (key < height) this.outbox.delete(key);

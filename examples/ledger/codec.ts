@@ -14,8 +14,8 @@ function text(value: unknown, field: string): string {
   return value;
 }
 
-function height(value: unknown): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new TypeError('height must be a non-negative integer');
+function whole(value: unknown, field: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new TypeError(`${field} must be a non-negative integer`);
   return value as number;
 }
 
@@ -30,13 +30,13 @@ export const ledgerCodec: ValueCodecs<LedgerFrame, LedgerVote> = {
       const d = record(data, 'frame');
       if (!Array.isArray(d.entries) || d.entries.length > 64) throw new TypeError('entries must be an array of at most 64');
       const entries = d.entries.map((entry, i) => text(entry, `entries[${i}]`));
-      return new LedgerFrame(height(d.height), text(d.parent, 'parent'), text(d.prover, 'prover'), entries, text(d.hash, 'hash'));
+      return new LedgerFrame(whole(d.height, 'height'), text(d.parent, 'parent'), text(d.prover, 'prover'), whole(d.time, 'time'), entries, text(d.hash, 'hash'));
     },
   },
   vote: {
     decode(data) {
       const d = record(data, 'vote');
-      return new LedgerVote(height(d.height), text(d.voter, 'voter'), text(d.proposer, 'proposer'), text(d.frame, 'frame'));
+      return new LedgerVote(whole(d.height, 'height'), text(d.voter, 'voter'), text(d.proposer, 'proposer'), text(d.frame, 'frame'));
     },
   },
 };

@@ -2,8 +2,10 @@
 // consensus engine. See README.md in this folder for how its providers work.
 export { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 export {
+  DEFAULT_MAX_CLOCK_DRIFT_MS,
   defaultProversPerRank,
   faultTolerance,
+  frameTimeAfter,
   judgeProposal,
   leaderSchedule,
   MAX_FRAME_ENTRIES,

@@ -93,6 +93,12 @@ export interface LedgerNodeOptions {
   attemptMs?: number;
   /** Must equal the engine's rank window (it bounds what the ledger keeps too). Default 16. */
   rankWindow?: number;
+  /**
+   * How far ahead of this node's clock a proposed frame's time may be for it
+   * to get this node's vote. It assumes the members' clocks agree within it;
+   * see `DEFAULT_MAX_CLOCK_DRIFT_MS`. Default 1,000 ms.
+   */
+  maxClockDriftMs?: number;
   /** Mutations collected per height. Default 1–3. */
   entriesPerFrame?: DurationRange;
 }

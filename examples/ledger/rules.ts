@@ -68,31 +68,70 @@ export function isOwnEntry(entry: string, node: string): boolean {
 /** Mutations per frame; a frame with more is refused (a bound on what a prover can make us store). */
 export const MAX_FRAME_ENTRIES = 16;
 
-export type ProposalVerdict = 'valid' | 'not_a_frame' | 'malformed' | 'wrong_height' | 'wrong_parent' | 'wrong_prover' | 'bad_entries';
+/**
+ * How far ahead of a voter's clock a proposed frame's time may be, by
+ * default. It assumes the members' clocks agree within this bound (NTP keeps
+ * ordinary hosts within tens of milliseconds): a prover whose clock runs
+ * further ahead has its frames refused until the voters' clocks catch up, and
+ * a Byzantine prover can push the chain's time at most this far ahead of the
+ * honest clocks.
+ */
+export const DEFAULT_MAX_CLOCK_DRIFT_MS = 1_000;
+
+/**
+ * The time a prover stamps on the frame it builds on `parent`: its clock,
+ * in whole milliseconds, but never below the parent's, so that time never
+ * goes backwards along the chain even when the last prover's clock ran ahead.
+ */
+export function frameTimeAfter(parent: LedgerFrame, now: number): number {
+  return Math.max(Math.floor(now), parent.time);
+}
+
+export type ProposalVerdict =
+  | 'valid'
+  | 'not_a_frame'
+  | 'malformed'
+  | 'wrong_height'
+  | 'wrong_parent'
+  | 'time_before_parent'
+  | 'wrong_prover'
+  | 'bad_entries'
+  | 'time_ahead';
 
 /**
  * Whether `candidate`, proved by `prover`, is a valid next frame on `head`:
- * well-formed (its hash checks), one above `head`, chained to it, proved by
- * `prover` itself, who may prove at that height (`mayProve`: the scheduled
- * provers, or every member once later attempts are considered), with
- * plausible mutations. Every honest node at the same head reaches the same
- * verdict, which is what lets them skip an invalid proposer without talking
- * it over.
+ * well-formed (its hash checks), one above `head`, chained to it, no earlier
+ * than it, proved by `prover` itself, who may prove at that height
+ * (`mayProve`: the scheduled provers, or every member once later attempts
+ * are considered), with plausible mutations. Every honest node at the same
+ * head reaches the same verdict, which is what lets them skip an invalid
+ * proposer without talking it over.
+ *
+ * `latestTime`, given when this node is to vote for the frame, is the latest
+ * time it accepts: its own clock plus the drift it tolerates. There is no
+ * earliest: a frame locked in an earlier attempt comes back later with its
+ * original time and must still get votes. A frame a quorum already agreed on
+ * (finalizing it) is judged without it: that judgement must come out the
+ * same on every node, and their clocks differ.
  */
 export function judgeProposal(
   candidate: unknown,
   prover: string,
   head: LedgerFrame,
   mayProve: (height: number) => readonly string[],
+  latestTime?: number,
 ): ProposalVerdict {
   if (!(candidate instanceof LedgerFrame)) return 'not_a_frame';
   if (!candidate.isWellFormed()) return 'malformed';
   if (candidate.height !== head.height + 1) return 'wrong_height';
   if (candidate.parent !== head.hash) return 'wrong_parent';
+  if (candidate.time < head.time) return 'time_before_parent';
   if (candidate.prover !== prover || !mayProve(candidate.height).includes(prover)) return 'wrong_prover';
   const entries = candidate.entries;
   if (entries.length === 0 || entries.length > MAX_FRAME_ENTRIES || !entries.every((entry) => ENTRY.test(entry))) {
     return 'bad_entries';
   }
+  // Last, as the one verdict that changes as this node's clock advances.
+  if (latestTime !== undefined && candidate.time > latestTime) return 'time_ahead';
   return 'valid';
 }

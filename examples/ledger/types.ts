@@ -24,8 +24,13 @@ export class LedgerPeer implements Unique {
 
 /**
  * One block of the replicated ledger: the mutations one prover collected for
- * `height`, chained to the block before it. Its identity is its hash, which
- * covers everything else, so two frames with one identity are one frame.
+ * `height`, chained to the block before it, stamped with `time`. Its
+ * identity is its hash, which covers everything else, so two frames with one
+ * identity are one frame.
+ *
+ * `time` is milliseconds on the prover's clock when it built the frame, never
+ * below its parent's: what the quorum agreed on is the only time replicated
+ * state may read, since every replica's own clock differs. Genesis has 0.
  *
  * The constructor trusts the hash it is given (that is how a frame arrives
  * from the wire); `LedgerFrame.create` computes it, and `isWellFormed` checks
@@ -36,20 +41,21 @@ export class LedgerFrame implements Unique {
     readonly height: number,
     readonly parent: string,
     readonly prover: string,
+    readonly time: number,
     readonly entries: readonly string[],
     readonly hash: string,
   ) {}
 
-  static hashOf(height: number, parent: string, prover: string, entries: readonly string[]): string {
-    return digest(JSON.stringify([height, parent, prover, entries]));
+  static hashOf(height: number, parent: string, prover: string, time: number, entries: readonly string[]): string {
+    return digest(JSON.stringify([height, parent, prover, time, entries]));
   }
 
-  static create(height: number, parent: string, prover: string, entries: readonly string[]): LedgerFrame {
-    return new LedgerFrame(height, parent, prover, [...entries], LedgerFrame.hashOf(height, parent, prover, entries));
+  static create(height: number, parent: string, prover: string, time: number, entries: readonly string[]): LedgerFrame {
+    return new LedgerFrame(height, parent, prover, time, [...entries], LedgerFrame.hashOf(height, parent, prover, time, entries));
   }
 
   static genesis(): LedgerFrame {
-    return LedgerFrame.create(0, '', '', []);
+    return LedgerFrame.create(0, '', '', 0, []);
   }
 
   /** The hash matches the content and every field has the right shape. */
@@ -59,9 +65,11 @@ export class LedgerFrame implements Unique {
       this.height >= 0 &&
       typeof this.parent === 'string' &&
       typeof this.prover === 'string' &&
+      Number.isSafeInteger(this.time) &&
+      this.time >= 0 &&
       Array.isArray(this.entries) &&
       this.entries.every((entry) => typeof entry === 'string') &&
-      this.hash === LedgerFrame.hashOf(this.height, this.parent, this.prover, this.entries)
+      this.hash === LedgerFrame.hashOf(this.height, this.parent, this.prover, this.time, this.entries)
     );
   }
 
@@ -69,7 +77,7 @@ export class LedgerFrame implements Unique {
     return this.hash;
   }
   clone(): this {
-    return new LedgerFrame(this.height, this.parent, this.prover, [...this.entries], this.hash) as this;
+    return new LedgerFrame(this.height, this.parent, this.prover, this.time, [...this.entries], this.hash) as this;
   }
   rank(): number {
     return this.height;

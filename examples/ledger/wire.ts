@@ -44,7 +44,7 @@ const signature = z
 const digest = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 const entries = z.array(z.string().max(MAX_WIRE_ENTRY)).max(MAX_WIRE_FRAME_ENTRIES);
 
-const frame = z.strictObject({ height: count, parent: z.string().max(MAX_WIRE_HASH), prover: nameOrNone, entries, hash });
+const frame = z.strictObject({ height: count, parent: z.string().max(MAX_WIRE_HASH), prover: nameOrNone, time: count, entries, hash });
 const vote = z.strictObject({ height: count, voter: name, proposer: nameOrNone, frame: hash });
 const batch = z.strictObject({ height: count, collector: name, entries });
 
@@ -114,7 +114,7 @@ function peerOut(value: unknown, what: string): string {
 
 function frameOut(value: unknown, what: string) {
   if (!(value instanceof LedgerFrame)) throw notSendable(`${what}: not a LedgerFrame`);
-  return { height: value.height, parent: value.parent, prover: value.prover, entries: [...value.entries], hash: value.hash };
+  return { height: value.height, parent: value.parent, prover: value.prover, time: value.time, entries: [...value.entries], hash: value.hash };
 }
 
 function voteOut(value: unknown) {

@@ -50,8 +50,8 @@ function flip(text: string, at: number): string {
 
 /** Re-signs `entry`'s certificate with the simulated cluster's keys, after its frame was rewritten. */
 function recertify(entry: LogEntryJson): void {
-  const { height, parent, prover, entries } = entry.payload;
-  entry.payload.hash = LedgerFrame.hashOf(height, parent, prover, entries);
+  const { height, parent, prover, time, entries } = entry.payload;
+  entry.payload.hash = LedgerFrame.hashOf(height, parent, prover, time, entries);
   entry.valueDigest = valueDigestOf(entry.payload.hash);
   const keys = simulationKeys(nodeNames(4), SEED);
   const certificate = entry.certificate!;
@@ -73,7 +73,7 @@ describe('simulate --json carries the commit logs', () => {
       expect(log.map((entry) => entry.index)).toEqual(Array.from({ length: report.roundsFinalized[node] }, (_, i) => i + 1));
       for (const entry of log) {
         expect(Object.keys(entry)).toEqual(['index', 'rank', 'attempt', 'valueDigest', 'proposer', 'certificate', 'payload']);
-        expect(Object.keys(entry.payload)).toEqual(['height', 'parent', 'prover', 'entries', 'hash']);
+        expect(Object.keys(entry.payload)).toEqual(['height', 'parent', 'prover', 'time', 'entries', 'hash']);
         expect(entry.certificate).toMatchObject({ rank: entry.rank, attempt: entry.attempt, valueDigest: entry.valueDigest });
       }
     }
@@ -110,6 +110,7 @@ describe('statechart-consensus verify --log', () => {
   it.each<[string, (entry: LogEntryJson) => void, RegExp]>([
     ['a certificate signature', (entry) => void (entry.certificate!.signatures[0] = flip(entry.certificate!.signatures[0], 10)), /^its certificate does not verify: n\d's signature does not verify$/],
     ['a payload entry', (entry) => void (entry.payload.entries[0] = flip(entry.payload.entries[0], entry.payload.entries[0].length - 1)), /^the payload's hash [0-9a-f]+ is not the hash of its content \([0-9a-f]+\)$/],
+    ['a payload time', (entry) => void (entry.payload.time += 1), /^the payload's hash [0-9a-f]+ is not the hash of its content \([0-9a-f]+\)$/],
     ['a signer name', (entry) => void (entry.certificate!.signers[0] = flip(entry.certificate!.signers[0], 0)), /^its certificate does not verify: a\d is not a member$/],
     ['a valueDigest', (entry) => void (entry.valueDigest = flip(entry.valueDigest, 0)), /^valueDigest [0-9a-f]{64} is not the SHA-256 of the payload's hash [0-9a-f]+ \([0-9a-f]{64}\)$/],
   ])('one character changed in %s: exit 1, naming the node and the index', async (_what, change, problem) => {
@@ -122,7 +123,7 @@ describe('statechart-consensus verify --log', () => {
     expect(line![3]).toMatch(problem);
   });
 
-  it('a frame re-signed by a quorum of the cluster\'s keys still fails where it breaks the chain, or where another node holds another frame', async () => {
+  it('a frame re-signed by a quorum of the cluster\'s keys still fails where it breaks the chain, where its time goes back, or where another node holds another frame', async () => {
     // A new parent, hash, digest and certificate: only entry 2 of the same log shows it does not belong.
     const unchained = tampered(honest[0], 3, (entry) => {
       entry.payload.parent = flip(entry.payload.parent, 0);
@@ -140,6 +141,16 @@ describe('statechart-consensus verify --log', () => {
     const second = await cli('verify', '--log', file(forked));
     expect(second.code).toBe(1);
     expect(second.stdout).toMatch(new RegExp(`^REJECTED: node ${honest[1]}, index 3: it holds frame [0-9a-f]+ where ${honest[0]} holds [0-9a-f]+\\n$`));
+
+    // Dated before the entry it chains to, and certified: the log itself shows time went back.
+    const backwards = tampered(honest[0], 3, (entry) => {
+      const previous = report.logs.nodes[honest[0]].find((other) => other.index === 2)!;
+      entry.payload.time = previous.payload.time - 1;
+      recertify(entry);
+    });
+    const third = await cli('verify', '--log', file(backwards));
+    expect(third.code).toBe(1);
+    expect(third.stdout).toMatch(new RegExp(`^REJECTED: node ${honest[0]}, index 3: the payload's time \\d+ is before entry 2's \\(\\d+\\)`));
   });
 
   it.each<[string, () => string, RegExp]>([

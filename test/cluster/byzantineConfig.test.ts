@@ -71,6 +71,7 @@ describe("the Byzantine behaviours' messages on the wire", () => {
           }
         },
         finalizedAt: (height) => chain[height],
+        now: () => 1_000 * chain.length,
         sign: (statement) => signStatement(key.privateKey, statement),
         note: () => undefined,
       },
@@ -81,12 +82,12 @@ describe("the Byzantine behaviours' messages on the wire", () => {
       script.onHeight(height, parent);
       for (const attempt of [0, 1]) {
         for (const prover of schedule(height).filter((member) => member !== 'n4')) {
-          const frame = LedgerFrame.create(height, parent.hash, prover, [`tx:${prover}:${height}:${attempt}`]);
+          const frame = LedgerFrame.create(height, parent.hash, prover, 1_000 * height, [`tx:${prover}:${height}:${attempt}`]);
           script.onMessage(prover, { kind: 'proposal', peer: new LedgerPeer(prover), proposal: frame, attempt, validAttempt: null });
           script.onMessage(prover, { kind: 'confirmation', peer: new LedgerPeer(prover), state: frame, attempt, signature: 'AAAA' });
         }
       }
-      chain.push(LedgerFrame.create(height, parent.hash, schedule(height)[0], [`tx:x:${height}:0`]));
+      chain.push(LedgerFrame.create(height, parent.hash, schedule(height)[0], 1_000 * height, [`tx:x:${height}:0`]));
       script.onMessage('n1', { kind: 'sync_request', id: height, after: height - 1 });
     }
     return { sent, refused };

@@ -22,7 +22,7 @@ function cli(args: string[], timeoutMs = 60_000): { status: number | null; stdou
 interface Entry {
   index: number;
   certificate: { signers: string[] } | null;
-  value: { payloads: Array<{ payload: unknown }> };
+  value: { time: number; payloads: Array<{ payload: unknown }> };
 }
 
 async function logOf(url: string): Promise<Entry[]> {
@@ -66,6 +66,7 @@ describe('a local cluster of node processes', () => {
     expect(cluster.nodes).toHaveLength(4);
     const urls = cluster.nodes.map((node) => node.clientUrl);
 
+    const before = Date.now();
     const proposed = cli(['propose', '--url', urls[1], 'hello']);
     expect(proposed.status).toBe(0);
     const index = Number(/index (\d+)/.exec(proposed.stdout)?.[1]);
@@ -76,6 +77,9 @@ describe('a local cluster of node processes', () => {
     for (const url of urls) {
       const entry = (await logOf(url)).find((e) => e.index === index)!;
       expect(entry.value.payloads.map((p) => p.payload)).toContain('hello');
+      // Stamped by its prover, on this machine's clock, once the proposal was there to batch.
+      expect(entry.value.time).toBeGreaterThanOrEqual(before);
+      expect(entry.value.time).toBeLessThanOrEqual(Date.now());
       expect(entry.certificate!.signers.length).toBeGreaterThanOrEqual(3);
     }
     const verified = cli(['verify', '--url', ...urls]);

@@ -49,10 +49,10 @@ describe("a client's payload as a ledger entry", () => {
     expect(entries.every(isEntry)).toBe(true);
     expect(entryOf('hello')).not.toBe(entryOf('hello'));
     const head = LedgerFrame.genesis();
-    const frame = LedgerFrame.create(1, head.hash, 'n2', entries);
+    const frame = LedgerFrame.create(1, head.hash, 'n2', 1_000, entries);
     expect(judgeProposal(frame, 'n2', head, () => ['n2'])).toBe('valid');
     expect(payloadsOf(frame).map((p) => p.payload)).toEqual(payloads);
-    expect(payloadsOf(LedgerFrame.create(1, head.hash, 'n2', ['tx:n2:1:0']))).toEqual([]);
+    expect(payloadsOf(LedgerFrame.create(1, head.hash, 'n2', 1_000, ['tx:n2:1:0']))).toEqual([]);
   });
 
   it('refuses what is not JSON or too long, as a ProposalError with a code', () => {
@@ -66,7 +66,7 @@ describe("a client's payload as a ledger entry", () => {
     const head = LedgerFrame.genesis();
     for (const bad of ['c:a:\u0001', `c:a:${'x'.repeat(201)}`, 'c::x', 'c:a:']) {
       expect(isEntry(bad)).toBe(false);
-      expect(judgeProposal(LedgerFrame.create(1, head.hash, 'n2', [bad]), 'n2', head, () => ['n2'])).toBe('bad_entries');
+      expect(judgeProposal(LedgerFrame.create(1, head.hash, 'n2', 1_000, [bad]), 'n2', head, () => ['n2'])).toBe('bad_entries');
     }
   });
 });

@@ -24,7 +24,7 @@ function chain(length: number, tag = ''): LedgerFrame[] {
   const frames: LedgerFrame[] = [];
   let parent = LedgerFrame.genesis();
   for (let height = 1; height <= length; height += 1) {
-    parent = LedgerFrame.create(height, parent.hash, 'n1', [`tx:${height}${tag}`]);
+    parent = LedgerFrame.create(height, parent.hash, 'n1', parent.time, [`tx:${height}${tag}`]);
     frames.push(parent);
   }
   return frames;

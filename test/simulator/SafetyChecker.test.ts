@@ -5,7 +5,7 @@ import { LedgerFrame, LedgerVote } from '../../examples/ledger/types';
 const schedule = leaderSchedule(['n0', 'n1', 'n2', 'n3'], 3);
 const genesis = LedgerFrame.genesis();
 const frame = (prover: string, parent: LedgerFrame = genesis, tag = '0') =>
-  LedgerFrame.create(parent.height + 1, parent.hash, prover, [`tx:${prover}:${parent.height + 1}:${tag}`]);
+  LedgerFrame.create(parent.height + 1, parent.hash, prover, parent.time, [`tx:${prover}:${parent.height + 1}:${tag}`]);
 
 function checker() {
   const c = new SafetyChecker({ proposersOf: attemptProposers(['n0', 'n1', 'n2', 'n3'], schedule), maxHeldMessages: 10 });
@@ -64,7 +64,7 @@ describe('SafetyChecker (SPEC §6)', () => {
     expect(c.finalized('n0', outsider)?.kind).toBe('validity');
     c.noteProposal('n0', outsider, 3);
     expect(c.finalized('n0', outsider)).toBeNull();
-    const forged = new LedgerFrame(1, genesis.hash, 'n1', ['tx:n1:1:0'], 'abcdefabcdefabcd');
+    const forged = new LedgerFrame(1, genesis.hash, 'n1', 0, ['tx:n1:1:0'], 'abcdefabcdefabcd');
     c.noteProposal('n1', forged);
     expect(c.finalized('n1', forged)?.kind).toBe('validity');
   });

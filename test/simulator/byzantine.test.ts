@@ -156,6 +156,7 @@ describe('what a Byzantine node sends, per behaviour and attempt', () => {
         random: createSeededRandom(3),
         send: (to, message) => sent.push({ to, message }),
         finalizedAt: (height) => (height === 0 ? genesis : undefined),
+        now: () => 0,
         sign: (statement) => `signed(${statement.kind} ${statement.rank}.${statement.attempt})`,
         note: () => {},
       },
@@ -175,7 +176,7 @@ describe('what a Byzantine node sends, per behaviour and attempt', () => {
   it('withhold sends nothing, in any attempt', () => {
     const { node, sent } = adversary('withhold');
     node.onHeight(1, genesis);
-    node.onMessage('n1', { kind: 'proposal', peer: new LedgerPeer('n1'), proposal: LedgerFrame.create(1, genesis.hash, 'n1', ['tx:n1:1:0']), attempt: 0 });
+    node.onMessage('n1', { kind: 'proposal', peer: new LedgerPeer('n1'), proposal: LedgerFrame.create(1, genesis.hash, 'n1', 0, ['tx:n1:1:0']), attempt: 0 });
     node.onMessage('n0', nilVote('n0', 1, 2));
     expect(sent).toEqual([]);
   });
@@ -199,10 +200,10 @@ describe('what a Byzantine node sends, per behaviour and attempt', () => {
   it('equivocate votes and confirms the one proposal it saw to one half, and nil to the other', () => {
     const { node, sent, to } = adversary('equivocate');
     // Height 4: provers n0, n1, n2; n3 only votes.
-    const parent = LedgerFrame.create(3, 'f'.repeat(16), 'n2', ['tx:n2:3:0']);
+    const parent = LedgerFrame.create(3, 'f'.repeat(16), 'n2', 0, ['tx:n2:3:0']);
     node.onHeight(4, parent);
     expect(sent).toEqual([]);
-    const proposal = LedgerFrame.create(4, parent.hash, 'n0', ['tx:n0:4:0']);
+    const proposal = LedgerFrame.create(4, parent.hash, 'n0', 0, ['tx:n0:4:0']);
     node.onMessage('n0', { kind: 'proposal', peer: new LedgerPeer('n0'), proposal, attempt: 0 });
     expect(to('vote')).toEqual(['n1', 'n2']);
     expect(to('confirmation')).toEqual(['n1', 'n2']);

@@ -2,7 +2,7 @@ import { describeMessage } from '../../simulator/describe';
 import { LEDGER_MESSAGE_KINDS, type LedgerMessage } from '../../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
 
-const frame = LedgerFrame.create(3, 'a'.repeat(16), 'n1', ['tx:n1:3:0']);
+const frame = LedgerFrame.create(3, 'a'.repeat(16), 'n1', 0, ['tx:n1:3:0']);
 const peer = new LedgerPeer('n2');
 
 describe('trace descriptions of ledger messages', () => {

@@ -14,7 +14,7 @@ const members = ['n0', 'n1', 'n2', 'n3'];
 const genesis = LedgerFrame.genesis();
 const schedule = leaderSchedule(members, 3);
 const frameBy = (prover: string, parent = genesis, tag = '0') =>
-  LedgerFrame.create(parent.height + 1, parent.hash, prover, [`tx:${prover}:${parent.height + 1}:${tag}`]);
+  LedgerFrame.create(parent.height + 1, parent.hash, prover, parent.time, [`tx:${prover}:${parent.height + 1}:${tag}`]);
 
 /** A ledger node on its own clock, with a stand-in engine and a record of what it sends. */
 function lone(self = 'n0', store = new LedgerStore(), patienceMs = 100) {
@@ -131,7 +131,7 @@ describe('LedgerNode voting rule, attempt 0: every scheduled prover proposes', (
 
   it('never votes for an invalid top proposal: it waits out that prover’s patience and votes for the next', async () => {
     const { clock, node, sent, signal } = lone('n0', new LedgerStore(), 100);
-    const invalid = LedgerFrame.create(1, 'f'.repeat(16), 'n1', ['tx:n1:1:0']);
+    const invalid = LedgerFrame.create(1, 'f'.repeat(16), 'n1', 0, ['tx:n1:1:0']);
     const next = frameBy('n2');
     let decided: string | null | undefined;
     void decideAndSend(node, new Map([['n1', invalid], ['n2', next]]), signal, at(1, 0)).then((d) => (decided = d.proposer?.identity() ?? null));
@@ -142,7 +142,7 @@ describe('LedgerNode voting rule, attempt 0: every scheduled prover proposes', (
 
   it('sends a nil vote once every prover’s patience ran out with nothing valid', async () => {
     const { clock, node, sent, signal } = lone('n0', new LedgerStore(), 100);
-    const invalid = LedgerFrame.create(1, genesis.hash, 'n1', []);
+    const invalid = LedgerFrame.create(1, genesis.hash, 'n1', 0, []);
     let decision: VoteDecision<LedgerVote, LedgerPeer> | undefined;
     void decideAndSend(node, new Map([['n1', invalid]]), signal, at(1, 0)).then((d) => (decision = d));
     // Three provers at 100 ms each.
@@ -179,7 +179,7 @@ describe('LedgerNode voting rule, later attempts: only the offered proposal', ()
     expect(votesSent(empty.sent)).toEqual(Array(3).fill('nil@1'));
 
     const invalid = lone();
-    const wrongParent = LedgerFrame.create(1, 'f'.repeat(16), 'n2', ['tx:n2:1:0']);
+    const wrongParent = LedgerFrame.create(1, 'f'.repeat(16), 'n2', 0, ['tx:n2:1:0']);
     const decision = await decideAndSend(invalid.node, new Map([['n2', wrongParent]]), invalid.signal, at(1, 1));
     expect(decision.proposer).toBeNull();
     expect(votesSent(invalid.sent)).toEqual(Array(3).fill('nil@1'));
@@ -281,7 +281,7 @@ describe('LedgerNode votes, quorums and finalization', () => {
     const finalized = await node.providers.voting.finalizeVotes(new Map([['n1', frame]]), votes, signal);
     expect(finalized.state.hash).toBe(frame.hash);
     expect(finalized.proposer.identity()).toBe('n1');
-    const stale = LedgerFrame.create(1, 'f'.repeat(16), 'n1', ['tx:n1:1:0']);
+    const stale = LedgerFrame.create(1, 'f'.repeat(16), 'n1', 0, ['tx:n1:1:0']);
     await expect(node.providers.voting.finalizeVotes(new Map([['n1', stale]]), votes, signal)).rejects.toThrow(
       `the quorum's frame ${stale.hash} is invalid here (wrong_parent)`,
     );

@@ -357,13 +357,14 @@ describe('ledgerBodyCodec refuses what is not a ledger message, with bad_body an
 
   it('refuses unknown kinds, non-objects, and the bounds one past their limit (taking the limit itself)', () => {
     for (const junk of [null, 7, 'vote', [], {}, { kind: 'snapshot' }, { kind: '__proto__' }, { kind: 'toString' }]) expect(decodeData(junk)).toBe('bad_body');
-    const frame = (entries: number, text = 'x') => ({ height: 1, parent: 'p', prover: 'n1', entries: Array(entries).fill(text), hash: 'h' });
+    const frame = (entries: number, text = 'x', time = 0) => ({ height: 1, parent: 'p', prover: 'n1', time, entries: Array(entries).fill(text), hash: 'h' });
     const cert = (signers: number) => ({ attempt: 0, signers: Array.from({ length: signers }, (_, i) => `m${i}`) });
     const name = (length: number) => 'n'.repeat(length);
     const sig = (text: string) => ({ kind: 'nil_confirmation', peer: 'n1', rank: 1, attempt: 0, signature: text });
     const cases: [unknown, unknown][] = [
       [{ kind: 'proposal', peer: 'n1', proposal: frame(64) }, { kind: 'proposal', peer: 'n1', proposal: frame(65) }],
       [{ kind: 'proposal', peer: 'n1', proposal: frame(1, 'e'.repeat(256)) }, { kind: 'proposal', peer: 'n1', proposal: frame(1, 'e'.repeat(257)) }],
+      [{ kind: 'proposal', peer: 'n1', proposal: frame(1, 'x', Number.MAX_SAFE_INTEGER) }, { kind: 'proposal', peer: 'n1', proposal: frame(1, 'x', Number.MAX_SAFE_INTEGER + 2) }],
       [{ kind: 'sync_response', id: 1, frames: Array(64).fill(frame(1)) }, { kind: 'sync_response', id: 1, frames: Array(65).fill(frame(1)) }],
       [{ kind: 'entries', entries: Array(64).fill({ state: frame(1), certificate: cert(1) }) }, { kind: 'entries', entries: Array(65).fill({ state: frame(1), certificate: cert(1) }) }],
       [{ kind: 'certificate', state: frame(1), certificate: cert(1024) }, { kind: 'certificate', state: frame(1), certificate: cert(1025) }],

@@ -406,7 +406,7 @@ function forgeProposals(providers: ReturnType<LedgerNode['engineConfig']>['provi
       proveNextState: async (prior: LedgerFrame, collected: LedgerBatch, signal: AbortSignal) => {
         const frame = await leader.proveNextState(prior, collected, signal);
         const forged = `${frame.hash[0] === 'f' ? '0' : 'f'}${frame.hash.slice(1)}`;
-        return new LedgerFrame(frame.height, frame.parent, frame.prover, frame.entries, forged);
+        return new LedgerFrame(frame.height, frame.parent, frame.prover, frame.time, frame.entries, forged);
       },
     },
   };
