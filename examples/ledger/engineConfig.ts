@@ -47,7 +47,7 @@ export function ledgerEngineConfig({ self, members, keys, head, providers, resen
     proposals: {
       identify: (entry) => entry,
       payloadsIn: (frame) => frame.entries,
-      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number> or c:<name>:<text>)'),
+      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number>, c:<name>:<text>, s:<name>:<JSON> or r:<name>:<JSON>)'),
       maxBatch: MAX_FRAME_ENTRIES,
     },
     timeouts: { attempt: attemptMs, attemptGrowth: LEDGER_ATTEMPT_GROWTH, attemptMax: LEDGER_ATTEMPT_CAP * attemptMs },

@@ -49,16 +49,23 @@ export function attemptProposers(members: readonly string[], schedule: (height: 
   };
 }
 
+/** Printable ASCII a coordination command's or read's JSON may take in an entry: a frame's entries stay a few KiB. */
+export const MAX_SERVICE_TEXT = 480;
+
+/** A coordination command, `s:<name>:<JSON>`, or a read through the log, `r:<name>:<JSON>` (see serviceEntries.ts). */
+export const SERVICE_ENTRY = new RegExp(`^[sr]:[A-Za-z0-9_-]{1,32}:[\\x20-\\x7e]{1,${MAX_SERVICE_TEXT}}$`);
+
 /**
  * A mutation as a collector writes it, `tx:<collector>:<height>:<index>`, or
  * a client's, `c:<name>:<text>`: a name unique to the proposal (two equal
- * texts are two proposals) and up to 200 printable ASCII characters.
+ * texts are two proposals) and up to 200 printable ASCII characters; or a
+ * coordination service's entry.
  */
 const ENTRY = /^(?:tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}|c:[A-Za-z0-9_-]{1,32}:[\x20-\x7e]{1,200})$/;
 
 /** Whether `entry` is a mutation a frame may carry: what a client's proposal must look like too. */
 export function isEntry(entry: unknown): entry is string {
-  return typeof entry === 'string' && ENTRY.test(entry);
+  return typeof entry === 'string' && (ENTRY.test(entry) || SERVICE_ENTRY.test(entry));
 }
 
 /** Whether `entry` is one a node made up itself (`tx:<node>:…`) rather than a client's. */

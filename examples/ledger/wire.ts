@@ -20,8 +20,13 @@ import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 export const MAX_WIRE_NAME = 64;
 /** Longest frame hash, parent or vote target ('nil' included). */
 export const MAX_WIRE_HASH = 128;
-/** Longest mutation (a client's is at most about 240 characters). */
-export const MAX_WIRE_ENTRY = 256;
+/**
+ * Longest mutation: a coordination entry is at most 516 characters (`s:`, a
+ * 32-character name, `:`, 480 of JSON), a client's about 240. An honest sync
+ * answer (64 frames of 16 such entries) stays near 0.55 MiB, under the
+ * transport's 1 MiB frame.
+ */
+export const MAX_WIRE_ENTRY = 520;
 /** Mutations per frame or batch (the ledger itself takes 16). */
 export const MAX_WIRE_FRAME_ENTRIES = 64;
 /** Frames per sync answer, entries per `entries` message (the engine sends at most 64). */
