@@ -4,7 +4,7 @@ import { LEDGER_CHAIN_ID } from '../../examples/ledger/engineConfig';
 import { LedgerNode } from '../../examples/ledger/LedgerNode';
 import { LEDGER_MESSAGE_KINDS, type LedgerMessage, type LedgerMessageKind } from '../../examples/ledger/messages';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
-import { ledgerBodyCodec } from '../../examples/ledger/wire';
+import { ledgerBodyCodec, MAX_WIRE_ENTRY } from '../../examples/ledger/wire';
 import { ElectionMessageError, type ElectionMessage } from '../../machines/election.schemas';
 import { createNode, type ConsensusNode } from '../../node/createNode';
 import { DEFAULT_MAX_WIRE_BYTES, electionBodyCodec, WireError, wireCodec, type WireMessage } from '../../node/wire';
@@ -363,7 +363,7 @@ describe('ledgerBodyCodec refuses what is not a ledger message, with bad_body an
     const sig = (text: string) => ({ kind: 'nil_confirmation', peer: 'n1', rank: 1, attempt: 0, signature: text });
     const cases: [unknown, unknown][] = [
       [{ kind: 'proposal', peer: 'n1', proposal: frame(64) }, { kind: 'proposal', peer: 'n1', proposal: frame(65) }],
-      [{ kind: 'proposal', peer: 'n1', proposal: frame(1, 'e'.repeat(256)) }, { kind: 'proposal', peer: 'n1', proposal: frame(1, 'e'.repeat(257)) }],
+      [{ kind: 'proposal', peer: 'n1', proposal: frame(1, 'e'.repeat(MAX_WIRE_ENTRY)) }, { kind: 'proposal', peer: 'n1', proposal: frame(1, 'e'.repeat(MAX_WIRE_ENTRY + 1)) }],
       [{ kind: 'proposal', peer: 'n1', proposal: frame(1, 'x', Number.MAX_SAFE_INTEGER) }, { kind: 'proposal', peer: 'n1', proposal: frame(1, 'x', Number.MAX_SAFE_INTEGER + 2) }],
       [{ kind: 'sync_response', id: 1, frames: Array(64).fill(frame(1)) }, { kind: 'sync_response', id: 1, frames: Array(65).fill(frame(1)) }],
       [{ kind: 'entries', entries: Array(64).fill({ state: frame(1), certificate: cert(1) }) }, { kind: 'entries', entries: Array(65).fill({ state: frame(1), certificate: cert(1) }) }],
@@ -371,7 +371,7 @@ describe('ledgerBodyCodec refuses what is not a ledger message, with bad_body an
       [{ kind: 'sync_request', id: 1, after: Number.MAX_SAFE_INTEGER }, { kind: 'sync_request', id: 1, after: Number.MAX_SAFE_INTEGER + 2 }],
       [{ kind: 'liveness', peer: name(64), collected: { height: 1, collector: 'n1', entries: [] } }, { kind: 'liveness', peer: name(65), collected: { height: 1, collector: 'n1', entries: [] } }],
       [{ kind: 'liveness', peer: 'n1', collected: { height: 1, collector: 'n1', entries: [] } }, { kind: 'liveness', peer: '', collected: { height: 1, collector: 'n1', entries: [] } }],
-      [{ kind: 'payload', payload: 'p'.repeat(256) }, { kind: 'payload', payload: 'p'.repeat(257) }],
+      [{ kind: 'payload', payload: 'p'.repeat(MAX_WIRE_ENTRY) }, { kind: 'payload', payload: 'p'.repeat(MAX_WIRE_ENTRY + 1) }],
       [{ kind: 'lock_proof', proof: { rank: 1, attempt: 0, value: 'h'.repeat(128), voters: ['n1'] } }, { kind: 'lock_proof', proof: { rank: 1, attempt: 0, value: 'h'.repeat(129), voters: ['n1'] } }],
       [sig('A'.repeat(128)), sig('A'.repeat(129))],
       [sig('QUJD+/=='), sig('not base64!')],
