@@ -135,7 +135,7 @@ export function judgeProposal(
   if (candidate.time < head.time) return 'time_before_parent';
   if (candidate.prover !== prover || !mayProve(candidate.height).includes(prover)) return 'wrong_prover';
   const entries = candidate.entries;
-  if (entries.length === 0 || entries.length > MAX_FRAME_ENTRIES || !entries.every((entry) => ENTRY.test(entry))) {
+  if (entries.length === 0 || entries.length > MAX_FRAME_ENTRIES || !entries.every(isEntry)) {
     return 'bad_entries';
   }
   // Last, as the one verdict that changes as this node's clock advances.

@@ -110,8 +110,9 @@ export class LedgerBatch implements Unique {
     readonly collector: string,
     readonly entries: readonly string[],
   ) {}
+  /** Names the entries by their digest: sixteen of them may run to kilobytes, past what an identity may be. */
   identity(): string {
-    return `batch:${this.height}:${this.collector}:${this.entries.join(',')}`;
+    return `batch:${this.height}:${this.collector}:${digest(JSON.stringify(this.entries))}`;
   }
   clone(): this {
     return new LedgerBatch(this.height, this.collector, [...this.entries]) as this;
