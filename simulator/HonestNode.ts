@@ -19,6 +19,9 @@ import type { LedgerMessage } from '../examples/ledger/messages';
 import type { LedgerPayload } from '../examples/ledger/nodeTypes';
 import { LedgerPeer, type LedgerBatch, type LedgerFrame, type LedgerVote } from '../examples/ledger/types';
 import { idleProviders } from './idleApp';
+import { SimulatedServicePort } from './servicePort';
+import { ledgerCoordination } from '../examples/ledger/serviceEntries';
+import type { CoordinationHost } from '../services/host';
 import type { ElectionView } from './LeaderLiveness';
 
 /** A simulated member: the round machine and the election in one `createNode`. */
@@ -73,6 +76,8 @@ export interface HonestNodeWorld {
   onLogAppend?: (node: string, entry: LogEntry<LedgerFrame, LedgerPeer>) => void;
   /** Entries each honest node keeps proposed (`engine.propose`); 0 or absent: none. */
   clients?: number;
+  /** Each honest node hosts the coordination services (`stateMachine`), reached through `servicePort`. */
+  services?: boolean;
   /** A proposal of `node` settled; `carried`: for `committed`, whether the log entry at its index carries it. */
   onProposalSettled?: (node: string, payload: string, outcome: ProposalOutcome, carried: boolean) => void;
   onAttemptChange: (node: string, change: AttemptChange) => void;
@@ -129,9 +134,16 @@ export class HonestNode {
   ) {
     this.electionStorage = storage ?? new InMemoryElectionStorage();
     this.disk = storage ?? null;
+    this.servicePort = new SimulatedServicePort(name, world.clock, () =>
+      this.down || this.host === null || this.ledger === null ? null : { node: this.node, host: this.host },
+    );
   }
 
   private readonly disk: DiskStorage | null;
+  /** This incarnation's coordination services, when the run hosts them. */
+  private host: CoordinationHost<LedgerFrame> | null = null;
+  /** A client's way in, across this node's crashes and restarts. */
+  readonly servicePort: SimulatedServicePort;
 
   /** Each write of the safety data takes its time on the simulated clock, as a slow disk's would. */
   private slowDisk(): void {
@@ -166,9 +178,14 @@ export class HonestNode {
         store: this.store,
       });
       const config = this.ledger.engineConfig();
+      // The engine starts at the store's head, so the services must stand where it leaves them: a
+      // restarted node rebuilds them from the frames it kept, as a process would from its disk.
+      this.host = world.services ? ledgerCoordination() : null;
+      for (const frame of this.host === null ? [] : this.store.chain()) if (frame.height > 0) this.host!.apply(frame, frame.height);
       // The round's lock and attempts live beside the term and vote, in the storage that outlives crashes.
       this.node = createNode({
         ...config,
+        ...(this.host === null ? {} : { stateMachine: this.host }),
         timeouts: { ...config.timeouts, ...world.timeouts },
         election,
         storage: this.electionStorage,

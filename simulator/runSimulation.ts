@@ -11,6 +11,7 @@ import type { LogEntry } from '../engine/commitLog';
 import { ByzantineNode } from './byzantine';
 import { describeElectionMessage, describeMessage } from './describe';
 import { EventClock } from './EventClock';
+import type { CoordinationPort } from '../services/port';
 import { EventTrace } from './EventTrace';
 import { scheduleFaults } from './faults';
 import { HonestNode, type HonestNodeWorld } from './HonestNode';
@@ -60,6 +61,23 @@ export interface SimulationHooks {
    * check catches it and that its violation fails the run.
    */
   sabotageLog?: (node: string, entry: LogEntry<LedgerFrame, LedgerPeer>) => LogEntry<LedgerFrame, LedgerPeer>;
+  /**
+   * Clients of the coordination services: given, every honest node hosts
+   * them, this starts once the nodes boot, and the run lasts until it ends
+   * (and the rounds are reached), unless a violation or a stall ends it first.
+   */
+  workload?: (cluster: ServicesCluster) => Promise<void>;
+}
+
+/** What a services workload sees of the run. */
+export interface ServicesCluster {
+  readonly clock: EventClock;
+  /** The honest nodes, which serve clients. */
+  readonly honest: readonly string[];
+  /** A client's connection to honest node `node`, across its crashes. */
+  portOf(node: string): CoordinationPort;
+  /** The frames honest node `node` has finalized, genesis first. */
+  framesOf(node: string): readonly LedgerFrame[];
 }
 
 /** Events one run may fire before it is declared a livelock (a bound on wall time). */
@@ -264,6 +282,7 @@ export async function runSimulation(
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
     },
     clients: options.clients ?? 0,
+    services: hooks.workload !== undefined,
     onProposalSettled(node, payload, outcome, carried) {
       proposals[outcome.outcome] += 1;
       if (outcome.outcome === 'committed' && !carried) {
@@ -416,8 +435,31 @@ export async function runSimulation(
   const maxSimulatedMs = options.maxSimulatedMs ?? lastFaultEnd + options.rounds * 4 * patienceMs * (proversPerRank + 2) + stallLimitMs;
   let stallReason: string | null = null;
 
+  /** Runs the services' clients, if any, beside the cluster: the run waits for them and rethrows what they throw. */
+  function startWorkload(): { done: boolean; failure: unknown } {
+    const state: { done: boolean; failure: unknown } = { done: hooks.workload === undefined, failure: null };
+    if (hooks.workload === undefined) return state;
+    const serving = [...honest.keys()];
+    hooks
+      .workload({
+        clock,
+        honest: serving,
+        portOf: (node) => honest.get(node)!.servicePort,
+        framesOf: (node) => honest.get(node)!.store.chain(),
+      })
+      .then(
+        () => (state.done = true),
+        (error: unknown) => {
+          state.done = true;
+          state.failure = error ?? new Error('the workload failed');
+        },
+      );
+    return state;
+  }
+
   for (const node of honest.values()) node.boot();
   liveness.open('start', 0, null);
+  const workload = startWorkload();
   for (const adversary of byzantine.values()) adversary.onHeight(1, checker.canonicalAt(0) as LedgerFrame);
 
   // An election-only run's target: every connected honest node follows one leader.
@@ -434,7 +476,7 @@ export async function runSimulation(
       if (electionOnly) electionConverged = agreedLeader(snapshot(), options.nodes) !== null;
     }
     if (violations.length > 0) return true;
-    if (reached() && electionSettled()) return true;
+    if (reached() && electionSettled() && workload.done) return true;
     const now = clock.now();
     if (!electionOnly && now - Math.max(lastProgressAt, lastFaultEnd) >= stallLimitMs) {
       stallReason = `no honest node finalized a height for ${stallLimitMs} ms (frontier ${checker.frontier()}, slowest ${slowestHonest()})`;
@@ -446,12 +488,15 @@ export async function runSimulation(
   // A real disk's writes finish before simulated time moves on (see SimulatedDisk).
   const settle = disk === null ? undefined : () => disk.idle();
   const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, checkHeldMessages, settle);
+  if (workload.failure !== null) throw workload.failure;
   const settledLeader = agreedLeader(snapshot(), options.nodes);
-  if (stallReason === null && violations.length === 0 && !(reached() && electionSettled())) {
+  if (stallReason === null && violations.length === 0 && !(reached() && electionSettled() && workload.done)) {
     stallReason =
       events >= MAX_EVENTS_PER_RUN
         ? `gave up after ${MAX_EVENTS_PER_RUN} events (livelock?) at frontier ${checker.frontier()}`
-        : electionOnly
+        : reached() && !workload.done
+          ? `the services' clients were not done by ${maxSimulatedMs} ms`
+          : electionOnly
           ? `the election did not settle: no leader every connected honest node follows by ${clock.now()} ms`
           : `time limit of ${maxSimulatedMs} ms reached at frontier ${checker.frontier()}, slowest ${slowestHonest()}`;
   }
