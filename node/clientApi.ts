@@ -1,5 +1,10 @@
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CoordinationPort } from '../services/port';
+import { ClientRequestError, engineRefusal, MAX_TIMEOUT_MS, readJsonBody, RETRY_AFTER_SECONDS, sendJson } from './clientHttp';
+import { coordinationRoutes } from './coordinationRoutes';
+
+export { ClientRequestError, MAX_TIMEOUT_MS } from './clientHttp';
 
 /** One committed entry as a client sees it: plain JSON data. */
 export interface ClientEntry {
@@ -35,6 +40,8 @@ export interface ClientBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Each committed entry as it enters the log. Returns an unsubscribe function. */
   onEntry(listener: (entry: ClientEntry) => void): () => void;
+  /** The coordination services (`/v1/kv`, `/v1/locks`, `/v1/barriers`); without it those routes answer 501. */
+  coordination?: CoordinationPort;
 }
 
 export interface ClientApiLogger {
@@ -68,53 +75,17 @@ export const DEFAULT_MAX_STREAMS = 64;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 export const MAX_LOG_LIMIT = 1000;
 const DEFAULT_LOG_LIMIT = 100;
-/** A proposal may ask to wait this long at most; longer waits are better served by polling the log. */
-export const MAX_TIMEOUT_MS = 10 * 60_000;
 /** Entries read from the log at a time when a stream replays or fills a gap. */
 const REPLAY_PAGE = 256;
 /** Live entries queued for one slow stream before it falls back to reading the log. */
 const STREAM_QUEUE_BOUND = 1024;
-const RETRY_AFTER_SECONDS = '1';
-
-/** A request answered with an error: its HTTP status, a stable code for programs, and a message for people. */
-export class ClientRequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: OutgoingHttpHeaders = {},
-  ) {
-    super(message);
-    this.name = 'ClientRequestError';
-  }
-}
-
-// The engine's refusals a client can act on; any other code is a fault of ours (500).
-const ENGINE_STATUS: Readonly<Record<string, number>> = {
-  malformed: 400,
-  invalid: 400,
-  too_large: 413,
-  duplicate: 409,
-  too_many_pending: 429,
-  stopped: 503,
-  not_durable: 503,
-  not_configured: 503,
-};
-
-function engineRefusal(error: unknown): ClientRequestError | null {
-  // By shape, not class: a backend may wrap the engine, and its errors may come from another realm.
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code !== 'string' || typeof message !== 'string' || !Object.hasOwn(ENGINE_STATUS, code)) return null;
-  const headers: OutgoingHttpHeaders = code === 'too_many_pending' ? { 'retry-after': RETRY_AFTER_SECONDS } : {};
-  return new ClientRequestError(ENGINE_STATUS[code], code, message, {}, headers);
-}
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
 
 /**
  * Starts one node's client API: proposals, its commit log (paged and as a
- * stream), its status and its metrics, as JSON over HTTP. Plain `node:http`:
+ * stream), its status and its metrics, and the coordination services when
+ * the backend has them (`coordinationRoutes.ts`), as JSON over HTTP. Plain `node:http`:
  * fastify was no faster on these routes and would be another dependency of
  * the CLI bundle (bench/http-candidates/README.md).
  */
@@ -126,6 +97,7 @@ export async function startClientApi(options: ClientApiOptions): Promise<ClientA
   const streams = new Set<ServerResponse>();
   let closing = false;
 
+  const coordination = coordinationRoutes({ port: backend.coordination, maxBodyBytes });
   const routes: Record<string, Record<string, Handler>> = {
     '/v1/propose': { POST: (req, res) => propose(req, res) },
     '/v1/log': { GET: (_req, res, query) => sendJson(res, 200, { entries: backend.log(...logWindow(query)) }) },
@@ -239,6 +211,8 @@ export async function startClientApi(options: ClientApiOptions): Promise<ClientA
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://client-api');
+      const coordinationHandler = coordination.route(url.pathname, req.method ?? '');
+      if (coordinationHandler !== null) return await coordinationHandler(req, res, url.searchParams);
       const route = routes[url.pathname];
       if (route === undefined) throw new ClientRequestError(404, 'not_found', `no route ${url.pathname}`);
       const handler = route[req.method ?? ''];
@@ -298,12 +272,6 @@ export async function startClientApi(options: ClientApiOptions): Promise<ClientA
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.destroyed) return;
-  const text = JSON.stringify(body) ?? 'null';
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
-}
-
 /** Resolves once the socket takes more, or the client is gone (the stream's own close handler has ended it by then). */
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -314,49 +282,6 @@ function drained(res: ServerResponse): Promise<void> {
     };
     res.on('drain', done);
     res.on('close', done);
-  });
-}
-
-/**
- * Reads the body up to `max` bytes. A declared length past it is refused
- * before a byte is read, and an undeclared one as soon as it passes, so a
- * client cannot make the node buffer more than `max`.
- */
-function readJsonBody(req: IncomingMessage, max: number): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') return Promise.reject(new ClientRequestError(415, 'unsupported_media_type', 'the body must be application/json'));
-  const tooLarge = () => new ClientRequestError(413, 'body_too_large', `the body may take at most ${max} bytes`);
-  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const settle = (error: Error | null) => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onError);
-      if (error !== null) return reject(error);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
-      } catch (parseError) {
-        reject(new ClientRequestError(400, 'not_json', `the body is not JSON: ${(parseError as Error).message}`));
-      }
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.pause();
-        return settle(tooLarge());
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => settle(null);
-    // Nobody is left to answer; a ClientRequestError keeps the departure out of the warnings.
-    const onError = () => settle(new ClientRequestError(400, 'client_closed', 'the client closed the request before its body ended'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onError);
   });
 }
 

@@ -1,3 +1,4 @@
+import type { ClientBackend } from '../../node/clientApi';
 import { CoordinationState } from '../../services';
 import type { CoordinationPort, QueryOptions, QueryOutcome, SubmitOptions, SubmitOutcome, Unanswered } from '../../services/port';
 
@@ -42,4 +43,16 @@ export class FakeCoordinationPort implements CoordinationPort {
   snapshotText(): string {
     return JSON.stringify(this.state.snapshot());
   }
+}
+
+/** A client API backend with no log of its own: only its coordination services, through `port` (none: without them). */
+export function coordinationBackend(port: FakeCoordinationPort | undefined): ClientBackend {
+  return {
+    propose: async () => ({ outcome: 'expired' }),
+    log: () => [],
+    status: () => ({}),
+    metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    onEntry: () => () => undefined,
+    ...(port === undefined ? {} : { coordination: port }),
+  };
 }
