@@ -18,7 +18,7 @@ const DIGEST_SHOWN = 12;
 const VALUE_SHOWN = 160;
 
 /** The request never got an answer the command can read: unreachable, too slow, or not the client API. */
-class ClientRequestFailure extends Error {
+export class ClientRequestFailure extends Error {
   constructor(
     readonly code: 'bad_url' | 'unreachable' | 'timeout' | 'bad_response',
     message: string,
@@ -28,13 +28,13 @@ class ClientRequestFailure extends Error {
   }
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   headers: Headers;
   body: unknown;
 }
 
-function endpoint(base: string, path: string): string {
+export function endpoint(base: string, path: string): string {
   let url: URL;
   try {
     // Appended, not resolved: a node behind a proxy may live under a path of its own.
@@ -47,7 +47,7 @@ function endpoint(base: string, path: string): string {
 }
 
 /** One request, bounded by `timeoutMs`, whose answer must be JSON. */
-async function requestJson(url: string, init: RequestInit, timeoutMs: number): Promise<Answer> {
+export async function requestJson(url: string, init: RequestInit, timeoutMs: number): Promise<Answer> {
   let response: Response;
   let text: string;
   try {
@@ -84,7 +84,7 @@ const entry = z.object({
 const logAnswer = z.object({ entries: z.array(entry) });
 
 /** The line for an answer that is not a success: what the node said, without repeating its code. */
-function refusalLine(answer: Answer): string {
+export function refusalLine(answer: Answer): string {
   const parsed = apiError.safeParse(answer.body);
   if (!parsed.success) return `error: HTTP ${answer.status} with an answer the client API does not give`;
   const { error, message, reason } = parsed.data;

@@ -31,6 +31,7 @@ import { progressBar, sweepEstimate, sweepProgress } from './progress';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 import { addVerifyCommand } from './verify';
 import { addClusterCommands } from './clusterCommands';
+import { addCoordinationCommands } from './coordinationCommands';
 import { benchCluster, CLUSTER_BENCH_DEFAULTS, MAX_CLUSTER_CLIENTS, MAX_CLUSTER_SECONDS } from './benchCluster';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
@@ -418,6 +419,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     exitCode = code;
   });
   addClusterCommands(program, io, (code) => {
+    exitCode = code;
+  });
+  addCoordinationCommands(program, io, (code) => {
     exitCode = code;
   });
   if (argv.length === 0) {

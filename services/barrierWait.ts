@@ -31,7 +31,8 @@ export interface BarrierPassed {
 
 export interface WaitSteps {
   arrive(): Promise<BarrierStatus & { readonly index: number }>;
-  read(): Promise<BarrierView & { readonly index: number }>;
+  /** The barrier as a read shows it; only its generation and how its last one ended matter here. */
+  read(): Promise<Pick<BarrierView, 'generation' | 'last'> & { readonly index: number }>;
 }
 
 export interface WaitOptions {
@@ -48,7 +49,7 @@ export interface WaitOptions {
  * generation, which is waiting too), 'unknown' once a later generation has
  * ended as well, since a barrier remembers only its last ending.
  */
-export function generationEnding(view: BarrierView, generation: number): BarrierEnding | 'unknown' | null {
+export function generationEnding(view: Pick<BarrierView, 'generation' | 'last'>, generation: number): BarrierEnding | 'unknown' | null {
   if (view.generation <= generation) return null;
   return view.last?.generation === generation ? view.last : 'unknown';
 }
