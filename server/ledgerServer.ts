@@ -1,8 +1,10 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createEngineMetrics, createMetricsRegistry } from '../engine/metrics';
 import { LEDGER_CHAIN_ID } from '../examples/ledger/engineConfig';
 import { LedgerNode } from '../examples/ledger/LedgerNode';
+import { ledgerCoordination, serviceEntry } from '../examples/ledger/serviceEntries';
+import { enginePort } from '../services/enginePort';
 import type { LedgerPayload } from '../examples/ledger/nodeTypes';
 import type { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 import { ElectionMessageError } from '../machines/election.schemas';
@@ -56,6 +58,8 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
     idleProofMs: config.timing?.idleFrameMs ?? DEFAULT_TIMING.idleFrameMs,
     patienceMs,
   });
+  // The coordination services are the engine's state machine: rebuilt from the stored snapshot and log on restart.
+  const services = ledgerCoordination();
   // Given to the engine, not attached afterwards: refusals and settled proposals are counted inside it.
   const registry = createMetricsRegistry();
   const metrics = createEngineMetrics({ registry, labels: { node: config.id } });
@@ -63,6 +67,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   try {
     node = await openNode({
       ...ledger.engineConfig(),
+      stateMachine: services,
       metrics,
       dataDir: config.dataDir,
       election: { random: random.fork(), timing: NETWORK_ELECTION_TIMING },
@@ -96,7 +101,10 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   node.onCommit(({ rank, attempt }) => logger.debug({ part: 'engine', rank, attempt }, 'committed'));
   node.onLeaderChange((leader, term) => logger.info({ part: 'election', leader: leader?.identity() ?? null, term }, 'leader'));
 
-  const backend = ledgerBackend({ node, transport, registry, members: config.members, chainId: LEDGER_CHAIN_ID, self: config.id });
+  const backend = {
+    ...ledgerBackend({ node, transport, registry, members: config.members, chainId: LEDGER_CHAIN_ID, self: config.id }),
+    coordination: enginePort({ node, host: services, encode: (kind, body) => serviceEntry(kind, body, randomBytes(9).toString('base64url')) }),
+  };
   let client: ClientApi;
   let metricsOnly: MetricsServer | null = null;
   try {
