@@ -21,7 +21,7 @@ describe('the services checkers catch a broken rule', () => {
     partitions: [{ from: 300, to: 5_000, groups: [['n0', 'n1', 'n2'], ['n3']] }],
     maxSimulatedMs: 120_000,
   });
-  const contended = { ...SWEEP_WORKLOAD, clients: 8, keys: ['k0'] };
+  const contended = { ...SWEEP_WORKLOAD, opsPerClient: 12, clients: 8, keys: ['k0'] };
 
   // Seeds where a cut-off node's stale answer lands after a write the majority acknowledged (a search over 1–10).
   it.each([1, 3, 9])('reads answered from a node’s own state instead of through the log are not linearizable (seed %i)', async (seed) => {
