@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { LogEntry } from '../engine/commitLog';
 import { ProposalError } from '../engine/errors';
+import { asciiJson } from '../examples/ledger/serviceEntries';
 import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
 import type { PeerTransport } from '../net/transport';
 import type { ClientBackend, ClientEntry } from '../node/clientApi';
@@ -16,14 +17,7 @@ export const MAX_PAYLOAD_TEXT = 200;
  * ASCII (anything else as \u escapes) as the ledger's entries are.
  */
 export function entryOf(payload: unknown): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(payload);
-  } catch {
-    json = undefined;
-  }
-  if (json === undefined) throw new ProposalError('malformed', 'the payload must be JSON');
-  const ascii = json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const ascii = asciiJson(payload);
   if (ascii.length > MAX_PAYLOAD_TEXT) throw new ProposalError('too_large', `a payload's JSON may take ${MAX_PAYLOAD_TEXT} characters, this one ${ascii.length}`);
   return `c:${randomBytes(9).toString('base64url')}:${ascii}`;
 }
