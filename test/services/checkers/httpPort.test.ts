@@ -4,7 +4,7 @@ import { freePorts } from '../../../server/localCluster';
 import { commands, queries } from '../../../services';
 import type { QueryOutcome, SubmitOutcome } from '../../../services/port';
 import { coordinationBackend, FakeCoordinationPort } from '../../support/fakeCoordinationPort';
-import { httpPort } from '../../support/services/httpPort';
+import { failoverPort, httpPort } from '../../support/services/httpPort';
 
 let behind: FakeCoordinationPort;
 let api: ClientApi;
@@ -104,7 +104,16 @@ describe('the HTTP port', () => {
   it('aborts a request whose connection is refused: nothing was sent', async () => {
     const [closed] = await freePorts(1);
     const port = httpPort(`http://127.0.0.1:${closed}`);
-    expect(await port.submit(commands.acquire('L', 'a'))).toEqual({ outcome: 'aborted', reason: expect.stringMatching(/refused the connection/) });
+    expect(await port.submit(commands.acquire('L', 'a'))).toEqual({ outcome: 'aborted', reason: expect.stringMatching(/^connection refused/) });
+  });
+
+  it('fails over to the next node when one refuses the connection, and stays there', async () => {
+    const closed = (await freePorts(2)).map((free) => `http://127.0.0.1:${free}`);
+    const port = failoverPort([closed[0], api.url], 0);
+    expect(await port.submit(commands.acquire('L', 'a'))).toMatchObject({ outcome: 'committed', index: 1 });
+    expect(await port.query(queries.lock('L'))).toMatchObject({ outcome: 'answered', index: 2 });
+    // With every node down, the call ends aborted after one try of each.
+    expect(await failoverPort(closed, 1).submit(commands.acquire('L', 'b'))).toMatchObject({ outcome: 'aborted' });
   });
 
   describe('a node that took the request and did not answer', () => {

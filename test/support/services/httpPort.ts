@@ -84,6 +84,9 @@ function queryRequest(query: unknown): Request | null {
   return null;
 }
 
+/** The start of an abort's reason when the node refused the connection. */
+export const REFUSED_CONNECTION = 'connection refused';
+
 /** A connection refused: the request never left, so nothing of it can commit. */
 function refusedConnection(error: unknown): boolean {
   for (let cause: unknown = error, depth = 0; cause !== undefined && cause !== null && depth < 5; depth += 1) {
@@ -133,11 +136,12 @@ export function httpPort(url: string, options: HttpPortOptions = {}): Coordinati
     }
     try {
       const response = await fetch(`${url}${request.path}?${params}`, init);
-      const json = (await response.json()) as unknown;
+      // Parsed here rather than by fetch, so that the answer's objects are of the caller's realm (jest gives a test one of its own).
+      const json = JSON.parse(await response.text()) as unknown;
       const object = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
       return { kind: 'answer', status: response.status, json: object };
     } catch (error) {
-      if (refusedConnection(error)) return { outcome: 'aborted', reason: `${url} refused the connection` };
+      if (refusedConnection(error)) return { outcome: 'aborted', reason: `${REFUSED_CONNECTION} by ${url}` };
       return { outcome: 'expired' };
     }
   }
@@ -145,6 +149,7 @@ export function httpPort(url: string, options: HttpPortOptions = {}): Coordinati
   const decided = (reply: Reply) => {
     if (!('kind' in reply)) return reply;
     const answer = reply.status === 200 ? taken(reply.json) : refused(reply.status, reply.json);
+    // A 200 without an index is no answer the routes give: what became of the request is unknown.
     return answer ?? (reply.status === 200 ? ({ outcome: 'expired' } as const) : unanswered(reply.status, reply.json));
   };
 
@@ -161,5 +166,28 @@ export function httpPort(url: string, options: HttpPortOptions = {}): Coordinati
       const answer = decided(await send(request, deadline, { consistency }));
       return 'index' in answer ? { outcome: 'answered', index: answer.index, answer: answer.result } : answer;
     },
+  };
+}
+
+/**
+ * A client's port over several nodes: it talks to `urls[first]` and moves
+ * to the next node when one refuses the connection (a node that is down),
+ * which is safe because nothing was sent. Any other ending is the call's.
+ */
+export function failoverPort(urls: readonly string[], first: number, options: HttpPortOptions = {}): CoordinationPort {
+  const ports = urls.map((url) => httpPort(url, options));
+  let at = first % urls.length;
+  const refused = (outcome: SubmitOutcome | QueryOutcome) => outcome.outcome === 'aborted' && outcome.reason.startsWith(REFUSED_CONNECTION);
+  async function tryEach<T extends SubmitOutcome | QueryOutcome>(call: (port: CoordinationPort) => Promise<T>): Promise<T> {
+    let outcome = await call(ports[at]);
+    for (let moved = 1; moved < ports.length && refused(outcome); moved += 1) {
+      at = (at + 1) % ports.length;
+      outcome = await call(ports[at]);
+    }
+    return outcome;
+  }
+  return {
+    submit: (command, options) => tryEach((port) => port.submit(command, options)),
+    query: (query, options) => tryEach((port) => port.query(query, options)),
   };
 }
