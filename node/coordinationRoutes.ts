@@ -34,14 +34,16 @@ const INVALID = new Set(['invalid_command', 'invalid_query', 'command_too_large'
 /** The HTTP answer for a call that ended without its answer, mirroring what `/v1/propose` answers for the same ending. */
 function failure(error: unknown): unknown {
   if (!isCoordinationError(error)) return engineRefusal(error) ?? error;
-  const { code, message, reason } = error;
+  const { code, message, reason, index } = error;
   if (code === 'aborted') return new ClientRequestError(422, 'aborted', message, reason === undefined ? {} : { reason });
   if (code === 'expired') return new ClientRequestError(504, 'expired', message);
   // The port answered with something no service gives: a fault of this node, logged and answered 500.
   if (code === 'bad_answer') return error;
-  if (INVALID.has(code)) return new ClientRequestError(400, code, message);
-  if (code === 'unknown_barrier') return new ClientRequestError(404, code, message);
-  return new ClientRequestError(409, code, message);
+  // A committed refusal names its entry, as an answer does: a client can find where it was decided.
+  const at = index === undefined ? {} : { index };
+  if (INVALID.has(code)) return new ClientRequestError(400, code, message, at);
+  if (code === 'unknown_barrier') return new ClientRequestError(404, code, message, at);
+  return new ClientRequestError(409, code, message, at);
 }
 
 async function answer(res: ServerResponse, call: () => Promise<object>): Promise<void> {

@@ -35,6 +35,8 @@ export class CoordinationError extends Error {
     message: string,
     /** Why: the node's reason for `aborted`, how the generation ended for `barrier_failed`. */
     readonly reason?: string,
+    /** A service's refusal: the log index it was committed at, where a reader of the log finds it decided. */
+    readonly index?: number,
   ) {
     super(message);
   }

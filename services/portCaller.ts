@@ -30,7 +30,7 @@ function valueOf<T>(answer: unknown, index: number): Committed<T> {
   if (!parsed.success) throw new CoordinationError('bad_answer', 'the port answered with something that is not a coordination service\'s answer');
   const data = parsed.data;
   // A code the services may add later still reaches the caller as the service gave it.
-  if (!data.ok) throw new CoordinationError(data.error.code as CoordinationFailureCode, data.error.message);
+  if (!data.ok) throw new CoordinationError(data.error.code as CoordinationFailureCode, data.error.message, undefined, index);
   return { ...(data.value as T), index };
 }
 

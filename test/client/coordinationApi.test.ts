@@ -110,7 +110,8 @@ describe('kv routes', () => {
     expect((await send('POST', '/v1/locks/L/acquire', { owner: 'b' })).json).toMatchObject({ status: 'granted', token: 2 });
     const late = await send('PUT', '/v1/kv/k', { value: 'late', writer: 'a', fence: { lock: 'L', token: 1 } });
     expect(late.status).toBe(409);
-    expect(late.json).toEqual({ error: 'stale_fence_token', message: expect.stringMatching(/older than the token 2/) });
+    // The refusal was committed: it names its entry, as a 200 does.
+    expect(late.json).toEqual({ error: 'stale_fence_token', message: expect.stringMatching(/older than the token 2/), index: port.index });
     expect((await send('GET', '/v1/kv/k')).json.values).toEqual(['by a']);
   });
 });
@@ -164,7 +165,7 @@ describe('barrier routes', () => {
   });
 
   it('answers refusals: 404 for an unknown barrier, 409 for the rest', async () => {
-    expect(await send('POST', '/v1/barriers/nope/arrive', { participant: 'a' })).toMatchObject({ status: 404, json: { error: 'unknown_barrier' } });
+    expect(await send('POST', '/v1/barriers/nope/arrive', { participant: 'a' })).toMatchObject({ status: 404, json: { error: 'unknown_barrier', index: 1 } });
     await send('POST', '/v1/barriers/B', { participants: ['a'] });
     expect(await send('POST', '/v1/barriers/B', { participants: ['a'] })).toMatchObject({ status: 409, json: { error: 'barrier_exists' } });
     expect(await send('POST', '/v1/barriers/B/arrive', { participant: 'z' })).toMatchObject({ status: 409, json: { error: 'not_participant' } });

@@ -98,6 +98,7 @@ describe('kv', () => {
     expect(second).toMatchObject({ status: 'granted', token: first.token + 1 });
     const error = await refusal(clients.kv.put('config', 'late write by a', { writer: 'a', fence: { lock: 'leader', token: first.token } }));
     expect(error.code).toBe('stale_fence_token');
+    expect(error.index).toBe(port.index);
     expect((await clients.kv.get('config')).values).toEqual(['by a']);
     await expect(clients.kv.delete('config', { fence: { lock: 'leader', token: first.token } })).rejects.toMatchObject({ code: 'stale_fence_token' });
   });

@@ -37,6 +37,11 @@ export interface LoggedCommands {
  * log by other rules (a test's broken cluster) hands over its own instead.
  */
 export function replayLog(entries: Iterable<LoggedCommands>, config: CoordinationConfig = {}): CommittedEntry[] {
+  return replay(entries, config).committed;
+}
+
+/** `replayLog`'s results and the state they leave: what a node that applied the same entries holds. */
+export function replay(entries: Iterable<LoggedCommands>, config: CoordinationConfig = {}): { committed: CommittedEntry[]; state: CoordinationState } {
   const state = new CoordinationState(config);
   const replayed: CommittedEntry[] = [];
   for (const { index, time, commands: carried } of entries) {
@@ -45,5 +50,5 @@ export function replayLog(entries: Iterable<LoggedCommands>, config: Coordinatio
       replayed.push({ index, time, command, result: state.apply(command, { index: slot++, time }) });
     }
   }
-  return replayed;
+  return { committed: replayed, state };
 }
