@@ -1,11 +1,11 @@
-import { expectServicesSweepHolds, SERVICES_SWEEP_TIMEOUT_MS } from './servicesSweepCase';
+import { expectServicesSweepHolds, SERVICES_SWEEP_TIMEOUT_MS, servicesSweepSeeds } from './servicesSweepCase';
 
-// Fifteen files of twenty seeds make the 300: jest runs them in parallel and none runs long.
-describe('coordination services over the seeded sweep, seeds 281–300 (1 to 10 nodes, every Byzantine behaviour, partitions, crash-restarts, loss, slow disks)', () => {
+// Thirty files of ten seeds make the 300 (servicesSweepSeeds): jest runs them in parallel and none runs long.
+describe(`coordination services over the seeded sweep, seeds ${servicesSweepSeeds(15).join(', ')} (1 to 10 nodes, every Byzantine behaviour, faults)`, () => {
   it(
     'keeps consensus safe, and the clients see linearizable KV and locks that kept fencing',
     async () => {
-      await expectServicesSweepHolds(281);
+      await expectServicesSweepHolds(15);
     },
     SERVICES_SWEEP_TIMEOUT_MS,
   );
