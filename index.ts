@@ -23,6 +23,8 @@ export {
   type CommitRecord,
   type LockProofInput,
   type MemberConfig,
+  type MembershipChange,
+  type MembershipChangeNotice,
   type PeerRef,
   type ConfirmationMessagePosition,
   type ProposalMessagePosition,

@@ -23,7 +23,7 @@ import {
 /** Identities stay short however many payloads a block carries. */
 const digest = (payloads: readonly string[]) => createHash('sha256').update(JSON.stringify(payloads)).digest('hex').slice(0, 16);
 
-class NodeId implements Unique {
+export class NodeId implements Unique {
   constructor(readonly name: string) {}
   identity() { return this.name; }
   clone() { return new NodeId(this.name) as this; }
@@ -84,6 +84,15 @@ export interface PayloadClusterOptions {
   metrics?: (name: string) => EngineMetrics | undefined;
   /** More of each node's engine configuration (a state machine, storage, retention). */
   engineConfig?: (name: string) => Partial<ConsensusEngineConfig<Block, Vote, NodeId, Batch, string>>;
+  /**
+   * How many of the nodes (the first ones) are members from the start.
+   * Default: all. The others start as followers, configured with the
+   * founders as members, until a committed change adds them (give their
+   * engines `membershipChangeIn` through `engineConfig`).
+   */
+  founders?: number;
+  /** Whose turn it is to prove a height: `names` rotates over every node, `membership` over the members of that height. Default `names`. */
+  leaders?: 'names' | 'membership';
 }
 
 export interface PayloadCluster {
@@ -97,6 +106,10 @@ export interface PayloadCluster {
   sent: Map<string, number>;
   /** The verifier the signed engines share. */
   verifier: SignatureVerifier;
+  /** A node's public key (hex), for a change that adds it. */
+  publicKey(name: string): string;
+  /** Stops a node's engine and builds it again from the same configuration (over the same storage, if any), not started. */
+  restart(name: string): Promise<PayloadEngine>;
   stop(): Promise<void>;
 }
 
@@ -115,8 +128,9 @@ function deliver(engine: PayloadEngine, from: string, m: Message): void {
   else engine.receiveEntries(from, m.entries);
 }
 
-export function payloadCluster({ size = 4, forward = true, proposals = {}, cut = () => false, signed = true, metrics = () => undefined, syncFromPeers = false, engineConfig = () => ({}) }: PayloadClusterOptions = {}): PayloadCluster {
+export function payloadCluster({ size = 4, forward = true, proposals = {}, cut = () => false, signed = true, metrics = () => undefined, syncFromPeers = false, engineConfig = () => ({}), founders = size, leaders = 'names' }: PayloadClusterOptions = {}): PayloadCluster {
   const names = Array.from({ length: size }, (_, i) => `n${i}`);
+  const members = names.slice(0, founders);
   const keys = new Map(names.map((name, i) => [name, keyPairFromSeed(Buffer.alloc(32, i + 1))]));
   const clock = new SimulatedClock();
   const engines = new Map<string, PayloadEngine>();
@@ -137,7 +151,7 @@ export function payloadCluster({ size = 4, forward = true, proposals = {}, cut =
   };
   const broadcast = (from: string, message: Message) => names.forEach((to) => to !== from && send(from, to, message));
 
-  for (const self of names) {
+  const build = (self: string): PayloadEngine => {
     const out = (message: Message) => broadcast(self, message);
     const providers: ConsensusProviders<Block, Vote, NodeId, Batch, string> = {
       sync: {
@@ -148,7 +162,10 @@ export function payloadCluster({ size = 4, forward = true, proposals = {}, cut =
         },
       },
       leader: {
-        getNextLeaders: async (prior) => [new NodeId(names[(prior.height + 1) % names.length])],
+        getNextLeaders: async (prior) => {
+          const turns = leaders === 'names' ? names : (engine.getMembershipAt(prior.height + 1)?.ids ?? members);
+          return [new NodeId(turns[(prior.height + 1) % turns.length])];
+        },
         proveNextState: async (prior, batch) => new Block(prior.height + 1, batch.payloads, self),
       },
       liveness: {
@@ -184,7 +201,7 @@ export function payloadCluster({ size = 4, forward = true, proposals = {}, cut =
     };
     const engine: PayloadEngine = createConsensusEngine({
       id: new NodeId(self),
-      members: signed ? names.map((name) => ({ id: new NodeId(name), publicKey: keys.get(name)!.publicKey })) : names.map((name) => new NodeId(name)),
+      members: signed ? members.map((name) => ({ id: new NodeId(name), publicKey: keys.get(name)!.publicKey })) : members.map((name) => new NodeId(name)),
       ...(signed ? { privateKey: keys.get(self)!.privateKey, signatureVerifier: verifier } : {}),
       initialState: new Block(0, [], ''),
       providers,
@@ -208,8 +225,9 @@ export function payloadCluster({ size = 4, forward = true, proposals = {}, cut =
           }),
       ...engineConfig(self),
     });
-    engines.set(self, engine);
-  }
+    return engine;
+  };
+  for (const self of names) engines.set(self, build(self));
 
   return {
     names,
@@ -218,6 +236,13 @@ export function payloadCluster({ size = 4, forward = true, proposals = {}, cut =
     sent,
     verifier,
     engine: (name) => engines.get(name)!,
+    publicKey: (name) => keys.get(name)!.publicKey,
+    async restart(name) {
+      await engines.get(name)!.stop();
+      const engine = build(name);
+      engines.set(name, engine);
+      return engine;
+    },
     async runUntil(done, limit = 20_000) {
       for (let ms = 0; ms < limit; ms += 1) {
         if (done()) return true;

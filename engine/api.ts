@@ -1,5 +1,6 @@
 import type { Actor } from 'xstate';
 import type { Membership } from '../guards/quorum';
+import type { MembershipChangeNotice } from './membership/history';
 import type { RoundMachine } from '../machines/round.machine';
 import type { RoundEventType, RoundStateName } from '../machines/round.types';
 import type { Identity, Unique } from '../providers/unique';
@@ -113,8 +114,17 @@ export interface ConsensusEngine<
   getTransitionCount(): number;
   getActiveState(): StateT;
   getActiveRank(): number;
-  /** Who votes, with what weight, and the quorum the engine counts. */
+  /** Who votes in the rank being decided, with what weight, and the quorum the engine counts. */
   getMembership(): Membership;
+  /**
+   * The membership deciding `rank`: the configured one throughout, unless
+   * committed values change it (`membershipChangeIn`). Null for a rank older
+   * than the oldest this node keeps; for a rank past what it has read of
+   * the log, the membership as read so far.
+   */
+  getMembershipAt(rank: number): Membership | null;
+  /** Called when a committed change is scheduled, with the rank it takes effect at. Returns an unsubscribe function. */
+  onMembershipChange(listener: (notice: MembershipChangeNotice) => void): () => void;
   /** Provider calls that failed so far (each was also reported to the trace logger). */
   getProviderErrorCount(): number;
   /** Peer messages (and notes on them) held for undecided ranks: bounded by `heldMessageBound`. */

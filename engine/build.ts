@@ -22,6 +22,7 @@ import { ProposalPool } from './proposals/pool';
 import { CommitPacer } from './pacer';
 import { keepsLog } from '../providers/storage';
 import { resumeLog, type ResumedLog } from './storedLog';
+import { engineMemberships, type EngineMemberships } from './membership/engineMemberships';
 
 /**
  * What an engine is made of before anything runs: the round machine wired to
@@ -41,8 +42,11 @@ export interface RoundEngineBuild<
   readonly input: RoundInput;
   readonly clock: ConsensusClock;
   readonly logger: TraceLogger;
+  /** The configured membership: the one at the initial state. */
   readonly membership: Membership;
-  /** The configured member objects, by identity. */
+  /** The membership of every rank (`membership` throughout, unless the app changes it through the log). */
+  readonly memberships: EngineMemberships;
+  /** The configured member objects, by identity (and those the log added). */
   readonly peers: ReadonlyMap<Identity, PeerIDT>;
   readonly maxValueSize: number;
   readonly warnOnRefusals: boolean;
@@ -105,6 +109,7 @@ export function buildRoundEngineMachine<
   // A storage that keeps the commit log says where this engine left off.
   const resumed = keepsLog(config.storage) ? resumeLog<StateT, PeerIDT>(config.storage, config.codec.state, (id) => peers.get(id), config.initialState) : null;
   const initialState = resumed?.state ?? config.initialState;
+  const memberships = membershipsOf(config, membership, publicKeys, peers as Map<Identity, PeerIDT>, resumed, signing, logger);
   const minimumProvers = config.minimumProvers ?? 1;
   const thresholdsFor = (active: StateT): RoundThresholds => ({
     provers: resolveThreshold(minimumProvers, active, 'minimumProvers'),
@@ -117,7 +122,7 @@ export function buildRoundEngineMachine<
     thresholds: thresholdsFor(initialState),
     timeouts: { ...DEFAULT_ROUND_TIMEOUTS, ...config.timeouts },
     rankWindow: config.rankWindow ?? DEFAULT_RANK_WINDOW,
-    membership,
+    ...memberships.input,
     shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
     attemptWindow: config.attemptWindow ?? DEFAULT_ATTEMPT_WINDOW,
     ports: providerPorts(config, logger, thresholdsFor, signing, link, proposals),
@@ -129,6 +134,7 @@ export function buildRoundEngineMachine<
     clock,
     logger,
     membership,
+    memberships,
     peers,
     maxValueSize: config.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE,
     warnOnRefusals: config.warnOnRefusals ?? true,
@@ -137,6 +143,26 @@ export function buildRoundEngineMachine<
     proposals,
     resumed,
   };
+}
+
+/** The engine's memberships; with keys, its signing weighs and checks each rank's signatures with that rank's. */
+function membershipsOf<StateT extends Unique, PeerIDT extends Unique>(
+  config: ConsensusEngineConfig<StateT, Unique, PeerIDT, Unique>,
+  membership: Membership,
+  publicKeys: ReadonlyMap<Identity, string>,
+  peers: Map<Identity, PeerIDT>,
+  resumed: ResumedLog<StateT, PeerIDT> | null,
+  signing: EngineSigning | null,
+  logger: TraceLogger,
+): EngineMemberships {
+  let memberships: EngineMemberships;
+  try {
+    memberships = engineMemberships(config as ConsensusEngineConfig<StateT, Unique, PeerIDT, Unique, unknown>, { membership, publicKeys, peers }, resumed, signing?.members ?? null, logger);
+  } catch (error) {
+    throw new ConsensusConfigError([`the stored snapshot's membership: ${(error as Error).message}`]);
+  }
+  if (signing !== null && memberships.history !== null) signing.membersAt = (rank) => memberships.keysAt(rank) ?? signing.members;
+  return memberships;
 }
 
 /** The engine's proposal pool, forwarding each new proposal through the relay when the app gives a way. */

@@ -34,6 +34,8 @@ export interface CatchUpOptions<StateT extends Unique, PeerIDT extends Unique> {
   peerOf: (id: Identity) => PeerIDT;
   /** Ms between requests for one range, and between answers to one peer. */
   interval: number;
+  /** The highest rank whose membership this node knows: an entry past it cannot be verified yet. Default: every rank. */
+  knownRank?: () => number;
 }
 
 /**
@@ -111,13 +113,19 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
    * certificate that verifies for its state. One that does not refuses the
    * whole answer (`InvalidSignatureError`, `MalformedMessageError`) and
    * nothing is filled. Returns how many were filled.
+   *
+   * When the membership changes through the log, an entry's certificate is
+   * checked with its rank's membership, which the entries before it say:
+   * the answer is taken in passes, each as far as the membership is known,
+   * its entries filled (and read) before the next. A fault found in a later
+   * pass refuses what is left; what was filled before it was proven.
    */
   receive(sender: Identity, raw: unknown): number {
     if (!Array.isArray(raw) || raw.length > MAX_ENTRIES_PER_MESSAGE) {
       throw new MalformedMessageError('confirmation', [`entries must be an array of at most ${MAX_ENTRIES_PER_MESSAGE}`]);
     }
     const { log, signing, codec, maxValueSize } = this.options;
-    const checked: LogEntry<StateT, PeerIDT>[] = [];
+    let pending: Array<{ label: string; rank: number; value: StateT; valueDigest: string; certificate: CommitCertificate }> = [];
     for (const [i, item] of raw.entries()) {
       const label = `entries[${i}]`;
       if (typeof item !== 'object' || item === null) throw new MalformedMessageError('confirmation', [`${label} must be { state, certificate }`]);
@@ -131,14 +139,34 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
       if (certificate.rank !== rank || certificate.valueDigest !== valueDigest) {
         throw new InvalidSignatureError('confirmation', sender, `${label}: the certificate is for another rank or value than its state`);
       }
-      const verdict = verifySigned({ kind: 'confirmation', ...certificate }, signing.members, signing.chainId, signing.verifier);
-      if (!verdict.valid) throw new InvalidSignatureError('confirmation', verdict.signer ?? sender, `${label}: ${verdict.reason}`);
-      if ((!log.isMissing(rank) && !log.isHole(rank)) || checked.some((entry) => entry.index === rank)) continue;
-      checked.push({ index: rank, rank, attempt: certificate.attempt, term: null, valueDigest, proposer: null, certificate, payload: value as StateT });
+      pending.push({ label, rank, value: value as StateT, valueDigest, certificate });
     }
-    for (const entry of checked) log.fill(entry);
-    if (checked.length > 0) this.options.logger.trace(`filled ${checked.length} log entries from ${sender}`);
-    return checked.length;
+    let filled = 0;
+    while (pending.length > 0) {
+      const known = this.options.knownRank?.() ?? Number.POSITIVE_INFINITY;
+      const now = pending.filter((entry) => entry.rank <= known);
+      if (now.length === 0) break;
+      pending = pending.filter((entry) => entry.rank > known);
+      const checked: LogEntry<StateT, PeerIDT>[] = [];
+      for (const { label, rank, value, valueDigest, certificate } of now) {
+        const verdict = verifySigned({ kind: 'confirmation', ...certificate }, signing.membersAt(rank), signing.chainId, signing.verifier);
+        if (!verdict.valid) throw new InvalidSignatureError('confirmation', verdict.signer ?? sender, `${label}: ${verdict.reason}`);
+        if ((!log.isMissing(rank) && !log.isHole(rank)) || checked.some((entry) => entry.index === rank)) continue;
+        checked.push({ index: rank, rank, attempt: certificate.attempt, term: null, valueDigest, proposer: null, certificate, payload: value });
+      }
+      for (const entry of checked) log.fill(entry);
+      filled += checked.length;
+      // Nothing filled, nothing more known.
+      if (checked.length === 0) break;
+    }
+    if (filled > 0) this.options.logger.trace(`filled ${filled} log entries from ${sender}`);
+    // What was left for later can be verified now: ask at once rather than an interval later.
+    if (pending.length > 0 && filled > 0 && this.timer !== null && !this.slow && !this.stopped) {
+      this.options.clock.clearTimeout(this.timer);
+      this.timer = null;
+      this.request();
+    }
+    return filled;
   }
 
   /** Asks for the lowest missing range, gives it up after enough tries, and comes back after the interval. */

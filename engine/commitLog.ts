@@ -60,6 +60,8 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
   private floor: number;
   /** Whether an append ever left a place missing that is not yet known filled: spares a scan per commit. */
   private mayMiss = false;
+  /** The highest index known committed (a state adopted by syncing), held or not: places up to it are missing until filled. */
+  private horizon = -1;
 
   constructor(
     private readonly retention: number,
@@ -99,6 +101,18 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
     return true;
   }
 
+  /**
+   * The cluster committed every index up to `index` (this node adopted the
+   * state there by syncing): places up to it that are not held are missing,
+   * to be filled from peers, before anything is appended past it.
+   */
+  expect(index: number): void {
+    if (index <= this.horizon || index <= (this.tail()?.index ?? this.floor - 1)) return;
+    this.horizon = index;
+    this.mayMiss = true;
+    this.changed();
+  }
+
   /** Gives up on `[from, to]`: no longer missing, and readers pass over it. */
   skip(from: number, to: number): void {
     if (to < from) return;
@@ -109,7 +123,8 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
   /** Whether `index` is below the tail, at or above the floor, neither held nor given up on. */
   isMissing(index: number): boolean {
     const tail = this.tail();
-    if (tail === undefined || index >= tail.index || index < this.floor) return false;
+    const end = Math.max(tail?.index ?? -1, this.horizon);
+    if (index < this.floor || index > end || (tail !== undefined && index === tail.index)) return false;
     return this.get(index) === undefined && this.skippedRange(index) === undefined;
   }
 
@@ -157,6 +172,7 @@ export class CommitLog<StateT, PeerIDT> implements CommitLogView<StateT, PeerIDT
       if (entry.index > expected) close(entry.index);
       expected = entry.index + 1;
     }
+    if (this.horizon >= expected) close(this.horizon + 1);
     if (gaps.length === 0) this.mayMiss = false;
     return gaps;
   }

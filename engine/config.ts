@@ -20,6 +20,7 @@ import { ConsensusConfigError } from './errors';
 import { EngineMetrics } from './metrics';
 import { proposalOptionsSchema, type ProposalOptions } from './proposals/options';
 import { describeIssues, rankedSchema, uniqueSchema } from './schemas';
+import type { MembershipChange } from './membership/change';
 
 /** A node more than this many ranks behind its peers should sync, not buffer. */
 export const DEFAULT_RANK_WINDOW = 16;
@@ -87,7 +88,7 @@ export interface ConsensusEngineConfig<
   CollectedT extends Unique,
   PayloadT = never,
 > {
-  /** This node's peer id; it must be one of `members`. */
+  /** This node's peer id; one of `members`, unless the membership changes through the log (`membershipChangeIn`) and this node joins later. */
   id: PeerIDT;
   /**
    * Every member of the cluster, this node included, each with a voting
@@ -187,6 +188,20 @@ export interface ConsensusEngineConfig<
    * refuses (`not_configured`).
    */
   proposals?: ProposalOptions<StateT, PayloadT>;
+  /**
+   * Which committed values change the membership, one member at a time: the
+   * change a value carries, or null. A change committed at index c takes
+   * effect at rank c + rankWindow + 1 (so every member must run with the
+   * same `rankWindow`); one that this membership cannot take (adding a
+   * member, removing a non-member or the last one, a missing or shared
+   * publicKey, `faultTolerance` past the bound) is ignored by every node, as
+   * is a second one committed before the first takes effect. With it,
+   * `members` may leave this node out: it follows the cluster until a
+   * committed change adds it. Must be deterministic: a function of the value alone.
+   */
+  membershipChangeIn?: (state: StateT) => MembershipChange<PeerIDT> | null;
+  /** The app's peer object for a member the engine knows by identity only (a change or a snapshot naming it). Default: a bare one. */
+  memberPeer?: (id: Identity) => PeerIDT;
   /**
    * Prometheus metrics to feed (`createEngineMetrics()`): transitions,
    * commits, attempts, refusals by code, proposals by outcome, pending
@@ -295,6 +310,8 @@ const configSchema = z
     maxSnapshotSize: z.number().int().min(1).optional(),
     proposals: proposalOptionsSchema.optional(),
     metrics: z.custom<EngineMetrics>((value) => value instanceof EngineMetrics, { message: 'must be an EngineMetrics (createEngineMetrics())' }).optional(),
+    membershipChangeIn: method('membershipChangeIn').optional(),
+    memberPeer: method('memberPeer').optional(),
   })
   .strict()
   .refine((config) => (config.timeouts?.attemptGrowth ?? 1) >= 1, {
@@ -325,7 +342,8 @@ export function resolveConfig<
   if (!parsed.success) throw new ConsensusConfigError([...describeIssues(parsed.error), ...privateKeyIssues(config)]);
   const members: WeightedMember[] = parsed.data.members.map(({ id, weight }) => ({ id, weight }));
   const issues = membershipIssues(members, parsed.data.faultTolerance);
-  if (!members.some((member) => member.id === parsed.data.id.id)) {
+  // A node that joins later follows the cluster until a committed change adds it.
+  if (!members.some((member) => member.id === parsed.data.id.id) && parsed.data.membershipChangeIn === undefined) {
     issues.push(`members: must include this node (${parsed.data.id.id})`);
   }
   const keyed = parsed.data.members.filter((member) => member.publicKey !== undefined);

@@ -12,6 +12,8 @@ export { buildRoundEngineMachine, type RoundEngineBuild } from './build';
 export * from './signing/index';
 export type { CommitLogView, LogEntry } from './commitLog';
 export * from './proposals/options';
+export type { MembershipChange, CheckedChange } from './membership/change';
+export type { MembershipChangeNotice, MembershipRecord } from './membership/history';
 export { createEngineFacade, type EngineFacade, type RoundActorRef, type RoundEngineApi } from './facade';
 
 /**

@@ -25,6 +25,7 @@ import type {
 import type { RoundEngineBuild } from './build';
 import { adoptValue, checkRank, describeError, identitiesOf, identityOf, plainCopy, type Adopted, type Read } from './door';
 import { logServices } from './logServices';
+import { roundMemberships } from './membership/roundMemberships';
 import { verifySigned } from './signing/certificate';
 import { NIL_DIGEST, valueDigestOf, type StatementKind } from './signing/statement';
 import {
@@ -133,7 +134,7 @@ export function createEngineFacade<
   /** The election term now, for a node that runs one: what each log entry records as its term. */
   termNow: () => number | null = () => null,
 ): EngineFacade<StateT, VoteT, PeerIDT, CollectedT, ActorT> {
-  const { config, clock, logger, membership, peers, maxValueSize } = build;
+  const { config, clock, logger, membership, memberships, peers, maxValueSize } = build;
   build.link.context = () => roundActor.getSnapshot().context;
   // Widened once, so the API reads the round's snapshot type whatever ActorT is.
   const round: RoundActorRef = roundActor;
@@ -189,10 +190,11 @@ export function createEngineFacade<
   }
   /** Set by `stop`, cleared by `start`: a stopped engine takes no proposals. */
   let halted = false;
-  const { log, runner, durable, catchUp, certificateRelay, snapshots } = logServices(build, {
+  const { log, runner, durable, catchUp, certificateRelay, snapshots, memberships: follower } = logServices(build, {
     peerOf: (id) => peerOf(id) as PeerIDT,
     rankWindow: () => context().rankWindow,
   });
+  const heardAhead = roundMemberships(round, memberships, follower, log, catchUp);
   /** When a proposer hears of a commit: once it is stored, and applied with its results when the app keeps a state machine. */
   const settledAt = (index: number): Promise<ReadonlyMap<string, unknown> | undefined | void> | undefined => {
     const stored = durable?.whenStored(index);
@@ -260,6 +262,7 @@ export function createEngineFacade<
     else logger.trace(error.message);
     refusals.note(error, sender);
     if (error instanceof RankOutOfWindowError && error.code === 'stale_rank' && sender !== null) certificateRelay?.stillDeciding(sender, error.rank);
+    if (error instanceof RankOutOfWindowError && error.code === 'future_rank') heardAhead();
     throw error;
   }
 
@@ -274,7 +277,8 @@ export function createEngineFacade<
   /** A member's identity, or a refusal before anything else of the message is read. */
   function memberOf(kind: MessageKind, label: string, raw: unknown, isSender = true): Identity {
     const id = unwrap(kind, identityOf(label, raw));
-    if (!isMemberOf(membership, id)) {
+    // A member of any membership kept: admission then checks the one of the message's rank.
+    if (!memberships.isKnown(id)) {
       throw new UnexpectedSenderError('not_member', kind, id, `${id} is not a member`);
     }
     if (isSender) atTheDoor = id;
@@ -354,7 +358,7 @@ export function createEngineFacade<
     const admission = admitsCertificateAt(context(), record);
     if (!admission.admitted) {
       // Blamed: the signer at fault when one is, so an app acting on `sender` never punishes an honest member.
-      const outsider = admission.reason === 'not_member' ? record.signers.find((signer) => !isMemberOf(membership, signer)) : undefined;
+      const outsider = admission.reason === 'not_member' ? record.signers.find((signer) => !isMemberOf(memberships.at(record.rank) ?? membership, signer)) : undefined;
       refuse(toInputError({ kind, sender: outsider ?? record.signers[0] ?? '', rank: record.rank, attempt: record.attempt }, context(), admission), null);
     }
     if (admission.duplicate) return 'duplicate';
@@ -369,7 +373,7 @@ export function createEngineFacade<
       if (!signatures.success) refuse(new InvalidSignatureError(kind, null, `${what} for rank ${record.rank} carries no readable signatures`), null);
       const verdict = verifySigned(
         { kind: statement, rank: record.rank, attempt: record.attempt, valueDigest, signers: record.signers, signatures: signatures.data },
-        signing.members,
+        signing.membersAt(record.rank),
         signing.chainId,
         signing.verifier,
       );
@@ -406,7 +410,9 @@ export function createEngineFacade<
     getTransitionCount: () => transitionCount,
     getActiveState: () => context().activeState as StateT,
     getActiveRank: () => context().activeRank,
-    getMembership: () => membership,
+    getMembership: () => memberships.at(context().activeRank + 1) ?? membership,
+    getMembershipAt: (rank) => memberships.at(rank),
+    onMembershipChange: (listener) => memberships.onChange(listener),
     getProviderErrorCount: () => providerErrorCount,
     getHeldMessageCount() {
       const { liveness, proposals, votes, confirmations, attemptsSeen, attested } = context();
@@ -447,7 +453,7 @@ export function createEngineFacade<
     receivePayload(from, payload) {
       if (proposals === null) throw new ProposalError('not_configured', 'this engine has no proposals configuration');
       const sender = identityOf('from', from);
-      if (!sender.ok || !isMemberOf(membership, sender.value) || sender.value === config.id.identity()) {
+      if (!sender.ok || !memberships.isKnown(sender.value) || sender.value === config.id.identity()) {
         throw new ProposalError('not_member', 'a forwarded payload must come from another member');
       }
       return proposals.receive(sender.value, payload, context().activeState as StateT);
@@ -579,7 +585,7 @@ export function createEngineFacade<
     receiveCommitCertificate(state, certificate) {
       return receiveCertificate('confirmation', () => {
         const raw = certificate as unknown as { signers?: unknown } | undefined;
-        const signers = unwrap('confirmation', identitiesOf('signers', readField(raw, 'signers'), membership.ids.length));
+        const signers = unwrap('confirmation', identitiesOf('signers', readField(raw, 'signers'), memberships.largest()));
         const signatures = plainField('confirmation', raw, 'signatures');
         const where = positionOf('confirmation', certificatePositionSchema, withoutFields(raw, ['signers', 'signatures']));
         const own = adopt('confirmation', 'state', state, stateCodec, where.rank);
@@ -593,7 +599,7 @@ export function createEngineFacade<
     receiveLockProof(proof) {
       return receiveCertificate('vote', () => {
         const raw = proof as unknown as { voters?: unknown } | undefined;
-        const voters = unwrap('vote', identitiesOf('voters', readField(raw, 'voters'), membership.ids.length));
+        const voters = unwrap('vote', identitiesOf('voters', readField(raw, 'voters'), memberships.largest()));
         const signatures = plainField('vote', raw, 'signatures');
         const where = positionOf('vote', lockProofPositionSchema, withoutFields(raw, ['voters', 'signatures']));
         return {

@@ -9,6 +9,7 @@ import { DEFAULT_LOG_RETENTION, DEFAULT_SNAPSHOT_INTERVAL } from './config';
 import { DurableLog } from './durableLog';
 import { DEFAULT_MAX_SNAPSHOT_CHARS, SnapshotTransfer } from './snapshotTransfer';
 import { startStateMachine, type StateMachineRunner } from './stateMachine';
+import { followMemberships, type MembershipFollower } from './membership/followLog';
 
 /** What an engine keeps of its commits, and what serves them to peers and to the app's state machine. */
 export interface LogServices<StateT extends Unique, PeerIDT extends Unique> {
@@ -22,6 +23,8 @@ export interface LogServices<StateT extends Unique, PeerIDT extends Unique> {
   certificateRelay: CertificateRelay<StateT, PeerIDT> | null;
   /** Snapshots to and from peers; null without a state machine, keys or a relay. */
   snapshots: SnapshotTransfer<StateT, PeerIDT> | null;
+  /** The memberships read from the log as it grows. */
+  memberships: MembershipFollower;
 }
 
 /**
@@ -33,11 +36,14 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
   build: RoundEngineBuild<StateT, VoteT, PeerIDT, CollectedT>,
   links: { peerOf: (id: Identity) => PeerIDT; rankWindow: () => number },
 ): LogServices<StateT, PeerIDT> {
-  const { config, logger, clock, signing, membership, maxValueSize } = build;
+  const { config, logger, clock, signing, memberships: engineMemberships, maxValueSize } = build;
   const retention = config.logRetention ?? DEFAULT_LOG_RETENTION;
   const resumed = build.resumed?.entries ?? [];
   const storage = keepsLog(config.storage) ? config.storage : null;
   const log = new CommitLog<StateT, PeerIDT>(retention, resumed[0]?.index ?? Number(build.input.initialState.rank()) + 1);
+  // First to watch the log: a snapshot taken at an index carries the change read there.
+  const memberships = followMemberships(engineMemberships, log);
+  const history = engineMemberships.history;
   const runner =
     config.stateMachine === undefined
       ? null
@@ -50,20 +56,33 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
           storage,
           applied: Number(config.initialState.rank()),
           latest: build.resumed?.snapshot ?? null,
+          membershipAt: engineMemberships.recordAt,
         });
   // After the state machine is restored: it applies each stored entry as it enters a log that may keep fewer.
   for (const entry of resumed) log.append(entry);
   const durable =
     storage === null
       ? null
-      : new DurableLog(storage, log, config.codec.state, logger, Math.max(1, Math.floor(retention / 10)), () => runner?.coveredBelow ?? Infinity);
+      : // Without snapshots to carry the membership, a restart reads it from the whole stored log: none of it is let go.
+        new DurableLog(storage, log, config.codec.state, logger, Math.max(1, Math.floor(retention / 10)), () => runner?.coveredBelow ?? (history === null ? Infinity : -Infinity));
   const relay = config.providers.relay as RelayProvider<StateT, PeerIDT, unknown> | undefined;
   // One interval for everything the relay repeats: certificates to a peer, requests for missing entries, snapshots.
   const interval = config.certificateRelay?.interval ?? 200;
   const catchUp =
     signing === null || relay === undefined
       ? null
-      : new CatchUp<StateT, PeerIDT>({ log, signing, relay, clock, logger, codec: config.codec.state, maxValueSize, peerOf: links.peerOf, interval });
+      : new CatchUp<StateT, PeerIDT>({
+          log,
+          signing,
+          relay,
+          clock,
+          logger,
+          codec: config.codec.state,
+          maxValueSize,
+          peerOf: links.peerOf,
+          interval,
+          knownRank: () => (history === null ? Infinity : history.settledThrough + links.rankWindow() + 1),
+        });
   const certificateRelay =
     relay === undefined
       ? null
@@ -76,7 +95,7 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
           peerOf: links.peerOf,
           delay: config.certificateRelay?.delay ?? 100,
           interval,
-          bound: () => membership.ids.length * links.rankWindow(),
+          bound: () => engineMemberships.largest() * links.rankWindow(),
         });
   const snapshots =
     runner === null || signing === null || relay === undefined
@@ -85,7 +104,8 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
           runner,
           log,
           signing,
-          membership,
+          memberships: engineMemberships,
+          keyed: true,
           relay,
           clock,
           logger,
@@ -94,6 +114,7 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
           maxSnapshotChars: config.maxSnapshotSize ?? DEFAULT_MAX_SNAPSHOT_CHARS,
           peerOf: links.peerOf,
           interval: 5 * interval,
+          beforeRestore: (snapshot) => memberships.restored(snapshot, true),
         });
-  return { log, runner, durable, catchUp, certificateRelay, snapshots };
+  return { log, runner, durable, catchUp, certificateRelay, snapshots, memberships };
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Membership } from '../guards/quorum';
+import type { EngineMemberships } from './membership/engineMemberships';
+import { epochsOfRecord, membershipRecordSchema, type MembershipRecord } from './membership/history';
+import type { MemberKeys } from './signing/certificate';
 import type { ValueCodec } from '../providers/codec';
 import type { ConsensusClock } from '../providers/clock';
 import type { RelayProvider, SnapshotChunk } from '../providers/relay';
@@ -29,6 +31,7 @@ const chunkSchema = z
     size: z.number().int().min(0),
     offset: z.number().int().min(0),
     data: z.string().max(SNAPSHOT_CHUNK_CHARS),
+    membership: membershipRecordSchema.optional(),
   })
   .strict();
 
@@ -38,7 +41,9 @@ export interface SnapshotTransferOptions<StateT extends Unique, PeerIDT extends 
   runner: StateMachineRunner<StateT, PeerIDT>;
   log: CommitLog<StateT, PeerIDT>;
   signing: EngineSigning;
-  membership: Membership;
+  memberships: EngineMemberships;
+  /** Engines with keys (always, for a transfer): the memberships a snapshot carries have keys. */
+  keyed: boolean;
   relay: RelayProvider<StateT, PeerIDT, unknown>;
   clock: ConsensusClock;
   logger: TraceLogger;
@@ -48,11 +53,14 @@ export interface SnapshotTransferOptions<StateT extends Unique, PeerIDT extends 
   peerOf: (id: Identity) => PeerIDT;
   /** Ms between two sends of a snapshot to one peer. */
   interval: number;
+  /** Told first when a snapshot is about to take this node's state: what it says holds from its index on, for everything that follows. */
+  beforeRestore?: (snapshot: Snapshot<StateT>) => void;
 }
 
 /** A snapshot being received from one peer, chunk by chunk, in order. */
 interface Assembly<StateT> {
   snapshot: Omit<Snapshot<StateT>, 'data'>;
+  /** The data's digest, and the memberships' when the snapshot carries them: what senders must agree on. */
   dataDigest: string;
   size: number;
   parts: string[];
@@ -105,6 +113,7 @@ export class SnapshotTransfer<StateT extends Unique, PeerIDT extends Unique> {
         size: snapshot.data.length,
         offset,
         data: snapshot.data.slice(offset, offset + SNAPSHOT_CHUNK_CHARS),
+        ...(snapshot.membership === undefined ? {} : { membership: snapshot.membership }),
       };
       Promise.resolve()
         .then(() => relay.sendSnapshotChunk?.(to, chunk))
@@ -144,7 +153,9 @@ export class SnapshotTransfer<StateT extends Unique, PeerIDT extends Unique> {
     this.assemblies.delete(sender);
     const data = assembly.parts.join('');
     if (sha256(data) !== assembly.dataDigest) throw new MalformedMessageError('confirmation', [`the snapshot at ${chunk.index} does not hash to the digest its chunks name`]);
-    return this.offered(sender, { ...assembly.snapshot, data }, assembly.dataDigest);
+    // Senders agree on the memberships too: one Byzantine sender must not pin its own on honest data.
+    const agreed = assembly.snapshot.membership === undefined ? assembly.dataDigest : `${assembly.dataDigest}/${sha256(JSON.stringify(assembly.snapshot.membership))}`;
+    return this.offered(sender, { ...assembly.snapshot, data }, agreed);
   }
 
   /** The first chunk's committed value, proven by its certificate. */
@@ -158,13 +169,39 @@ export class SnapshotTransfer<StateT extends Unique, PeerIDT extends Unique> {
     if (own.value.rank !== chunk.index || certificate.data.rank !== chunk.index || certificate.data.valueDigest !== valueDigest) {
       throw new InvalidSignatureError('confirmation', sender, 'the snapshot certificate is for another rank or value than its state');
     }
-    const verdict = verifySigned({ kind: 'confirmation', ...certificate.data }, signing.members, signing.chainId, signing.verifier);
+    const membership = chunk.membership as MembershipRecord | undefined;
+    const verdict = verifySigned({ kind: 'confirmation', ...certificate.data }, this.keysAt(sender, chunk.index, membership), signing.chainId, signing.verifier);
     if (!verdict.valid) throw new InvalidSignatureError('confirmation', verdict.signer ?? sender, `snapshot: ${verdict.reason}`);
-    return { index: chunk.index, value: own.value.value as StateT, valueDigest, certificate: certificate.data };
+    return { index: chunk.index, value: own.value.value as StateT, valueDigest, certificate: certificate.data, ...(membership === undefined ? {} : { membership }) };
+  }
+
+  /**
+   * The keys a snapshot's certificate is checked with: those of its rank's
+   * membership. When this node has not read that far, the membership the
+   * snapshot carries (it is restored only if senders with more than the
+   * faulty weight sent that very one).
+   */
+  private keysAt(sender: Identity, index: number, record: MembershipRecord | undefined): MemberKeys {
+    const { memberships, signing } = this.options;
+    const history = memberships.history;
+    if (history === null) return signing.members;
+    if (record === undefined) throw new MalformedMessageError('confirmation', ['snapshot: it carries no membership, and this cluster changes its membership']);
+    let carried;
+    try {
+      carried = epochsOfRecord(record, this.options.keyed);
+    } catch (error) {
+      throw new MalformedMessageError('confirmation', [`snapshot.membership: ${(error as Error).message}`]);
+    }
+    const known = history.settledThrough + 1 >= index ? memberships.keysAt(index) : null;
+    const own = [...carried].reverse().find((epoch) => epoch.from <= index);
+    if (own === undefined || own.keys === null) throw new InvalidSignatureError('confirmation', sender, `snapshot: its membership does not cover rank ${index}`);
+    return known ?? own.keys;
   }
 
   private offered(sender: Identity, snapshot: Snapshot<StateT>, dataDigest: string): 'restored' | 'kept' | 'ignored' {
-    const { membership, runner, log, logger } = this.options;
+    const { memberships, runner, log, logger } = this.options;
+    const membership = memberships.at(runner.applied + 1) ?? memberships.history?.latest.membership;
+    if (membership === undefined) return 'kept';
     const key = `${snapshot.index}/${dataDigest}`;
     const offer = this.offers.get(key) ?? { senders: new Set<Identity>(), snapshot };
     // One offer per sender: a newer one replaces what it offered before.
@@ -179,6 +216,7 @@ export class SnapshotTransfer<StateT extends Unique, PeerIDT extends Unique> {
     } catch {
       throw new MalformedMessageError('confirmation', [`the snapshot at ${snapshot.index} is not JSON`]);
     }
+    this.options.beforeRestore?.(snapshot);
     if (!runner.restore(snapshot, data)) return 'ignored';
     this.offers.clear();
     this.assemblies.clear();

@@ -7,6 +7,7 @@ import { describeError } from './door';
 import { StoredLogError } from './errors';
 import type { CommitCertificate } from './signing/certificate';
 import { storedValueOf } from './storedLog';
+import type { MembershipRecord } from './membership/history';
 
 /**
  * The app's state, rebuilt from the commit log: the engine applies every
@@ -44,6 +45,8 @@ export interface Snapshot<StateT> {
   certificate: CommitCertificate | null;
   /** What `snapshot()` returned, as JSON text: what its digest is taken over. */
   data: string;
+  /** The memberships in force at `index` and scheduled after it, for an engine whose membership changes. */
+  membership?: MembershipRecord;
 }
 
 export interface StateMachineRunnerOptions<StateT extends Unique, PeerIDT extends Unique> {
@@ -59,6 +62,8 @@ export interface StateMachineRunnerOptions<StateT extends Unique, PeerIDT extend
   applied: number;
   /** The newest snapshot kept, restored into the machine already. */
   latest: Snapshot<StateT> | null;
+  /** What a snapshot at an index carries of the membership; absent when it never changes. */
+  membershipAt?: (index: number) => MembershipRecord | undefined;
 }
 
 /**
@@ -172,7 +177,8 @@ export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
         logger.error(`the state machine's snapshot after entry ${entry.index} threw: ${describeError(error)}`, error);
         return false;
       }
-      this.keep({ index: entry.index, value: entry.payload, valueDigest: entry.valueDigest, certificate: entry.certificate, data });
+      const membership = this.options.membershipAt?.(entry.index);
+      this.keep({ index: entry.index, value: entry.payload, valueDigest: entry.valueDigest, certificate: entry.certificate, data, ...(membership === undefined ? {} : { membership }) });
     }
     return true;
   }
@@ -210,8 +216,8 @@ export class StateMachineRunner<StateT extends Unique, PeerIDT extends Unique> {
       this.durable = snapshot;
       return;
     }
-    const { index, valueDigest, certificate, data } = snapshot;
-    const stored: StoredSnapshot = { index, valueDigest, certificate, value: storedValueOf(snapshot.value, codec), data };
+    const { index, valueDigest, certificate, data, membership } = snapshot;
+    const stored: StoredSnapshot = { index, valueDigest, certificate, value: storedValueOf(snapshot.value, codec), data, ...(membership === undefined ? {} : { membership }) };
     storage.saveSnapshot(stored).then(
       () => {
         if (snapshot.index > (this.durable?.index ?? -Infinity)) this.durable = snapshot;

@@ -9,6 +9,7 @@ import { StoredLogError } from './errors';
 import { describeIssues } from './schemas';
 import { commitCertificateSchema } from './signing/certificate';
 import { valueDigestOf } from './signing/statement';
+import { membershipRecordSchema } from './membership/history';
 
 const storedEntrySchema = z
   .object({
@@ -58,6 +59,7 @@ const storedSnapshotSchema = z
     certificate: commitCertificateSchema.nullable(),
     value: z.unknown(),
     data: z.string(),
+    membership: membershipRecordSchema.optional(),
   })
   .strict();
 
@@ -86,8 +88,9 @@ function resumeSnapshot<StateT extends Unique>(storage: LogStorage, codec: Value
   if (raw === null) return null;
   const parsed = storedSnapshotSchema.safeParse(raw);
   if (!parsed.success) throw new StoredLogError(null, `the snapshot: ${describeIssues(parsed.error).join('; ')}`);
-  const { index, valueDigest, certificate, value, data } = parsed.data;
-  return { index, valueDigest, certificate, data, value: revive(codec, index, index, valueDigest, value, "the snapshot's value") };
+  const { index, valueDigest, certificate, value, data, membership } = parsed.data;
+  const revived = revive(codec, index, index, valueDigest, value, "the snapshot's value");
+  return { index, valueDigest, certificate, data, value: revived, ...(membership === undefined ? {} : { membership }) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Identity } from '../providers/unique';
 import type { AttestedRecord, RoundContext, VoteRecord } from '../machines/round.types';
 import { countAt, lookup, slotKey } from '../machines/rankBook';
-import { isMember } from './membership';
+import { isMember, knownMembershipRank, membershipAt } from './membership';
 import { isMemberOf, weightOfSenders } from './quorum';
 import { isKnownProver, proversKnown } from './provers';
 import { concernsNextRank } from './rank';
@@ -94,7 +94,9 @@ export function admit(context: RoundContext, candidate: Candidate): Admission {
       `${kind} for rank ${rank} is beyond the window of ${context.rankWindow} ranks after ${context.activeRank}`,
     );
   }
-  if (!isMember(context, sender)) return reject('not_member', `${sender} is not a member`);
+  const unknown = beyondKnownMembership(context, kind, rank);
+  if (unknown !== null) return unknown;
+  if (!isMember(context, sender, rank)) return reject('not_member', `${sender} is not a member`);
   const { attempt } = candidate;
   const current = concernsNextRank(context, rank) ? context.attempt : 0;
   if (kind !== 'liveness' && attempt < current - context.attemptWindow) {
@@ -111,7 +113,7 @@ export function admit(context: RoundContext, candidate: Candidate): Admission {
     }
   }
   const endorsed = kind === 'vote' ? candidate.proposer : kind === 'proposal' || kind === 'liveness' ? sender : undefined;
-  if (endorsed !== undefined && kind === 'vote' && !isMember(context, endorsed)) {
+  if (endorsed !== undefined && kind === 'vote' && !isMember(context, endorsed, rank)) {
     return reject('not_member', `vote endorses ${endorsed}, who is not a member`);
   }
   // A later attempt's proposer may be any member (its proposal and the votes for it).
@@ -134,11 +136,22 @@ export function admit(context: RoundContext, candidate: Candidate): Admission {
     if (contentIdOf(kind, stored) === incoming) return { admitted: true, duplicate: true };
     return reject('equivocation', `${sender} sent two different ${kind}s for ${where}`);
   }
-  const capacity = context.membership.ids.length;
+  const capacity = membershipAt(context, rank).ids.length;
   if (countAt<unknown>(book, slot) >= capacity) {
     return reject('rank_full', `already holding ${capacity} ${kind}s for ${where}`);
   }
   return { admitted: true, duplicate: false };
+}
+
+/**
+ * A rank whose membership this node cannot know yet (it has not read every
+ * value that may change it: see `knownMembershipRank`) is refused as out of
+ * the window: nothing of it is kept or weighed until the log is read.
+ */
+function beyondKnownMembership(context: RoundContext, what: string, rank: number): Admission | null {
+  const known = knownMembershipRank(context);
+  if (rank <= known) return null;
+  return reject('future_rank', `${what} for rank ${rank}, whose membership is not known yet: the log is read up to ${String(context.membershipSettledThrough)}`);
 }
 
 /** What tells two messages of one kind, slot and sender apart. */
@@ -172,11 +185,14 @@ export function admitsCertificateAt(context: RoundContext, record: AttestedRecor
   if (attempt > current + context.attemptWindow) {
     return reject('future_attempt', `${what} for attempt ${attempt} of rank ${rank} is beyond the window of ${context.attemptWindow} attempts`);
   }
-  const outsider = record.signers.find((signer) => !isMemberOf(context.membership, signer));
+  const unknown = beyondKnownMembership(context, what, rank);
+  if (unknown !== null) return unknown;
+  const membership = membershipAt(context, rank);
+  const outsider = record.signers.find((signer) => !isMemberOf(membership, signer));
   if (outsider !== undefined) return reject('not_member', `${what} signed by ${outsider}, who is not a member`);
-  const weight = weightOfSenders(context.membership, record.signers);
-  if (weight < context.membership.quorum) {
-    return reject('short_of_quorum', `${what} signers weigh ${weight}, short of the quorum of ${context.membership.quorum}`);
+  const weight = weightOfSenders(membership, record.signers);
+  if (weight < membership.quorum) {
+    return reject('short_of_quorum', `${what} signers weigh ${weight}, short of the quorum of ${membership.quorum}`);
   }
   const held = attestedAt(context, record.kind, rank, attempt);
   if (held !== undefined) {

@@ -1,6 +1,7 @@
 import type { Identity } from '../providers/unique';
 import type { RoundContext } from '../machines/round.types';
 import { nextRank } from './rank';
+import { takesPart } from './membership';
 
 /** Provers are only trusted for the rank they were fetched for. */
 export function proversKnown(context: RoundContext): boolean {
@@ -26,9 +27,9 @@ export function canProve(context: RoundContext): boolean {
   return isProver(context) && context.collected !== null;
 }
 
-/** Announce once per round; a liveness timeout clears the flag to announce again. */
+/** Announce once per round (a liveness timeout clears the flag to announce again); only a voter of the rank does. */
 export function shouldAnnounceLiveness(context: RoundContext): boolean {
-  return canProve(context) && !context.livenessAnnounced;
+  return canProve(context) && !context.livenessAnnounced && takesPart(context);
 }
 
 /** A prover whose collect failed collects again before announcing or proving. */

@@ -11,7 +11,7 @@ import type {
 import { attemptsAt, entriesAt, lookup, slotKey } from '../machines/rankBook';
 import { proversKnown } from './provers';
 import { nextRank } from './rank';
-import { isQuorum, weightOf, weightOfSenders } from './quorum';
+import { isMemberOf, isQuorum, weightOf, weightOfSenders } from './quorum';
 
 /**
  * Round change (SPEC §2.8): Tendermint's locking rules ("The latest gossip on
@@ -65,7 +65,8 @@ export function proposerOfAttempt(context: RoundContext, attempt = context.attem
  * votes nil for everything else forever.
  */
 export function attemptProposers(context: RoundContext): Identity[] {
-  const provers = context.nextProvers.map((prover) => prover.identity());
+  // A prover the app names that is not a member of the rank could never have its proposal admitted.
+  const provers = context.nextProvers.map((prover) => prover.identity()).filter((id) => isMemberOf(context.membership, id));
   const others = context.membership.ids.filter((member) => !provers.includes(member));
   return [...provers, ...others];
 }

@@ -60,6 +60,8 @@ export const roundMachine = roundSetup.createMachine({
       timeouts: input.timeouts,
       rankWindow: input.rankWindow,
       membership: input.membership,
+      ...(input.membershipsAhead === undefined ? {} : { membershipsAhead: input.membershipsAhead }),
+      ...(input.membershipSettledThrough === undefined ? {} : { membershipSettledThrough: input.membershipSettledThrough }),
       shouldEmitReceiveEventsOnSends: input.shouldEmitReceiveEventsOnSends,
       ...freshAttempt(),
       attemptsSeen: {},
@@ -76,6 +78,7 @@ export const roundMachine = roundSetup.createMachine({
     vote_received: { actions: 'recordVote' },
     confirmation_received: { actions: 'recordConfirmation' },
     certificate_received: { actions: 'recordCertificate' },
+    memberships_updated: { actions: 'updateMemberships' },
   },
   states: {
     stopped: {
@@ -165,7 +168,11 @@ export const roundMachine = roundSetup.createMachine({
       // attempt, as a silent proposer does.
       on: { ...interruptible, collection_done: { target: 'liveness_check', actions: 'armAttemptTimer' } },
       states: {
-        gathering: gatherStep('collecting', 'fetchingLeaders', 'fetchingLeaders'),
+        gathering: gatherStep('collecting', 'choosingProvers', 'choosingProvers'),
+        // A node that does not vote in the rank needs no provers: it goes on to follow the members' confirmations.
+        choosingProvers: {
+          always: [{ guard: 'isFollower', target: 'done' }, { target: 'fetchingLeaders' }],
+        },
         // Without provers the round cannot go on; the collecting timeout moves
         // to liveness_check, which asks again.
         fetchingLeaders: fetchLeadersStep('collecting', 'deciding', 'done', 'quiet'),
@@ -323,11 +330,29 @@ export const roundMachine = roundSetup.createMachine({
       states: {
         evaluating: {
           always: [
+            { guard: 'isFollower', target: 'following' },
             { guard: 'hasVotedInAttempt', target: 'tallying' },
             { guard: 'hasProposalsToJudge', target: 'choosing' },
             { target: 'watching' },
           ],
         },
+        // Not a voter in this rank (not a member, or still reading the log): only a commit, or the attempt's end, moves it.
+        following: {
+          always: [
+            {
+              guard: { type: 'foundCommit', params: { among: 'confirmations' } },
+              target: 'concluded',
+              actions: [{ type: 'storeTally', params: { among: 'confirmations' } }, 'raiseCommitQuorum'],
+            },
+            {
+              guard: { type: 'foundNilConfirmations', params: { among: 'confirmations' } },
+              target: 'concluded',
+              actions: [{ type: 'storeTally', params: { among: 'confirmations' } }, 'raiseAttemptFailed'],
+            },
+            { target: 'awaitingCommit' },
+          ],
+        },
+        awaitingCommit: {},
         // Not voted yet: confirmations alone may already decide the rank.
         watching: { always: tallyOutcomes('unvoted', 'awaitingProposals') },
         awaitingProposals: {},

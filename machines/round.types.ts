@@ -159,6 +159,15 @@ export type RoundSafetyRecord = RoundSafetyRecordOf<unknown>;
 /** The safety record as the machine works with it: values are the app's own. */
 export type RoundSafetyState = RoundSafetyRecordOf<Unique>;
 
+/**
+ * A membership the log scheduled: it decides every rank from `from` on
+ * (until the next one). Plain data, like the rest of the context.
+ */
+export interface ScheduledMembership {
+  from: number;
+  membership: Membership;
+}
+
 /** What a tally found: the first group of matching messages whose senders are a quorum. */
 export type QuorumFinding =
   | { kind: 'commit'; attempt: number; contentId: Identity }
@@ -273,8 +282,16 @@ export interface RoundContext {
   timeouts: RoundTimeouts;
   /** How many ranks past the active one a message may be for (SPEC §2.7). */
   rankWindow: number;
-  /** Who votes, with what weight, and what weight is a quorum (SPEC §2.10). */
+  /** Who votes in the rank being decided, with what weight, and what weight is a quorum (SPEC §2.10). */
   membership: Membership;
+  /** Memberships committed in the log for later ranks, by the rank they take effect at; absent: the membership never changes. */
+  membershipsAhead?: readonly ScheduledMembership[];
+  /**
+   * The log index up to which every committed value was read for a
+   * membership change; absent when the membership never changes. Ranks past
+   * it + rankWindow + 1 have a membership this node cannot know yet.
+   */
+  membershipSettledThrough?: number;
   shouldEmitReceiveEventsOnSends: boolean;
 }
 
@@ -285,6 +302,8 @@ export interface RoundInput {
   timeouts: RoundTimeouts;
   rankWindow: number;
   membership: Membership;
+  membershipsAhead?: readonly ScheduledMembership[];
+  membershipSettledThrough?: number;
   shouldEmitReceiveEventsOnSends: boolean;
   attemptWindow: number;
   /** The providers behind the invoked calls (`RoundPorts`); kept out of the context. */
@@ -317,6 +336,16 @@ export interface RoundCertificateEvent {
   record: AttestedRecord;
 }
 
+/**
+ * The engine read more of its log: the memberships it scheduled (the one in
+ * force at the rank being decided and every later one) and how far it read.
+ */
+export interface RoundMembershipEvent {
+  type: 'memberships_updated';
+  schedule: readonly ScheduledMembership[];
+  settledThrough: number;
+}
+
 /** Signal events: SPEC §2.2's names, raised by the machine or sent by the app. */
 export const ROUND_SIGNAL_EVENTS = [
   'start',
@@ -344,7 +373,7 @@ export const ROUND_SIGNAL_EVENTS = [
 ] as const;
 export type RoundSignalEvent = { type: (typeof ROUND_SIGNAL_EVENTS)[number] };
 
-export type RoundEvent = RoundDataEvent | RoundCertificateEvent | RoundSignalEvent;
+export type RoundEvent = RoundDataEvent | RoundCertificateEvent | RoundMembershipEvent | RoundSignalEvent;
 export type RoundEventType = RoundEvent['type'];
 
 /** Emitted when verifying makes a finalized state the active one. */

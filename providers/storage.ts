@@ -74,6 +74,8 @@ export interface StoredSnapshot {
   certificate: CommitCertificate | null;
   value: unknown;
   data: string;
+  /** The engine's memberships at `index` (`MembershipRecord`), for an engine whose membership changes through the log. */
+  membership?: unknown;
 }
 
 /**

@@ -15,6 +15,11 @@ export class EngineSigning {
   readonly book = new SignatureBook();
   /** This node's public key, hex. */
   readonly publicKey: string;
+  /**
+   * The members' keys and weights at a rank: `members` unless the membership
+   * changes through the log, in which case the engine's history answers.
+   */
+  membersAt: (rank: number) => MemberKeys = () => this.members;
 
   constructor(
     readonly self: string,
@@ -37,7 +42,7 @@ export class EngineSigning {
 
   /** Whether `signature` is `signer`'s over the statement; never throws. */
   check(signer: string, kind: StatementKind, rank: number, attempt: number, valueDigest: string, signature: unknown): boolean {
-    const key = this.members.keys.get(signer);
+    const key = this.membersAt(rank).keys.get(signer);
     if (key === undefined) return false;
     let statement: Uint8Array;
     try {
@@ -55,7 +60,7 @@ export class EngineSigning {
    */
   private quorumOf(kind: StatementKind, rank: number, attempt: number, valueDigest: string): { signers: string[]; signatures: string[] } | null {
     const held = this.book.signers(kind, rank, attempt, valueDigest);
-    const { membership } = this.members;
+    const { membership } = this.membersAt(rank);
     const signers: string[] = [];
     const signatures: string[] = [];
     let weight = 0;

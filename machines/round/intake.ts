@@ -2,6 +2,7 @@ import type { Admission, Candidate } from '../../guards/admission';
 import { slotOf } from '../../guards/admission';
 import { hasLivenessQuorum } from '../../guards/liveness';
 import { weightOf, weightOfSenders } from '../../guards/quorum';
+import { membershipAt } from '../../guards/membership';
 import { nextRank } from '../../guards/rank';
 import { endorsementIn, NIL, skipTarget, valueKey } from '../../guards/roundChange';
 import { countAt, entriesAt, recordFirst, writeFirst } from '../rankBook';
@@ -77,7 +78,7 @@ function writeAndWeigh(context: RoundContext, candidate: Candidate, entry: Retur
   // The books a context starts with are its own plain objects; a frozen one (an app's) is copied instead.
   if (Object.isFrozen(book)) (books as Record<string, unknown>)[key] = recordFirst(book, slot, candidate.sender, entry);
   else writeFirst(book, slot, candidate.sender, entry);
-  const { membership } = context;
+  const membership = membershipAt(context, candidate.rank);
   const { sender } = candidate;
   const crosses = (weight: number) => weight >= membership.quorum && weight - weightOf(membership, sender) < membership.quorum;
   if (candidate.kind === 'confirmation') {

@@ -4,6 +4,7 @@ import { admit, admitsCertificate } from '../../guards/admission';
 import { isValidFinalization } from '../../guards/finalization';
 import { hasLivenessQuorum } from '../../guards/liveness';
 import { canProve, lacksProvers, needsCollection, shouldAnnounceLiveness } from '../../guards/provers';
+import { membershipsFor, takesPart } from '../../guards/membership';
 import { concernsNextRank, nextRank, rankOf } from '../../guards/rank';
 import {
   attestedAt,
@@ -110,7 +111,8 @@ export const roundSetup = setup({
     attemptTimeout: ({ context }) => attemptTimeoutOf(context),
   },
   guards: {
-    hasLivenessQuorum: ({ context }) => hasLivenessQuorum(context),
+    /** A node that does not vote in the rank waits for no prover: nothing it proves or votes depends on them. */
+    hasLivenessQuorum: ({ context }) => hasLivenessQuorum(context) || !takesPart(context),
     mayExtendAttempt: ({ context }) => mayExtendAttempt(context),
     lacksProvers: ({ context }) => lacksProvers(context),
     /**
@@ -118,7 +120,9 @@ export const roundSetup = setup({
      * not (the turn passes to other members when the provers are silent).
      */
     canProve: ({ context }) =>
-      context.attempt === 0 ? canProve(context) : isProposerOfAttempt(context) && context.collected !== null,
+      takesPart(context) && (context.attempt === 0 ? canProve(context) : isProposerOfAttempt(context) && context.collected !== null),
+    /** Not a voter in the rank being decided: it follows the members' confirmations instead. */
+    isFollower: ({ context }) => !takesPart(context),
     shouldAnnounceLiveness: ({ context }) => shouldAnnounceLiveness(context),
     needsCollection: ({ context }) => needsCollection(context),
     hasVotedInAttempt: ({ context }) => hasVotedInAttempt(context),
@@ -135,8 +139,9 @@ export const roundSetup = setup({
      * a later attempt's proposer re-proposes its valid value, or its own earlier proposal.
      */
     canRepropose: ({ context }) =>
-      lookup(context.proposals, currentSlot(context), context.selfId) !== undefined ||
-      (isProposerOfAttempt(context) && reproposal(context) !== null),
+      takesPart(context) &&
+      (lookup(context.proposals, currentSlot(context), context.selfId) !== undefined ||
+        (isProposerOfAttempt(context) && reproposal(context) !== null)),
     /** f + 1 senders at a higher attempt, counting the message just received. */
     completesSkipEvidence: ({ context, event }) => skipTarget(withEvidence(context, event)) !== null,
     isForbiddenChoice: ({ context }, params: { proposer: Unique | null }) =>
@@ -198,6 +203,7 @@ export const roundSetup = setup({
       return {
         activeState: params.state,
         activeRank: rank,
+        ...membershipsFor(context.membership, context.membershipsAhead, rank + 1),
         nextState: null,
         nextProposer: null,
         ...(rank > context.activeRank ? freshAttempt() : {}),
@@ -237,6 +243,14 @@ export const roundSetup = setup({
                 contentId: own.contentId,
                 validAttempt: own.validAttempt,
               }),
+      };
+    }),
+    /** The engine read more of its log: memberships it scheduled, and how far it read. */
+    updateMemberships: assign(({ context, event }) => {
+      if (event.type !== 'memberships_updated') return {};
+      return {
+        ...membershipsFor(context.membership, event.schedule, nextRank(context)),
+        membershipSettledThrough: Math.max(context.membershipSettledThrough ?? -1, event.settledThrough),
       };
     }),
     restoreSafety: assign((_, params: { record: RoundSafetyState | null }) => ({ restored: params.record })),
@@ -390,9 +404,13 @@ export const roundSetup = setup({
     commitNextState: assign(({ context }) => {
       const committed = context.nextState as Unique;
       const rank = rankOf(committed);
+      const settled = context.membershipSettledThrough;
       return {
         activeState: committed,
         activeRank: rank,
+        ...membershipsFor(context.membership, context.membershipsAhead, rank + 1),
+        // A change this commit carries decides ranks past every one admitted until the next commit, by which time the engine has read it.
+        ...(settled === rank - 1 ? { membershipSettledThrough: rank } : {}),
         nextState: null,
         nextProposer: null,
         collected: null,
