@@ -266,6 +266,21 @@ export const electionMachine = setup({
         return { lastLogTerm: event.position.lastLogTerm, lastLogIndex: event.position.lastLogIndex };
       },
     }),
+    /**
+     * Majorities are counted over the members now: votes and acknowledgements
+     * from members that left no longer count, and their messages are refused.
+     */
+    updatePeers: assign(({ context, event }) => {
+      assertEvent(event, 'members_changed');
+      const peers = [...new Set(event.peers)].filter((peer) => peer !== context.id).sort();
+      const counts = (id: NodeId) => id === context.id || peers.includes(id);
+      return {
+        peers,
+        preVotes: context.preVotes.filter(counts),
+        votes: context.votes.filter(counts),
+        quorumAcks: context.quorumAcks.filter(counts),
+      };
+    }),
     expireLeaderLease: assign({ leaderLive: false }),
     enterRole: collect<{ role: ElectionRole }>(({ context, enqueue }, params) => {
       if (context.role === params.role) return;
@@ -435,6 +450,7 @@ export const electionMachine = setup({
       { actions: 'routeInbound' },
     ],
     log_position: { actions: 'updateLogPosition' },
+    members_changed: { actions: 'updatePeers' },
     lease_expired: { actions: 'expireLeaderLease' },
     stop: { target: '.stopped' },
   },

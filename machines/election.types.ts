@@ -73,6 +73,8 @@ export type ElectionEvent =
   | ElectionReceiveEvent
   | ElectionAdmittedEvent
   | { readonly type: 'log_position'; readonly position: LogPosition }
+  /** The cluster's membership changed (through the round engine's log): the other members now. */
+  | { readonly type: 'members_changed'; readonly peers: readonly NodeId[] }
   | { readonly type: 'lease_expired' }
   | ElectionRpcEvent;
 

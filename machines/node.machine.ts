@@ -51,6 +51,8 @@ export type NodeEvent =
   | { readonly type: 'election_message'; readonly from: NodeId; readonly message: ElectionMessage }
   /** Where this node's log ends now, for the election's §5.4.1 check. */
   | { readonly type: 'log_position'; readonly position: LogPosition }
+  /** The round engine's membership changed: the election counts its majorities over the new one. */
+  | { readonly type: 'members_changed'; readonly peers: readonly NodeId[] }
   | { readonly type: 'round_stopped' }
   | ElectionRelayEvent;
 
@@ -173,6 +175,13 @@ export const nodeMachine = setup({
         return { type: 'log_position' as const, position: event.position };
       },
     ),
+    forwardMembers: sendTo(
+      ({ system }) => system.get(SYSTEM_IDS.election),
+      ({ event }) => {
+        assertEvent(event, 'members_changed');
+        return { type: 'members_changed' as const, peers: event.peers };
+      },
+    ),
     emitOutbound: emit(({ event }) => {
       assertEvent(event, 'election.outbound');
       return { type: 'outbound' as const, to: event.to, message: event.message };
@@ -233,6 +242,7 @@ export const nodeMachine = setup({
   on: {
     election_message: { actions: 'forwardToElection' },
     log_position: { actions: 'forwardLogPosition' },
+    members_changed: { actions: 'forwardMembers' },
     'election.outbound': { actions: 'emitOutbound' },
     'election.role_changed': { actions: 'recordRole' },
     'election.leader_changed': { actions: ['recordLeader', 'resyncStaleRound'] },

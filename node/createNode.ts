@@ -13,6 +13,7 @@ import { nodeMachine, type NodeMachine } from '../machines/node.machine';
 import { SYSTEM_IDS } from '../machines/systemIds';
 import { createElectionLeaderProvider, type LeaderSource } from '../providers/electionLeader';
 import type { Unique } from '../providers/unique';
+import { isMemberOf, type Membership } from '../guards/quorum';
 import { resolveNodeConfig, type NodeConfig } from './config';
 
 export type RoleChangeListener = (from_role: ElectionRole, to_role: ElectionRole, term: number) => void;
@@ -97,6 +98,8 @@ export function createNode<
     return member === undefined ? null : member.clone();
   };
 
+  // The engine's membership, once built: the election and the default leader follow it when it changes through the log.
+  let membershipNow: (() => Membership) | null = null;
   const leaderListeners = new Set<() => void>();
   // Bound to the node actor below; the provider only reads it once rounds run.
   let nodeActor: Actor<NodeMachine> | undefined;
@@ -113,6 +116,9 @@ export function createNode<
       members: resolved.members,
       leader: leaderSource,
       prover: resolved.prover!,
+      ...(config.membershipChangeIn === undefined
+        ? {}
+        : { memberOf: (id: NodeId) => (membershipNow !== null && isMemberOf(membershipNow(), id) ? members.get(id) : undefined) }),
     });
 
   // One storage can keep the election's term and vote and the round's lock.
@@ -145,6 +151,20 @@ export function createNode<
   const roundActor = actor.system.get(SYSTEM_IDS.round) as RoundActorRef;
   const electionActor = actor.system.get(SYSTEM_IDS.election) as ElectionActor;
   const facade = createEngineFacade(build, roundActor, () => actor.getSnapshot().context.term);
+  membershipNow = () => facade.api.getMembership();
+  // The election counts majorities over the members of the rank being decided, from the commit that moves to it.
+  let electedOver: Membership | null = null;
+  const followMembership = () => {
+    const now = facade.api.getMembership();
+    if (now === electedOver || config.membershipChangeIn === undefined) return;
+    electedOver = now;
+    for (const id of now.ids) if (!members.has(id) && build.peers.has(id)) members.set(id, build.peers.get(id) as PeerIDT);
+    logger.trace(`election: members now ${now.ids.join(', ')}`);
+    actor.send({ type: 'members_changed', peers: now.ids.filter((id) => id !== resolved.selfId) });
+  };
+  // A restarted node's log may have changed the configured membership already.
+  followMembership();
+  facade.api.onCommit(followMembership);
 
   const outboundListeners = new Set<OutboundListener<PeerIDT>>();
   const roleListeners = new Set<RoleChangeListener>();
@@ -168,7 +188,6 @@ export function createNode<
   actor.on('storage_failed', ({ operation, error }) => logger.error(`election: term/vote ${operation} failed`, error));
   actor.start();
 
-  const peers = resolved.election.peers;
   const node = actor;
   const subscribe = <L>(set: Set<L>, listener: L) => {
     set.add(listener);
@@ -190,7 +209,7 @@ export function createNode<
       await waitFor(node, (snapshot) => snapshot.value === 'stopped');
     },
     receiveElectionMessage(from, raw) {
-      const checked = checkInbound(identityOf(from), raw, peers);
+      const checked = checkInbound(identityOf(from), raw, electionActor.getSnapshot().context.peers);
       if (!checked.ok) {
         logger.trace(checked.error.message);
         throw checked.error;

@@ -31,6 +31,8 @@ export interface ElectionLeaderProviderOptions<
 > {
   /** Every member of the cluster, this node included; order does not matter. */
   members: readonly PeerIDT[];
+  /** The member object for an identity, when the membership can change: a leader it does not name is treated as none known. Default: `members`. */
+  memberOf?: (id: Identity) => PeerIDT | undefined;
   leader: LeaderSource;
   prover: StateProver<StateT, CollectedT>;
 }
@@ -50,10 +52,11 @@ export function createElectionLeaderProvider<
   CollectedT extends Unique,
 >(options: ElectionLeaderProviderOptions<StateT, PeerIDT, CollectedT>): LeaderProvider<StateT, PeerIDT, CollectedT> {
   const byIdentity = new Map<Identity, PeerIDT>(options.members.map((member) => [member.identity(), member]));
+  const memberOf = options.memberOf ?? ((id: Identity) => byIdentity.get(id));
   // A leader outside the membership cannot prove for it; treated as none known.
   const knownLeader = (): Identity | null => {
     const leader = options.leader.current();
-    return leader !== null && byIdentity.has(leader) ? leader : null;
+    return leader !== null && memberOf(leader) !== undefined ? leader : null;
   };
 
   const awaitLeader = (signal: AbortSignal): Promise<Identity> =>
@@ -80,7 +83,7 @@ export function createElectionLeaderProvider<
     async getNextLeaders(_prior, signal) {
       if (signal.aborted) throw signal.reason;
       const leader = knownLeader() ?? (await awaitLeader(signal));
-      return [(byIdentity.get(leader) as PeerIDT).clone()];
+      return [(memberOf(leader) as PeerIDT).clone()];
     },
     proveNextState: (prior, collected, signal) => options.prover.proveNextState(prior, collected, signal),
   };
