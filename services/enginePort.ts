@@ -25,6 +25,14 @@ export interface EnginePortOptions<StateT, PayloadT> {
 const UNKNOWN_EFFECT = new Set(['stopped', 'not_durable']);
 
 /**
+ * A commit with this node's answer to it. One this node did not apply itself
+ * (a snapshot covered it) has no answer here: its effect is unknown to the caller.
+ */
+function answered<T>(outcome: { index: number; result?: unknown }, answer: (index: number, result: unknown) => T): T | { outcome: 'expired' } {
+  return 'result' in outcome ? answer(outcome.index, outcome.result) : { outcome: 'expired' };
+}
+
+/**
  * The coordination port of a node in this process: commands and linearizable
  * reads are proposed through the log and answered where they land in it
  * (`CoordinationHost`), stale reads read this node's applied state.
@@ -42,10 +50,7 @@ export function enginePort<StateT, PayloadT>({ node, host, encode }: EnginePortO
   return {
     async submit(command, options = {}): Promise<SubmitOutcome> {
       const outcome = await through('command', command, options.deadline);
-      if (outcome.outcome !== 'committed') return outcome;
-      // A commit this node did not apply itself (a snapshot covered it) has no answer here: its effect is unknown to the caller.
-      if (!('result' in outcome)) return { outcome: 'expired' };
-      return { outcome: 'committed', index: outcome.index, result: outcome.result };
+      return outcome.outcome === 'committed' ? answered(outcome, (index, result) => ({ outcome: 'committed', index, result })) : outcome;
     },
     async query(query, options = {}): Promise<QueryOutcome> {
       if (options.consistency === 'stale') {
@@ -53,9 +58,7 @@ export function enginePort<StateT, PayloadT>({ node, host, encode }: EnginePortO
         return { outcome: 'answered', index, answer };
       }
       const outcome = await through('read', query, options.deadline);
-      if (outcome.outcome !== 'committed') return outcome;
-      if (!('result' in outcome)) return { outcome: 'expired' };
-      return { outcome: 'answered', index: outcome.index, answer: outcome.result };
+      return outcome.outcome === 'committed' ? answered(outcome, (index, answer) => ({ outcome: 'answered', index, answer })) : outcome;
     },
   };
 }

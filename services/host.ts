@@ -70,13 +70,13 @@ export class CoordinationHost<StateT> {
     return { index: this.appliedIndex, answer: this.state.query(query) };
   }
 
+  /** The services' own snapshot: the engine keeps the index it was taken at beside it. */
   snapshot(): unknown {
-    return { index: this.appliedIndex, state: this.state.snapshot() };
+    return this.state.snapshot();
   }
 
   restore(data: unknown, index: number): void {
-    const state = typeof data === 'object' && data !== null && 'state' in data ? (data as { state: unknown }).state : undefined;
-    const restored = this.state.restore(state);
+    const restored = this.state.restore(data);
     if (!restored.ok) throw new Error(`not a coordination snapshot: ${restored.error.message}`);
     this.appliedIndex = index;
   }

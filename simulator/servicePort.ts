@@ -44,25 +44,15 @@ export class SimulatedServicePort implements CoordinationPort {
     if (deadline === undefined) return answer;
     return new Promise((resolve) => {
       let settled = false;
-      const timer = this.clock.setTimeout(() => {
+      // The first of the answer and the deadline decides; a promise that rejects (the node stopped) has unknown effect.
+      const settle = (outcome: T | Unanswered) => {
         if (settled) return;
         settled = true;
-        resolve({ outcome: 'expired' });
-      }, Math.max(0, deadline - this.clock.now()));
-      answer.then(
-        (outcome) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          resolve(outcome);
-        },
-        () => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          resolve({ outcome: 'expired' });
-        },
-      );
+        this.clock.clearTimeout(timer);
+        resolve(outcome);
+      };
+      const timer = this.clock.setTimeout(() => settle({ outcome: 'expired' }), Math.max(0, deadline - this.clock.now()));
+      answer.then(settle, () => settle({ outcome: 'expired' }));
     });
   }
 }
