@@ -352,7 +352,8 @@ export const roundMachine = roundSetup.createMachine({
             { target: 'awaitingCommit' },
           ],
         },
-        awaitingCommit: {},
+        // Reading the log it skipped (after a sync) is what held it back: once read, it votes in this very attempt.
+        awaitingCommit: { on: { memberships_updated: { target: 'evaluating', actions: 'updateMemberships' } } },
         // Not voted yet: confirmations alone may already decide the rank.
         watching: { always: tallyOutcomes('unvoted', 'awaitingProposals') },
         awaitingProposals: {},

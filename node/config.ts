@@ -116,7 +116,10 @@ const nodePartSchema = z
   .superRefine((config, ctx) => {
     const ids = config.members.map((member) => member.id);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['members'], message: 'member identities must be distinct' });
-    if (!ids.includes(config.id.id)) ctx.addIssue({ code: 'custom', path: ['members'], message: 'members must include the node itself' });
+    // A node outside the founders may start only to be added by a committed change.
+    if (!ids.includes(config.id.id) && config.membershipChangeIn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['members'], message: 'members must include the node itself' });
+    }
   });
 
 export interface ResolvedNodeConfig<

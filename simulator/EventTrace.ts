@@ -15,6 +15,8 @@ export type TraceEventType =
   | 'byzantine'
   /** An election role, term or leader change at an honest node. */
   | 'election'
+  /** A membership change proposed or committed. */
+  | 'membership'
   | 'violation'
   | 'stall';
 

@@ -62,8 +62,8 @@ export interface ClusterSnapshot {
 }
 
 export interface LeaderLivenessOptions {
-  /** Cluster size, Byzantine and crashed members included: what a majority is out of. */
-  members: number;
+  /** Cluster size, Byzantine and crashed members included: what a majority is out of (now, if the membership changes). */
+  members: number | (() => number);
   boundMs: number;
   /**
    * How long past `at` a run keeps watching a window that has not converged,
@@ -102,6 +102,11 @@ export function agreedLeader(snapshot: ClusterSnapshot, members: number): { lead
 }
 
 export class LeaderLiveness {
+  private members(): number {
+    const { members } = this.options;
+    return typeof members === 'number' ? members : members();
+  }
+
   private readonly all: LeaderWindow[] = [];
   private readonly pending: LeaderWindow[] = [];
 
@@ -125,7 +130,7 @@ export class LeaderLiveness {
       term: null,
       ms: null,
       withinBound: false,
-      quorum: majorityComponent(this.options.snapshot(), this.options.members) !== null,
+      quorum: majorityComponent(this.options.snapshot(), this.members()) !== null,
       outcome: 'pending',
       cause: null,
     };
@@ -145,7 +150,7 @@ export class LeaderLiveness {
   /** Closes the windows whose nodes now agree on a leader. Call after anything that may change that. */
   poll(at: number): void {
     if (this.pending.length === 0) return;
-    const agreed = agreedLeader(this.options.snapshot(), this.options.members);
+    const agreed = agreedLeader(this.options.snapshot(), this.members());
     if (agreed === null) return;
     for (const window of this.pending) {
       window.outcome = 'converged';

@@ -8,6 +8,12 @@ import type { Finding } from './SafetyChecker';
 export interface LogMatchingOptions {
   /** The members' public keys (and weights); null for engines without keys, whose entries carry no certificate. */
   members: readonly CertificateMember[] | null;
+  /**
+   * For a membership that changes through the log: the members (and keys)
+   * deciding each rank, which a certificate of that rank must be a quorum of.
+   * Takes the place of `members` when given with them.
+   */
+  membersAt?: (rank: number) => readonly CertificateMember[];
   /** What the members' signatures are for. */
   chainId: string;
 }
@@ -64,14 +70,29 @@ export class LogMatching {
   private readonly holes = new Map<string, Set<number>>();
   private filled = 0;
   private readonly held = new Map<number, Held>();
-  private readonly verify: ((certificate: unknown) => CertificateVerdict) | null;
+  private readonly verify: ((certificate: unknown, rank: number) => CertificateVerdict) | null;
   private entries = 0;
   private certificatesVerified = 0;
   private violation: Finding | null = null;
 
   constructor(options: LogMatchingOptions) {
     // A verifier of its own: a verdict the engines cached is not taken on trust.
-    this.verify = options.members === null ? null : certificateVerifier(options.members, { chainId: options.chainId });
+    if (options.members === null) this.verify = null;
+    else if (options.membersAt === undefined) {
+      const verify = certificateVerifier(options.members, { chainId: options.chainId });
+      this.verify = (certificate) => verify(certificate);
+    } else {
+      const membersAt = options.membersAt;
+      // One verifier per distinct membership: a run has a handful.
+      const verifiers = new Map<string, (certificate: unknown) => CertificateVerdict>();
+      this.verify = (certificate, rank) => {
+        const members = membersAt(rank);
+        const key = members.map((member) => member.id).join(',');
+        let verify = verifiers.get(key);
+        if (verify === undefined) verifiers.set(key, (verify = certificateVerifier(members, { chainId: options.chainId })));
+        return verify(certificate);
+      };
+    }
   }
 
   /** `node` appended `entry` to its log. */
@@ -155,7 +176,7 @@ export class LogMatching {
             `attempt ${certificate.attempt}, digest ${certificate.valueDigest}`,
         );
       }
-      const verdict = this.verify(certificate);
+      const verdict = this.verify(certificate, entry.rank);
       if (!verdict.valid) return found(`${node}'s log entry ${index} has a certificate that does not verify: ${verdict.reason}`);
       this.certificatesVerified += 1;
     }

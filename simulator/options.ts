@@ -3,6 +3,7 @@ import { ElectionTimingSchema, DEFAULT_ELECTION_TIMING, type ElectionTiming } fr
 import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
 import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
+import type { MemberChangeSpec } from './membershipPlan';
 
 /**
  * The crash target that names no node in advance: whichever honest node leads
@@ -109,6 +110,14 @@ export interface SimulationOptions {
    * checked against the log. 0 (the default): nodes make their own entries.
    */
   clients?: number;
+  /**
+   * The members at genesis: the first `founders` nodes (default: all). The
+   * others run from the start, following the log, and vote once a committed
+   * change adds them (`memberChanges`). Byzantine nodes are drawn among the founders.
+   */
+  founders?: number;
+  /** Membership changes the run proposes, in order, each once the one before committed (`MemberChangeSpec`). */
+  memberChanges?: MemberChangeSpec[];
 }
 
 export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'partitions' | 'crashes'>> = Object.freeze({
@@ -338,9 +347,25 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   if (options.clients !== undefined && (!Number.isSafeInteger(options.clients) || options.clients < 0 || options.clients > 128)) {
     fail(`--clients must be an integer from 0 to 128, got ${String(options.clients)}`);
   }
+  if (options.founders !== undefined || options.memberChanges !== undefined) checkMembershipPlan(options, names, fail);
   if (options.electionTiming !== undefined) {
     const timing = ElectionTimingSchema.safeParse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
     if (!timing.success) fail(`electionTiming: ${timing.error.issues.map((issue) => issue.message).join('; ')}`);
   }
   return options;
+}
+
+/** A run whose membership changes: founders among the nodes, changes that each name a node of the run. */
+function checkMembershipPlan(options: SimulationOptions, names: readonly string[], fail: (message: string) => never): void {
+  const founders = options.founders ?? options.nodes;
+  if (!Number.isSafeInteger(founders) || founders < 1 || founders > options.nodes) fail(`--founders must be an integer from 1 to --nodes (${options.nodes}), got ${String(founders)}`);
+  if (options.byzantine > faultTolerance(founders)) fail(`--byzantine: ${founders} founders tolerate at most f = ${faultTolerance(founders)}, got ${options.byzantine}`);
+  if (options.unsafeRule !== undefined) fail('a membership change needs signed engines, which a broken round-change rule runs without');
+  let at = 0;
+  for (const change of options.memberChanges ?? []) {
+    if (change.op !== 'add' && change.op !== 'remove') fail(`--member-change: add or remove, got ${String(change.op)}`);
+    if (!names.includes(change.node)) fail(`--member-change: unknown node "${change.node}"`);
+    if (!Number.isSafeInteger(change.at) || change.at < at) fail(`--member-change: times must be whole ms, in order, got ${String(change.at)}`);
+    at = change.at;
+  }
 }

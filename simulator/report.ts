@@ -127,6 +127,12 @@ export interface SimulationReport {
   replay: string;
   /** With `keepLogs`: every honest node's commit log, certificates and the members' public keys included. */
   logs?: CommitLogsJson;
+  /**
+   * With a membership that changes (`founders`, `memberChanges`): the
+   * memberships the agreed chain gives, each from the height it decides,
+   * and the log index each change committed at.
+   */
+  membership?: { epochs: Array<{ from: number; members: string[] }>; committed: Array<{ op: 'add' | 'remove'; node: string; index: number }> };
   /** With `metrics`: every honest node's Prometheus metrics, as text exposition (one registry, a `node` label each). */
   metrics?: string;
 }

@@ -25,6 +25,8 @@ import { simulationKeys } from './keys';
 import { createMetricsRegistry } from '../engine/metrics';
 import { LogMatching } from './LogMatching';
 import { CommitLogRecorder } from './commitLogs';
+import { LedgerMembers } from '../examples/ledger/membership';
+import { driveMemberChanges, ReferenceMembership } from './membershipPlan';
 
 // The report's types and assembly live in ./report; re-exported so importers of this module keep working.
 export {
@@ -96,16 +98,25 @@ export async function runSimulation(
   const options = resolveOptions(input);
   const wallStart = Date.now(); // wall time is reported, never simulated
   const names = nodeNames(options.nodes);
-  const streams = forkRandomStreams(options.seed, names, options.byzantine);
+  const changing = options.founders !== undefined || options.memberChanges !== undefined;
+  const founders = names.slice(0, options.founders ?? options.nodes);
+  const streams = forkRandomStreams(options.seed, names, options.byzantine, founders);
   const { byzantineNames } = streams;
 
   const clock = new EventClock();
   const disk = options.storage === 'disk' ? new SimulatedDisk() : null;
   const trace = new EventTrace(options.traceTail, options.keepTrace, options.trace);
-  const proversPerRank = options.proversPerRank ?? defaultProversPerRank(options.nodes);
-  const schedule = leaderSchedule(names, proversPerRank);
+  const proversPerRank = options.proversPerRank ?? defaultProversPerRank(founders.length);
+  const schedule = leaderSchedule(founders, proversPerRank);
   const maxHeld = options.maxHeldMessages ?? heldMessageBound(options.rankWindow, options.nodes);
-  const checker = new SafetyChecker({ proposersOf: attemptProposers(names, schedule), maxHeldMessages: maxHeld });
+  // With a changing membership, proposers and certificates are checked against the agreed chain's own memberships.
+  const reference: ReferenceMembership | null = changing
+    ? new ReferenceMembership(founders, options.rankWindow, (height): LedgerFrame | undefined => checker.canonicalAt(height))
+    : null;
+  const referenceMembers = reference === null ? null : new LedgerMembers(founders, options.proversPerRank, true);
+  if (reference !== null) referenceMembers?.bind(reference);
+  const proposersOf: (height: number, attempt: number) => string[] = referenceMembers === null ? attemptProposers(names, schedule) : (height: number, attempt: number) => referenceMembers.proposersOf(height, attempt);
+  const checker: SafetyChecker = new SafetyChecker({ proposersOf, maxHeldMessages: maxHeld });
   const electionTiming = ElectionTimingSchema.parse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
   const electionOnly = options.rounds === 0;
 
@@ -213,10 +224,14 @@ export async function runSimulation(
   let electionChanged = false;
   const liveHonest = () => [...honest.values()].filter((node) => !node.down);
   const snapshot = (): ClusterSnapshot => ({
-    nodes: liveHonest().map((node) => node.liveElection()),
+    // Only members elect: a node yet to join, or one removed, has no say in a majority.
+    nodes: liveHonest()
+      .filter((node) => reference === null || membersNow().includes(node.name))
+      .map((node) => node.liveElection()),
     cut: (a, b) => network.isCut(a, b),
   });
-  const liveness = new LeaderLiveness({ members: options.nodes, boundMs: 2 * electionTiming.electionTimeoutMaxMs, snapshot });
+  const membersNow = () => (reference === null ? names : reference.membersAt(checker.frontier() + 1));
+  const liveness = new LeaderLiveness({ members: () => membersNow().length, boundMs: 2 * electionTiming.electionTimeoutMaxMs, snapshot });
   /** Whoever leads now: the leader of the highest term among live honest nodes. */
   const currentLeader = (): string | null => {
     let best: { name: string; term: number } | null = null;
@@ -246,7 +261,11 @@ export async function runSimulation(
   const members = names.map((id) => ({ id, publicKey: keys.publicKeys[id], weight: 1 }));
   // A broken round-change rule bypasses what signatures would stop: those runs go without keys.
   const signed = options.unsafeRule === undefined;
-  const logMatching = new LogMatching({ members: signed ? members : null, chainId: LEDGER_CHAIN_ID });
+  const logMatching = new LogMatching({
+    members: signed ? members : null,
+    ...(reference === null ? {} : { membersAt: (rank: number) => reference.certificateMembersAt(rank, keys.publicKeys) }),
+    chainId: LEDGER_CHAIN_ID,
+  });
   const logs = options.keepLogs ? new CommitLogRecorder(names.filter((name) => !byzantineNames.includes(name))) : null;
   /** Per rank, the attempt in which the first honest node committed it. */
   const commitAttempts = new Map<number, number>();
@@ -256,7 +275,7 @@ export async function runSimulation(
     clock,
     network,
     electionNetwork,
-    members: names,
+    members: founders,
     send,
     sendElection,
     tamperIncoming: hooks.sabotageElection?.incoming,
@@ -271,6 +290,7 @@ export async function runSimulation(
       patienceMs,
       syncWaitMs,
       rankWindow: options.rankWindow,
+      ...(changing ? { membershipChanges: true } : {}),
     },
     timeouts: timeoutsFor(patienceMs, syncWaitMs, options.proofMs.max),
     electionTiming: options.electionTiming,
@@ -400,8 +420,15 @@ export async function runSimulation(
   const counted = new Set([...honest.values()].filter((node) => !permanentlyDown.has(node.name)));
   function slowestHonest(): number {
     let min = Number.POSITIVE_INFINITY;
-    for (const node of counted) min = Math.min(min, node.head().height);
-    return counted.size === 0 ? 0 : min;
+    let any = false;
+    // A removed member hears no more of the cluster: only the members' progress counts.
+    const members = reference === null ? null : membersNow();
+    for (const node of counted) {
+      if (members !== null && !members.includes(node.name)) continue;
+      min = Math.min(min, node.head().height);
+      any = true;
+    }
+    return any ? min : 0;
   }
 
   const { lastFaultEnd, skippedCrashes, allFired } = scheduleFaults(options.partitions, options.crashes, {
@@ -460,6 +487,16 @@ export async function runSimulation(
   for (const node of honest.values()) node.boot();
   liveness.open('start', 0, null);
   const workload = startWorkload();
+  const committedChanges: Array<{ op: 'add' | 'remove'; node: string; index: number }> = [];
+  const memberChanges = driveMemberChanges(options.memberChanges ?? [], {
+    clock,
+    proposers: () => [...honest.values()].filter((node) => !node.down && membersNow().includes(node.name)).map((node) => ({ name: node.name, propose: (payload: string) => node.node.propose(payload) })),
+    publicKeyOf: (node) => keys.publicKeys[node],
+    frontier: () => checker.frontier(),
+    rankWindow: options.rankWindow,
+    onCommitted: (change, index) => (committedChanges.push({ op: change.op, node: change.node, index }), trace.record(clock.now(), 'membership', null, `${change.op} ${change.node} committed at ${index}`)),
+    note: (detail) => trace.record(clock.now(), 'membership', null, detail),
+  });
   for (const adversary of byzantine.values()) adversary.onHeight(1, checker.canonicalAt(0) as LedgerFrame);
 
   // An election-only run's target: every connected honest node follows one leader.
@@ -473,10 +510,10 @@ export async function runSimulation(
     if (electionChanged) {
       electionChanged = false;
       liveness.poll(clock.now());
-      if (electionOnly) electionConverged = agreedLeader(snapshot(), options.nodes) !== null;
+      if (electionOnly) electionConverged = agreedLeader(snapshot(), membersNow().length) !== null;
     }
     if (violations.length > 0) return true;
-    if (reached() && electionSettled() && workload.done) return true;
+    if (reached() && electionSettled() && workload.done && memberChanges.pending() === 0) return true;
     const now = clock.now();
     if (!electionOnly && now - Math.max(lastProgressAt, lastFaultEnd) >= stallLimitMs) {
       stallReason = `no honest node finalized a height for ${stallLimitMs} ms (frontier ${checker.frontier()}, slowest ${slowestHonest()})`;
@@ -489,7 +526,7 @@ export async function runSimulation(
   const settle = disk === null ? undefined : () => disk.idle();
   const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, checkHeldMessages, settle);
   if (workload.failure !== null) throw workload.failure;
-  const settledLeader = agreedLeader(snapshot(), options.nodes);
+  const settledLeader = agreedLeader(snapshot(), membersNow().length);
   if (stallReason === null && violations.length === 0 && !(reached() && electionSettled() && workload.done)) {
     stallReason =
       events >= MAX_EVENTS_PER_RUN
@@ -539,6 +576,7 @@ export async function runSimulation(
     replay,
     ...(logs === null ? {} : { logs: logs.toJSON(LEDGER_CHAIN_ID, members) }),
     ...(metrics === null ? {} : { metrics }),
+    ...(reference === null ? {} : { membership: { epochs: reference.history(), committed: committedChanges } }),
     ...((options.clients ?? 0) > 0 ? { proposals } : {}),
   };
 }

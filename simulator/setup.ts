@@ -21,12 +21,12 @@ export interface RandomStreams {
  * stream is forked after every older one, so adding it leaves a seed's
  * existing draws as they were.
  */
-export function forkRandomStreams(seed: number, names: readonly string[], byzantineCount: number): RandomStreams {
+export function forkRandomStreams(seed: number, names: readonly string[], byzantineCount: number, founders: readonly string[] = names): RandomStreams {
   const random = createSeededRandom(seed);
   const network = random.fork();
   const nodes = new Map<string, RandomSource>(names.map((name) => [name, random.fork()]));
   const byzantine = random.fork();
-  const byzantineNames = pickByzantine(names, byzantineCount, random.fork());
+  const byzantineNames = pickByzantine(founders, byzantineCount, random.fork());
   // Forked after every older stream, so adding the election left a seed's ledger draws as they were.
   const electionRandom = random.fork();
   const electionNetwork = electionRandom.fork();

@@ -87,6 +87,10 @@ export function engineMemberships<StateT extends Unique, PeerIDT extends Unique>
     settled = snapshot.index;
     // Written by this node: a record that does not read back is as damaged as any other stored record.
     if (snapshot.membership !== undefined) base = epochsOfRecord(membershipRecordSchema.parse(snapshot.membership), keyed);
+  } else if (resumed !== null && resumed.entries[0]?.index === 1) {
+    // The configured members are the log's first: an app resuming from a state of its own
+    // (a ledger's stored head) has every change since in the stored log, read from its start.
+    settled = 0;
   }
   const history = new MembershipHistory<StateT, PeerIDT>({
     base,

@@ -25,7 +25,8 @@ import {
 } from './nodeTypes';
 import { claimedIdentity, kindOf, rankOfMessage, type LedgerMessage } from './messages';
 import { ledgerEngineConfig } from './engineConfig';
-import { attemptProposers, DEFAULT_MAX_CLOCK_DRIFT_MS, defaultProversPerRank, frameTimeAfter, isOwnEntry, judgeProposal, leaderSchedule } from './rules';
+import { LedgerMembers } from './membership';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, frameTimeAfter, isOwnEntry, judgeProposal } from './rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from './types';
 
 // The node's types, options and sync limit live in their own modules; importers keep reading them from here.
@@ -82,8 +83,10 @@ export const NIL_FRAME = 'nil';
  */
 export class LedgerNode {
   readonly self: string;
-  readonly members: readonly string[];
+  /** The members of each height: the founders (`options.members`), then what committed changes made of them. */
+  readonly membership: LedgerMembers;
   readonly store: LedgerStore;
+  /** The provers of a height, highest priority first. */
   readonly schedule: (height: number) => string[];
   /** Who may propose in each attempt of a height (the engine's rotation). */
   readonly proposersOf: (height: number, attempt: number) => string[];
@@ -103,7 +106,6 @@ export class LedgerNode {
   private readonly transport: (to: string, message: LedgerMessage) => void;
   private readonly onPublish: ((message: LedgerMessage) => void) | undefined;
   private readonly selfPeer: LedgerPeer;
-  private readonly proversPerRank: number;
   private readonly proofMs: DurationRange;
   private readonly idleProofMs: number;
   private readonly entriesPerFrame: DurationRange;
@@ -143,19 +145,22 @@ export class LedgerNode {
 
   constructor(options: LedgerNodeOptions) {
     const { self, members } = options;
-    if (!members.includes(self)) throw new RangeError(`${self} is not among the members`);
+    const changing = options.membershipChanges === true;
+    // A node may start outside the founders only if a committed change is to make it a member.
+    if (!members.includes(self) && !changing) throw new RangeError(`${self} is not among the members`);
     if (new Set(members).size !== members.length) throw new RangeError('members must be distinct');
     this.self = self;
-    this.members = [...members];
+    this.membership = new LedgerMembers([...members], options.proversPerRank, changing);
     this.clock = options.clock;
     this.random = options.random;
     this.transport = options.send;
     this.onPublish = options.onPublish;
     this.store = options.store ?? new LedgerStore();
     this.selfPeer = new LedgerPeer(self);
-    this.proversPerRank = options.proversPerRank ?? defaultProversPerRank(members.length);
-    this.schedule = leaderSchedule(this.members, this.proversPerRank);
-    this.proposersOf = attemptProposers(this.members, this.schedule);
+    // Checked once against the founders, then followed height by height.
+    this.membership.schedule(1);
+    this.schedule = (height) => this.membership.schedule(height);
+    this.proposersOf = (height, attempt) => this.membership.proposersOf(height, attempt);
     this.proofMs = options.proofMs ?? { min: 5, max: 20 };
     this.idleProofMs = options.idleProofMs ?? 0;
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
@@ -164,7 +169,7 @@ export class LedgerNode {
     this.resendMs = options.resendMs ?? this.patienceMs;
     // Past a few attempts: a sync restarts the round, so syncing sooner would
     // cut short the very attempts that get past a faulty proposer.
-    this.attemptMs = options.attemptMs ?? this.patienceMs * (this.proversPerRank + 1);
+    this.attemptMs = options.attemptMs ?? this.patienceMs * (this.membership.provers(1) + 1);
     this.stallMs = options.stallMs ?? 3 * LEDGER_ATTEMPT_CAP * this.attemptMs;
     this.rankWindow = options.rankWindow ?? DEFAULT_RANK_WINDOW;
     this.listenFirstMs = options.listenFirstMs ?? 0;
@@ -175,7 +180,8 @@ export class LedgerNode {
     this.keys = options.keys;
     this.waiting = new Waiting(this.clock);
     this.sync = new LedgerSync({
-      members: this.members,
+      self,
+      members: this.membership,
       store: this.store,
       stats: this.stats,
       clock: this.clock,
@@ -194,12 +200,11 @@ export class LedgerNode {
   engineConfig(): LedgerEngineConfig {
     return ledgerEngineConfig({
       self: this.selfPeer,
-      members: this.members,
+      members: this.membership,
       keys: this.keys,
       head: this.store.head(),
       providers: this.providers,
       resendMs: this.resendMs,
-      proversPerRank: this.proversPerRank,
       rankWindow: this.rankWindow,
       attemptMs: this.attemptMs,
       clock: this.clock,
@@ -209,6 +214,7 @@ export class LedgerNode {
   /** Binds the engine (or node) this ledger's providers serve. */
   attach(engine: LedgerRounds): void {
     this.engine = engine;
+    this.membership.bind(engine);
     // A new attempt is progress too: syncing would restart the round and cut the attempt short.
     engine.onAttemptChange(() => {
       this.lastProgress = this.clock.now();
@@ -445,7 +451,7 @@ export class LedgerNode {
     if (this.clock.now() < this.quietUntil) await this.waiting.waitForChange(this.quietUntil, signal);
     // In attempt 0 a scheduled prover's own frame; later, the attempt's proposer may re-propose a
     // frame any member proved in an earlier attempt.
-    const mayProve = attempt === 0 ? this.schedule : () => this.members;
+    const mayProve = attempt === 0 ? this.schedule : () => this.membership.at(height);
     // Read at each judgement: a frame from a prover whose clock runs ahead becomes votable as this node's catches up.
     const valid = (prover: string, frame: LedgerFrame | undefined): frame is LedgerFrame =>
       frame !== undefined &&
@@ -534,7 +540,7 @@ export class LedgerNode {
     if (entry === undefined) throw new Error('no locked proposal to finalize');
     const [sender, frame] = entry;
     // Any member may have proved it, in the attempt it was its turn; the drift bound is the voters', and they voted.
-    const verdict = judgeProposal(frame, frame.prover, this.active(), () => this.members);
+    const verdict = judgeProposal(frame, frame.prover, this.active(), (height) => this.membership.at(height));
     if (verdict !== 'valid') throw new Error(`the quorum's frame ${frame.hash} is invalid here (${verdict})`);
     return { state: frame, proposer: new LedgerPeer(sender) };
   }
@@ -577,7 +583,7 @@ export class LedgerNode {
    * sync fetches the frame.
    */
   private noteAhead(from: string, message: LedgerMessage): void {
-    if (!this.members.includes(from) || message.kind === 'sync_request' || message.kind === 'sync_response') return;
+    if (!this.membership.at(this.active().height + 1).includes(from) || message.kind === 'sync_request' || message.kind === 'sync_response') return;
     const rank = rankOfMessage(message);
     if (rank === null || rank <= this.active().height + 1) return;
     this.aheadSenders.add(from);
@@ -673,7 +679,7 @@ export class LedgerNode {
   }
 
   private broadcast(message: LedgerMessage): void {
-    for (const member of this.members) if (member !== this.self) this.send(member, message);
+    for (const member of this.membership.audience(this.active().height + 1)) if (member !== this.self) this.send(member, message);
   }
 
   private send(to: string, message: LedgerMessage): void {

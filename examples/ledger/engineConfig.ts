@@ -4,6 +4,7 @@ import type { ConsensusProviders } from '../../engine/createConsensusEngine';
 import type { ConsensusClock } from '../../providers/clock';
 import { ledgerCodec } from './codec';
 import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH, type LedgerEngineConfig, type LedgerKeys, type LedgerPayload } from './nodeTypes';
+import { ledgerMembershipChange, type LedgerMembers } from './membership';
 import { isEntry, MAX_FRAME_ENTRIES } from './rules';
 import { LedgerPeer, type LedgerBatch, type LedgerFrame, type LedgerVote } from './types';
 
@@ -12,23 +13,23 @@ export const LEDGER_CHAIN_ID = 'statechart-consensus/ledger';
 
 export interface LedgerEngineParts {
   self: LedgerPeer;
-  members: readonly string[];
+  members: LedgerMembers;
   keys: LedgerKeys | undefined;
   head: LedgerFrame;
   providers: ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
   resendMs: number;
-  proversPerRank: number;
   rankWindow: number;
   attemptMs: number;
   clock: ConsensusClock;
 }
 
-export function ledgerEngineConfig({ self, members, keys, head, providers, resendMs, proversPerRank, rankWindow, attemptMs, clock }: LedgerEngineParts): LedgerEngineConfig {
+export function ledgerEngineConfig({ self, members, keys, head, providers, resendMs, rankWindow, attemptMs, clock }: LedgerEngineParts): LedgerEngineConfig {
   return {
     id: self,
     initialState: head,
     providers,
-    members: members.map((name) => (keys === undefined ? new LedgerPeer(name) : { id: new LedgerPeer(name), publicKey: keys.publicKeys[name] })),
+    members: members.founders.map((name) => (keys === undefined ? new LedgerPeer(name) : { id: new LedgerPeer(name), publicKey: keys.publicKeys[name] })),
+    ...(members.changing ? { membershipChangeIn: ledgerMembershipChange, memberPeer: (id: string) => new LedgerPeer(id) } : {}),
     ...(keys === undefined
       ? {}
       : { privateKey: keys.privateKey, chainId: LEDGER_CHAIN_ID, ...(keys.verifier ? { signatureVerifier: keys.verifier } : {}) }),
@@ -37,7 +38,8 @@ export function ledgerEngineConfig({ self, members, keys, head, providers, resen
     codec: ledgerCodec,
     // `deliver` returns every refusal's code to its caller, who counts them.
     warnOnRefusals: false,
-    minimumProvers: proversPerRank,
+    // As many as the schedule names for the next height, whose members the log may have changed.
+    minimumProvers: (active) => members.provers(active.height + 1),
     // One live prover is enough to go on; the voting rule does the waiting.
     livenessThreshold: 1,
     proposalThreshold: 1,
@@ -47,7 +49,7 @@ export function ledgerEngineConfig({ self, members, keys, head, providers, resen
     proposals: {
       identify: (entry) => entry,
       payloadsIn: (frame) => frame.entries,
-      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number>, c:<name>:<text>, s:<name>:<JSON> or r:<name>:<JSON>)'),
+      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number>, c:<name>:<text>, s:<name>:<JSON>, r:<name>:<JSON>, m:add:<name>:<key> or m:remove:<name>)'),
       maxBatch: MAX_FRAME_ENTRIES,
     },
     timeouts: { attempt: attemptMs, attemptGrowth: LEDGER_ATTEMPT_GROWTH, attemptMax: LEDGER_ATTEMPT_CAP * attemptMs },

@@ -1,5 +1,6 @@
 import type { ConsensusClock } from '../../providers/clock';
 import type { LedgerStore } from './LedgerStore';
+import type { LedgerMembers } from './membership';
 import type { LedgerMessage } from './messages';
 import type { DeliveryOutcome, LedgerNodeStats } from './nodeTypes';
 import { LedgerFrame } from './types';
@@ -16,7 +17,8 @@ interface SyncRequest {
 
 /** What sync needs of the node it serves. */
 export interface SyncHost {
-  readonly members: readonly string[];
+  readonly self: string;
+  readonly members: LedgerMembers;
   readonly store: LedgerStore;
   readonly stats: LedgerNodeStats;
   readonly clock: ConsensusClock;
@@ -82,7 +84,7 @@ export class LedgerSync {
   collectResponse(from: string, id: unknown, frames: unknown): DeliveryOutcome {
     const request = this.request;
     if (request === null || id !== request.id || request.responses.has(from) || !Array.isArray(frames)) return 'ignored';
-    if (!this.host.members.includes(from)) return 'ignored';
+    if (!this.host.members.wasMember(from)) return 'ignored';
     const usable = frames.slice(0, MAX_SYNC_FRAMES).filter((frame): frame is LedgerFrame => frame instanceof LedgerFrame);
     request.responses.set(from, usable);
     this.host.wake();
@@ -96,7 +98,8 @@ export class LedgerSync {
     this.host.broadcast({ kind: 'sync_request', id: request.id, after });
     const deadline = this.host.clock.now() + this.host.syncWaitMs;
     try {
-      while (request.responses.size < this.host.members.length - 1 && this.host.clock.now() < deadline) {
+      const asked = this.host.members.audience(after + 1).filter((member) => member !== this.host.self).length;
+      while (request.responses.size < asked && this.host.clock.now() < deadline) {
         await this.host.waitForChange(deadline, signal);
       }
     } finally {
@@ -128,7 +131,7 @@ export class LedgerSync {
       const { frame } = candidates[0];
       // No drift bound: the frame is agreed already, and this node's clock has no say in it.
       const sound =
-        frame.isWellFormed() && frame.parent === head.hash && frame.time >= head.time && this.host.members.includes(frame.prover);
+        frame.isWellFormed() && frame.parent === head.hash && frame.time >= head.time && this.host.members.mayHaveProved(frame.prover, frame.height);
       if (!sound) break;
       chain.push(frame);
       head = frame;

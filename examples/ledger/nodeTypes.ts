@@ -48,8 +48,18 @@ export interface DurationRange {
 
 export interface LedgerNodeOptions {
   self: string;
-  /** Every member, in one order all nodes share (the schedule rotates over it). */
+  /**
+   * Every member, in one order all nodes share (the schedule rotates over
+   * it); with `membershipChanges`, the founders.
+   */
   members: readonly string[];
+  /**
+   * Committed frames may add or remove a member (`m:add:<name>:<key>`,
+   * `m:remove:<name>`, see membership.ts), and this node may start outside
+   * `members` to join later. Every node of a cluster must agree on it.
+   * Default false.
+   */
+  membershipChanges?: boolean;
   clock: ConsensusClock;
   /** Proof times and collected mutations are drawn from here. */
   random: RandomSource;

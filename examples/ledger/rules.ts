@@ -56,16 +56,23 @@ export const MAX_SERVICE_TEXT = 480;
 export const SERVICE_ENTRY = new RegExp(`^[sr]:[A-Za-z0-9_-]{1,32}:[\\x20-\\x7e]{1,${MAX_SERVICE_TEXT}}$`);
 
 /**
+ * A membership change, `m:add:<name>:<public key>` (the key as 64 hex
+ * characters; without it only in a cluster without keys) or
+ * `m:remove:<name>` (see membership.ts).
+ */
+export const MEMBER_ENTRY = /^m:(?:add:[A-Za-z0-9_-]{1,32}(?::[0-9a-f]{64})?|remove:[A-Za-z0-9_-]{1,32})$/;
+
+/**
  * A mutation as a collector writes it, `tx:<collector>:<height>:<index>`, or
  * a client's, `c:<name>:<text>`: a name unique to the proposal (two equal
  * texts are two proposals) and up to 200 printable ASCII characters; or a
- * coordination service's entry.
+ * coordination service's entry, or a membership change.
  */
 const ENTRY = /^(?:tx:[A-Za-z0-9_-]{1,32}:\d{1,15}:\d{1,3}|c:[A-Za-z0-9_-]{1,32}:[\x20-\x7e]{1,200})$/;
 
 /** Whether `entry` is a mutation a frame may carry: what a client's proposal must look like too. */
 export function isEntry(entry: unknown): entry is string {
-  return typeof entry === 'string' && (ENTRY.test(entry) || SERVICE_ENTRY.test(entry));
+  return typeof entry === 'string' && (ENTRY.test(entry) || SERVICE_ENTRY.test(entry) || MEMBER_ENTRY.test(entry));
 }
 
 /** Whether `entry` is one a node made up itself (`tx:<node>:…`) rather than a client's. */
