@@ -162,8 +162,10 @@ export {
   type LeaderChangeListener,
   type OutboundListener,
   type RoleChangeListener,
+  type CoordinatedConfig,
+  type WithCoordination,
 } from './node/createNode';
-export type { NodeConfig, NodeElectionConfig, NodeProviders } from './node/config';
+export type { NodeConfig, NodeCoordinationConfig, NodeElectionConfig, NodeProviders } from './node/config';
 export {
   nodeMachine,
   roundFollowsAnotherLeader,

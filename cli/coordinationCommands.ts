@@ -1,7 +1,8 @@
-import { Option, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { isCoordinationError } from '../services/coordinationError';
 import { DEFAULT_POLL_MS, SYSTEM_CLOCK, waitForRelease, type WaitClock } from '../services/barrierWait';
+import { STRATEGIES } from '../services/kvCommands';
 import { parseInteger } from '../simulator/options';
 import { ClientRequestFailure, endpoint, refusalLine, requestJson, type Answer } from './clientCommands';
 import { UsageError } from './usage';
@@ -195,6 +196,15 @@ export function addCoordinationCommands(program: Command, io: CommandIO, setExit
       if (flags.limit !== undefined) query.set('limit', String(parseInteger(flags.limit, '--limit', 1, 1000)));
       await run(flags.url, 'GET', `/v1/kv?${query}`);
     });
+  const space = kv.command('space').description('Key spaces: how concurrent writes to keys under a prefix are settled (the longest prefix decides).');
+  withUrl(space.command('set').description('Set the conflict strategy of keys starting with <prefix> ("" for every key).').argument('<prefix>'))
+    .addArgument(new Argument('<strategy>').choices(STRATEGIES))
+    .action(async (prefix: string, strategy: string, flags: { url: string }) => run(flags.url, 'PUT', `/v1/kv-spaces/${segment(prefix)}`, { strategy }));
+  withUrl(space.command('clear').description('Remove the key space of <prefix>: its keys fall back to a shorter prefix\'s or the default.').argument('<prefix>'))
+    .action(async (prefix: string, flags: { url: string }) => run(flags.url, 'DELETE', `/v1/kv-spaces/${segment(prefix)}`));
+  withUrl(space.command('list').description('The key spaces, the default strategy and the key limit.'))
+    .option(stale, staleHelp)
+    .action(async (flags: { url: string; stale?: boolean }) => run(flags.url, 'GET', `/v1/kv-spaces?consistency=${consistency(flags)}`));
 
   const lock = program.command('lock').description('The fenced locks of a node\'s coordination services.');
   const lockPath = (name: string, action = '') => `/v1/locks/${segment(name)}${action === '' ? '' : `/${action}`}`;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CoordinationPort } from '../services/port';
+import type { CoordinationClients } from '../services/clients';
 import { ClientRequestError, engineRefusal, MAX_TIMEOUT_MS, readJsonBody, RETRY_AFTER_SECONDS, sendJson } from './clientHttp';
 import { coordinationRoutes } from './coordinationRoutes';
 
@@ -40,8 +41,11 @@ export interface ClientBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Each committed entry as it enters the log. Returns an unsubscribe function. */
   onEntry(listener: (entry: ClientEntry) => void): () => void;
-  /** The coordination services (`/v1/kv`, `/v1/locks`, `/v1/barriers`); without it those routes answer 501. */
-  coordination?: CoordinationPort;
+  /**
+   * The coordination services (`/v1/kv`, `/v1/kv-spaces`, `/v1/locks`, `/v1/barriers`), as a port or as the
+   * clients of one (a node's `kv`, `locks`, `barriers`); without it those routes answer 501.
+   */
+  coordination?: CoordinationPort | CoordinationClients;
 }
 
 export interface ClientApiLogger {
@@ -97,7 +101,7 @@ export async function startClientApi(options: ClientApiOptions): Promise<ClientA
   const streams = new Set<ServerResponse>();
   let closing = false;
 
-  const coordination = coordinationRoutes({ port: backend.coordination, maxBodyBytes });
+  const coordination = coordinationRoutes({ services: backend.coordination, maxBodyBytes });
   const routes: Record<string, Record<string, Handler>> = {
     '/v1/propose': { POST: (req, res) => propose(req, res) },
     '/v1/log': { GET: (_req, res, query) => sendJson(res, 200, { entries: backend.log(...logWindow(query)) }) },

@@ -15,6 +15,8 @@ import type { LeaderProvider } from '../providers/leader';
 import type { RandomSource } from '../providers/random';
 import type { ElectionStorage } from '../providers/storage';
 import type { Unique } from '../providers/unique';
+import type { WaitClock } from '../services/barrierWait';
+import type { CoordinationHost } from '../services/host';
 
 /** What the election of a node needs besides the node's id and members. */
 export interface NodeElectionConfig {
@@ -47,6 +49,19 @@ export type NodeProviders<
     | { leader: LeaderProvider<StateT, PeerIDT, CollectedT>; prover?: undefined }
   );
 
+/**
+ * The coordination services on a node: `host` is its state machine (the
+ * engine's `stateMachine`, which may then be left out), and `encode` makes
+ * the app's payload of a command or a read, as for `enginePort`.
+ */
+export interface NodeCoordinationConfig<StateT, PayloadT> {
+  host: CoordinationHost<StateT>;
+  /** A command or a read as the app's payload; throws (e.g. `ProposalError` `too_large`) when it cannot carry it. */
+  encode(kind: 'command' | 'read', body: unknown): PayloadT;
+  /** What `barriers.wait` reads the time from and sleeps on. Default: the node's clock, so a simulated node waits in simulated time. */
+  waitClock?: WaitClock;
+}
+
 export interface NodeConfig<
   StateT extends Unique,
   VoteT extends Unique,
@@ -68,6 +83,8 @@ export interface NodeConfig<
    * off with an app's own.
    */
   resyncOnLeaderChange?: boolean;
+  /** With it the node has `kv`, `locks` and `barriers` clients over its own log (`createNode`'s overloads say so). */
+  coordination?: NodeCoordinationConfig<StateT, PayloadT>;
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -111,6 +128,14 @@ const nodePartSchema = z
       })
       .strict(),
     resyncOnLeaderChange: z.boolean().optional(),
+    coordination: z
+      .object({
+        host: withMethods(['apply', 'snapshot', 'restore', 'readStale']),
+        encode: method('encode'),
+        waitClock: withMethods(['now', 'sleep']).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .loose()
   .superRefine((config, ctx) => {
@@ -149,9 +174,14 @@ export function resolveNodeConfig<
 >(config: NodeConfig<StateT, VoteT, PeerIDT, CollectedT>): ResolvedNodeConfig<StateT, VoteT, PeerIDT, CollectedT> {
   const parsed = nodePartSchema.safeParse(config);
   if (!parsed.success) throw new ConsensusConfigError(describeIssues(parsed.error));
+  // Clients answered by one machine while the log feeds another would never hear their answers. Checked on the
+  // config as given: parsing copies the host.
+  if (config.coordination !== undefined && config.stateMachine !== undefined && config.stateMachine !== config.coordination.host) {
+    throw new ConsensusConfigError(['stateMachine: with coordination, stateMachine must be coordination.host or left out']);
+  }
 
   const selfId = parsed.data.id.id;
-  const { election, providers, resyncOnLeaderChange, members, ...engineRest } = config;
+  const { election, providers, resyncOnLeaderChange, members, coordination, ...engineRest } = config;
   const electionInput: ElectionInput = {
     id: selfId,
     peers: parsed.data.members.map((member) => member.id).filter((id) => id !== selfId),
@@ -168,7 +198,7 @@ export function resolveNodeConfig<
 
   const { prover, leader, ...appProviders } = providers;
   return {
-    engine: { ...engineRest, members, providers: appProviders },
+    engine: { ...engineRest, members, providers: appProviders, ...(coordination === undefined ? {} : { stateMachine: coordination.host }) },
     election: electionInput,
     selfId,
     members: parsed.data.members.map((member) => member.value as PeerIDT),

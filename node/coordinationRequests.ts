@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ArriveSchema, CreateBarrierSchema, JoinSchema, LeaveSchema } from '../services/barrierCommands';
-import { DeleteSchema, MAX_KEY_LENGTH, MAX_LIST_LIMIT, PutSchema } from '../services/kvCommands';
+import { DeleteSchema, MAX_KEY_LENGTH, MAX_LIST_LIMIT, PutSchema, SetKeySpaceSchema } from '../services/kvCommands';
 import { AcquireSchema, CancelSchema, ReleaseSchema, RenewSchema } from '../services/lockCommands';
 import { describeIssues, MAX_NAME_LENGTH, NameSchema } from '../services/schemas';
 import type { Consistency } from '../services/port';
@@ -30,6 +30,15 @@ export function keyFromPath(raw: string): string {
     throw new ClientRequestError(400, 'bad_key', `the key in the path must take 1 to ${MAX_KEY_LENGTH} characters, not ${key.length}`);
   }
   return key;
+}
+
+/** A key space's prefix: empty (the path ends in a slash) or as long as a key may be. */
+export function prefixFromPath(raw: string): string {
+  const prefix = decoded(raw, 'prefix');
+  if (prefix.length > MAX_KEY_LENGTH) {
+    throw new ClientRequestError(400, 'bad_prefix', `the prefix in the path may take at most ${MAX_KEY_LENGTH} characters, not ${prefix.length}`);
+  }
+  return prefix;
 }
 
 export function nameFromPath(raw: string): string {
@@ -93,6 +102,7 @@ export const BODIES = {
     .extend({ value: z.unknown().optional() })
     .refine((body) => body.value !== undefined, { message: 'the body has no "value"', path: ['value'] }),
   delete: DeleteSchema.omit({ ...PATH_FIELDS, key: true }),
+  keySpace: SetKeySpaceSchema.omit({ ...PATH_FIELDS, prefix: true }),
   acquire: AcquireSchema.omit({ ...PATH_FIELDS, lock: true }),
   release: ReleaseSchema.omit({ ...PATH_FIELDS, lock: true }),
   renew: RenewSchema.omit({ ...PATH_FIELDS, lock: true }),

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createCoordinationClients } from '../services/clients';
+import { createCoordinationClients, type CoordinationClients } from '../services/clients';
 import { isCoordinationError } from '../services/coordinationError';
 import type { CoordinationPort } from '../services/port';
 import { ClientRequestError, engineRefusal, sendJson } from './clientHttp';
-import { BODIES, keyFromPath, keysQuery, nameFromPath, readBody, readQuery, writeQuery } from './coordinationRequests';
+import { BODIES, keyFromPath, keysQuery, nameFromPath, prefixFromPath, readBody, readQuery, writeQuery } from './coordinationRequests';
 
 /**
- * The coordination services over the client API: `/v1/kv`, `/v1/locks` and
- * `/v1/barriers`. Each route checks its request, calls the library clients
+ * The coordination services over the client API: `/v1/kv`, `/v1/kv-spaces`,
+ * `/v1/locks` and `/v1/barriers`. Each route checks its request, calls the library clients
  * over the node's `CoordinationPort`, and answers 200 with the service's
  * answer and the log index, or with the error the call ended in.
  *
@@ -24,7 +24,7 @@ export interface CoordinationRoutes {
   route(pathname: string, method: string): RouteHandler | null;
 }
 
-const PATH = /^\/v1\/(kv|locks|barriers)(?:\/(.*))?$/s;
+const PATH = /^\/v1\/(kv-spaces|kv|locks|barriers)(?:\/(.*))?$/s;
 const LOCK_ACTIONS = ['acquire', 'release', 'renew', 'cancel'] as const;
 const BARRIER_ACTIONS = ['join', 'leave', 'arrive'] as const;
 
@@ -69,9 +69,15 @@ function splitAction<A extends string>(rest: string, actions: readonly A[]): { n
   return actions.includes(action) ? { name: rest.slice(0, slash), action } : null;
 }
 
-export function coordinationRoutes(options: { port: CoordinationPort | undefined; maxBodyBytes: number }): CoordinationRoutes {
-  const { port, maxBodyBytes } = options;
-  const clients = port === undefined ? null : createCoordinationClients(port);
+export interface CoordinationRoutesOptions {
+  /** A port, or the clients of one (a node's own); none: the routes answer 501. */
+  services: CoordinationPort | CoordinationClients | undefined;
+  maxBodyBytes: number;
+}
+
+export function coordinationRoutes(options: CoordinationRoutesOptions): CoordinationRoutes {
+  const { services, maxBodyBytes } = options;
+  const clients = services === undefined ? null : 'submit' in services ? createCoordinationClients(services) : services;
 
   function kvRoute(pathname: string, method: string, rest: string | undefined): RouteHandler {
     const { kv } = clients!;
@@ -97,6 +103,32 @@ export function coordinationRoutes(options: { port: CoordinationPort | undefined
         };
       default:
         return notAllowed(pathname, 'GET, PUT, DELETE');
+    }
+  }
+
+  /** Key spaces by prefix; the prefix may be empty (`/v1/kv-spaces/`), a space every key is in. */
+  function keySpaceRoute(pathname: string, method: string, rest: string | undefined): RouteHandler {
+    const { kv } = clients!;
+    if (rest === undefined) {
+      if (method !== 'GET') notAllowed(pathname, 'GET');
+      return (_req, res, query) => answer(res, () => kv.config(readQuery(query)));
+    }
+    const prefix = prefixFromPath(rest);
+    switch (method) {
+      case 'PUT':
+        return async (req, res, query) => {
+          const at = writeQuery(query);
+          const { strategy } = await readBody(req, BODIES.keySpace, maxBodyBytes);
+          return answer(res, () => kv.setKeySpace(prefix, strategy, at));
+        };
+      case 'DELETE':
+        return async (req, res, query) => {
+          const at = writeQuery(query);
+          await readBody(req, BODIES.empty, maxBodyBytes, true);
+          return answer(res, () => kv.clearKeySpace(prefix, at));
+        };
+      default:
+        return notAllowed(pathname, 'PUT, DELETE');
     }
   }
 
@@ -188,6 +220,7 @@ export function coordinationRoutes(options: { port: CoordinationPort | undefined
       }
       const [, service, rest] = match;
       if (service === 'kv') return kvRoute(pathname, method, rest);
+      if (service === 'kv-spaces') return keySpaceRoute(pathname, method, rest);
       if (service === 'locks') return lockRoute(pathname, method, rest);
       return barrierRoute(pathname, method, rest);
     },

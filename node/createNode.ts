@@ -14,7 +14,11 @@ import { SYSTEM_IDS } from '../machines/systemIds';
 import { createElectionLeaderProvider, type LeaderSource } from '../providers/electionLeader';
 import type { Unique } from '../providers/unique';
 import { isMemberOf, type Membership } from '../guards/quorum';
-import { resolveNodeConfig, type NodeConfig } from './config';
+import { createCoordinationClients, type CoordinationClients } from '../services/clients';
+import type { WaitClock } from '../services/barrierWait';
+import { enginePort, type ProposingNode } from '../services/enginePort';
+import type { ConsensusClock } from '../providers/clock';
+import { resolveNodeConfig, type NodeConfig, type NodeCoordinationConfig } from './config';
 
 export type RoleChangeListener = (from_role: ElectionRole, to_role: ElectionRole, term: number) => void;
 export type LeaderChangeListener<PeerIDT extends Unique> = (leader: PeerIDT | null, term: number) => void;
@@ -60,6 +64,28 @@ export interface ConsensusNode<
   getLeader(): PeerIDT | null;
 }
 
+/** A node configured with `coordination`: its `kv`, `locks` and `barriers` clients propose through its own log. */
+export type WithCoordination<NodeT> = NodeT & CoordinationClients;
+
+/** A node's config with the coordination services on it. */
+export type CoordinatedConfig<ConfigT extends { coordination?: unknown }> = ConfigT & { coordination: NonNullable<ConfigT['coordination']> };
+
+/** Barrier waits on the node's own clock: in a simulation they sleep in simulated time. */
+function waitClockOf(clock: ConsensusClock): WaitClock {
+  return { now: () => clock.now(), sleep: (ms) => new Promise((resolve) => clock.setTimeout(resolve, ms)) };
+}
+
+/** Adds the clients to a built node; they answer from the log entries the node commits. */
+function withCoordinationClients<StateT, PayloadT, NodeT extends ProposingNode<PayloadT>>(
+  node: NodeT,
+  coordination: NodeCoordinationConfig<StateT, PayloadT>,
+  clock: ConsensusClock,
+): WithCoordination<NodeT> {
+  const { host, encode, waitClock } = coordination;
+  const port = enginePort({ node, host, encode });
+  return Object.assign(node, createCoordinationClients(port, { clock: waitClock ?? waitClockOf(clock) }));
+}
+
 /**
  * The sender's id, with `identity` looked up and called once; what it returns
  * is checked (and must be a string) by `checkInbound`. A lookup or call that
@@ -82,6 +108,20 @@ function identityOf(from: unknown): unknown {
  * the election's leader heads the round's prover order; the app still proves.
  * One clock (`config.clock`) schedules every timer of both machines.
  */
+export function createNode<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  PayloadT = never,
+>(input: CoordinatedConfig<NodeConfig<StateT, VoteT, PeerIDT, CollectedT, PayloadT>>): WithCoordination<ConsensusNode<StateT, VoteT, PeerIDT, CollectedT, PayloadT>>;
+export function createNode<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  PayloadT = never,
+>(input: NodeConfig<StateT, VoteT, PeerIDT, CollectedT, PayloadT>): ConsensusNode<StateT, VoteT, PeerIDT, CollectedT, PayloadT>;
 export function createNode<
   StateT extends Unique,
   VoteT extends Unique,
@@ -225,5 +265,5 @@ export function createNode<
   };
   // Before the start, so the first rank and the first role change are seen.
   if (build.config.metrics !== undefined) attachNodeMetrics(api, build.config.metrics, { clock: build.clock });
-  return api;
+  return input.coordination === undefined ? api : withCoordinationClients(api, input.coordination, build.clock);
 }

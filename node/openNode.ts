@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Unique } from '../providers/unique';
 import { openNodeStore, type NodeStore, type NodeStoreOptions } from '../storage/nodeStore';
 import type { NodeConfig, NodeElectionConfig } from './config';
-import { createNode, type ConsensusNode } from './createNode';
+import { createNode, type ConsensusNode, type CoordinatedConfig, type WithCoordination } from './createNode';
 
 /** A node's configuration with a data directory in place of a storage object. */
 export interface DurableNodeConfig<
@@ -44,6 +44,22 @@ const consoleLogger = { error: (message: string, error: unknown) => console.erro
  * Should the store fail later (a full disk), the node stops, and says so
  * through `traceLogger.error`.
  */
+export async function openNode<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  PayloadT = never,
+>(
+  config: CoordinatedConfig<DurableNodeConfig<StateT, VoteT, PeerIDT, CollectedT, PayloadT>>,
+): Promise<WithCoordination<DurableNode<StateT, VoteT, PeerIDT, CollectedT, PayloadT>>>;
+export async function openNode<
+  StateT extends Unique,
+  VoteT extends Unique,
+  PeerIDT extends Unique,
+  CollectedT extends Unique,
+  PayloadT = never,
+>(config: DurableNodeConfig<StateT, VoteT, PeerIDT, CollectedT, PayloadT>): Promise<DurableNode<StateT, VoteT, PeerIDT, CollectedT, PayloadT>>;
 export async function openNode<
   StateT extends Unique,
   VoteT extends Unique,

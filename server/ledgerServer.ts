@@ -4,12 +4,12 @@ import { createEngineMetrics, createMetricsRegistry } from '../engine/metrics';
 import { LEDGER_CHAIN_ID } from '../examples/ledger/engineConfig';
 import { LedgerNode } from '../examples/ledger/LedgerNode';
 import { ledgerCoordination, serviceEntry } from '../examples/ledger/serviceEntries';
-import { enginePort } from '../services/enginePort';
 import type { LedgerPayload } from '../examples/ledger/nodeTypes';
 import type { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 import { ElectionMessageError } from '../machines/election.schemas';
 import type { PeerTransport } from '../net/transport';
 import { startClientApi, type ClientApi } from '../node/clientApi';
+import type { WithCoordination } from '../node/createNode';
 import { openNode, type DurableNode } from '../node/openNode';
 import { systemClock } from '../providers/clock';
 import { createSeededRandom } from '../providers/random';
@@ -19,7 +19,7 @@ import { openMemberTransport, type WireMessage } from './memberTransport';
 import { startMetricsServer, type MetricsServer } from './metricsServer';
 import { attachTransportMetrics } from './transportMetrics';
 
-export type ServerNode = DurableNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>;
+export type ServerNode = WithCoordination<DurableNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload>>;
 export type { WireMessage } from './memberTransport';
 
 export interface RunningNode {
@@ -67,7 +67,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   try {
     node = await openNode({
       ...ledger.engineConfig(),
-      stateMachine: services,
+      coordination: { host: services, encode: (kind, body) => serviceEntry(kind, body, randomBytes(9).toString('base64url')) },
       metrics,
       dataDir: config.dataDir,
       election: { random: random.fork(), timing: NETWORK_ELECTION_TIMING },
@@ -103,7 +103,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
 
   const backend = {
     ...ledgerBackend({ node, transport, registry, members: config.members, chainId: LEDGER_CHAIN_ID, self: config.id }),
-    coordination: enginePort({ node, host: services, encode: (kind, body) => serviceEntry(kind, body, randomBytes(9).toString('base64url')) }),
+    coordination: { kv: node.kv, locks: node.locks, barriers: node.barriers },
   };
   let client: ClientApi;
   let metricsOnly: MetricsServer | null = null;

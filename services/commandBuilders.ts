@@ -84,6 +84,8 @@ export const queries = {
   get: (key: string) => ({ service: 'kv', op: 'get', key }) as const,
   keys: (options: { readonly prefix?: string; readonly after?: string; readonly limit?: number } = {}) =>
     ({ service: 'kv', op: 'keys', ...given(options) }) as const,
+  /** The KV store's settings: its key spaces, default strategy and key limit. */
+  kvConfig: () => ({ service: 'kv', op: 'config' }) as const,
   lock: (lock: string) => ({ service: 'locks', op: 'get', lock }) as const,
   locks: () => ({ service: 'locks', op: 'list' }) as const,
   checkFence: (lock: string, token: number) => ({ service: 'locks', op: 'checkFence', lock, token }) as const,

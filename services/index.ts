@@ -56,6 +56,7 @@ export {
   type KvEntry,
   type KvErrorCode,
   type KvQuery,
+  type KvSettings,
   type KvVersion,
   type PutOutcome,
   type Resolution,

@@ -1,6 +1,15 @@
 import { commands, queries, type DeleteOptions, type PutOptions } from './commandBuilders';
 import { CoordinationError } from './coordinationError';
-import { MAX_KEY_LENGTH, MAX_VALUE_BYTES, MAX_VALUE_DEPTH, type DeleteOutcome, type KvEntry, type PutOutcome } from './kvCommands';
+import {
+  MAX_KEY_LENGTH,
+  MAX_VALUE_BYTES,
+  MAX_VALUE_DEPTH,
+  type ConflictStrategy,
+  type DeleteOutcome,
+  type KvEntry,
+  type KvSettings,
+  type PutOutcome,
+} from './kvCommands';
 import { jsonBytes, readPlainJson } from './plainJson';
 import type { QueryOptions, SubmitOptions } from './port';
 import type { Committed, PortCaller } from './portCaller';
@@ -27,6 +36,16 @@ export interface KvClient {
   get(key: string, options?: QueryOptions): Promise<Committed<KvEntry>>;
   delete(key: string, options?: DeleteOptions & SubmitOptions): Promise<Committed<DeleteOutcome>>;
   keys(options?: KeysOptions): Promise<Committed<KeyPage>>;
+  /**
+   * Settles concurrent writes to keys starting with `prefix` by `strategy`
+   * from this entry on; the longest matching prefix decides. Answers how
+   * many key spaces there are now.
+   */
+  setKeySpace(prefix: string, strategy: ConflictStrategy, options?: SubmitOptions): Promise<Committed<{ readonly keySpaces: number }>>;
+  /** Keys under `prefix` fall back to a shorter space or the default; clearing a prefix that has no space is no refusal. */
+  clearKeySpace(prefix: string, options?: SubmitOptions): Promise<Committed<{ readonly keySpaces: number }>>;
+  /** The store's settings: its key spaces, the default strategy and the key limit. */
+  config(options?: QueryOptions): Promise<Committed<KvSettings>>;
 }
 
 /**
@@ -63,6 +82,15 @@ export function kvClient(caller: PortCaller): KvClient {
     async keys(options = {}) {
       const { prefix, after, limit, ...read } = options;
       return caller.query<KeyPage>(queries.keys({ prefix, after, limit }), read);
+    },
+    async setKeySpace(prefix, strategy, options = {}) {
+      return caller.submit(commands.setKeySpace(prefix, strategy), options);
+    },
+    async clearKeySpace(prefix, options = {}) {
+      return caller.submit(commands.clearKeySpace(prefix), options);
+    },
+    async config(options = {}) {
+      return caller.query<KvSettings>(queries.kvConfig(), options);
     },
   };
 }

@@ -78,6 +78,47 @@ describe('kv', () => {
   });
 });
 
+describe('kv space', () => {
+  it('set, list and clear print the node\'s answers; a reject space then refuses a concurrent write', async () => {
+    expect(await json('kv', 'space', 'set', 'jobs/', 'reject')).toEqual({ keySpaces: 1, index: 1 });
+    expect(port.submitted[0].command).toEqual(commands.setKeySpace('jobs/', 'reject'));
+    expect(await json('kv', 'space', 'set', 'counters/', 'merge:max')).toMatchObject({ keySpaces: 2 });
+    expect(await json('kv', 'space', 'list')).toEqual({
+      keySpaces: [
+        { prefix: 'jobs/', strategy: 'reject' },
+        { prefix: 'counters/', strategy: 'merge:max' },
+      ],
+      defaultStrategy: 'last-writer-wins',
+      maxKeys: 10_000,
+      index: 3,
+    });
+    await json('kv', 'put', 'jobs/1', '"a"', '--writer', 'a');
+    const refused = await cli('kv', 'put', 'jobs/1', '"b"', '--writer', 'b', '--url', api.url);
+    expect(refused).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^error: concurrent_write: .* \(HTTP 409\)\n$/) });
+    expect(await json('kv', 'get', 'jobs/1')).toMatchObject({ values: ['a'] });
+    expect(await json('kv', 'space', 'clear', 'jobs/')).toEqual({ keySpaces: 1, index: 7 });
+    expect(await json('kv', 'put', 'jobs/1', '"b"', '--writer', 'b')).toMatchObject({ resolution: 'last-writer-wins' });
+    expect((await json('kv', 'space', 'list', '--stale')).keySpaces).toEqual([{ prefix: 'counters/', strategy: 'merge:max' }]);
+    expect(port.queried.at(-1)?.options?.consistency).toBe('stale');
+  });
+
+  it('takes the empty prefix and a prefix with slashes as one path segment', async () => {
+    expect(await json('kv', 'space', 'set', '', 'siblings')).toMatchObject({ keySpaces: 1 });
+    expect(await json('kv', 'space', 'set', 'a/b c/', 'merge:union')).toMatchObject({ keySpaces: 2 });
+    expect(port.submitted.map((s) => s.command)).toEqual([commands.setKeySpace('', 'siblings'), commands.setKeySpace('a/b c/', 'merge:union')]);
+    expect(await json('kv', 'space', 'clear', '')).toMatchObject({ keySpaces: 1 });
+    expect((await json('kv', 'space', 'list')).keySpaces).toEqual([{ prefix: 'a/b c/', strategy: 'merge:union' }]);
+  });
+
+  it('refuses an unknown strategy before sending anything, naming the ones there are', async () => {
+    const result = await cli('kv', 'space', 'set', 'p/', 'newest', '--url', api.url);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/newest/);
+    expect(result.stderr).toMatch(/merge:max/);
+    expect(port.submitted).toEqual([]);
+  });
+});
+
 describe('lock', () => {
   it('acquire, release, renew, cancel, get and list', async () => {
     expect(await json('lock', 'acquire', 'jobs/2024', '--owner', 'a', '--lease', '2000')).toEqual({ status: 'granted', token: 1, count: 1, expiresAt: 2000, index: 1 });

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { ProposalError } from '../../engine/errors';
 import { DEFAULT_MAX_BODY_BYTES, startClientApi, type ClientApi } from '../../node/clientApi';
-import { commands, MAX_KEY_LENGTH } from '../../services';
+import { commands, createCoordinationClients, MAX_KEY_LENGTH, MAX_KEY_SPACES } from '../../services';
 import { coordinationBackend, FakeCoordinationPort } from '../support/fakeCoordinationPort';
 
 interface Reply {
@@ -116,6 +116,71 @@ describe('kv routes', () => {
   });
 });
 
+describe('kv-spaces routes', () => {
+  it('PUT sets a prefix\'s strategy, GET lists the spaces, DELETE clears one', async () => {
+    expect((await send('PUT', '/v1/kv-spaces/jobs%2F', { strategy: 'reject' })).json).toEqual({ keySpaces: 1, index: 1 });
+    expect(port.submitted[0].command).toEqual(commands.setKeySpace('jobs/', 'reject'));
+    await send('PUT', '/v1/kv-spaces/counters/', { strategy: 'merge:max' });
+    // Setting a prefix again replaces its strategy.
+    expect((await send('PUT', '/v1/kv-spaces/jobs/', { strategy: 'siblings' })).json).toMatchObject({ keySpaces: 2 });
+    expect((await send('GET', '/v1/kv-spaces')).json).toEqual({
+      keySpaces: [
+        { prefix: 'counters/', strategy: 'merge:max' },
+        { prefix: 'jobs/', strategy: 'siblings' },
+      ],
+      defaultStrategy: 'last-writer-wins',
+      maxKeys: 10_000,
+      index: 4,
+    });
+    expect((await send('DELETE', '/v1/kv-spaces/jobs/')).json).toEqual({ keySpaces: 1, index: 5 });
+    // Clearing a prefix that has no space is no refusal: the state is what was asked for.
+    expect((await send('DELETE', '/v1/kv-spaces/none', {})).json).toMatchObject({ keySpaces: 1 });
+    expect((await send('GET', '/v1/kv-spaces?consistency=stale')).json.keySpaces).toEqual([{ prefix: 'counters/', strategy: 'merge:max' }]);
+  });
+
+  it('a reject space refuses a concurrent write 409 and keeps the value; a merge space combines them', async () => {
+    await send('PUT', '/v1/kv-spaces/strict/', { strategy: 'reject' });
+    await send('PUT', '/v1/kv/strict/x', { value: 'a', writer: 'a' });
+    const before = port.snapshotText();
+    const refused = await send('PUT', '/v1/kv/strict/x', { value: 'b', writer: 'b' });
+    expect(refused).toMatchObject({ status: 409, json: { error: 'concurrent_write', index: port.index } });
+    expect(port.snapshotText()).toBe(before);
+    expect((await send('GET', '/v1/kv/strict/x')).json.values).toEqual(['a']);
+    // Outside the space the default, last-writer-wins, takes the same write.
+    await send('PUT', '/v1/kv/loose/x', { value: 'a', writer: 'a' });
+    expect((await send('PUT', '/v1/kv/loose/x', { value: 'b', writer: 'b' })).json).toMatchObject({ resolution: 'last-writer-wins' });
+
+    await send('PUT', '/v1/kv-spaces/max/', { strategy: 'merge:max' });
+    await send('PUT', '/v1/kv/max/n', { value: 7, writer: 'a' });
+    expect((await send('PUT', '/v1/kv/max/n', { value: 3, writer: 'b' })).json).toMatchObject({ resolution: 'merged' });
+    expect((await send('GET', '/v1/kv/max/n')).json.values).toEqual([7]);
+  });
+
+  it('the empty prefix is a space every key is in', async () => {
+    expect((await send('PUT', '/v1/kv-spaces/', { strategy: 'reject' })).json).toMatchObject({ keySpaces: 1 });
+    expect(port.submitted[0].command).toEqual(commands.setKeySpace('', 'reject'));
+    await send('PUT', '/v1/kv/any', { value: 1, writer: 'a' });
+    expect(await send('PUT', '/v1/kv/any', { value: 2, writer: 'b' })).toMatchObject({ status: 409, json: { error: 'concurrent_write' } });
+  });
+
+  it(`refuses a space past ${MAX_KEY_SPACES} 409, changing nothing`, async () => {
+    for (let i = 0; i < MAX_KEY_SPACES; i += 1) port.apply(commands.setKeySpace(`p${i}/`, 'siblings'));
+    const before = port.snapshotText();
+    expect(await send('PUT', '/v1/kv-spaces/one-more/', { strategy: 'reject' })).toMatchObject({ status: 409, json: { error: 'too_many_key_spaces' } });
+    expect(port.snapshotText()).toBe(before);
+  });
+
+  it('serves the same from a backend that gives the clients (a node\'s kv, locks, barriers) in place of a port', async () => {
+    const fromClients = await startClientApi({ host: '127.0.0.1', port: 0, backend: { ...coordinationBackend(undefined), coordination: createCoordinationClients(port) } });
+    try {
+      expect((await call(fromClients.url, 'PUT', '/v1/kv-spaces/a/', { strategy: 'siblings' })).json).toMatchObject({ keySpaces: 1 });
+      expect((await call(fromClients.url, 'GET', '/v1/kv-spaces')).json.keySpaces).toEqual([{ prefix: 'a/', strategy: 'siblings' }]);
+    } finally {
+      await fromClients.close();
+    }
+  });
+});
+
 describe('lock routes', () => {
   it('acquire, queue, renew, cancel, release, GET one and GET all', async () => {
     expect((await send('POST', '/v1/locks/L/acquire', { owner: 'a', leaseMs: 2000 })).json).toEqual({ status: 'granted', token: 1, count: 1, expiresAt: 2000, index: 1 });
@@ -200,6 +265,14 @@ describe('bad input', () => {
     ['an unknown parameter', 'GET', '/v1/locks?owner=a', undefined, 400, 'bad_query', {}],
     ['a timeout of 0', 'POST', '/v1/locks/L/acquire?timeoutMs=0', { owner: 'a' }, 400, 'bad_query', {}],
     ['a consistency on a write', 'PUT', '/v1/kv/k?consistency=stale', { value: 1, writer: 'w' }, 400, 'bad_query', {}],
+    ['an unknown strategy', 'PUT', '/v1/kv-spaces/p/', { strategy: 'newest' }, 400, 'bad_request', {}],
+    ['a merge that is not built in', 'PUT', '/v1/kv-spaces/p/', { strategy: 'merge:sum' }, 400, 'bad_request', {}],
+    ['a key space without a strategy', 'PUT', '/v1/kv-spaces/p/', {}, 400, 'bad_request', {}],
+    ['a key space with another field', 'PUT', '/v1/kv-spaces/p/', { strategy: 'reject', prefix: 'q/' }, 400, 'bad_request', {}],
+    ['a prefix longer than a key', 'PUT', `/v1/kv-spaces/${'p'.repeat(MAX_KEY_LENGTH + 1)}`, { strategy: 'reject' }, 400, 'bad_prefix', {}],
+    ['a prefix that is not percent-encoded UTF-8', 'DELETE', '/v1/kv-spaces/%E0%A4%A', undefined, 400, 'bad_prefix', {}],
+    ['a body on a key space delete', 'DELETE', '/v1/kv-spaces/p/', { strategy: 'reject' }, 400, 'bad_request', {}],
+    ['a listing of key spaces with a prefix', 'GET', '/v1/kv-spaces?prefix=a', undefined, 400, 'bad_query', {}],
   ];
 
   it.each(bad)('refuses %s with a clear typed error, sending nothing', async (_what, method, path, body, status, code, headers) => {
@@ -245,6 +318,8 @@ describe('bad input', () => {
     ['POST', '/v1/locks/L', 'GET'],
     ['PUT', '/v1/barriers/B', 'GET, POST, DELETE'],
     ['POST', '/v1/barriers', 'GET'],
+    ['PUT', '/v1/kv-spaces', 'GET'],
+    ['GET', '/v1/kv-spaces/p/', 'PUT, DELETE'],
   ])('answers %s %s 405 with what it takes', async (method, path, allow) => {
     const reply = await send(method, path, method === 'GET' ? undefined : {});
     expect(reply).toMatchObject({ status: 405, json: { error: 'method_not_allowed' } });
@@ -296,6 +371,8 @@ describe('without coordination services', () => {
     ['POST', '/v1/locks/L/acquire'],
     ['GET', '/v1/barriers'],
     ['DELETE', '/v1/barriers/B'],
+    ['PUT', '/v1/kv-spaces/p/'],
+    ['GET', '/v1/kv-spaces'],
   ])('%s %s answers 501 coordination_unavailable', async (method, path) => {
     const bare = await startClientApi({ host: '127.0.0.1', port: 0, backend: coordinationBackend(undefined) });
     try {

@@ -33,6 +33,12 @@ describe('the HTTP port', () => {
       { command: commands.put('app/config', { replicas: 3 }, { writer: 'a' }) },
       { query: queries.get('app/config') },
       { command: commands.put('app/config', 'v2', { writer: 'b', context: { a: 1 } }) },
+      { command: commands.setKeySpace('app/', 'reject') },
+      { command: commands.setKeySpace('', 'siblings') },
+      { command: commands.put('app/config', 'v3', { writer: 'c' }) },
+      { query: queries.kvConfig() },
+      { command: commands.clearKeySpace('app/') },
+      { command: commands.clearKeySpace('') },
       { command: commands.acquire('jobs/acquire', 'a', { leaseMs: 1_000 }) },
       { command: commands.acquire('jobs/acquire', 'b') },
       { command: commands.put('L/data', 'fenced', { writer: 'a', fence: { lock: 'jobs/acquire', token: 1 } }) },
@@ -71,7 +77,7 @@ describe('the HTTP port', () => {
     }
     expect(behind.snapshotText()).toBe(twin.snapshotText());
     // Refusals came back as committed answers at their indices, not as failures.
-    expect(codes.filter((code) => code !== 'ok')).toEqual(['not_holder', 'stale_fence_token', 'not_waiting', 'unknown_barrier']);
+    expect(codes.filter((code) => code !== 'ok')).toEqual(['concurrent_write', 'not_holder', 'stale_fence_token', 'not_waiting', 'unknown_barrier']);
   });
 
   it('hands the node the time left to the deadline, and gives up a past one without sending it', async () => {
@@ -94,7 +100,7 @@ describe('the HTTP port', () => {
 
   it('aborts what has no route or is refused as bad input, with nothing committed', async () => {
     const port = httpPort(api.url);
-    for (const command of [commands.tick(), commands.setKeySpace('s/', 'siblings'), commands.put('k', 1, { writer: '' })]) {
+    for (const command of [commands.tick(), commands.setKeySpace('s/', 'newest' as never), commands.put('k', 1, { writer: '' })]) {
       expect(await port.submit(command)).toMatchObject({ outcome: 'aborted' });
     }
     expect(await port.query(queries.checkFence('L', 1))).toMatchObject({ outcome: 'aborted' });

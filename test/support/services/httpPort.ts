@@ -45,7 +45,7 @@ function bodyOf(command: Record<string, unknown>, ...inPath: string[]): Record<s
   return Object.fromEntries(Object.entries(command).filter(([field, value]) => !skipped.has(field) && value !== undefined));
 }
 
-/** The route serving a command, or null for one the client API has none for (`tick`, key spaces). */
+/** The route serving a command, or null for one the client API has none for (`tick`). */
 function commandRequest(command: unknown): Request | null {
   if (typeof command !== 'object' || command === null) return null;
   const fields = command as Record<string, unknown>;
@@ -54,6 +54,11 @@ function commandRequest(command: unknown): Request | null {
     const path = `/v1/kv/${segment(fields.key)}`;
     if (op === 'put') return { method: 'PUT', path, body: bodyOf(fields, 'key') };
     if (op === 'delete') return { method: 'DELETE', path, body: bodyOf(fields, 'key') };
+  }
+  if (service === 'kv' && typeof fields.prefix === 'string') {
+    const path = `/v1/kv-spaces/${segment(fields.prefix)}`;
+    if (op === 'setKeySpace') return { method: 'PUT', path, body: bodyOf(fields, 'prefix') };
+    if (op === 'clearKeySpace') return { method: 'DELETE', path };
   }
   if (service === 'locks' && typeof fields.lock === 'string' && ['acquire', 'release', 'renew', 'cancel'].includes(op as string)) {
     return { method: 'POST', path: `/v1/locks/${segment(fields.lock)}/${op as string}`, body: bodyOf(fields, 'lock') };
@@ -77,6 +82,7 @@ function queryRequest(query: unknown): Request | null {
     const { prefix, after, limit } = fields as { prefix?: string; after?: string; limit?: number };
     return { method: 'GET', path: '/v1/kv', params: { prefix, after, limit } };
   }
+  if (service === 'kv' && op === 'config') return { method: 'GET', path: '/v1/kv-spaces' };
   if (service === 'locks' && op === 'get' && typeof fields.lock === 'string') return { method: 'GET', path: `/v1/locks/${segment(fields.lock)}` };
   if (service === 'locks' && op === 'list') return { method: 'GET', path: '/v1/locks' };
   if (service === 'barriers' && op === 'get' && typeof fields.barrier === 'string') return { method: 'GET', path: `/v1/barriers/${segment(fields.barrier)}` };
