@@ -38,6 +38,17 @@ interface Probe {
   settled(old: string, fresh: string): boolean;
   isDown(node: string): boolean;
   responsiveness(node: string, ms: number): Promise<{ redrawsPerSecond: number; batchesPerSecond: number; logLines: number }>;
+  services(): ServicesPanel;
+  showsServices(node: string): boolean;
+}
+
+interface ServicesPanel {
+  hidden: boolean;
+  node: string;
+  applied: number;
+  source: string;
+  locks: { lock: string; holder: string; token: number; text: string }[];
+  barriers: { barrier: string; generation: number; arrived: number; required: number; last: string; fill: number; text: string }[];
 }
 type InPage = { liveViewProbe: Probe };
 
@@ -103,6 +114,41 @@ describe('a 4-node cluster (one Byzantine)', () => {
       expect(seen[node]!.filter((state, i) => i > 0 && state === seen[node]![i - 1])).toEqual([]);
       expect(seen[node]!.filter((state) => !roundStates.includes(state))).toEqual([]);
     }
+  });
+
+  test('the services panel shows lock holders and barrier progress, for the cluster and for a chosen node', async () => {
+    const honest = server.cluster!.names.filter((name) => !server.cluster!.byzantineNames.includes(name));
+    await page.waitForFunction((node) => (globalThis as unknown as InPage).liveViewProbe.showsServices(node), '', { timeout: WAIT_MS });
+    const shown = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.services());
+    expect(honest).toContain(shown.node);
+    expect(shown.source).toContain(`as ${shown.node} applied them: log index ${shown.applied}`);
+    const held = shown.locks.find((lock) => lock.holder !== '')!;
+    expect(honest).toContain(held.holder);
+    expect(held.token).toBeGreaterThan(0);
+    expect(held.text).toContain(`#${held.token}`);
+    const barrier = shown.barriers.find((entry) => entry.arrived > 0)!;
+    expect(barrier.arrived).toBeLessThanOrEqual(barrier.required);
+    expect(barrier.fill).toBeCloseTo((100 * barrier.arrived) / barrier.required, 1);
+    expect(barrier.text).toContain(`${barrier.arrived}/${barrier.required} arrived`);
+
+    // One node's own view: the lock holders and barrier arrivals it applied.
+    const [chosen] = honest.slice(-1);
+    await page.selectOption('#services-node', chosen!);
+    // Both barriers of the workload, once the second (a stage after the first) is created.
+    await page.waitForFunction(
+      (node) => {
+        const probe = (globalThis as unknown as InPage).liveViewProbe;
+        return probe.showsServices(node) && probe.services().barriers.length === 2;
+      },
+      chosen,
+      { timeout: WAIT_MS },
+    );
+    const own = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.services());
+    expect(own.node).toBe(chosen);
+    expect(own.locks.filter((lock) => lock.holder !== '').every((lock) => honest.includes(lock.holder))).toBe(true);
+    expect(own.barriers.map((entry) => entry.barrier)).toEqual(['checkpoint', 'publish']);
+    expect(own.barriers[1]!.text).toContain('stage after checkpoint');
+    await page.selectOption('#services-node', '');
   });
 
   test('partitioning the leader from its panel makes another node the leader', async () => {

@@ -117,6 +117,73 @@ describe('VisualCluster', () => {
     expect((await replay(12)).fired).not.toBe(first.fired);
   });
 
+  test('honest nodes host the services: lock holders and barrier progress, the same on every node at the same applied index', async () => {
+    const cluster = new VisualCluster({ nodes: 4, byzantine: 1, seed: 42 });
+    cluster.start();
+    const honest = () => cluster.status().filter((node) => !node.byzantine && !node.down);
+    const services = () => honest().map((node) => node.services!);
+    const agreed = () => new Set(services().map((view) => view.applied)).size === 1;
+    // Something to show: a lock held and a barrier generation with arrivals, or one already ended.
+    const showing = () =>
+      services().every((view) => view.locks.some((lock) => lock.holder !== null)) &&
+      services().every((view) => view.barriers.some((barrier) => barrier.arrived > 0 || barrier.last !== null));
+    await cluster.runUntil(() => showing() && agreed(), 10_000);
+    expect(cluster.status().find((node) => node.byzantine)!.services).toBeNull();
+    const [first, ...others] = services();
+    for (const view of others) expect(view).toEqual(first);
+    const held = first!.locks.find((lock) => lock.holder !== null)!;
+    expect(cluster.names).toContain(held.holder);
+    expect(held.token).toBeGreaterThan(0);
+    expect(held.expiresAt).toBeGreaterThan(first!.time!);
+    expect(first!.time).toBe(cluster.frames(honest()[0]!.name)[first!.applied]!.time);
+    const checkpoint = first!.barriers.find((barrier) => barrier.barrier === 'checkpoint')!;
+    expect(checkpoint.participants).toBe(3);
+    expect(checkpoint.participantNames).toEqual(cluster.names.filter((name) => !cluster.byzantineNames.includes(name)));
+    expect(checkpoint.arrived).toBe(checkpoint.arrivedNames.length);
+    expect(checkpoint.required).toBe(3);
+
+    // Past a few generations: the barriers went on, the locks changed hands, leases were renewed.
+    const at = cluster.clock.now();
+    await cluster.runUntil(() => cluster.clock.now() >= at + 15_000 && agreed(), 20_000);
+    const later = services();
+    for (const view of later.slice(1)) expect(view).toEqual(later[0]);
+    expect(later[0]!.barriers.find((barrier) => barrier.barrier === 'checkpoint')!.generation).toBeGreaterThan(1);
+    expect(later[0]!.barriers.find((barrier) => barrier.barrier === 'publish')!.after).toBe('checkpoint');
+    expect(later[0]!.lockCount).toBeLessThanOrEqual(16);
+    expect(cluster.failures).toEqual([]);
+    cluster.stop();
+  });
+
+  test('a restarted node rebuilds its services from the frames it kept, catches up and shows what the others show', async () => {
+    const cluster = new VisualCluster({ nodes: 4, byzantine: 0, seed: 5 });
+    cluster.start();
+    const view = (name: string) => cluster.status().find((node) => node.name === name)!.services;
+    await cluster.advanceTo(3_000);
+    const beforeCrash = view('n2')!.applied;
+    cluster.crash('n2');
+    expect(view('n2')).toBeNull();
+    await cluster.advanceTo(4_000);
+    const othersAtRestart = view('n0')!.applied;
+    expect(othersAtRestart).toBeGreaterThan(beforeCrash);
+    cluster.restart('n2');
+    // Rebuilt from its own frames before its engine starts: where it was when it crashed.
+    expect(view('n2')!.applied).toBe(beforeCrash);
+    await cluster.runUntil(() => {
+      const all = cluster.names.map((name) => view(name)!);
+      return all[0]!.applied > othersAtRestart && all.every((services) => services.applied === all[0]!.applied) && all[0]!.locks.length > 0;
+    }, 10_000);
+    for (const name of cluster.names) expect(view(name)).toEqual(view('n0'));
+    expect(cluster.failures).toEqual([]);
+    cluster.stop();
+  });
+
+  test('without the workload the services are hosted and stay empty', async () => {
+    const cluster = await started({ nodes: 4, seed: 1, workload: false });
+    for (const node of cluster.status()) expect([node.services!.locks, node.services!.barriers]).toEqual([[], []]);
+    expect(cluster.status()[0]!.services!.applied).toBeGreaterThan(0);
+    cluster.stop();
+  });
+
   test('step runs until some round changes state', async () => {
     const cluster = await started({ nodes: 4, seed: 1 });
     const transitions = cluster.transitions;

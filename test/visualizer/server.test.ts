@@ -56,12 +56,15 @@ describe('the live view server, running a 4-node cluster', () => {
     await server.close();
   });
 
-  test('listens on 127.0.0.1 and serves the page, its script and style, and the round overview', async () => {
+  test('listens on 127.0.0.1 and serves the page, its scripts and style, and the round overview', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    const [html, script, style, overview] = await Promise.all(['/', '/app.js', '/style.css', '/round-overview.svg'].map((path) => get(server, path)));
+    const [html, script, services, style, overview] = await Promise.all(
+      ['/', '/app.js', '/services.js', '/style.css', '/round-overview.svg'].map((path) => get(server, path)),
+    );
     expect([html.status, html.type]).toEqual([200, 'text/html; charset=utf-8']);
     expect(html.body).toContain('<template id="panel-template">');
     expect([script.status, script.type]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect([services.status, services.type, services.body.includes('window.liveViewServices')]).toEqual([200, 'text/javascript; charset=utf-8', true]);
     expect([style.status, style.type]).toEqual([200, 'text/css; charset=utf-8']);
     expect([overview.status, overview.type]).toEqual([200, 'image/svg+xml']);
     expect(overview.body).toContain('state&#45;voting');

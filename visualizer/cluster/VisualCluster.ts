@@ -7,12 +7,17 @@ import { createNode, type ConsensusNode } from '../../node/createNode';
 import { createSeededRandom, type RandomSource } from '../../providers/random';
 import { InMemoryElectionStorage } from '../../providers/storage';
 import { EventClock } from '../../simulator/EventClock';
+import { simulationKeys, type ClusterKeys } from '../../simulator/keys';
 import { LedgerNode, type LedgerEngine } from '../../examples/ledger/LedgerNode';
 import { LedgerStore } from '../../examples/ledger/LedgerStore';
+import { ledgerCoordination } from '../../examples/ledger/serviceEntries';
 import type { LedgerMessage } from '../../examples/ledger/messages';
 import { faultTolerance } from '../../examples/ledger/rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../../examples/ledger/types';
+import type { CoordinationHost } from '../../services/host';
 import { ClusterNetwork, type LatencyRange } from './ClusterNetwork';
+import { ServiceWorkload, type WorkloadClient } from './serviceWorkload';
+import { servicesView, type ServicesView } from './servicesView';
 
 /**
  * The cluster the live view shows: `createNode` nodes (round machine and
@@ -26,6 +31,11 @@ import { ClusterNetwork, type LatencyRange } from './ClusterNetwork';
  * The election picks the cluster's leader (what the view shows as role, term
  * and leader); the ledger's own schedule picks each height's provers, as in
  * the simulator, so a crashed leader costs an election, not a stalled round.
+ *
+ * Each honest node hosts the coordination services (KV, locks, barriers) as
+ * its engine's state machine, and a seeded workload (`serviceWorkload.ts`)
+ * takes locks and passes barriers through the nodes' engines, so the view
+ * has lock holders and barrier generations to show.
  */
 
 export type ClusterNode = ConsensusNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>;
@@ -39,6 +49,11 @@ export interface VisualClusterOptions {
   seed?: number;
   /** One-way message latency, drawn per message. Default 5–25 ms. */
   latency?: LatencyRange;
+  /**
+   * Whether the lock and barrier workload runs (default true). The services
+   * are hosted either way; without it they stay empty.
+   */
+  workload?: boolean;
   /** Simulated proof time. Default 40–120 ms. */
   proofMs?: LatencyRange;
   /** Overrides for the election's timing (default 150–300 ms elections, 50 ms heartbeats). */
@@ -64,6 +79,8 @@ export interface ClusterNodeStatus {
   leader: string | null;
   state: RoundStateName | null;
   activeRank: number;
+  /** The node's applied coordination services (bounded, see `servicesView.ts`); null while down, and on Byzantine nodes. */
+  services: ServicesView | null;
 }
 
 export type ClusterFaultKind = 'partition' | 'heal' | 'crash' | 'restart';
@@ -97,6 +114,8 @@ interface Member {
   down: boolean;
   node: ClusterNode | null;
   ledger: LedgerNode | null;
+  /** This incarnation's coordination services; null on a Byzantine node. */
+  host: CoordinationHost<LedgerFrame> | null;
 }
 
 export class VisualCluster {
@@ -116,6 +135,8 @@ export class VisualCluster {
   private readonly syncWaitMs: number;
   private readonly proofMs: LatencyRange;
   private readonly timeouts: Partial<RoundTimeouts>;
+  private readonly workload: ServiceWorkload | null;
+  private readonly keys: ClusterKeys;
   private topLevelTransitions = 0;
   private started = false;
 
@@ -134,6 +155,9 @@ export class VisualCluster {
     const latency = options.latency ?? DEFAULT_VISUAL_CLUSTER.latency;
     this.proofMs = options.proofMs ?? DEFAULT_VISUAL_CLUSTER.proofMs;
     this.names = Array.from({ length: nodes }, (_, i) => `n${i}`);
+    // Signed, as the simulator's nodes are: a node that adopted frames through a sync fills its engine's log with
+    // certified entries from its peers, so its services catch up instead of stopping at the gap.
+    this.keys = simulationKeys(this.names, this.seed);
 
     const random = createSeededRandom(this.seed);
     this.network = new ClusterNetwork(this.clock, random.fork(), latency);
@@ -149,8 +173,13 @@ export class VisualCluster {
         down: true,
         node: null,
         ledger: null,
+        host: null,
       });
     }
+    // Forked after every member's stream, so that turning the workload on or off leaves the others' draws as they were.
+    const honest = this.names.filter((name) => !this.byzantineNames.includes(name));
+    this.workload =
+      options.workload === false ? null : new ServiceWorkload(this.clock, random.fork(), () => this.workloadClients(), honest);
     // As the simulator scales them: a round trip plus a proof before a prover is skipped.
     this.patienceMs = Math.max(20, 2 * latency.max + this.proofMs.max + 20);
     this.syncWaitMs = Math.max(10, 2 * latency.max + 10);
@@ -174,10 +203,12 @@ export class VisualCluster {
     if (this.started) throw new Error('the cluster is already started');
     this.started = true;
     for (const member of this.members.values()) this.boot(member);
+    this.workload?.start();
   }
 
   /** Stops every running node on the spot and leaves the clock where it is. */
   stop(): void {
+    this.workload?.stop();
     for (const member of this.members.values()) this.halt(member);
   }
 
@@ -249,15 +280,18 @@ export class VisualCluster {
         leader: live ? (node.getLeader()?.identity() ?? null) : null,
         state: live ? node.getState() : null,
         activeRank: live ? node.getActiveRank() : member.store.height(),
+        services: live && member.host !== null ? servicesView(member.host, member.store.chain()[member.host.applied]?.time ?? null) : null,
       };
     });
   }
 
   /** Running nodes that lead right now. */
   leaders(): string[] {
-    return this.status()
-      .filter((node) => !node.down && node.role === 'leader')
-      .map((node) => node.name);
+    // Not through status(): tests poll this after every timer, and status() reads every node's services.
+    return this.names.filter((name) => {
+      const member = this.member(name);
+      return !member.down && member.node !== null && member.node.getRole() === 'leader';
+    });
   }
 
   /** Heights finalized by the slowest running honest node. */
@@ -302,6 +336,14 @@ export class VisualCluster {
     await this.clock.runUntil(() => this.topLevelTransitions !== before, this.clock.now() + limitMs);
   }
 
+  private workloadClients(): WorkloadClient[] {
+    const clients: WorkloadClient[] = [];
+    for (const member of this.members.values()) {
+      if (!member.down && member.node !== null && member.host !== null) clients.push({ name: member.name, node: member.node, host: member.host });
+    }
+    return clients;
+  }
+
   private member(name: string): Member {
     const member = this.members.get(name);
     if (member === undefined) throw new RangeError(`no node named ${JSON.stringify(name)} (nodes: ${this.names.join(', ')})`);
@@ -323,6 +365,7 @@ export class VisualCluster {
       random: member.random.fork(),
       send: (to, message) => this.network.send(name, to, () => this.deliverLedger(to, name, message)),
       store: member.store,
+      keys: { privateKey: this.keys.privateKeyOf(name), publicKeys: this.keys.publicKeys, verifier: this.keys.verifier },
       proofMs: this.proofMs,
       patienceMs: this.patienceMs,
       syncWaitMs: this.syncWaitMs,
@@ -330,9 +373,12 @@ export class VisualCluster {
       listenFirstMs: restart ? 2 * this.patienceMs + this.syncWaitMs : 0,
     });
     const engineConfig = ledger.engineConfig();
+    // The engine starts at the store's head, so a restarted node's services are rebuilt from the frames it kept.
+    const host = member.byzantine ? null : ledgerCoordination();
+    for (const frame of host === null ? [] : member.store.chain()) if (frame.height > 0) host!.apply(frame, frame.height);
     const node: ClusterNode = createNode<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch>({
       ...engineConfig,
-      members: this.names.map((peer) => new LedgerPeer(peer)),
+      ...(host === null ? {} : { stateMachine: host }),
       providers: member.byzantine ? forgeProposals(engineConfig.providers) : engineConfig.providers,
       timeouts: this.timeouts,
       election: { storage: member.storage, random: member.random.fork(), timing: this.options.electionTiming },
@@ -353,6 +399,7 @@ export class VisualCluster {
     });
     member.node = node;
     member.ledger = ledger;
+    member.host = host;
     member.down = false;
     this.network.attach(name);
     ledger.start();

@@ -47,6 +47,7 @@
       /** Root session id → panel key. */
       roots: new Map(),
       toolbarDirty: true,
+      servicesDirty: false,
     };
   }
 
@@ -87,7 +88,10 @@
     } else if (message.type === '@visualizer.hello') {
       hello(message);
     } else if (message.type === '@visualizer.batch') {
-      if (Array.isArray(message.status)) applyStatus(message.status);
+      if (Array.isArray(message.status)) {
+        applyStatus(message.status);
+        view.servicesDirty = true;
+      }
       for (const event of message.events) applyInspection(event);
       if (message.clock) view.clock = message.clock;
       view.toolbarDirty = true;
@@ -115,6 +119,7 @@
     // Relaying an app, there is no clock here to pause or speed up.
     dom.playback.hidden = !controls;
     if (message.cluster) for (const name of message.cluster.nodes) panelFor(name);
+    window.liveViewServices.reset(message.cluster);
     if (overviewUrl !== message.overview) loadOverview(message.overview);
   }
 
@@ -414,6 +419,10 @@
 
   function render() {
     if (view.toolbarDirty) renderToolbar();
+    if (view.servicesDirty) {
+      view.servicesDirty = false;
+      window.liveViewServices.render(view.status);
+    }
     let again = false;
     for (const panel of view.panels.values()) {
       if (!panel.dirty) continue;

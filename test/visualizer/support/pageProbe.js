@@ -98,6 +98,43 @@ window.liveViewProbe = {
     return { redrawsPerSecond: redraws / seconds, batchesPerSecond: span === 0 ? 0 : (sent.length - 1) / span, logLines };
   },
 
+  /** The coordination services panel as drawn: whose applied state, its lock rows and its barriers' bars. */
+  services() {
+    const root = document.getElementById('services');
+    return {
+      hidden: root.hidden,
+      node: root.dataset.node,
+      applied: Number(root.dataset.applied || 0),
+      source: root.querySelector('#services-source').textContent,
+      locks: [...root.querySelectorAll('#locks tr[data-lock]')].map((row) => ({
+        lock: row.dataset.lock,
+        holder: row.dataset.holder,
+        token: Number(row.dataset.token || 0),
+        text: row.textContent,
+      })),
+      barriers: [...root.querySelectorAll('#barriers li.barrier')].map((item) => ({
+        barrier: item.dataset.barrier,
+        generation: Number(item.dataset.generation),
+        arrived: Number(item.dataset.arrived),
+        required: Number(item.dataset.required),
+        last: item.dataset.last,
+        fill: parseFloat(item.querySelector('.bar .fill').style.width),
+        text: item.textContent,
+      })),
+    };
+  },
+
+  /** The panel shows `node`'s services (any node's for ''), with a lock held and a barrier some participant arrived at. */
+  showsServices(node) {
+    const view = this.services();
+    return (
+      !view.hidden &&
+      (node === '' || view.node === node) &&
+      view.locks.some((lock) => lock.holder !== '') &&
+      view.barriers.some((barrier) => barrier.arrived > 0)
+    );
+  },
+
   /** Server send times of the batches the page's WebSocket has received (recorded by the wrapper below). */
   sent: [],
 };
