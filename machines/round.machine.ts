@@ -169,9 +169,11 @@ export const roundMachine = roundSetup.createMachine({
       on: { ...interruptible, collection_done: { target: 'liveness_check', actions: 'armAttemptTimer' } },
       states: {
         gathering: gatherStep('collecting', 'choosingProvers', 'choosingProvers'),
-        // A node that does not vote in the rank needs no provers: it goes on to follow the members' confirmations.
+        // A node outside the rank's membership needs no provers: it follows the members' confirmations.
+        // A member still reading the log it skipped fetches them: it takes part once it has read it,
+        // in this very rank, and must then know whose turn each attempt is.
         choosingProvers: {
-          always: [{ guard: 'isFollower', target: 'done' }, { target: 'fetchingLeaders' }],
+          always: [{ guard: 'isOutsider', target: 'done' }, { target: 'fetchingLeaders' }],
         },
         // Without provers the round cannot go on; the collecting timeout moves
         // to liveness_check, which asks again.

@@ -5,6 +5,7 @@ import { isValidFinalization } from '../../guards/finalization';
 import { hasLivenessQuorum } from '../../guards/liveness';
 import { canProve, lacksProvers, needsCollection, shouldAnnounceLiveness } from '../../guards/provers';
 import { membershipsFor, takesPart } from '../../guards/membership';
+import { isMemberOf } from '../../guards/quorum';
 import { concernsNextRank, nextRank, rankOf } from '../../guards/rank';
 import {
   attestedAt,
@@ -123,6 +124,8 @@ export const roundSetup = setup({
       takesPart(context) && (context.attempt === 0 ? canProve(context) : isProposerOfAttempt(context) && context.collected !== null),
     /** Not a voter in the rank being decided: it follows the members' confirmations instead. */
     isFollower: ({ context }) => !takesPart(context),
+    /** Not a member of the rank being decided at all (not merely behind in reading the log). */
+    isOutsider: ({ context }) => !isMemberOf(context.membership, context.selfId),
     shouldAnnounceLiveness: ({ context }) => shouldAnnounceLiveness(context),
     needsCollection: ({ context }) => needsCollection(context),
     hasVotedInAttempt: ({ context }) => hasVotedInAttempt(context),

@@ -48,7 +48,7 @@ function expectChanged(report: SimulationReport, founders: string[], joiner: str
 }
 
 describe('membership change under faults (simulator)', () => {
-  it('4 → 5 → 4 under load, with a Byzantine founder, a partition and crash-restarts on disk', async () => {
+  it('4 → 5 → 4 under load, with a Byzantine founder, a partition, crash-restarts on disk and loss', async () => {
     for (const [seed, behaviour] of [
       [1, 'equivocate'],
       [2, 'split-commit'],
@@ -62,6 +62,7 @@ describe('membership change under faults (simulator)', () => {
         seed,
         rounds: 70,
         clients: 2,
+        dropRate: 0.02,
         storage: 'disk',
         memberChanges: [
           { at: 300, op: 'add', node: 'n4' },
@@ -93,6 +94,7 @@ describe('membership change under faults (simulator)', () => {
       seed: 100 + size,
       rounds: 50,
       clients: 2,
+      dropRate: 0.01,
       ...(size % 2 === 1 ? { storage: 'disk' as const } : {}),
       memberChanges: [
         { at: 200, op: 'add', node: joiner },
