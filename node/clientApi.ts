@@ -1,3 +1,4 @@
+import { membershipRoute, type MembershipBackend } from './membershipRoutes';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CoordinationPort } from '../services/port';
@@ -46,6 +47,8 @@ export interface ClientBackend {
    * clients of one (a node's `kv`, `locks`, `barriers`); without it those routes answer 501.
    */
   coordination?: CoordinationPort | CoordinationClients;
+  /** `/v1/members`: the membership and changes to it through the log; without it, 501. */
+  membership?: MembershipBackend;
 }
 
 export interface ClientApiLogger {
@@ -108,6 +111,7 @@ export async function startClientApi(options: ClientApiOptions): Promise<ClientA
     '/v1/status': { GET: (_req, res) => sendJson(res, 200, backend.status()) },
     '/metrics': { GET: (_req, res) => metrics(res) },
     '/v1/commits': { GET: (req, res, query) => commitStream(req, res, query) },
+    '/v1/members': membershipRoute(backend.membership, maxBodyBytes),
   };
 
   async function propose(req: IncomingMessage, res: ServerResponse): Promise<void> {

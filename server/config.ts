@@ -33,8 +33,20 @@ export const nodeConfigSchema = z
     clusterId: z.string().min(1).max(128),
     /** A JSON file `{ "privateKey": <64 hex>, "publicKey": <64 hex> }`, readable by this process alone. */
     keyFile: z.string().min(1),
-    /** Every member, this one included: where it listens for peers and its public key. */
+    /**
+     * Every node of the cluster, this one included: where it listens for
+     * peers and its public key. Without `founders`, all of them are the
+     * members, for good.
+     */
     members: z.array(z.object({ id: NAME, host: HOST, port: PORT, publicKey: HEX_32 }).strict()).min(1).max(64),
+    /**
+     * The members at the start of the log, by id, in one order every node
+     * shares: the other nodes of `members` join (and members leave) through
+     * changes committed in the log (`POST /v1/members`). Every node of the
+     * cluster must give the same list. Default: no changes, every node of
+     * `members` a member.
+     */
+    founders: z.array(NAME).min(1).max(64).optional(),
     /** Where the client API (and `/metrics`) listens. */
     client: address,
     /** A second place to serve `/metrics` alone, e.g. for a scraper on another interface. */
@@ -66,6 +78,12 @@ export const nodeConfigSchema = z
     const ids = config.members.map((member) => member.id);
     if (new Set(ids).size !== ids.length) context.addIssue({ code: 'custom', message: 'member ids must be distinct', path: ['members'] });
     if (!ids.includes(config.id)) context.addIssue({ code: 'custom', message: `${config.id} is not among the members`, path: ['id'] });
+    if (config.founders !== undefined) {
+      if (new Set(config.founders).size !== config.founders.length) context.addIssue({ code: 'custom', message: 'founders must be distinct', path: ['founders'] });
+      for (const founder of config.founders) {
+        if (!ids.includes(founder)) context.addIssue({ code: 'custom', message: `founder ${founder} is not among the members`, path: ['founders'] });
+      }
+    }
   });
 
 export type NodeFileConfig = z.infer<typeof nodeConfigSchema>;

@@ -15,6 +15,7 @@ import { systemClock } from '../providers/clock';
 import { createSeededRandom } from '../providers/random';
 import { ledgerBackend } from './clientBackend';
 import { DEFAULT_TIMING, type NodeFileConfig, type NodeKeyFile } from './config';
+import { ledgerMembership } from './membershipBackend';
 import { openMemberTransport, type WireMessage } from './memberTransport';
 import { startMetricsServer, type MetricsServer } from './metricsServer';
 import { attachTransportMetrics } from './transportMetrics';
@@ -41,7 +42,8 @@ const NETWORK_ELECTION_TIMING = { electionTimeoutMinMs: 300, electionTimeoutMaxM
  * becomes an entry of the next frame.
  */
 export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFile, logger: Logger): Promise<RunningNode> {
-  const members = config.members.map((member) => member.id);
+  // The founders, when the membership changes through the log; else every configured node, for good.
+  const members = config.founders ?? config.members.map((member) => member.id);
   const publicKeys = Object.fromEntries(config.members.map((member) => [member.id, member.publicKey.toLowerCase()]));
   const transport = await openMemberTransport(config, keys, logger);
   const random = createSeededRandom(randomInt(2 ** 47));
@@ -49,6 +51,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   const ledger = new LedgerNode({
     self: config.id,
     members,
+    ...(config.founders === undefined ? {} : { membershipChanges: true }),
     clock: systemClock,
     random: random.fork(),
     send: (to, body) => void transport.send(to, { channel: 'round', body }),
@@ -104,6 +107,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   const backend = {
     ...ledgerBackend({ node, transport, registry, members: config.members, chainId: LEDGER_CHAIN_ID, self: config.id }),
     coordination: { kv: node.kv, locks: node.locks, barriers: node.barriers },
+    ...(config.founders === undefined ? {} : { membership: ledgerMembership({ node, nodes: config.members, rankWindow: ledger.rankWindow }) }),
   };
   let client: ClientApi;
   let metricsOnly: MetricsServer | null = null;

@@ -27,11 +27,11 @@ export class ProcessCluster {
   }
 
   /** Prepares `n` members in `dir` behind proxies and starts them all; resolves once each serves clients. */
-  static async start(cli: string, dir: string, n: number, readyMs = 30_000): Promise<ProcessCluster> {
+  static async start(cli: string, dir: string, n: number, readyMs = 30_000, options: { founders?: number } = {}): Promise<ProcessCluster> {
     const prepared = await prepareCluster(dir, n);
     const cluster = new ProcessCluster(cli, prepared.nodes);
     try {
-      await cluster.throughProxies();
+      await cluster.throughProxies(options.founders);
       cluster.nodes.forEach((_, i) => cluster.startNode(i));
       await waitUntilReady(cluster.urls, readyMs);
     } catch (error) {
@@ -121,10 +121,12 @@ export class ProcessCluster {
     return [...this.proxies].filter(([pair]) => pair.split('>').includes(id)).map(([, proxy]) => proxy);
   }
 
-  /** Points every member's dials at a proxy of its own in front of the member it dials. */
-  private async throughProxies(): Promise<void> {
+  /** Points every member's dials at a proxy of its own in front of the member it dials (and names the founders, if given). */
+  private async throughProxies(founders?: number): Promise<void> {
     for (const { config: file } of this.nodes) {
       const config = JSON.parse(readFileSync(file, 'utf8')) as NodeFileConfig;
+      // The first `founders` nodes are the members at the log's start; the others join through it.
+      if (founders !== undefined) config.founders = this.nodes.slice(0, founders).map((node) => node.id);
       for (const member of config.members) {
         if (member.id <= config.id) continue;
         const proxy = await TcpProxy.start(member.port);
