@@ -32,6 +32,7 @@ import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageEr
 import { addVerifyCommand } from './verify';
 import { addClusterCommands } from './clusterCommands';
 import { addCoordinationCommands } from './coordinationCommands';
+import { addMemberCommands } from './memberCommands';
 import { benchCluster, CLUSTER_BENCH_DEFAULTS, MAX_CLUSTER_CLIENTS, MAX_CLUSTER_SECONDS } from './benchCluster';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
@@ -422,6 +423,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     exitCode = code;
   });
   addCoordinationCommands(program, io, (code) => {
+    exitCode = code;
+  });
+  addMemberCommands(program, io, (code) => {
     exitCode = code;
   });
   if (argv.length === 0) {

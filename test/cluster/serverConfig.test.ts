@@ -25,6 +25,9 @@ describe("a node process's configuration", () => {
     ['an id not among the members', (c) => (c.id = 'n9'), () => undefined, /n9 is not among the members/],
     ['two members with one id', (c) => ((c.members as Array<{ id: string }>)[1].id = 'n1'), () => undefined, /distinct/],
     ['an unknown field', (c) => (c.extra = 1), () => undefined, /extra|Unrecognized/i],
+    ['a founder not among the members', (c) => (c.founders = ['n1', 'n9']), () => undefined, /founder n9 is not among the members/],
+    ['a founder named twice', (c) => (c.founders = ['n1', 'n1']), () => undefined, /founders must be distinct/],
+    ['no founders at all', (c) => (c.founders = []), () => undefined, /founders/],
     ['a port out of range', (c) => (c.client = { host: '127.0.0.1', port: 70_000 }), () => undefined, /client\.port/],
     ['a key file of another member', () => undefined, (k) => Object.assign(k, generateKeyPair()), /not the one the members list gives n1/],
     ['a private key that is not the public key\'s', () => undefined, (k) => (k.privateKey = generateKeyPair().privateKey), /private key is not the one of its public key/],
@@ -32,6 +35,12 @@ describe("a node process's configuration", () => {
     const { file } = clusterFiles(edit, keyEdit);
     expect(() => loadNodeConfig(file)).toThrow(NodeConfigError);
     expect(() => loadNodeConfig(file)).toThrow(message);
+  });
+
+  it('takes founders among the members, the node itself among them or not', () => {
+    const { file } = clusterFiles((c) => (c.founders = (c.members as Array<{ id: string }>).slice(1).map((m) => m.id)));
+    const { config } = loadNodeConfig(file);
+    expect(config.founders).not.toContain(config.id);
   });
 
   it('refuses a missing file and one that is not JSON', () => {
