@@ -53,8 +53,9 @@ export class LedgerMembers {
     this.everKnown = new Set(founders);
   }
 
+  /** Follows `source` from now on; a fixed membership has nothing to follow, and keeps its founders. */
   bind(source: MembershipSource): void {
-    this.source = source;
+    if (this.changing) this.source = source;
   }
 
   /** The members deciding `height`, in the order every node shares. */
