@@ -73,12 +73,25 @@ export class LedgerMembers {
 
   /** The provers of `height`, highest priority first. */
   schedule(height: number): string[] {
+    if (!this.changing) return this.fixed().schedule(height);
     return leaderSchedule(this.at(height), this.provers(height))(height);
   }
 
   /** Who may propose in `attempt` of `height`: the engine's rotation over that height's members. */
   proposersOf(height: number, attempt: number): string[] {
+    if (!this.changing) return this.fixed().proposersOf(height, attempt);
     return attemptProposers(this.at(height), (h) => this.schedule(h))(height, attempt);
+  }
+
+  private fixedRules: { schedule: (height: number) => string[]; proposersOf: (height: number, attempt: number) => string[] } | null = null;
+
+  /** A fixed membership's rules, made once: they are asked for on every message. */
+  private fixed() {
+    if (this.fixedRules === null) {
+      const schedule = leaderSchedule(this.founders, this.provers(0));
+      this.fixedRules = { schedule, proposersOf: attemptProposers(this.founders, schedule) };
+    }
+    return this.fixedRules;
   }
 
   /**
