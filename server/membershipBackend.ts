@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { memberEntry } from '../examples/ledger/membership';
 import type { Membership } from '../guards/quorum';
 import { ClientRequestError } from '../node/clientHttp';
@@ -19,7 +20,7 @@ const sameMembers = (a: Membership, b: Membership) => a.ids.length === b.ids.len
 
 /**
  * `/v1/members` over a ledger node whose membership changes through its log:
- * a change is an `m:add:<id>:<key>` or `m:remove:<id>` entry, proposed like
+ * a change is an `m:<tag>:add:<id>:<key>` or `m:<tag>:remove:<id>` entry, proposed like
  * any other, and answered once it committed, with the rank it decides from,
  * or refused when the engine ignored it (another change still pending, say).
  */
@@ -44,7 +45,7 @@ export function ledgerMembership({ node, nodes, rankWindow }: LedgerMembershipPa
     const member = latest.ids.includes(id);
     if (op === 'add' && member) throw new ClientRequestError(409, 'already_member', `${id} is a member already`);
     if (op === 'remove' && !member) throw new ClientRequestError(409, 'not_a_member', `${id} is not a member`);
-    const outcome = await node.propose(memberEntry(op, id, known?.publicKey), options);
+    const outcome = await node.propose(memberEntry(op, id, randomBytes(9).toString('base64url'), known?.publicKey), options);
     if (outcome.outcome !== 'committed') return outcome;
     const effectiveFrom = outcome.index + rankWindow + 1;
     // The engine judges a change when it reads it, the same way on every node: one it ignored changed nothing.

@@ -49,7 +49,7 @@ export class ReferenceMembership {
     const entry = frame.entries.find((candidate) => MEMBER_ENTRY.test(candidate));
     const latest = this.epochs[this.epochs.length - 1];
     if (entry === undefined || latest.from > frame.height) return;
-    const [, op, name] = entry.split(':');
+    const [, , op, name] = entry.split(':');
     const from = frame.height + this.rankWindow + 1;
     if (op === 'add' && !latest.members.includes(name)) this.epochs.push({ from, members: [...latest.members, name] });
     if (op === 'remove' && latest.members.includes(name) && latest.members.length > 1) {
@@ -114,7 +114,8 @@ export function driveMemberChanges(changes: readonly MemberChangeSpec[], driver:
       return;
     }
     const proposer = candidates[turn++ % candidates.length];
-    const entry = memberEntry(change.op, change.node, change.op === 'add' ? driver.publicKeyOf(change.node) : undefined);
+    // One tag per change, its retries included: a retry of a change that did commit is then a duplicate.
+    const entry = memberEntry(change.op, change.node, `c${changes.indexOf(change)}`, change.op === 'add' ? driver.publicKeyOf(change.node) : undefined);
     driver.note(`${proposer.name} proposes ${entry}`);
     proposer.propose(entry).then(
       (outcome) => {

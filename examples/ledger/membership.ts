@@ -5,9 +5,14 @@ import { LedgerPeer, type LedgerFrame } from './types';
 
 export { MEMBER_ENTRY };
 
-/** The entry adding `name` (with its public key in a signed cluster) or removing it. */
-export function memberEntry(op: 'add' | 'remove', name: string, publicKey?: string): string {
-  const entry = op === 'add' && publicKey !== undefined ? `m:add:${name}:${publicKey.toLowerCase()}` : `m:${op}:${name}`;
+/**
+ * The entry adding `name` (with its public key in a signed cluster) or
+ * removing it. `tag` names the proposal (1–24 of [A-Za-z0-9_-]): two
+ * proposals of one change are two entries only with two tags, which is what
+ * lets a member removed be added again.
+ */
+export function memberEntry(op: 'add' | 'remove', name: string, tag: string, publicKey?: string): string {
+  const entry = op === 'add' && publicKey !== undefined ? `m:${tag}:add:${name}:${publicKey.toLowerCase()}` : `m:${tag}:${op}:${name}`;
   if (!MEMBER_ENTRY.test(entry)) throw new RangeError(`not a membership change: ${entry}`);
   return entry;
 }
@@ -21,7 +26,7 @@ export function memberEntry(op: 'add' | 'remove', name: string, publicKey?: stri
 export function ledgerMembershipChange(frame: LedgerFrame): MembershipChange<LedgerPeer> | null {
   const entry = frame.entries.find((candidate) => MEMBER_ENTRY.test(candidate));
   if (entry === undefined) return null;
-  const [, op, name, publicKey] = entry.split(':');
+  const [, , op, name, publicKey] = entry.split(':');
   if (op === 'remove') return { op: 'remove', id: name };
   return { op: 'add', id: new LedgerPeer(name), ...(publicKey === undefined ? {} : { publicKey }) };
 }

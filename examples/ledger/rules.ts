@@ -56,11 +56,12 @@ export const MAX_SERVICE_TEXT = 480;
 export const SERVICE_ENTRY = new RegExp(`^[sr]:[A-Za-z0-9_-]{1,32}:[\\x20-\\x7e]{1,${MAX_SERVICE_TEXT}}$`);
 
 /**
- * A membership change, `m:add:<name>:<public key>` (the key as 64 hex
- * characters; without it only in a cluster without keys) or
- * `m:remove:<name>` (see membership.ts).
+ * A membership change, `m:<tag>:add:<name>:<public key>` (the key as 64
+ * hex characters; without it only in a cluster without keys) or
+ * `m:<tag>:remove:<name>`, the tag unique to the proposal so that a member
+ * removed can be added again (see membership.ts).
  */
-export const MEMBER_ENTRY = /^m:(?:add:[A-Za-z0-9_-]{1,32}(?::[0-9a-f]{64})?|remove:[A-Za-z0-9_-]{1,32})$/;
+export const MEMBER_ENTRY = /^m:[A-Za-z0-9_-]{1,24}:(?:add:[A-Za-z0-9_-]{1,32}(?::[0-9a-f]{64})?|remove:[A-Za-z0-9_-]{1,32})$/;
 
 /**
  * A mutation as a collector writes it, `tx:<collector>:<height>:<index>`, or

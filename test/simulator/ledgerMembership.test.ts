@@ -8,14 +8,15 @@ const frame = (height: number, entries: string[]) => LedgerFrame.create(height, 
 
 describe("the ledger's membership entries", () => {
   it('are entries a frame may carry, and read back as the change they name', () => {
-    expect(memberEntry('add', 'n4', KEY.toUpperCase())).toBe(`m:add:n4:${KEY}`);
-    expect(memberEntry('remove', 'n1')).toBe('m:remove:n1');
-    for (const entry of [`m:add:n4:${KEY}`, 'm:add:n4', 'm:remove:n1']) expect(isEntry(entry)).toBe(true);
-    for (const entry of ['m:add:n4:xyz', 'm:promote:n1', 'm:remove:', `m:remove:n1:${KEY}`]) expect(isEntry(entry)).toBe(false);
-    expect(() => memberEntry('add', 'bad name')).toThrow(RangeError);
-    const added = ledgerMembershipChange(frame(1, ['tx:n0:1:0', `m:add:n4:${KEY}`, 'm:remove:n1']));
+    expect(memberEntry('add', 'n4', 't1', KEY.toUpperCase())).toBe(`m:t1:add:n4:${KEY}`);
+    expect(memberEntry('remove', 'n1', 't2')).toBe('m:t2:remove:n1');
+    for (const entry of [`m:t:add:n4:${KEY}`, 'm:t:add:n4', 'm:t:remove:n1']) expect(isEntry(entry)).toBe(true);
+    for (const entry of ['m:t:add:n4:xyz', 'm:t:promote:n1', 'm:t:remove:', `m:t:remove:n1:${KEY}`, 'm:add:n4', 'm::remove:n1']) expect(isEntry(entry)).toBe(false);
+    expect(() => memberEntry('add', 'bad name', 't')).toThrow(RangeError);
+    expect(() => memberEntry('add', 'n4', 'bad tag')).toThrow(RangeError);
+    const added = ledgerMembershipChange(frame(1, ['tx:n0:1:0', `m:a:add:n4:${KEY}`, 'm:b:remove:n1']));
     expect(added).toEqual({ op: 'add', id: new LedgerPeer('n4'), publicKey: KEY });
-    expect(ledgerMembershipChange(frame(1, ['m:remove:n1']))).toEqual({ op: 'remove', id: 'n1' });
+    expect(ledgerMembershipChange(frame(1, ['m:b:remove:n1']))).toEqual({ op: 'remove', id: 'n1' });
     expect(ledgerMembershipChange(frame(1, ['tx:n0:1:0']))).toBeNull();
   });
 });
@@ -43,7 +44,7 @@ describe('ReferenceMembership', () => {
   it('reads the agreed chain: one change at a time, from c + rankWindow + 1, invalid ones ignored', () => {
     const chain = new Map<number, LedgerFrame>();
     const reference = new ReferenceMembership(['n0', 'n1', 'n2', 'n3'], 16, (height) => chain.get(height));
-    const entriesAt: Record<number, string[]> = { 2: ['m:add:n4'], 5: ['m:remove:n0'], 19: ['m:add:n1'], 25: ['m:remove:n0'], 50: ['m:remove:n9'] };
+    const entriesAt: Record<number, string[]> = { 2: ['m:a:add:n4'], 5: ['m:b:remove:n0'], 19: ['m:c:add:n1'], 25: ['m:d:remove:n0'], 50: ['m:e:remove:n9'] };
     for (let height = 1; height <= 60; height += 1) chain.set(height, frame(height, entriesAt[height] ?? ['tx:n0:1:0']));
     expect(reference.history()).toEqual([
       { from: 0, members: ['n0', 'n1', 'n2', 'n3'] },
