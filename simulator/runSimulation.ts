@@ -1,17 +1,13 @@
 import { heldMessageBound } from '../engine/createConsensusEngine';
 import { DEFAULT_ELECTION_TIMING, ElectionTimingSchema, type ElectionMessage } from '../machines/election.schemas';
-import { SimulatedNetwork } from '../providers/simulatedNetwork';
-import type { ElectionStorage } from '../providers/storage';
-import { SimulatedDisk, type SimulatedStorage } from './simulatedDisk';
+import { SimulatedDisk } from './simulatedDisk';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
 import { attemptProposers, defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
 import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH, LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
-import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
-import type { LogEntry } from '../engine/commitLog';
+import type { LedgerFrame } from '../examples/ledger/types';
 import { ByzantineNode } from './byzantine';
 import { describeElectionMessage, describeMessage } from './describe';
 import { EventClock } from './EventClock';
-import type { CoordinationPort } from '../services/port';
 import { EventTrace } from './EventTrace';
 import { scheduleFaults } from './faults';
 import { HonestNode, type HonestNodeWorld } from './HonestNode';
@@ -28,6 +24,15 @@ import { CommitLogRecorder } from './commitLogs';
 import { LedgerMembers } from '../examples/ledger/membership';
 import { driveMemberChanges, ReferenceMembership } from './membershipPlan';
 
+import { createNetworks, isHeartbeat } from './networks';
+import { HeldMessageWatch } from './heldMessages';
+import type { SimulationHooks } from './hooks';
+
+export type { ServicesCluster, SimulationHooks } from './hooks';
+
+/** Events one run may fire before it is declared a livelock (a bound on wall time). */
+export const MAX_EVENTS_PER_RUN = 50_000_000;
+
 // The report's types and assembly live in ./report; re-exported so importers of this module keep working.
 export {
   attemptReport,
@@ -39,51 +44,6 @@ export {
   type SimulationReport,
   type Violation,
 } from './report';
-
-export interface SimulationHooks {
-  /** Called when the slowest live honest node finalizes a new height. */
-  onProgress?: (finalized: number, target: number) => void;
-  /** Receives the trace after the run (e.g. to keep it when `keepTrace`). */
-  onTrace?: (trace: EventTrace) => void;
-  /**
-   * Test-only: a deliberately broken election rule, to show the checker
-   * catches it. `outgoing` rewrites what an honest node sends (the checker
-   * sees the rewritten message: a broken voter); `incoming` rewrites what it
-   * reads (the checker saw the original: a broken counter).
-   */
-  sabotageElection?: {
-    outgoing?: (from: string, to: string, message: ElectionMessage) => ElectionMessage;
-    incoming?: (from: string, to: string, raw: unknown) => unknown;
-    /** Replaces what a node's election persists through (e.g. a disk that forgets the vote). */
-    storage?: (node: string, storage: SimulatedStorage) => ElectionStorage;
-  };
-  /**
-   * Test-only: rewrites an honest node's log entry before log matching (and
-   * `logs`) sees it: a forged certificate or a diverging value, to show the
-   * check catches it and that its violation fails the run.
-   */
-  sabotageLog?: (node: string, entry: LogEntry<LedgerFrame, LedgerPeer>) => LogEntry<LedgerFrame, LedgerPeer>;
-  /**
-   * Clients of the coordination services: given, every honest node hosts
-   * them, this starts once the nodes boot, and the run lasts until it ends
-   * (and the rounds are reached), unless a violation or a stall ends it first.
-   */
-  workload?: (cluster: ServicesCluster) => Promise<void>;
-}
-
-/** What a services workload sees of the run. */
-export interface ServicesCluster {
-  readonly clock: EventClock;
-  /** The honest nodes, which serve clients. */
-  readonly honest: readonly string[];
-  /** A client's connection to honest node `node`, across its crashes. */
-  portOf(node: string): CoordinationPort;
-  /** The frames honest node `node` has finalized, genesis first. */
-  framesOf(node: string): readonly LedgerFrame[];
-}
-
-/** Events one run may fire before it is declared a livelock (a bound on wall time). */
-export const MAX_EVENTS_PER_RUN = 50_000_000;
 
 /**
  * Runs one seeded simulation: n ledger nodes (some Byzantine) over a
@@ -120,41 +80,7 @@ export async function runSimulation(
   const electionTiming = ElectionTimingSchema.parse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
   const electionOnly = options.rounds === 0;
 
-  const network = new SimulatedNetwork<LedgerMessage>({
-    clock,
-    random: streams.network,
-    latency: options.latency,
-    dropRate: options.dropRate,
-    duplicateRate: options.duplicateRate,
-    reorder: options.reorder,
-    partitions: options.partitions,
-    observer: (event) => {
-      if (event.type === 'drop') {
-        trace.record(event.at, 'drop', event.to, () => `${event.from}→${event.to} ${describeMessage(event.message)} (${event.reason})`);
-      } else if (event.type === 'duplicate') {
-        trace.record(event.at, 'duplicate', event.to, () => `${event.from}→${event.to} ${describeMessage(event.message)}`);
-      }
-    },
-  });
-  // The election's messages cross the same links: same clock, partitions,
-  // loss, duplication and latency, and a crashed node is detached from both.
-  // Its own random stream keeps the ledger's draws what they were without it.
-  const electionNetwork = new SimulatedNetwork<unknown>({
-    clock,
-    random: streams.electionNetwork,
-    latency: options.latency,
-    dropRate: options.dropRate,
-    duplicateRate: options.duplicateRate,
-    reorder: options.reorder,
-    partitions: options.partitions,
-    observer: (event) => {
-      // Heartbeats are the election's background noise; votes are what a report needs.
-      if ((event.type === 'drop' || event.type === 'duplicate') && !isHeartbeat(event.message)) {
-        const suffix = event.type === 'drop' ? ` (${event.reason})` : '';
-        trace.record(event.at, event.type, event.to, () => `${event.from}→${event.to} ${describeElectionMessage(event.message)}${suffix}`);
-      }
-    },
-  });
+  const { network, electionNetwork } = createNetworks(options, clock, streams, trace);
 
   // A round trip plus a proof is when a live prover's proposal is due; the
   // margin keeps a slow-but-honest prover from being skipped.
@@ -173,36 +99,7 @@ export async function runSimulation(
     violations.push({ ...finding, seed: options.seed, at: clock.now(), replay, trace: trace.tail() });
   };
 
-  /**
-   * Honest nodes delivered a ledger message in the instant being fired, in
-   * the order they first were. The held-message bound is checked once per
-   * instant per such node, after the instant's deliveries and before any
-   * promise continuation (`EventClock.runInstantsUntil`), not after every
-   * delivery: `getHeldMessageCount` recounts every book of the engine, and
-   * at n = 64 an instant delivers hundreds of messages to each node.
-   *
-   * Nothing is lost where the count only grows: the engine holds a message
-   * synchronously, in the delivery itself, so the count at the end of the
-   * instant is at least the count after each of its deliveries, unless the
-   * engine pruned (a rank left the window, an attempt moved on) later in the
-   * same instant. Only such a peak, above the bound and pruned within the
-   * very instant it was reached, would go unseen; `peakHeldMessages` is
-   * likewise the highest count at the end of an instant. A node that
-   * crashes is counted first, in case it received something at that instant.
-   */
-  const receivedThisInstant = new Set<string>();
-  const checkHeld = (name: string) => {
-    const target = honest.get(name);
-    if (target === undefined || target.down) return;
-    const held = target.node.getHeldMessageCount();
-    target.peakHeldMessages = Math.max(target.peakHeldMessages, held);
-    const finding = checker.heldMessages(name, held, target.head().height + 1);
-    if (finding) report(finding);
-  };
-  const checkHeldMessages = () => {
-    for (const name of receivedThisInstant) checkHeld(name);
-    receivedThisInstant.clear();
-  };
+  const held = new HeldMessageWatch(checker, (name) => honest.get(name), report);
 
   const send = (from: string, to: string, message: LedgerMessage) => {
     // A Byzantine node's garbage may be anything, null included.
@@ -346,7 +243,7 @@ export async function runSimulation(
     onDelivered(node, from, message, outcome) {
       trace.record(clock.now(), 'deliver', node, () => `${from}→${node} ${describeMessage(message)} ${outcome}`);
       // What it holds is counted once the instant's deliveries are in (`checkHeldMessages`).
-      receivedThisInstant.add(node);
+      held.received(node);
     },
     onElectionDelivered(node, from, raw, outcome) {
       if (outcome === 'accepted' && isHeartbeat(raw)) return;
@@ -442,7 +339,7 @@ export async function runSimulation(
       electionChanged = true;
     },
     beforeCrash: (node) => {
-      if (receivedThisInstant.delete(node)) checkHeld(node);
+      held.beforeCrash(node);
     },
     detach: (node) => {
       network.detach(node);
@@ -524,7 +421,7 @@ export async function runSimulation(
   // Every timer due at one instant fires before promise continuations run (one macrotask an instant).
   // A real disk's writes finish before simulated time moves on (see SimulatedDisk).
   const settle = disk === null ? undefined : () => disk.idle();
-  const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, checkHeldMessages, settle);
+  const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, () => held.endOfInstant(), settle);
   if (workload.failure !== null) throw workload.failure;
   const settledLeader = agreedLeader(snapshot(), membersNow().length);
   if (stallReason === null && violations.length === 0 && !(reached() && electionSettled() && workload.done)) {
@@ -579,10 +476,4 @@ export async function runSimulation(
     ...(reference === null ? {} : { membership: { epochs: reference.history(), committed: committedChanges } }),
     ...((options.clients ?? 0) > 0 ? { proposals } : {}),
   };
-}
-
-function isHeartbeat(raw: unknown): boolean {
-  if (typeof raw !== 'object' || raw === null) return false;
-  const type = (raw as { type?: unknown }).type;
-  return type === 'heartbeat' || type === 'heartbeat_response';
 }

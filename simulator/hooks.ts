@@ -1,0 +1,51 @@
+import type { ElectionMessage } from '../machines/election.schemas';
+import type { LogEntry } from '../engine/commitLog';
+import type { ElectionStorage } from '../providers/storage';
+import type { CoordinationPort } from '../services/port';
+import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
+import type { EventClock } from './EventClock';
+import type { EventTrace } from './EventTrace';
+import type { SimulatedStorage } from './simulatedDisk';
+
+/** What a caller of `runSimulation` may watch or break on purpose. */
+export interface SimulationHooks {
+  /** Called when the slowest live honest node finalizes a new height. */
+  onProgress?: (finalized: number, target: number) => void;
+  /** Receives the trace after the run (e.g. to keep it when `keepTrace`). */
+  onTrace?: (trace: EventTrace) => void;
+  /**
+   * Test-only: a deliberately broken election rule, to show the checker
+   * catches it. `outgoing` rewrites what an honest node sends (the checker
+   * sees the rewritten message: a broken voter); `incoming` rewrites what it
+   * reads (the checker saw the original: a broken counter).
+   */
+  sabotageElection?: {
+    outgoing?: (from: string, to: string, message: ElectionMessage) => ElectionMessage;
+    incoming?: (from: string, to: string, raw: unknown) => unknown;
+    /** Replaces what a node's election persists through (e.g. a disk that forgets the vote). */
+    storage?: (node: string, storage: SimulatedStorage) => ElectionStorage;
+  };
+  /**
+   * Test-only: rewrites an honest node's log entry before log matching (and
+   * `logs`) sees it: a forged certificate or a diverging value, to show the
+   * check catches it and that its violation fails the run.
+   */
+  sabotageLog?: (node: string, entry: LogEntry<LedgerFrame, LedgerPeer>) => LogEntry<LedgerFrame, LedgerPeer>;
+  /**
+   * Clients of the coordination services: given, every honest node hosts
+   * them, this starts once the nodes boot, and the run lasts until it ends
+   * (and the rounds are reached), unless a violation or a stall ends it first.
+   */
+  workload?: (cluster: ServicesCluster) => Promise<void>;
+}
+
+/** What a services workload sees of the run. */
+export interface ServicesCluster {
+  readonly clock: EventClock;
+  /** The honest nodes, which serve clients. */
+  readonly honest: readonly string[];
+  /** A client's connection to honest node `node`, across its crashes. */
+  portOf(node: string): CoordinationPort;
+  /** The frames honest node `node` has finalized, genesis first. */
+  framesOf(node: string): readonly LedgerFrame[];
+}
