@@ -1,7 +1,8 @@
-import { commands, queries, type VectorClock } from '../../../services';
+import { commands, queries, type ConflictStrategy, type VectorClock } from '../../../services';
 import type { CoordinationPort } from '../../../services/port';
 import type { ConsensusClock } from '../../../providers/clock';
 import { createSeededRandom, type RandomSource } from '../../../providers/random';
+import { BarrierActor, WORKLOAD_BARRIERS, type BarrierSpec } from './barrierWorkload';
 import type { ServiceRecorder } from './recorder';
 
 /**
@@ -14,6 +15,10 @@ import type { ServiceRecorder } from './recorder';
  *
  * A holder may stall before a fenced write for longer than its lease, as a
  * paused process does: the fence must then refuse its late write.
+ *
+ * Optionally, clients also use barriers between their other operations, and
+ * one key lives in a key space whose conflict strategy is set, through the
+ * log, before anyone writes.
  */
 
 export interface WorkloadTime {
@@ -61,6 +66,34 @@ export interface WorkloadOptions {
   /** A queued owner polls the lock this often, at most `maxPolls` times, then cancels; default 50 ms, 20. */
   readonly pollMs?: number;
   readonly maxPolls?: number;
+  /** Barrier requests per client, spread over its other operations; default none. */
+  readonly barrierOps?: number;
+  /** The barriers those requests go to; default `WORKLOAD_BARRIERS`. */
+  readonly barriers?: readonly BarrierSpec[];
+  /** A key space set up before the clients start; its one key, `<prefix>k`, joins the keys written and read. */
+  readonly keySpace?: { readonly prefix: string; readonly strategy: ConflictStrategy };
+}
+
+/**
+ * Whether a strategy leaves reads the register model can follow: under
+ * reject an accepted write has seen every version and replaced them. Keys of
+ * the others (siblings, merges) are checked against the log's replay.
+ */
+export function registerLike(strategy: ConflictStrategy): boolean {
+  return strategy === 'last-writer-wins' || strategy === 'reject';
+}
+
+/** Tries a few times: an expired attempt may still commit, and setting the same strategy twice changes nothing. */
+async function setUpKeySpace(options: WorkloadOptions): Promise<void> {
+  const space = options.keySpace;
+  if (space === undefined) return;
+  const port = options.portFor(0);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const deadline = options.time.now() + (options.deadlineMs ?? 1_000);
+    const outcome = await port.submit(commands.setKeySpace(space.prefix, space.strategy), { deadline });
+    if (outcome.outcome === 'committed') return;
+    await options.time.sleep(200);
+  }
 }
 
 /** Runs every client to the end of its operations; resolves when all are done. */
@@ -68,6 +101,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<void> {
   const random = createSeededRandom(options.seed);
   // A stream per client, so that one client's choices do not shift when another's answers change.
   const clients = Array.from({ length: options.clients }, (_, client) => new Client(options, client, random.fork()));
+  await setUpKeySpace(options);
   await Promise.all(clients.map((client) => client.run()));
 }
 
@@ -84,6 +118,9 @@ class Client {
   private readonly contexts = new Map<string, VectorClock>();
   private written = 0;
   private cycles = 0;
+  private readonly barrierActor: BarrierActor | null = null;
+  /** Its own stream, so that runs without barriers choose as they did before barriers existed. */
+  private readonly barrierRandom: RandomSource | null = null;
 
   constructor(
     private readonly options: WorkloadOptions,
@@ -92,10 +129,23 @@ class Client {
   ) {
     this.name = `c${client}`;
     this.port = options.portFor(client);
-    this.keys = options.keys ?? ['k0', 'k1', 'k2'];
+    const keys = options.keys ?? ['k0', 'k1', 'k2'];
+    this.keys = options.keySpace === undefined ? keys : [...keys, `${options.keySpace.prefix}k`];
     this.locks = options.locks ?? ['L0'];
     this.leaseMs = options.leaseMs ?? 400;
     this.stallMs = options.stallMs ?? Math.round(this.leaseMs * 1.5);
+    if ((options.barrierOps ?? 0) > 0) {
+      this.barrierRandom = random.fork();
+      this.barrierActor = new BarrierActor({
+        name: this.name,
+        port: this.port,
+        recorder: options.recorder,
+        random: this.barrierRandom,
+        barriers: options.barriers ?? WORKLOAD_BARRIERS,
+        deadline: () => this.deadline(),
+        sleep: (ms) => options.time.sleep(ms),
+      });
+    }
   }
 
   async run(): Promise<void> {
@@ -106,7 +156,31 @@ class Client {
       else if (draw <= mix.put + mix.get) await this.get(this.pick(this.keys));
       else await this.lockCycle(this.pick(this.locks));
       await this.think();
+      await this.maybeBarrier();
     }
+  }
+
+  /** About `barrierOps` in all: after each operation with the chance that spreads them evenly. */
+  private async maybeBarrier(): Promise<void> {
+    if (this.barrierActor === null || this.barrierRandom === null) return;
+    if (this.barrierRandom.fraction() >= (this.options.barrierOps ?? 0) / this.options.opsPerClient) return;
+    await this.barrierActor.step();
+    await this.think();
+  }
+
+  /** Keys of the set-up key space whose strategy the register model cannot follow. */
+  private replayed(key: string): boolean {
+    const space = this.options.keySpace;
+    return space !== undefined && key.startsWith(space.prefix) && !registerLike(space.strategy);
+  }
+
+  /** A value the key's strategy takes (a merge of numbers or arrays refuses anything else), unique across the run as `unique` is. */
+  private valueFor(key: string, unique: string): unknown {
+    const space = this.options.keySpace;
+    if (space === undefined || !key.startsWith(space.prefix)) return unique;
+    if (space.strategy === 'merge:max' || space.strategy === 'merge:min') return 100 * this.written + Number(this.name.slice(1));
+    if (space.strategy === 'merge:union') return [unique];
+    return unique;
   }
 
   private get recorder(): ServiceRecorder {
@@ -139,12 +213,13 @@ class Client {
   private async put(key: string): Promise<void> {
     const value = this.nextValue();
     const context = this.random.fraction() < (this.options.contextChance ?? 0.5) ? this.contexts.get(key) : undefined;
-    const done = this.recorder.put(this.name, key, value);
-    done(await this.port.submit(commands.put(key, value, { writer: this.name, context }), this.deadline()));
+    const written = this.valueFor(key, value);
+    const done = this.replayed(key) ? this.recorder.replayedPut(this.name, key, written) : this.recorder.put(this.name, key, value);
+    done(await this.port.submit(commands.put(key, written, { writer: this.name, context }), this.deadline()));
   }
 
   private async get(key: string): Promise<void> {
-    const done = this.recorder.get(this.name, key);
+    const done = this.replayed(key) ? this.recorder.replayedGet(this.name, key) : this.recorder.get(this.name, key);
     const seen = done(await this.port.query(queries.get(key), { consistency: 'linearizable', ...this.deadline() }));
     if (seen.kind === 'value' && seen.clock !== undefined) this.contexts.set(key, seen.clock);
   }
