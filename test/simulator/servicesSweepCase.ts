@@ -23,11 +23,11 @@ export function servicesSweepSeeds(file: number): number[] {
 
 /**
  * The clients' shape in a sweep run: four clients over the honest nodes,
- * ten operations each and about three barrier requests between them; leases
+ * ten operations each and, beside them, two barrier steps; leases
  * long enough that most holds outlast a few commits under slow disks and
  * loss, with stalls that outlast them.
  */
-export const SWEEP_WORKLOAD = { clients: 4, opsPerClient: 10, barrierOps: 3, leaseMs: 2_000, stallMs: 3_000, deadlineMs: 3_000 } as const;
+export const SWEEP_WORKLOAD = { clients: 4, opsPerClient: 10, barrierOps: 2, leaseMs: 2_000, stallMs: 3_000, deadlineMs: 3_000 } as const;
 
 /** Conflict strategies a seed sets on its key space, by seed modulo five: every file meets each twice. */
 const SWEEP_STRATEGIES: readonly (ConflictStrategy | null)[] = [null, 'reject', 'siblings', 'merge:max', 'merge:union'];

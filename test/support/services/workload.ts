@@ -16,7 +16,7 @@ import type { ServiceRecorder } from './recorder';
  * A holder may stall before a fenced write for longer than its lease, as a
  * paused process does: the fence must then refuse its late write.
  *
- * Optionally, clients also use barriers between their other operations, and
+ * Optionally, clients also use barriers beside their other operations, and
  * one key lives in a key space whose conflict strategy is set, through the
  * log, before anyone writes.
  */
@@ -66,9 +66,9 @@ export interface WorkloadOptions {
   /** A queued owner polls the lock this often, at most `maxPolls` times, then cancels; default 50 ms, 20. */
   readonly pollMs?: number;
   readonly maxPolls?: number;
-  /** Barrier requests per client, spread over its other operations; default none. */
+  /** Barrier steps per client, run beside its other operations; default none. */
   readonly barrierOps?: number;
-  /** The barriers those requests go to; default `WORKLOAD_BARRIERS`. */
+  /** The barriers those steps go to; default `WORKLOAD_BARRIERS`. */
   readonly barriers?: readonly BarrierSpec[];
   /** A key space set up before the clients start; its one key, `<prefix>k`, joins the keys written and read. */
   readonly keySpace?: { readonly prefix: string; readonly strategy: ConflictStrategy };
@@ -100,7 +100,10 @@ async function setUpKeySpace(options: WorkloadOptions): Promise<void> {
 export async function runWorkload(options: WorkloadOptions): Promise<void> {
   const random = createSeededRandom(options.seed);
   // A stream per client, so that one client's choices do not shift when another's answers change.
-  const clients = Array.from({ length: options.clients }, (_, client) => new Client(options, client, random.fork()));
+  const streams = Array.from({ length: options.clients }, () => random.fork());
+  // Forked after the clients' own streams, so that adding barriers leaves every other choice as it was.
+  const barrierStreams = (options.barrierOps ?? 0) > 0 ? streams.map(() => random.fork()) : [];
+  const clients = streams.map((stream, client) => new Client(options, client, stream, barrierStreams[client] ?? null));
   await setUpKeySpace(options);
   await Promise.all(clients.map((client) => client.run()));
 }
@@ -119,13 +122,12 @@ class Client {
   private written = 0;
   private cycles = 0;
   private readonly barrierActor: BarrierActor | null = null;
-  /** Its own stream, so that runs without barriers choose as they did before barriers existed. */
-  private readonly barrierRandom: RandomSource | null = null;
 
   constructor(
     private readonly options: WorkloadOptions,
     client: number,
     private readonly random: RandomSource,
+    private readonly barrierRandom: RandomSource | null,
   ) {
     this.name = `c${client}`;
     this.port = options.portFor(client);
@@ -134,13 +136,12 @@ class Client {
     this.locks = options.locks ?? ['L0'];
     this.leaseMs = options.leaseMs ?? 400;
     this.stallMs = options.stallMs ?? Math.round(this.leaseMs * 1.5);
-    if ((options.barrierOps ?? 0) > 0) {
-      this.barrierRandom = random.fork();
+    if (barrierRandom !== null) {
       this.barrierActor = new BarrierActor({
         name: this.name,
         port: this.port,
         recorder: options.recorder,
-        random: this.barrierRandom,
+        random: barrierRandom,
         barriers: options.barriers ?? WORKLOAD_BARRIERS,
         deadline: () => this.deadline(),
         sleep: (ms) => options.time.sleep(ms),
@@ -148,7 +149,12 @@ class Client {
     }
   }
 
+  /** The barrier requests run beside the other operations, as a second thread of the same process would. */
   async run(): Promise<void> {
+    await Promise.all([this.operations(), this.barrierSteps()]);
+  }
+
+  private async operations(): Promise<void> {
     const mix = this.options.mix ?? { put: 4, get: 4, lock: 2 };
     for (let op = 0; op < this.options.opsPerClient; op += 1) {
       const draw = this.random.integer(1, mix.put + mix.get + mix.lock);
@@ -156,16 +162,16 @@ class Client {
       else if (draw <= mix.put + mix.get) await this.get(this.pick(this.keys));
       else await this.lockCycle(this.pick(this.locks));
       await this.think();
-      await this.maybeBarrier();
     }
   }
 
-  /** About `barrierOps` in all: after each operation with the chance that spreads them evenly. */
-  private async maybeBarrier(): Promise<void> {
+  private async barrierSteps(): Promise<void> {
     if (this.barrierActor === null || this.barrierRandom === null) return;
-    if (this.barrierRandom.fraction() >= (this.options.barrierOps ?? 0) / this.options.opsPerClient) return;
-    await this.barrierActor.step();
-    await this.think();
+    for (let step = 0; step < (this.options.barrierOps ?? 0); step += 1) {
+      await this.barrierActor.step();
+      const [min, max] = this.options.thinkMs ?? [0, 40];
+      await this.options.time.sleep(this.barrierRandom.integer(min, max));
+    }
   }
 
   /** Keys of the set-up key space whose strategy the register model cannot follow. */
