@@ -44,8 +44,8 @@ describe('the services checkers catch a broken rule', () => {
     expect(broken.verdict.kv.ok).toBe(true);
   }, CONTROL_TIMEOUT_MS);
 
-  // Seeds where some arrival is one short of its barrier's threshold (8 of sweep seeds 1–10 have one).
-  it.each([1, 4, 5])('barriers that release a generation one arrival early are caught against the log (sweep seed %i)', async (seed) => {
+  // Seeds where some arrival is one short of its barrier's threshold (1, 3, 4 and 6 of sweep seeds 1–8).
+  it.each([1, 3, 4])('barriers that release a generation one arrival early are caught against the log (sweep seed %i)', async (seed) => {
     const sound = await servicesRun(seed);
     expect(sound.verdict.ok).toBe(true);
     expect(sound.verdict.barriers?.ok).toBe(true);
