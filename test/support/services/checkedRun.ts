@@ -1,7 +1,9 @@
 import type { EventClock } from '../../../simulator/EventClock';
 import { checkLinearizable, type CheckOptions, type CheckResult } from '../linearizability/check';
 import { kvModel, type KvInput, type KvOutput } from '../linearizability/models';
+import { checkBarriers, type BarrierReport } from './barrierChecker';
 import type { CommittedEntry } from './committedLog';
+import { checkReplayedKv, type KvReplayReport } from './kvReplayChecker';
 import { checkLocks, type LockReport } from './lockChecker';
 import { ServiceRecorder } from './recorder';
 import { clockTime, runWorkload, type WorkloadOptions } from './workload';
@@ -9,13 +11,18 @@ import { clockTime, runWorkload, type WorkloadOptions } from './workload';
 /**
  * A workload run on a discrete-event clock and its verdict: what any cluster
  * that serves `CoordinationPort`s (the fake one here, the simulator's) needs
- * to be checked with the KV model and the lock checker.
+ * to be checked with the KV model and the lock checker, and, given the
+ * commit log, with the barrier checker and the replay of keys whose strategy
+ * the KV model cannot follow.
  */
 
 export interface ServicesVerdict {
   readonly kv: CheckResult<KvInput, KvOutput>;
   readonly locks: LockReport;
-  /** Both checkers passed; `unknown` from the linearizability search is not a pass. */
+  /** Without a commit log, null: barriers and replayed keys are checked against it. */
+  readonly barriers: BarrierReport | null;
+  readonly replayedKv: KvReplayReport | null;
+  /** Every checker passed; `unknown` from the linearizability search is not a pass. */
   readonly ok: boolean;
   /** What to print when `ok` is false. */
   readonly summary: string;
@@ -25,9 +32,13 @@ export interface ServicesVerdict {
 export function checkServices(recorder: ServiceRecorder, committed?: readonly CommittedEntry[], options: CheckOptions = {}): ServicesVerdict {
   const kv = checkLinearizable(recorder.kvHistory(), kvModel(), options);
   const locks = checkLocks({ log: recorder.lockLog(), committed });
+  const barriers = committed === undefined ? null : checkBarriers({ log: recorder.barrierLog(), committed });
+  const replayedKv = committed === undefined ? null : checkReplayedKv(recorder.replayedKvLog(), committed);
   const where = kv.ok !== true && kv.partition !== undefined ? ` (partition ${kv.partition})` : '';
   const kvText = kv.ok === true ? 'KV linearizable' : kv.ok === false ? kv.witness.summary : `KV check ${kv.reason}${where}`;
-  return { kv, locks, ok: kv.ok === true && locks.ok, summary: `${kvText}\n${locks.summary}` };
+  const ok = kv.ok === true && locks.ok && (barriers?.ok ?? true) && (replayedKv?.ok ?? true);
+  const summary = [kvText, locks.summary, ...(barriers === null ? [] : [barriers.summary]), ...(replayedKv === null ? [] : [replayedKv.summary])].join('\n');
+  return { kv, locks, barriers, replayedKv, ok, summary };
 }
 
 /**

@@ -51,6 +51,57 @@ export interface LockLogEntry {
   readonly return?: number;
 }
 
+export type BarrierStep = 'create' | 'join' | 'leave' | 'arrive' | 'read';
+
+/** One barrier request of one client, as it ended. */
+export interface BarrierLogEntry {
+  readonly client: string;
+  readonly step: BarrierStep;
+  readonly barrier: string;
+  /** `join`, `leave`, `arrive`: the participant named. */
+  readonly participant?: string;
+  readonly outcome: LockStepOutcome;
+  /** With `ok` on a join, leave or arrive: waiting | released, for `generation`; on a create, open | closed. */
+  readonly status?: string;
+  readonly generation?: number;
+  /** With `ok` on a read: the barrier as the answer showed it. */
+  readonly view?: { readonly generation: number; readonly open: boolean; readonly last: BarrierSeenEnding | null };
+  readonly code?: string;
+  readonly index?: number;
+  readonly call: number;
+  readonly return?: number;
+}
+
+export interface BarrierSeenEnding {
+  readonly generation: number;
+  readonly outcome: string;
+  readonly reason: string;
+}
+
+/** What a client learns from a barrier request: its generation's status, or the barrier's view. */
+export type BarrierSeen =
+  | { readonly kind: 'ok'; readonly status: string; readonly generation: number }
+  | { readonly kind: 'view'; readonly generation: number; readonly open: boolean; readonly last: BarrierSeenEnding | null }
+  | { readonly kind: 'refused'; readonly code: string }
+  | { readonly kind: 'unknown' };
+
+/**
+ * A request on a key whose strategy may keep or combine versions, which the
+ * register model cannot follow: checked against the log's replay instead.
+ */
+export interface ReplayedKvEntry {
+  readonly client: string;
+  readonly op: 'put' | 'get';
+  readonly key: string;
+  /** `put`: the value written. */
+  readonly value?: unknown;
+  readonly outcome: LockStepOutcome;
+  /** `get`: the values answered, in the order the store keeps them. */
+  readonly values?: readonly unknown[];
+  readonly code?: string;
+  readonly index?: number;
+}
+
 /** What a client learns from a write: whether it took effect, and the clock to write on from. */
 export type WriteSeen =
   | { readonly kind: 'accepted'; readonly clock?: VectorClock }
@@ -106,6 +157,8 @@ type KvOperation = Operation<KvInput, KvOutput>;
 export class ServiceRecorder {
   private readonly kv: HistoryRecorder<KvInput, KvOutput>;
   private readonly locks: LockLogEntry[] = [];
+  private readonly barriers: BarrierLogEntry[] = [];
+  private readonly replayedKv: ReplayedKvEntry[] = [];
 
   constructor(private readonly now: () => number) {
     this.kv = new HistoryRecorder<KvInput, KvOutput>(now);
@@ -183,6 +236,89 @@ export class ServiceRecorder {
     return this.lockCommand({ client, owner, lock, step: 'cancel', call: this.now() });
   }
 
+  /** A put left to the replay comparison; answers as `put` does. */
+  replayedPut(client: string, key: string, value: unknown): (outcome: SubmitOutcome) => WriteSeen {
+    return (outcome) => {
+      const seen = readWrite(outcome);
+      const index = outcome.outcome === 'committed' ? outcome.index : undefined;
+      const code = seen.kind === 'refused' ? seen.code : undefined;
+      this.replayedKv.push(dropUndefined({ client, op: 'put', key, value, outcome: stepOutcome(outcome), code, index }));
+      return seen;
+    };
+  }
+
+  /** A linearizable get left to the replay comparison; its value is not read here, only its clock, for a later context. */
+  replayedGet(client: string, key: string): (outcome: QueryOutcome) => ReadSeen {
+    return (outcome) => {
+      const entry = outcome.outcome === 'answered' ? valueOf(outcome.answer) : undefined;
+      const index = outcome.outcome === 'answered' ? outcome.index : undefined;
+      const values = Array.isArray(entry?.values) ? (entry.values as unknown[]) : undefined;
+      const code = outcome.outcome === 'answered' && isRefusal(outcome.answer) ? outcome.answer.error.code : undefined;
+      this.replayedKv.push(dropUndefined({ client, op: 'get', key, outcome: stepOutcome(outcome, code), values, code, index }));
+      return entry === undefined ? { kind: 'unknown' } : { kind: 'value', value: null, clock: entry.clock as VectorClock | undefined };
+    };
+  }
+
+  /** A barrier command: create, join, leave or arrive. */
+  barrierCommand(client: string, step: Exclude<BarrierStep, 'read'>, barrier: string, participant?: string): (outcome: SubmitOutcome) => BarrierSeen {
+    const call = this.now();
+    return (outcome) => {
+      const base = { client, step, barrier, participant, call };
+      if (outcome.outcome !== 'committed') {
+        this.barriers.push(dropUndefined(unanswered(base, outcome, this.now())));
+        return { kind: 'unknown' };
+      }
+      const answered = { ...base, index: outcome.index, return: this.now() };
+      if (isRefusal(outcome.result)) {
+        const code = outcome.result.error.code;
+        this.barriers.push(dropUndefined({ ...answered, outcome: 'refused', code }));
+        return { kind: 'refused', code };
+      }
+      const value = valueOf(outcome.result) ?? {};
+      const generation = typeof value.generation === 'number' ? value.generation : -1;
+      const status = step === 'create' ? (value.open === true ? 'open' : 'closed') : String(value.status);
+      this.barriers.push(dropUndefined({ ...answered, outcome: 'ok', status, generation }));
+      return { kind: 'ok', status, generation };
+    };
+  }
+
+  /** A read of a barrier, to learn how the generation arrived for ended. */
+  barrierRead(client: string, barrier: string): (outcome: QueryOutcome) => BarrierSeen {
+    const call = this.now();
+    return (outcome) => {
+      const base = { client, step: 'read' as const, barrier, call };
+      if (outcome.outcome !== 'answered') {
+        this.barriers.push(dropUndefined(unanswered(base, outcome, this.now())));
+        return { kind: 'unknown' };
+      }
+      const answered = { ...base, index: outcome.index, return: this.now() };
+      if (isRefusal(outcome.answer)) {
+        const code = outcome.answer.error.code;
+        this.barriers.push(dropUndefined({ ...answered, outcome: 'refused', code }));
+        return { kind: 'refused', code };
+      }
+      const value = valueOf(outcome.answer) ?? {};
+      const last = value.last as BarrierSeenEnding | null | undefined;
+      const view = {
+        generation: Number(value.generation),
+        open: value.open === true,
+        last: last == null ? null : { generation: last.generation, outcome: last.outcome, reason: last.reason },
+      };
+      this.barriers.push(dropUndefined({ ...answered, outcome: 'ok', view }));
+      return { kind: 'view', ...view };
+    };
+  }
+
+  /** Barrier requests in the order they returned (or gave up). */
+  barrierLog(): readonly BarrierLogEntry[] {
+    return this.barriers;
+  }
+
+  /** Requests on keys checked by replay, in the order they returned. */
+  replayedKvLog(): readonly ReplayedKvEntry[] {
+    return this.replayedKv;
+  }
+
   /** The KV operations so far, in call order; those still open are indeterminate. */
   kvHistory(): KvOperation[] {
     return this.kv.history();
@@ -225,7 +361,18 @@ export class ServiceRecorder {
   }
 }
 
-function unanswered(base: Omit<LockLogEntry, 'outcome'>, outcome: Unanswered, now: number): LockLogEntry {
+function dropUndefined<T extends object>(entry: T): T {
+  return Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)) as T;
+}
+
+function stepOutcome(outcome: SubmitOutcome | QueryOutcome, refusedCode?: string): LockStepOutcome {
+  if (outcome.outcome === 'aborted') return 'aborted';
+  if (outcome.outcome === 'expired') return 'expired';
+  if (refusedCode !== undefined) return 'refused';
+  return outcome.outcome === 'committed' && isRefusal(outcome.result) ? 'refused' : 'ok';
+}
+
+function unanswered<B extends object>(base: B, outcome: Unanswered, now: number): B & { outcome: 'aborted' | 'expired'; code?: string; return?: number } {
   // An expired request's client never hears back: it has no return time, as in the KV history.
   return outcome.outcome === 'aborted' ? { ...base, outcome: 'aborted', code: outcome.reason, return: now } : { ...base, outcome: 'expired' };
 }

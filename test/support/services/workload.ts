@@ -1,7 +1,8 @@
-import { commands, queries, type VectorClock } from '../../../services';
+import { commands, queries, type ConflictStrategy, type VectorClock } from '../../../services';
 import type { CoordinationPort } from '../../../services/port';
 import type { ConsensusClock } from '../../../providers/clock';
 import { createSeededRandom, type RandomSource } from '../../../providers/random';
+import { BarrierActor, WORKLOAD_BARRIERS, type BarrierSpec } from './barrierWorkload';
 import type { ServiceRecorder } from './recorder';
 
 /**
@@ -14,6 +15,10 @@ import type { ServiceRecorder } from './recorder';
  *
  * A holder may stall before a fenced write for longer than its lease, as a
  * paused process does: the fence must then refuse its late write.
+ *
+ * Optionally, clients also use barriers beside their other operations, and
+ * one key lives in a key space whose conflict strategy is set, through the
+ * log, before anyone writes.
  */
 
 export interface WorkloadTime {
@@ -61,13 +66,45 @@ export interface WorkloadOptions {
   /** A queued owner polls the lock this often, at most `maxPolls` times, then cancels; default 50 ms, 20. */
   readonly pollMs?: number;
   readonly maxPolls?: number;
+  /** Barrier steps per client, run beside its other operations; default none. */
+  readonly barrierOps?: number;
+  /** The barriers those steps go to; default `WORKLOAD_BARRIERS`. */
+  readonly barriers?: readonly BarrierSpec[];
+  /** A key space set up before the clients start; its one key, `<prefix>k`, joins the keys written and read. */
+  readonly keySpace?: { readonly prefix: string; readonly strategy: ConflictStrategy };
+}
+
+/**
+ * Whether a strategy leaves reads the register model can follow: under
+ * reject an accepted write has seen every version and replaced them. Keys of
+ * the others (siblings, merges) are checked against the log's replay.
+ */
+export function registerLike(strategy: ConflictStrategy): boolean {
+  return strategy === 'last-writer-wins' || strategy === 'reject';
+}
+
+/** Tries a few times: an expired attempt may still commit, and setting the same strategy twice changes nothing. */
+async function setUpKeySpace(options: WorkloadOptions): Promise<void> {
+  const space = options.keySpace;
+  if (space === undefined) return;
+  const port = options.portFor(0);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const deadline = options.time.now() + (options.deadlineMs ?? 1_000);
+    const outcome = await port.submit(commands.setKeySpace(space.prefix, space.strategy), { deadline });
+    if (outcome.outcome === 'committed') return;
+    await options.time.sleep(200);
+  }
 }
 
 /** Runs every client to the end of its operations; resolves when all are done. */
 export async function runWorkload(options: WorkloadOptions): Promise<void> {
   const random = createSeededRandom(options.seed);
   // A stream per client, so that one client's choices do not shift when another's answers change.
-  const clients = Array.from({ length: options.clients }, (_, client) => new Client(options, client, random.fork()));
+  const streams = Array.from({ length: options.clients }, () => random.fork());
+  // Forked after the clients' own streams, so that adding barriers leaves every other choice as it was.
+  const barrierStreams = (options.barrierOps ?? 0) > 0 ? streams.map(() => random.fork()) : [];
+  const clients = streams.map((stream, client) => new Client(options, client, stream, barrierStreams[client] ?? null));
+  await setUpKeySpace(options);
   await Promise.all(clients.map((client) => client.run()));
 }
 
@@ -84,21 +121,40 @@ class Client {
   private readonly contexts = new Map<string, VectorClock>();
   private written = 0;
   private cycles = 0;
+  private readonly barrierActor: BarrierActor | null = null;
 
   constructor(
     private readonly options: WorkloadOptions,
     client: number,
     private readonly random: RandomSource,
+    private readonly barrierRandom: RandomSource | null,
   ) {
     this.name = `c${client}`;
     this.port = options.portFor(client);
-    this.keys = options.keys ?? ['k0', 'k1', 'k2'];
+    const keys = options.keys ?? ['k0', 'k1', 'k2'];
+    this.keys = options.keySpace === undefined ? keys : [...keys, `${options.keySpace.prefix}k`];
     this.locks = options.locks ?? ['L0'];
     this.leaseMs = options.leaseMs ?? 400;
     this.stallMs = options.stallMs ?? Math.round(this.leaseMs * 1.5);
+    if (barrierRandom !== null) {
+      this.barrierActor = new BarrierActor({
+        name: this.name,
+        port: this.port,
+        recorder: options.recorder,
+        random: barrierRandom,
+        barriers: options.barriers ?? WORKLOAD_BARRIERS,
+        deadline: () => this.deadline(),
+        sleep: (ms) => options.time.sleep(ms),
+      });
+    }
   }
 
+  /** The barrier requests run beside the other operations, as a second thread of the same process would. */
   async run(): Promise<void> {
+    await Promise.all([this.operations(), this.barrierSteps()]);
+  }
+
+  private async operations(): Promise<void> {
     const mix = this.options.mix ?? { put: 4, get: 4, lock: 2 };
     for (let op = 0; op < this.options.opsPerClient; op += 1) {
       const draw = this.random.integer(1, mix.put + mix.get + mix.lock);
@@ -107,6 +163,30 @@ class Client {
       else await this.lockCycle(this.pick(this.locks));
       await this.think();
     }
+  }
+
+  private async barrierSteps(): Promise<void> {
+    if (this.barrierActor === null || this.barrierRandom === null) return;
+    for (let step = 0; step < (this.options.barrierOps ?? 0); step += 1) {
+      await this.barrierActor.step();
+      const [min, max] = this.options.thinkMs ?? [0, 40];
+      await this.options.time.sleep(this.barrierRandom.integer(min, max));
+    }
+  }
+
+  /** Keys of the set-up key space whose strategy the register model cannot follow. */
+  private replayed(key: string): boolean {
+    const space = this.options.keySpace;
+    return space !== undefined && key.startsWith(space.prefix) && !registerLike(space.strategy);
+  }
+
+  /** A value the key's strategy takes (a merge of numbers or arrays refuses anything else), unique across the run as `unique` is. */
+  private valueFor(key: string, unique: string): unknown {
+    const space = this.options.keySpace;
+    if (space === undefined || !key.startsWith(space.prefix)) return unique;
+    if (space.strategy === 'merge:max' || space.strategy === 'merge:min') return 100 * this.written + Number(this.name.slice(1));
+    if (space.strategy === 'merge:union') return [unique];
+    return unique;
   }
 
   private get recorder(): ServiceRecorder {
@@ -139,12 +219,13 @@ class Client {
   private async put(key: string): Promise<void> {
     const value = this.nextValue();
     const context = this.random.fraction() < (this.options.contextChance ?? 0.5) ? this.contexts.get(key) : undefined;
-    const done = this.recorder.put(this.name, key, value);
-    done(await this.port.submit(commands.put(key, value, { writer: this.name, context }), this.deadline()));
+    const written = this.valueFor(key, value);
+    const done = this.replayed(key) ? this.recorder.replayedPut(this.name, key, written) : this.recorder.put(this.name, key, value);
+    done(await this.port.submit(commands.put(key, written, { writer: this.name, context }), this.deadline()));
   }
 
   private async get(key: string): Promise<void> {
-    const done = this.recorder.get(this.name, key);
+    const done = this.replayed(key) ? this.recorder.replayedGet(this.name, key) : this.recorder.get(this.name, key);
     const seen = done(await this.port.query(queries.get(key), { consistency: 'linearizable', ...this.deadline() }));
     if (seen.kind === 'value' && seen.clock !== undefined) this.contexts.set(key, seen.clock);
   }
