@@ -89,6 +89,8 @@ export interface MemberChangeDriver {
   publicKeyOf(node: string): string | undefined;
   /** The highest height an honest node finalized. */
   frontier(): number;
+  /** The height of the agreed chain that carries `entry`, if one does. */
+  committedAt(entry: string): number | null;
   rankWindow: number;
   /** A change committed at log index `index`. */
   onCommitted(change: MemberChangeSpec, index: number): void;
@@ -103,31 +105,54 @@ const RETRY_MS = 200;
  * through the next one until it commits. The next change waits for the one
  * before to take effect (c + rankWindow + 1): the engine takes one change
  * at a time and ignores a second one committed while the first is pending.
+ *
+ * A proposer that crashes never answers (its pending proposal dies with it),
+ * yet the entry it passed on may still be committed by another member: so
+ * the agreed chain, not the proposer's answer alone, says whether and where
+ * a change committed, and a proposer gone down is replaced.
  */
 export function driveMemberChanges(changes: readonly MemberChangeSpec[], driver: MemberChangeDriver): { pending(): number } {
   let done = 0;
   let turn = 0;
+  // One tag per change, its retries included: a retry of a change that did commit is then a duplicate.
+  const entryOf = (change: MemberChangeSpec) =>
+    memberEntry(change.op, change.node, `c${changes.indexOf(change)}`, change.op === 'add' ? driver.publicKeyOf(change.node) : undefined);
+  const committed = (index: number) => {
+    driver.onCommitted(changes[done], index);
+    done += 1;
+    const next = changes[done];
+    if (next !== undefined) whenEffective(index, () => driver.clock.setTimeout(() => attempt(next), Math.max(0, next.at - driver.clock.now())));
+  };
   const attempt = (change: MemberChangeSpec) => {
+    const entry = entryOf(change);
+    const already = driver.committedAt(entry);
+    if (already !== null) return committed(already);
     const candidates = driver.proposers();
     if (candidates.length === 0) {
       driver.clock.setTimeout(() => attempt(change), RETRY_MS);
       return;
     }
     const proposer = candidates[turn++ % candidates.length];
-    // One tag per change, its retries included: a retry of a change that did commit is then a duplicate.
-    const entry = memberEntry(change.op, change.node, `c${changes.indexOf(change)}`, change.op === 'add' ? driver.publicKeyOf(change.node) : undefined);
     driver.note(`${proposer.name} proposes ${entry}`);
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled) return;
+      settled = true;
+      then();
+    };
+    const retry = () => driver.clock.setTimeout(() => attempt(change), RETRY_MS);
     proposer.propose(entry).then(
-      (outcome) => {
-        if (outcome.outcome === 'committed' && outcome.index !== undefined) {
-          driver.onCommitted(change, outcome.index);
-          done += 1;
-          const next = changes[done];
-          if (next !== undefined) whenEffective(outcome.index, () => driver.clock.setTimeout(() => attempt(next), Math.max(0, next.at - driver.clock.now())));
-        } else driver.clock.setTimeout(() => attempt(change), RETRY_MS);
-      },
-      () => driver.clock.setTimeout(() => attempt(change), RETRY_MS),
+      (outcome) => settle(() => (outcome.outcome === 'committed' && outcome.index !== undefined ? committed(outcome.index) : retry())),
+      () => settle(retry),
     );
+    const watch = () => {
+      if (settled) return;
+      const index = driver.committedAt(entry);
+      if (index !== null) settle(() => committed(index));
+      else if (!driver.proposers().some((candidate) => candidate.name === proposer.name)) settle(() => attempt(change));
+      else driver.clock.setTimeout(watch, RETRY_MS);
+    };
+    driver.clock.setTimeout(watch, RETRY_MS);
   };
   const whenEffective = (index: number, then: () => void) => {
     if (driver.frontier() > index + driver.rankWindow) then();

@@ -390,6 +390,10 @@ export async function runSimulation(
     proposers: () => [...honest.values()].filter((node) => !node.down && membersNow().includes(node.name)).map((node) => ({ name: node.name, propose: (payload: string) => node.node.propose(payload) })),
     publicKeyOf: (node) => keys.publicKeys[node],
     frontier: () => checker.frontier(),
+    committedAt: (entry) => {
+      for (let height = 1; height <= checker.frontier(); height += 1) if (checker.canonicalAt(height)?.entries.includes(entry)) return height;
+      return null;
+    },
     rankWindow: options.rankWindow,
     onCommitted: (change, index) => (committedChanges.push({ op: change.op, node: change.node, index }), trace.record(clock.now(), 'membership', null, `${change.op} ${change.node} committed at ${index}`)),
     note: (detail) => trace.record(clock.now(), 'membership', null, detail),
