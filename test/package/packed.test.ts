@@ -127,8 +127,10 @@ describe('the packed package', () => {
     const { bytes, thirdParty, promClient } = JSON.parse(node(['--input-type=module', '-e', script])) as { bytes: number; thirdParty: string[]; promClient: boolean };
     expect(thirdParty).toEqual([]);
     expect(promClient).toBe(false);
-    // All of dist/'s JavaScript is over 2 MB, most of it Graphviz.
-    expect(bytes).toBeLessThan(400_000);
+    // All of dist/'s JavaScript is over 2 MB, most of it Graphviz. The engine's
+    // part holds the coordination services since a node offers kv, locks and
+    // barriers itself (about 430 kB); the CLI and the visualizer stay out.
+    expect(bytes).toBeLessThan(480_000);
   });
 
   it('gives import and require of each entry the same objects, shared between the entries too', () => {
