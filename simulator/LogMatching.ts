@@ -77,22 +77,21 @@ export class LogMatching {
 
   constructor(options: LogMatchingOptions) {
     // A verifier of its own: a verdict the engines cached is not taken on trust.
-    if (options.members === null) this.verify = null;
-    else if (options.membersAt === undefined) {
-      const verify = certificateVerifier(options.members, { chainId: options.chainId });
-      this.verify = (certificate) => verify(certificate);
-    } else {
-      const membersAt = options.membersAt;
-      // One verifier per distinct membership: a run has a handful.
-      const verifiers = new Map<string, (certificate: unknown) => CertificateVerdict>();
-      this.verify = (certificate, rank) => {
-        const members = membersAt(rank);
-        const key = members.map((member) => member.id).join(',');
-        let verify = verifiers.get(key);
-        if (verify === undefined) verifiers.set(key, (verify = certificateVerifier(members, { chainId: options.chainId })));
-        return verify(certificate);
-      };
+    const { members, chainId } = options;
+    if (members === null) {
+      this.verify = null;
+      return;
     }
+    const membersAt = options.membersAt ?? (() => members);
+    // One verifier per distinct membership: a run has a handful.
+    const verifiers = new Map<string, (certificate: unknown) => CertificateVerdict>();
+    this.verify = (certificate, rank) => {
+      const current = membersAt(rank);
+      const key = current.map((member) => member.id).join(',');
+      let verify = verifiers.get(key);
+      if (verify === undefined) verifiers.set(key, (verify = certificateVerifier(current, { chainId })));
+      return verify(certificate);
+    };
   }
 
   /** `node` appended `entry` to its log. */

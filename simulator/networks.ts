@@ -18,14 +18,19 @@ export function createNetworks(
   streams: Pick<RandomStreams, 'network' | 'electionNetwork'>,
   trace: EventTrace,
 ): { network: SimulatedNetwork<LedgerMessage>; electionNetwork: SimulatedNetwork<unknown> } {
-  const network = new SimulatedNetwork<LedgerMessage>({
+  // The election's messages cross the same links: same clock, partitions,
+  // loss, duplication and latency, and a crashed node is detached from both.
+  const links = {
     clock,
-    random: streams.network,
     latency: options.latency,
     dropRate: options.dropRate,
     duplicateRate: options.duplicateRate,
     reorder: options.reorder,
     partitions: options.partitions,
+  };
+  const network = new SimulatedNetwork<LedgerMessage>({
+    ...links,
+    random: streams.network,
     observer: (event) => {
       if (event.type === 'drop') {
         trace.record(event.at, 'drop', event.to, () => `${event.from}→${event.to} ${describeMessage(event.message)} (${event.reason})`);
@@ -34,17 +39,10 @@ export function createNetworks(
       }
     },
   });
-  // The election's messages cross the same links: same clock, partitions,
-  // loss, duplication and latency, and a crashed node is detached from both.
   // Its own random stream keeps the ledger's draws what they were without it.
   const electionNetwork = new SimulatedNetwork<unknown>({
-    clock,
+    ...links,
     random: streams.electionNetwork,
-    latency: options.latency,
-    dropRate: options.dropRate,
-    duplicateRate: options.duplicateRate,
-    reorder: options.reorder,
-    partitions: options.partitions,
     observer: (event) => {
       // Heartbeats are the election's background noise; votes are what a report needs.
       if ((event.type === 'drop' || event.type === 'duplicate') && !isHeartbeat(event.message)) {

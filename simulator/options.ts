@@ -358,14 +358,14 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
 /** A run whose membership changes: founders among the nodes, changes that each name a node of the run. */
 function checkMembershipPlan(options: SimulationOptions, names: readonly string[], fail: (message: string) => never): void {
   const founders = options.founders ?? options.nodes;
-  if (!Number.isSafeInteger(founders) || founders < 1 || founders > options.nodes) fail(`--founders must be an integer from 1 to --nodes (${options.nodes}), got ${String(founders)}`);
-  if (options.byzantine > faultTolerance(founders)) fail(`--byzantine: ${founders} founders tolerate at most f = ${faultTolerance(founders)}, got ${options.byzantine}`);
+  if (!Number.isSafeInteger(founders) || founders < 1 || founders > options.nodes) fail(`founders must be an integer from 1 to the number of nodes (${options.nodes}), got ${String(founders)}`);
+  if (options.byzantine > faultTolerance(founders)) fail(`byzantine: ${founders} founders tolerate at most f = ${faultTolerance(founders)}, got ${options.byzantine}`);
   if (options.unsafeRule !== undefined) fail('a membership change needs signed engines, which a broken round-change rule runs without');
   let at = 0;
   for (const change of options.memberChanges ?? []) {
-    if (change.op !== 'add' && change.op !== 'remove') fail(`--member-change: add or remove, got ${String(change.op)}`);
-    if (!names.includes(change.node)) fail(`--member-change: unknown node "${change.node}"`);
-    if (!Number.isSafeInteger(change.at) || change.at < at) fail(`--member-change: times must be whole ms, in order, got ${String(change.at)}`);
+    if (change.op !== 'add' && change.op !== 'remove') fail(`memberChanges: add or remove, got ${String(change.op)}`);
+    if (!names.includes(change.node)) fail(`memberChanges: unknown node "${change.node}"`);
+    if (!Number.isSafeInteger(change.at) || change.at < at) fail(`memberChanges: times must be whole ms, in order, got ${String(change.at)}`);
     at = change.at;
   }
 }

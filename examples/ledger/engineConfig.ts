@@ -49,7 +49,7 @@ export function ledgerEngineConfig({ self, members, keys, head, providers, resen
     proposals: {
       identify: (entry) => entry,
       payloadsIn: (frame) => frame.entries,
-      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number>, c:<name>:<text>, s:<name>:<JSON>, r:<name>:<JSON>, m:add:<name>:<key> or m:remove:<name>)'),
+      validate: (entry) => (isEntry(entry) ? true : 'not an entry (tx:<name>:<number>:<number>, c:<name>:<text>, s:<name>:<JSON>, r:<name>:<JSON>, m:<tag>:add:<name>:<key> or m:<tag>:remove:<name>)'),
       maxBatch: MAX_FRAME_ENTRIES,
     },
     timeouts: { attempt: attemptMs, attemptGrowth: LEDGER_ATTEMPT_GROWTH, attemptMax: LEDGER_ATTEMPT_CAP * attemptMs },

@@ -47,6 +47,8 @@ export class LedgerMembers {
   private source: MembershipSource | null = null;
   /** Everyone who was a member of some height this node heard of: whose sync answers count. */
   private readonly everKnown: Set<string>;
+  /** Memberships whose members are in `everKnown` already: `at` runs for every message sent and received. */
+  private readonly recorded = new WeakSet<readonly string[]>();
 
   constructor(
     readonly founders: readonly string[],
@@ -67,7 +69,10 @@ export class LedgerMembers {
   at(height: number): readonly string[] {
     const membership = this.source?.getMembershipAt(height) ?? null;
     if (membership === null) return this.founders;
-    for (const id of membership.ids) this.everKnown.add(id);
+    if (!this.recorded.has(membership.ids)) {
+      for (const id of membership.ids) this.everKnown.add(id);
+      this.recorded.add(membership.ids);
+    }
     return membership.ids;
   }
 
