@@ -1,4 +1,4 @@
-import { memberEntry, MEMBER_ENTRY } from '../examples/ledger/membership';
+import { ledgerMembershipChange, memberEntry, MEMBER_ENTRY } from '../examples/ledger/membership';
 import type { LedgerFrame } from '../examples/ledger/types';
 import type { CertificateMember } from '../engine/signing/certificate';
 import type { EventClock } from './EventClock';
@@ -28,6 +28,8 @@ interface Epoch {
 export class ReferenceMembership {
   private readonly epochs: Epoch[];
   private settled = 0;
+  /** The height of each membership entry read, whether it changed anything or not. */
+  private readonly entryHeights = new Map<string, number>();
 
   constructor(
     founders: readonly string[],
@@ -46,10 +48,13 @@ export class ReferenceMembership {
   }
 
   private read(frame: LedgerFrame): void {
-    const entry = frame.entries.find((candidate) => MEMBER_ENTRY.test(candidate));
+    for (const entry of frame.entries) if (MEMBER_ENTRY.test(entry) && !this.entryHeights.has(entry)) this.entryHeights.set(entry, frame.height);
+    // The ledger's reading of the frame (its first change entry); what the change does is decided here.
+    const change = ledgerMembershipChange(frame);
     const latest = this.epochs[this.epochs.length - 1];
-    if (entry === undefined || latest.from > frame.height) return;
-    const [, , op, name] = entry.split(':');
+    if (change === null || latest.from > frame.height) return;
+    const { op } = change;
+    const name = typeof change.id === 'string' ? change.id : change.id.identity();
     const from = frame.height + this.rankWindow + 1;
     if (op === 'add' && !latest.members.includes(name)) this.epochs.push({ from, members: [...latest.members, name] });
     if (op === 'remove' && latest.members.includes(name) && latest.members.length > 1) {
@@ -73,6 +78,12 @@ export class ReferenceMembership {
   /** The certificate members of `rank`, with their keys. */
   certificateMembersAt(rank: number, publicKeys: Readonly<Record<string, string>>): CertificateMember[] {
     return this.membersAt(rank).map((id) => ({ id, publicKey: publicKeys[id], weight: 1 }));
+  }
+
+  /** The height of the agreed frame that carries membership entry `entry`, if one does. */
+  heightOf(entry: string): number | null {
+    this.catchUp();
+    return this.entryHeights.get(entry) ?? null;
   }
 
   /** Every epoch: from which height, which members. */

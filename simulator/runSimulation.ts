@@ -2,7 +2,7 @@ import { heldMessageBound } from '../engine/createConsensusEngine';
 import { DEFAULT_ELECTION_TIMING, ElectionTimingSchema, type ElectionMessage } from '../machines/election.schemas';
 import { SimulatedDisk } from './simulatedDisk';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
-import { attemptProposers, defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
+import { defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
 import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH, LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
 import type { LedgerFrame } from '../examples/ledger/types';
 import { ByzantineNode } from './byzantine';
@@ -73,10 +73,10 @@ export async function runSimulation(
   const reference: ReferenceMembership | null = changing
     ? new ReferenceMembership(founders, options.rankWindow, (height): LedgerFrame | undefined => checker.canonicalAt(height))
     : null;
-  const referenceMembers = reference === null ? null : new LedgerMembers(founders, options.proversPerRank, true);
-  if (reference !== null) referenceMembers?.bind(reference);
-  const proposersOf: (height: number, attempt: number) => string[] = referenceMembers === null ? attemptProposers(names, schedule) : (height: number, attempt: number) => referenceMembers.proposersOf(height, attempt);
-  const checker: SafetyChecker = new SafetyChecker({ proposersOf, maxHeldMessages: maxHeld });
+  // The ledger's rules over the reference membership, or over the fixed one.
+  const checkedMembers = new LedgerMembers(founders, options.proversPerRank, changing);
+  if (reference !== null) checkedMembers.bind(reference);
+  const checker: SafetyChecker = new SafetyChecker({ proposersOf: (height, attempt) => checkedMembers.proposersOf(height, attempt), maxHeldMessages: maxHeld });
   const electionTiming = ElectionTimingSchema.parse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
   const electionOnly = options.rounds === 0;
 
@@ -390,10 +390,7 @@ export async function runSimulation(
     proposers: () => [...honest.values()].filter((node) => !node.down && membersNow().includes(node.name)).map((node) => ({ name: node.name, propose: (payload: string) => node.node.propose(payload) })),
     publicKeyOf: (node) => keys.publicKeys[node],
     frontier: () => checker.frontier(),
-    committedAt: (entry) => {
-      for (let height = 1; height <= checker.frontier(); height += 1) if (checker.canonicalAt(height)?.entries.includes(entry)) return height;
-      return null;
-    },
+    committedAt: (entry) => reference?.heightOf(entry) ?? null,
     rankWindow: options.rankWindow,
     onCommitted: (change, index) => (committedChanges.push({ op: change.op, node: change.node, index }), trace.record(clock.now(), 'membership', null, `${change.op} ${change.node} committed at ${index}`)),
     note: (detail) => trace.record(clock.now(), 'membership', null, detail),
