@@ -83,6 +83,33 @@ describe('membership change under faults (simulator)', () => {
     }
   }, 240_000);
 
+  it('a member removed can be added back, and a founder removed and added back too', async () => {
+    for (const seed of [1, 2]) {
+      const report = await runSimulation({
+        nodes: 5,
+        founders: 4,
+        byzantine: 1,
+        behaviour: 'mixed',
+        seed,
+        rounds: 90,
+        clients: 2,
+        dropRate: 0.01,
+        memberChanges: [
+          { at: 200, op: 'add', node: 'n4' },
+          { at: 300, op: 'remove', node: 'n4' },
+          { at: 400, op: 'add', node: 'n4' },
+          { at: 500, op: 'remove', node: 'n0' },
+          { at: 600, op: 'add', node: 'n0' },
+        ],
+        crashes: [{ node: 'n4', at: 2_500, restartAt: 3_000 }],
+      });
+      expect({ violations: report.violations.map((v) => v.detail), stall: report.stallReason }).toEqual({ violations: [], stall: null });
+      expect(report.logMatching.certificatesVerified).toBe(report.logMatching.entries);
+      expect(report.membership!.committed.map(({ op, node }) => `${op} ${node}`)).toEqual(['add n4', 'remove n4', 'add n4', 'remove n0', 'add n0']);
+      expect(report.membership!.epochs.map(({ members }) => members.join(''))).toEqual(['n0n1n2n3', 'n0n1n2n3n4', 'n0n1n2n3', 'n0n1n2n3n4', 'n1n2n3n4', 'n1n2n3n4n0']);
+    }
+  }, 120_000);
+
   it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])('from %i founders: one joins, the first founder leaves, with f Byzantine founders', async (size) => {
     const founders = Array.from({ length: size }, (_, i) => `n${i}`);
     const joiner = `n${size}`;
