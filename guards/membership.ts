@@ -45,6 +45,25 @@ export function takesPart(context: RoundContext): boolean {
 }
 
 /**
+ * Whether an update of the memberships makes the provers this node holds for
+ * the rank being decided worthless: they were fetched before it had read the
+ * log up to that rank (the app names provers from the membership the engine
+ * reports, which was stale), or the update changes who the rank's members
+ * are. A node that already took part keeps them: once its reading reached
+ * the rank, that rank's membership can no longer change.
+ */
+export function outdatesProvers(
+  context: Pick<RoundContext, 'membershipSettledThrough' | 'activeRank' | 'membership'>,
+  settledThrough: number,
+  membership: Membership,
+): boolean {
+  const settled = context.membershipSettledThrough;
+  if (settled !== undefined && settled < context.activeRank && settledThrough >= context.activeRank) return true;
+  const before = context.membership.ids;
+  return before.length !== membership.ids.length || before.some((id) => !membership.ids.includes(id));
+}
+
+/**
  * The memberships as the round moves to deciding `nextRank`: the one in
  * force there becomes `membership`, later ones stay scheduled.
  */

@@ -333,6 +333,7 @@ export const roundMachine = roundSetup.createMachine({
         evaluating: {
           always: [
             { guard: 'isFollower', target: 'following' },
+            { guard: 'proversUnknown', target: 'fetchingLeaders' },
             { guard: 'hasVotedInAttempt', target: 'tallying' },
             { guard: 'hasProposalsToJudge', target: 'choosing' },
             { target: 'watching' },
@@ -356,6 +357,10 @@ export const roundMachine = roundSetup.createMachine({
         },
         // Reading the log it skipped (after a sync) is what held it back: once read, it votes in this very attempt.
         awaitingCommit: { on: { memberships_updated: { target: 'evaluating', actions: 'updateMemberships' } } },
+        // A member that skipped collecting's fetch (it was not yet one by the log it had read), or whose
+        // provers were named from a membership it had not finished reading: without the rank's provers it
+        // cannot tell whose proposal each attempt judges. Without them, only confirmations can move it.
+        fetchingLeaders: fetchLeadersStep('voting', 'evaluating', 'watching', 'quiet'),
         // Not voted yet: confirmations alone may already decide the rank.
         watching: { always: tallyOutcomes('unvoted', 'awaitingProposals') },
         awaitingProposals: {},

@@ -3,8 +3,8 @@ import type { Identity, Unique } from '../../providers/unique';
 import { admit, admitsCertificate } from '../../guards/admission';
 import { isValidFinalization } from '../../guards/finalization';
 import { hasLivenessQuorum } from '../../guards/liveness';
-import { canProve, lacksProvers, needsCollection, shouldAnnounceLiveness } from '../../guards/provers';
-import { membershipsFor, takesPart } from '../../guards/membership';
+import { canProve, lacksProvers, needsCollection, proversKnown, shouldAnnounceLiveness } from '../../guards/provers';
+import { membershipsFor, outdatesProvers, takesPart } from '../../guards/membership';
 import { isMemberOf } from '../../guards/quorum';
 import { concernsNextRank, nextRank, rankOf } from '../../guards/rank';
 import {
@@ -116,6 +116,7 @@ export const roundSetup = setup({
     hasLivenessQuorum: ({ context }) => hasLivenessQuorum(context) || !takesPart(context),
     mayExtendAttempt: ({ context }) => mayExtendAttempt(context),
     lacksProvers: ({ context }) => lacksProvers(context),
+    proversUnknown: ({ context }) => !proversKnown(context),
     /**
      * Attempt 0: every prover; a later attempt: its one proposer, prover or
      * not (the turn passes to other members when the provers are silent).
@@ -251,9 +252,13 @@ export const roundSetup = setup({
     /** The engine read more of its log: memberships it scheduled, and how far it read. */
     updateMemberships: assign(({ context, event }) => {
       if (event.type !== 'memberships_updated') return {};
+      const memberships = membershipsFor(context.membership, event.schedule, nextRank(context));
+      const settledThrough = Math.max(context.membershipSettledThrough ?? -1, event.settledThrough);
+      const forgetProvers = outdatesProvers(context, settledThrough, memberships.membership);
       return {
-        ...membershipsFor(context.membership, event.schedule, nextRank(context)),
-        membershipSettledThrough: Math.max(context.membershipSettledThrough ?? -1, event.settledThrough),
+        ...memberships,
+        membershipSettledThrough: settledThrough,
+        ...(forgetProvers ? { nextProvers: [], nextProversRank: null } : {}),
       };
     }),
     restoreSafety: assign((_, params: { record: RoundSafetyState | null }) => ({ restored: params.record })),

@@ -19,10 +19,13 @@ jest.mock('../../engine/membership/effectiveRank', () => {
   };
 });
 
-/** Seeds where the first rank caught is one whose certificate n4 signed as a member before its time. */
-const CERTIFICATE_SEEDS = [3, 4, 5];
-/** Seeds where it is first caught by the proposer check: a proposal the reference's rotation did not allow. */
-const PROPOSER_SEEDS = [1, 2];
+/**
+ * Seeds where the first rank caught is one whose certificate n4 signed as a
+ * member before its time. (The joiner fetches its provers and votes as soon
+ * as it counts itself a member, so its signature, not a proposal out of
+ * turn, is what gives the broken rule away first.)
+ */
+const CERTIFICATE_SEEDS = [1, 2, 3, 4, 5];
 
 /** 4 → 5 → 4: n4 joins, then n0 leaves, under load and some loss. */
 function plan(seed: number): Partial<SimulationOptions> {
@@ -67,12 +70,7 @@ describe('negative control: the sweep\'s checks hold the engine to c + rankWindo
     expectCaughtEarly(report, 'log_matching', /certificate that does not verify: n4 is not a member/);
   }, 60_000);
 
-  it.each(PROPOSER_SEEDS)('seed %i: switching right after the commit is reported by the proposer check', async (seed) => {
-    const { report } = await runUnder('switch at the commit', seed);
-    expectCaughtEarly(report, 'validity', /never proposed in an attempt it was allowed to/);
-  }, 60_000);
-
-  it.each([...PROPOSER_SEEDS, ...CERTIFICATE_SEEDS])('seed %i: with the engine rule the same run passes every check', async (seed) => {
+  it.each(CERTIFICATE_SEEDS)('seed %i: with the engine rule the same run passes every check', async (seed) => {
     const { options, report } = await runUnder('engine', seed);
     expect(membershipRunProblems(options, report)).toEqual([]);
   }, 60_000);
