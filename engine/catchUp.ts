@@ -36,6 +36,13 @@ export interface CatchUpOptions<StateT extends Unique, PeerIDT extends Unique> {
   interval: number;
   /** The highest rank whose membership this node knows: an entry past it cannot be verified yet. Default: every rank. */
   knownRank?: () => number;
+  /**
+   * The index up to which the engine has read its log for membership
+   * changes, when they are read from it: a hole right after it stops that
+   * reading, and with it this node's votes, so it is asked for at the usual
+   * pace rather than the slow one.
+   */
+  readThrough?: () => number;
 }
 
 /**
@@ -149,9 +156,10 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
       pending = pending.filter((entry) => entry.rank > known);
       const checked: LogEntry<StateT, PeerIDT>[] = [];
       for (const { label, rank, value, valueDigest, certificate } of now) {
+        // What fills nothing is not worth a signature check.
+        if ((!log.isMissing(rank) && !log.isHole(rank)) || checked.some((entry) => entry.index === rank)) continue;
         const verdict = verifySigned({ kind: 'confirmation', ...certificate }, signing.membersAt(rank), signing.chainId, signing.verifier);
         if (!verdict.valid) throw new InvalidSignatureError('confirmation', verdict.signer ?? sender, `${label}: ${verdict.reason}`);
-        if ((!log.isMissing(rank) && !log.isHole(rank)) || checked.some((entry) => entry.index === rank)) continue;
         checked.push({ index: rank, rank, attempt: certificate.attempt, term: null, valueDigest, proposer: null, certificate, payload: value });
       }
       for (const entry of checked) log.fill(entry);
@@ -192,19 +200,24 @@ export class CatchUp<StateT extends Unique, PeerIDT extends Unique> {
     this.rearm(interval);
   }
 
-  /** Asks, at a slow pace, for the next range given up on after the one asked last. */
+  /**
+   * Asks, at a slow pace, for the next range given up on after the one asked
+   * last; at the usual pace for one the membership reading waits on.
+   */
   private requestHole(): void {
     const { log, relay, interval } = this.options;
     const holes = log.holes();
-    const hole = holes.find(([from]) => from > this.holeCursor) ?? holes[0];
+    const readThrough = this.options.readThrough?.();
+    const blocking = readThrough === undefined ? undefined : holes.find(([from]) => from === readThrough + 1);
+    const hole = blocking ?? holes.find(([from]) => from > this.holeCursor) ?? holes[0];
     if (hole === undefined || this.stopped) return;
     const [from, holeEnd] = hole;
-    this.holeCursor = from;
+    if (blocking === undefined) this.holeCursor = from;
     const to = Math.min(holeEnd, from + MAX_ENTRIES_PER_MESSAGE - 1);
     Promise.resolve()
       .then(() => relay.requestEntries?.(from, to))
       .catch((error: unknown) => this.options.logger.error('relay.requestEntries failed', error));
-    this.rearm(HOLE_RETRY_INTERVALS * interval);
+    this.rearm(blocking === undefined ? HOLE_RETRY_INTERVALS * interval : interval);
   }
 
   private rearm(delay: number): void {

@@ -82,6 +82,7 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
           peerOf: links.peerOf,
           interval,
           knownRank: () => (history === null ? Infinity : history.settledThrough + links.rankWindow() + 1),
+          ...(history === null ? {} : { readThrough: () => history.settledThrough }),
         });
   const certificateRelay =
     relay === undefined

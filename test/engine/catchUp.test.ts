@@ -95,6 +95,46 @@ describe('catching up the log', () => {
     for (const entry of n3.log.range(1, 5)) expect(verifyCertificate(entry.certificate, members).valid).toBe(true);
   });
 
+  it('asks at the usual pace for a range given up on when reading the membership waits on it', async () => {
+    // Two runs alike but for the membership being read from the log: a hole then blocks that reading.
+    const refillTime = async (changing: boolean) => {
+      let isolated = true;
+      const c: PayloadCluster = payloadCluster({
+        syncFromPeers: true,
+        cut: (from, to) => isolated && (from === 'n3' || to === 'n3'),
+        engineConfig: () => (changing ? { membershipChangeIn: () => null } : {}),
+      });
+      cluster = c;
+      for (const engine of c.engines.values()) engine.start();
+      expect(await c.runUntil(() => c.engine('n0').log.size >= 6)).toBe(true);
+      const saved = new Map<string, string[]>();
+      for (const name of ['n0', 'n1', 'n2']) {
+        const entries = c.engine(name).log.range(1, 5);
+        saved.set(name, entries.map((e) => e.certificate!.signatures[0]));
+        const foreign = c.engine(name).log.get(6)!.certificate!.signatures[0];
+        for (const e of entries) (e.certificate!.signatures as string[])[0] = foreign;
+      }
+      isolated = false;
+      const n3 = c.engine('n3');
+      n3.induceSync();
+      expect(await c.runUntil(() => n3.log.missing().length === 0 && n3.log.holes().length > 0, 30_000)).toBe(true);
+      // Past the first request for the hole, which goes out as it is given up on.
+      expect(await c.runUntil(() => false, 1_000)).toBe(false);
+      expect(n3.log.holes().length).toBeGreaterThan(0);
+      for (const [name, signatures] of saved) c.engine(name).log.range(1, 5).forEach((e, i) => ((e.certificate!.signatures as string[])[0] = signatures[i]));
+      const from = c.clock.now();
+      expect(await c.runUntil(() => n3.log.holes().length === 0, 30_000)).toBe(true);
+      const took = c.clock.now() - from;
+      await c.stop();
+      return took;
+    };
+    const reading = await refillTime(true);
+    const idle = await refillTime(false);
+    // The default interval is 200 ms: a blocking hole waits about one, another up to 25.
+    expect(reading).toBeLessThanOrEqual(2 * 200 + 50);
+    expect(idle).toBeGreaterThan(2_000);
+  });
+
   it("settles a laggard's own proposal as committed once the rank that carried it is filled in", async () => {
     let isolated = false;
     cluster = payloadCluster({ syncFromPeers: true, cut: (from, to) => isolated && (from === 'n3' || to === 'n3') });
