@@ -181,11 +181,14 @@ export interface ConsensusEngine<
   /** A member asks for committed entries `from`..`to` (`relay.requestEntries`): answered through `relay.sendEntries`; returns how many. */
   receiveEntriesRequest(peer: PeerRef<PeerIDT>, from: number, to: number): number;
   /**
-   * Entries a member sent to fill ranks this node skipped: each is appended
-   * only if its certificate verifies for its state; one that does not refuses
-   * all (`InvalidSignatureError`, `MalformedMessageError`). Returns how many filled.
+   * Entries a peer sent to fill ranks this node skipped, from any peer, not
+   * only a member (a joiner may know none of the members it is joining):
+   * each that fills a missing place is appended only if its certificate
+   * verifies for its state with its rank's members; one that does not
+   * refuses all (`InvalidSignatureError`, `MalformedMessageError`). Returns
+   * how many filled.
    */
-  receiveEntries(peer: PeerRef<PeerIDT>, entries: Array<{ state: StateT; certificate: CommitCertificateInput<PeerIDT> }>): number;
+    receiveEntries(peer: PeerRef<PeerIDT>, entries: Array<{ state: StateT; certificate: CommitCertificateInput<PeerIDT> }>): number;
   /**
    * A chunk of a member's snapshot (`relay.sendSnapshotChunk`). Once members
    * with more than the faulty weight sent the same snapshot, past what this

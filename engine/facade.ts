@@ -491,7 +491,11 @@ export function createEngineFacade<
     receiveEntries(peer, entries) {
       atTheDoor = null;
       try {
-        const sender = memberOf('confirmation', 'peer', peer);
+        // Not only members: each entry's certificate is checked against its rank's members, so who
+        // carried it does not matter. A joiner that has not read its own admission yet knows only the
+        // founders, who may all have left by then; the members it will join are who can fill its log.
+        const sender = unwrap('confirmation', identityOf('peer', peer));
+        atTheDoor = sender;
         if (catchUp === null) return 0;
         const filled = catchUp.receive(sender, entries);
         if (filled > 0) catchUp.check();

@@ -51,7 +51,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
   const ledger = new LedgerNode({
     self: config.id,
     members,
-    ...(config.founders === undefined ? {} : { membershipChanges: true }),
+    ...(config.founders === undefined ? {} : { membershipChanges: true, peers: config.members.map((member) => member.id) }),
     clock: systemClock,
     random: random.fork(),
     send: (to, body) => void transport.send(to, { channel: 'round', body }),

@@ -187,7 +187,7 @@ export async function runSimulation(
       patienceMs,
       syncWaitMs,
       rankWindow: options.rankWindow,
-      ...(changing ? { membershipChanges: true } : {}),
+      ...(changing ? { membershipChanges: true, peers: names } : {}),
     },
     timeouts: timeoutsFor(patienceMs, syncWaitMs, options.proofMs.max),
     electionTiming: options.electionTiming,

@@ -140,6 +140,8 @@ export class LedgerNode {
   /** Peers heard about heights past the one this node decides: they finalized it. */
   private readonly aheadSenders = new Set<string>();
   private readonly finalizedListeners = new Set<FinalizedListener>();
+  /** Who a node outside the membership asks for entries (`LedgerNodeOptions.peers`). */
+  private readonly addressBook: readonly string[];
   /** Votes and syncs wait here for proposals, skips or sync answers to change. */
   private readonly waiting: Waiting;
 
@@ -151,6 +153,7 @@ export class LedgerNode {
     if (new Set(members).size !== members.length) throw new RangeError('members must be distinct');
     this.self = self;
     this.membership = new LedgerMembers([...members], options.proversPerRank, changing);
+    this.addressBook = [...(options.peers ?? members)];
     this.clock = options.clock;
     this.random = options.random;
     this.transport = options.send;
@@ -385,7 +388,7 @@ export class LedgerNode {
         // Only a height still undecided after a re-send period needs it, and most commit sooner.
         sendLockProof: (proof) => this.keepForResend(proof.rank, 'lock_proof', { kind: 'lock_proof', proof }),
         sendCertificate: (to, state, certificate) => this.send(to.name, { kind: 'certificate', state, certificate }),
-        requestEntries: (first, last) => this.broadcast({ kind: 'entries_request', first, last }),
+        requestEntries: (first, last) => this.askForEntries({ kind: 'entries_request', first, last }),
         forwardPayload: (payload) => this.broadcast({ kind: 'payload', payload }),
         sendEntries: (to, entries) => this.send(to.name, { kind: 'entries', entries }),
       },
@@ -676,6 +679,13 @@ export class LedgerNode {
     let messages = this.outbox.get(rank);
     if (messages === undefined) this.outbox.set(rank, (messages = new Map()));
     messages.set(key, message);
+  }
+
+  /** Missing entries are asked of the audience, and of the whole address book while this node is not yet (or no longer) a member. */
+  private askForEntries(message: LedgerMessage): void {
+    const audience = this.membership.audience(this.active().height + 1);
+    const outside = !this.membership.at(Number.MAX_SAFE_INTEGER).includes(this.self);
+    for (const peer of outside ? new Set([...audience, ...this.addressBook]) : audience) if (peer !== this.self) this.send(peer, message);
   }
 
   private broadcast(message: LedgerMessage): void {

@@ -60,6 +60,14 @@ export interface LedgerNodeOptions {
    * Default false.
    */
   membershipChanges?: boolean;
+  /**
+   * Everyone this node can reach, members or not (its address book). While
+   * it is not a member of the newest membership it has read (a joiner that
+   * has not read its own admission, whose founders may all have left since),
+   * it asks all of them for the committed entries it lacks: the entries'
+   * certificates, not the senders, are what it trusts. Default: `members`.
+   */
+  peers?: readonly string[];
   clock: ConsensusClock;
   /** Proof times and collected mutations are drawn from here. */
   random: RandomSource;
