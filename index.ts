@@ -53,6 +53,8 @@ export {
   ProviderContractError,
   ProposalError,
   type ProposalErrorCode,
+  ReadIndexError,
+  type ReadIndexErrorCode,
   type InputErrorCode,
 } from './engine/errors';
 export { MAX_IDENTITY_LENGTH, MAX_ATTEMPT } from './engine/schemas';

@@ -61,7 +61,9 @@ type Message =
   | { kind: 'payload'; payload: string }
   | { kind: 'entriesRequest'; from: number; to: number }
   | { kind: 'entries'; entries: Array<{ state: Block; certificate: CommitCertificate }> }
-  | { kind: 'snapshotChunk'; chunk: SnapshotChunk<Block> };
+  | { kind: 'snapshotChunk'; chunk: SnapshotChunk<Block> }
+  | { kind: 'readIndexRequest'; nonce: string }
+  | { kind: 'readIndex'; nonce: string; index: number };
 
 export type PayloadEngine = ConsensusEngine<Block, Vote, NodeId, Batch, string>;
 
@@ -125,6 +127,8 @@ function deliver(engine: PayloadEngine, from: string, m: Message): void {
   else if (m.kind === 'payload') engine.receivePayload(from, m.payload);
   else if (m.kind === 'entriesRequest') engine.receiveEntriesRequest(from, m.from, m.to);
   else if (m.kind === 'snapshotChunk') engine.receiveSnapshotChunk(from, m.chunk);
+  else if (m.kind === 'readIndexRequest') engine.receiveReadIndexRequest(from, m.nonce);
+  else if (m.kind === 'readIndex') engine.receiveReadIndex(from, m.nonce, m.index);
   else engine.receiveEntries(from, m.entries);
 }
 
@@ -197,6 +201,8 @@ export function payloadCluster({ size = 4, forward = true, proposals = {}, cut =
         requestEntries: (from, to) => out({ kind: 'entriesRequest', from, to }),
         sendEntries: (to, entries) => void send(self, to.name, { kind: 'entries', entries }),
         sendSnapshotChunk: (to, chunk) => void send(self, to.name, { kind: 'snapshotChunk', chunk }),
+        requestReadIndex: (nonce) => out({ kind: 'readIndexRequest', nonce }),
+        sendReadIndex: (to, nonce, index) => void send(self, to.name, { kind: 'readIndex', nonce, index }),
       },
     };
     const engine: PayloadEngine = createConsensusEngine({

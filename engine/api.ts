@@ -188,7 +188,7 @@ export interface ConsensusEngine<
    * refuses all (`InvalidSignatureError`, `MalformedMessageError`). Returns
    * how many filled.
    */
-    receiveEntries(peer: PeerRef<PeerIDT>, entries: Array<{ state: StateT; certificate: CommitCertificateInput<PeerIDT> }>): number;
+  receiveEntries(peer: PeerRef<PeerIDT>, entries: Array<{ state: StateT; certificate: CommitCertificateInput<PeerIDT> }>): number;
   /**
    * A chunk of a member's snapshot (`relay.sendSnapshotChunk`). Once members
    * with more than the faulty weight sent the same snapshot, past what this
@@ -204,4 +204,18 @@ export interface ConsensusEngine<
   getAppliedIndex(): number;
   /** The newest snapshot of `config.stateMachine` taken or restored, or null. */
   latestSnapshot(): Snapshot<StateT> | null;
+  /**
+   * A linearizable read without a commit: asks the members how far they have
+   * committed, and resolves, once a quorum answered and the highest answer is
+   * applied here (`getAppliedIndex`), with that index. Reading the state
+   * machine then gives a state no older than the moment of the call. Needs
+   * `relay.requestReadIndex` and `relay.sendReadIndex`; rejects with
+   * `ReadIndexError` (`not_configured`, `too_many_pending`, `expired` at
+   * `deadline` on this engine's clock, `stopped`).
+   */
+  readIndex(options?: { deadline?: number }): Promise<number>;
+  /** A member's `relay.requestReadIndex`: answered through `relay.sendReadIndex`. Refused (`not_member`, `malformed`) like any message. */
+  receiveReadIndexRequest(peer: PeerRef<PeerIDT>, nonce: string): void;
+  /** A member's answer to one of this node's reads: 'ignored' when no read waits for it (or its sender answered already). */
+  receiveReadIndex(peer: PeerRef<PeerIDT>, nonce: string, index: number): 'accepted' | 'ignored';
 }

@@ -166,6 +166,18 @@ export class ProposalError extends ConsensusError {
   }
 }
 
+export type ReadIndexErrorCode = 'not_configured' | 'too_many_pending' | 'expired' | 'stopped';
+
+/** `engine.readIndex` could not give an index to read at: nothing was read. */
+export class ReadIndexError extends ConsensusError {
+  constructor(
+    readonly code: ReadIndexErrorCode,
+    detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
 /** A provider resolved with something its contract does not allow. */
 export class ProviderContractError extends ConsensusError {
   constructor(

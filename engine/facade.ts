@@ -38,8 +38,10 @@ import {
   QuorumShortfallError,
   RankCapacityError,
   RankOutOfWindowError,
+  ReadIndexError,
   UnexpectedSenderError,
 } from './errors';
+import { MAX_READ_NONCE_LENGTH, ReadIndex, reportOf, type ReadIndexOptions } from './readIndex';
 import { takeIn } from '../machines/round/intake';
 import { RefusalNotices } from './refusals';
 import {
@@ -285,6 +287,19 @@ export function createEngineFacade<
     return id;
   }
 
+  /**
+   * Runs a receive that is not a round message: any refusal goes through
+   * `refuse`, as every other message's does (noted, counted, warned about).
+   */
+  function atDoor<T>(take: () => T): T {
+    atTheDoor = null;
+    try {
+      return take();
+    } catch (error) {
+      refuse(asRefusal('confirmation', error), atTheDoor);
+    }
+  }
+
   /** The configured member object for an identity: a peer's own object is never kept. */
   const peerOf = (id: Identity): Unique => peers.get(id) as Unique;
 
@@ -386,6 +401,19 @@ export function createEngineFacade<
 
   const { state: stateCodec, vote: voteCodec } = config.codec;
 
+  const reads = new ReadIndex<PeerIDT>({
+    self: config.id.identity(),
+    relay: (config.providers.relay ?? {}) as ReadIndexOptions<PeerIDT>['relay'],
+    clock,
+    membership: () => memberships.at(context().activeRank + 1) ?? membership,
+    report: () => reportOf(round.getSnapshot()),
+    applied: () => runner?.applied ?? context().activeRank,
+    retryMs: config.certificateRelay?.interval ?? 200,
+  });
+  // After the log's other watchers: the state machine applies what was appended first.
+  log.watch(() => queueMicrotask(() => reads.progressed()));
+  round.on('committed', () => queueMicrotask(() => reads.progressed()));
+
   const api: RoundEngineApi<StateT, VoteT, PeerIDT, CollectedT, ActorT> = {
     id: config.id,
     actor: roundActor,
@@ -397,6 +425,7 @@ export function createEngineFacade<
     async stop() {
       halted = true;
       proposals?.abandon();
+      reads.abandon();
       catchUp?.stop();
       if (round.getSnapshot().value === 'stopped') return;
       round.send({ type: 'stop' });
@@ -461,36 +490,38 @@ export function createEngineFacade<
     getPendingProposalCount: () => proposals?.pending ?? 0,
     getAppliedIndex: () => runner?.applied ?? Number(config.initialState.rank()),
     latestSnapshot: () => runner?.snapshot ?? null,
-    receiveEntriesRequest(peer, from, to) {
-      // Refused through `refuse`, as every other message is: noted, counted, warned about.
-      let sender: Identity;
-      atTheDoor = null;
-      try {
-        sender = memberOf('confirmation', 'peer', peer);
+    readIndex: (options = {}) => (halted ? Promise.reject(new ReadIndexError('stopped', 'the engine is stopped')) : reads.read(options.deadline)),
+    receiveReadIndexRequest(peer, nonce) {
+      atDoor(() => {
+        const sender = memberOf('confirmation', 'peer', peer);
+        if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > MAX_READ_NONCE_LENGTH) throw new MalformedMessageError('confirmation', ['a read request needs a nonce string of 1 to 64 characters']);
+        reads.answer(peerOf(sender) as PeerIDT, nonce);
+      });
+    },
+    receiveReadIndex: (peer, nonce, index) =>
+      atDoor(() => {
+        const sender = memberOf('confirmation', 'peer', peer);
+        if (typeof nonce !== 'string' || !Number.isSafeInteger(index) || index < 0) throw new MalformedMessageError('confirmation', ['a read answer needs a nonce string and an index ≥ 0']);
+        return reads.receive(sender, nonce, index);
+      }),
+    receiveEntriesRequest: (peer, from, to) =>
+      atDoor(() => {
+        const sender = memberOf('confirmation', 'peer', peer);
         if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
           throw new MalformedMessageError('confirmation', ['an entries request needs integer ranks 0 ≤ from ≤ to']);
         }
-      } catch (error) {
-        refuse(asRefusal('confirmation', error), atTheDoor);
-      }
-      // Entries older than the log holds: the snapshot that covers them, if there is one.
-      snapshots?.answer(sender, from);
-      return catchUp?.answer(sender, from, to) ?? 0;
-    },
-    receiveSnapshotChunk(peer, chunk) {
-      atTheDoor = null;
-      try {
-        const sender = memberOf('confirmation', 'peer', peer);
-        const outcome = snapshots?.receive(sender, chunk) ?? 'ignored';
+        // Entries older than the log holds: the snapshot that covers them, if there is one.
+        snapshots?.answer(sender, from);
+        return catchUp?.answer(sender, from, to) ?? 0;
+      }),
+    receiveSnapshotChunk: (peer, chunk) =>
+      atDoor(() => {
+        const outcome = snapshots?.receive(memberOf('confirmation', 'peer', peer), chunk) ?? 'ignored';
         if (outcome === 'restored') catchUp?.check();
         return outcome;
-      } catch (error) {
-        refuse(asRefusal('confirmation', error), atTheDoor);
-      }
-    },
-    receiveEntries(peer, entries) {
-      atTheDoor = null;
-      try {
+      }),
+    receiveEntries: (peer, entries) =>
+      atDoor(() => {
         // Not only members: each entry's certificate is checked against its rank's members, so who
         // carried it does not matter. A joiner that has not read its own admission yet knows only the
         // founders, who may all have left by then; the members it will join are who can fill its log.
@@ -500,10 +531,7 @@ export function createEngineFacade<
         const filled = catchUp.receive(sender, entries);
         if (filled > 0) catchUp.check();
         return filled;
-      } catch (error) {
-        refuse(asRefusal('confirmation', error), atTheDoor);
-      }
-    },
+      }),
     receiveLivenessCheck(peer: PeerRef<PeerIDT>, collected: CollectedT) {
       return receive('liveness', () => {
         const sender = memberOf('liveness', 'peer', peer);

@@ -39,6 +39,14 @@ export interface RelayProvider<StateT extends Unique, PeerIDT extends Unique, Pa
    * `receiveSnapshotChunk`. A snapshot goes out as consecutive chunks, in order.
    */
   sendSnapshotChunk?(to: PeerIDT, chunk: SnapshotChunk<StateT>): void | Promise<void>;
+  /**
+   * A read on this node (`engine.readIndex`) asks how far each member has
+   * committed: `nonce`, for every other member's `receiveReadIndexRequest`.
+   * Asked again while a quorum has not answered.
+   */
+  requestReadIndex?(nonce: string): void | Promise<void>;
+  /** The answer to `to`'s request `nonce`: for `to`'s `receiveReadIndex`. */
+  sendReadIndex?(to: PeerIDT, nonce: string, index: number): void | Promise<void>;
 }
 
 /**
