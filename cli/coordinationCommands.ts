@@ -155,7 +155,9 @@ export function addCoordinationCommands(program: Command, io: CommandIO, setExit
   const withUrl = (command: Command) => command.requiredOption('--url <url>', "a node's client URL");
   const stale = '--stale';
   const staleHelp = "read this node's applied state without going through the log (may be behind)";
-  const consistency = (flags: { stale?: boolean }) => (flags.stale ? 'stale' : 'linearizable');
+  const byIndex = '--read-index';
+  const byIndexHelp = 'a fresh read without a commit: answered once this node applied as far as a quorum of members committed';
+  const consistency = (flags: { stale?: boolean; readIndex?: boolean }) => (flags.stale ? 'stale' : flags.readIndex ? 'read-index' : 'linearizable');
 
   const kv = program.command('kv').description('The KV store with vector clocks of a node\'s coordination services.');
   withUrl(kv.command('put').description('Write a JSON value; --context passes the clock of the read it is based on.').argument('<key>').argument('<json>'))
@@ -173,7 +175,8 @@ export function addCoordinationCommands(program: Command, io: CommandIO, setExit
     });
   withUrl(kv.command('get').description('Read a key: its values (siblings when concurrent), versions and merged clock.').argument('<key>'))
     .option(stale, staleHelp)
-    .action(async (key: string, flags: { url: string; stale?: boolean }) => run(flags.url, 'GET', `/v1/kv/${segment(key)}?consistency=${consistency(flags)}`));
+    .option(byIndex, byIndexHelp)
+    .action(async (key: string, flags: { url: string; stale?: boolean; readIndex?: boolean }) => run(flags.url, 'GET', `/v1/kv/${segment(key)}?consistency=${consistency(flags)}`));
   withUrl(kv.command('delete').description('Delete a key (every version, or those --context has seen).').argument('<key>'))
     .option('--context <json>', 'the vector clock the delete has seen')
     .option('--fence <lock:token>', 'accept the delete only while TOKEN is the holder\'s of LOCK')
@@ -189,7 +192,8 @@ export function addCoordinationCommands(program: Command, io: CommandIO, setExit
     .option('--after <key>', 'only keys after it (the last key of the previous page)')
     .option('--limit <n>', 'keys at most (1-1000)')
     .option(stale, staleHelp)
-    .action(async (flags: { url: string; prefix?: string; after?: string; limit?: string; stale?: boolean }) => {
+    .option(byIndex, byIndexHelp)
+    .action(async (flags: { url: string; prefix?: string; after?: string; limit?: string; stale?: boolean; readIndex?: boolean }) => {
       const query = new URLSearchParams({ consistency: consistency(flags) });
       if (flags.prefix !== undefined) query.set('prefix', flags.prefix);
       if (flags.after !== undefined) query.set('after', flags.after);

@@ -59,7 +59,7 @@ const WholeParam = (max: number) =>
 
 /** `timeoutMs`: how long the node waits for the commit (or the read) before it answers 504. */
 const WriteQuery = z.strictObject({ timeoutMs: WholeParam(MAX_TIMEOUT_MS).optional() });
-const ReadQuery = WriteQuery.extend({ consistency: z.enum(['linearizable', 'stale']).optional() });
+const ReadQuery = WriteQuery.extend({ consistency: z.enum(['linearizable', 'read-index', 'stale']).optional() });
 const KeysQuery = ReadQuery.extend({
   prefix: z.string().max(MAX_KEY_LENGTH).optional(),
   after: z.string().min(1).max(MAX_KEY_LENGTH).optional(),

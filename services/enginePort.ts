@@ -4,6 +4,8 @@ import type { CoordinationPort, QueryOutcome, SubmitOutcome } from './port';
 /** What the port needs of a node: `engine.propose` (or a node's), resolving with the apply result. */
 export interface ProposingNode<PayloadT> {
   propose(payload: PayloadT, options?: { deadline?: number }): Promise<ProposeOutcome>;
+  /** `engine.readIndex`, for `read-index` reads. */
+  readIndex?(options?: { deadline?: number }): Promise<number>;
 }
 
 /** `ProposalOutcome` as the port reads it. */
@@ -54,6 +56,19 @@ export function enginePort<StateT, PayloadT>({ node, host, encode }: EnginePortO
     },
     async query(query, options = {}): Promise<QueryOutcome> {
       if (options.consistency === 'stale') {
+        const { index, answer } = host.readStale(query);
+        return { outcome: 'answered', index, answer };
+      }
+      if (options.consistency === 'read-index') {
+        if (node.readIndex === undefined) return { outcome: 'aborted', reason: 'this node cannot read by index' };
+        try {
+          await node.readIndex(options.deadline === undefined ? {} : { deadline: options.deadline });
+        } catch (error) {
+          const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+          // A read changes nothing: one that ran out of time simply has no answer.
+          return code === 'expired' ? { outcome: 'expired' } : { outcome: 'aborted', reason: error instanceof Error ? error.message : String(error) };
+        }
+        // Applied at least as far as the quorum said: the state now read is no older than the read.
         const { index, answer } = host.readStale(query);
         return { outcome: 'answered', index, answer };
       }

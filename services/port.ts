@@ -8,10 +8,12 @@
 /**
  * How fresh a read must be. `linearizable`: no older than the moment the read
  * began (the read is committed through the log and answered where it lands
- * in it). `stale`: this node's applied state as it is, possibly behind the
- * cluster; cheap, and allowed only when asked for.
+ * in it). `read-index`: just as fresh, without a commit: a quorum of members
+ * says how far it committed, and the node answers once it applied that far
+ * (`engine.readIndex`). `stale`: this node's applied state as it is,
+ * possibly behind the cluster; cheap, and allowed only when asked for.
  */
-export type Consistency = 'linearizable' | 'stale';
+export type Consistency = 'linearizable' | 'read-index' | 'stale';
 
 /** How a command or a query ended when it did not get an answer. */
 export type Unanswered =

@@ -37,6 +37,10 @@ export function describeMessage(message: unknown): string {
       return `entries ${Array.isArray(m.entries) ? m.entries.length : '(malformed)'}`;
     case 'payload':
       return typeof m.payload === 'string' ? `payload ${m.payload}` : 'payload (malformed)';
+    case 'read_index_request':
+      return `read_index_request ${String(m.nonce).slice(0, 64)}`;
+    case 'read_index':
+      return `read_index ${String(m.nonce).slice(0, 64)} at ${String(m.index)}`;
   }
 }
 

@@ -323,6 +323,11 @@ export class LedgerNode {
         case 'entries_request':
           engine.receiveEntriesRequest(from, m.first as number, m.last as number);
           return 'accepted';
+        case 'read_index_request':
+          engine.receiveReadIndexRequest(from, m.nonce as string);
+          return 'accepted';
+        case 'read_index':
+          return engine.receiveReadIndex(from, m.nonce as string, m.index as number) === 'accepted' ? 'accepted' : 'ignored';
         case 'entries':
           return engine.receiveEntries(from, m.entries as Parameters<LedgerRounds['receiveEntries']>[1]) > 0 ? 'accepted' : 'duplicate';
         case 'payload':
@@ -391,6 +396,8 @@ export class LedgerNode {
         requestEntries: (first, last) => this.askForEntries({ kind: 'entries_request', first, last }),
         forwardPayload: (payload) => this.broadcast({ kind: 'payload', payload }),
         sendEntries: (to, entries) => this.send(to.name, { kind: 'entries', entries }),
+        requestReadIndex: (nonce) => this.broadcast({ kind: 'read_index_request', nonce }),
+        sendReadIndex: (to, nonce, index) => this.send(to.name, { kind: 'read_index', nonce, index }),
       },
     };
   }

@@ -36,7 +36,11 @@ export type LedgerMessage =
   /** Certified entries for the recipient's engine to fill its log with. */
   | { kind: 'entries'; entries: unknown }
   /** A client's entry proposed on the sender, for whoever proves next. */
-  | { kind: 'payload'; payload: unknown };
+  | { kind: 'payload'; payload: unknown }
+  /** The sender's engine reads by index (`engine.readIndex`) and asks how far the recipient has committed. */
+  | { kind: 'read_index_request'; nonce: unknown }
+  /** The answer to the recipient's `read_index_request` `nonce`. */
+  | { kind: 'read_index'; nonce: unknown; index: unknown };
 
 export type LedgerMessageKind = LedgerMessage['kind'];
 
@@ -54,6 +58,8 @@ export const LEDGER_MESSAGE_KINDS: readonly LedgerMessageKind[] = [
   'entries_request',
   'entries',
   'payload',
+  'read_index_request',
+  'read_index',
 ];
 
 /** The message's kind, or `garbage` for anything that is not a ledger message. */
@@ -110,6 +116,8 @@ export function rankOfMessage(message: LedgerMessage): number | null {
     case 'sync_response':
     case 'entries':
     case 'payload':
+    case 'read_index_request':
+    case 'read_index':
       return null;
     case 'entries_request':
       return Number.isSafeInteger(message.first) ? (message.first as number) : null;

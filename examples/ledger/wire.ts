@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_ATTEMPT } from '../../engine/schemas';
+import { MAX_READ_NONCE_LENGTH } from '../../engine/readIndex';
 import { WireError, type BodyCodec } from '../../node/wire';
 import { ledgerCodec } from './codec';
 import { MAX_SYNC_FRAMES } from './ledgerSync';
@@ -101,6 +102,8 @@ const messageSchema = z.discriminatedUnion('kind', [
     entries: z.array(z.strictObject({ state: frame, certificate })).max(MAX_WIRE_FRAMES),
   }),
   z.strictObject({ kind: z.literal('payload'), payload: z.string().max(MAX_WIRE_ENTRY) }),
+  z.strictObject({ kind: z.literal('read_index_request'), nonce: z.string().min(1).max(MAX_READ_NONCE_LENGTH) }),
+  z.strictObject({ kind: z.literal('read_index'), nonce: z.string().min(1).max(MAX_READ_NONCE_LENGTH), index: count }),
 ]);
 
 type WireLedgerMessage = z.infer<typeof messageSchema>;
@@ -200,6 +203,10 @@ function toWire(message: LedgerMessage): unknown {
     }
     case 'payload':
       return { kind: 'payload', payload: message.payload };
+    case 'read_index_request':
+      return { kind: 'read_index_request', nonce: message.nonce };
+    case 'read_index':
+      return { kind: 'read_index', nonce: message.nonce, index: message.index };
     default:
       throw notSendable(`a message of kind ${String((message as { kind?: unknown }).kind).slice(0, 32)}`);
   }
@@ -243,6 +250,8 @@ function build(m: WireLedgerMessage): LedgerMessage {
     case 'sync_request':
     case 'entries_request':
     case 'payload':
+    case 'read_index_request':
+    case 'read_index':
       return m;
   }
 }

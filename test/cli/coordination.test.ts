@@ -36,7 +36,8 @@ describe('kv', () => {
     expect(await json('kv', 'keys', '--after', 'app/config', '--stale')).toMatchObject({ keys: ['app/name'], more: false });
     expect(await json('kv', 'delete', 'app/name')).toMatchObject({ key: 'app/name', removed: 1 });
     expect(await json('kv', 'get', 'app/config', '--stale')).toMatchObject({ values: [{ replicas: 4 }] });
-    expect(port.queried.map((q) => q.options?.consistency)).toEqual(['linearizable', 'linearizable', 'stale', 'stale']);
+    expect(await json('kv', 'get', 'app/config', '--read-index')).toMatchObject({ values: [{ replicas: 4 }] });
+    expect(port.queried.map((q) => q.options?.consistency)).toEqual(['linearizable', 'linearizable', 'stale', 'stale', 'read-index']);
     expect(port.submitted[1].command).toMatchObject({ context: { ops: 1 } });
   });
 

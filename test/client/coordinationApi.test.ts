@@ -81,9 +81,10 @@ describe('kv routes', () => {
     await send('GET', '/v1/kv/k');
     await send('GET', '/v1/kv/k?consistency=stale');
     await send('GET', '/v1/kv?consistency=linearizable');
+    await send('GET', '/v1/kv/k?consistency=read-index');
     const before = Date.now();
     await send('PUT', '/v1/kv/k?timeoutMs=2000', { value: 1, writer: 'w' });
-    expect(port.queried.map((q) => q.options?.consistency)).toEqual(['linearizable', 'stale', 'linearizable']);
+    expect(port.queried.map((q) => q.options?.consistency)).toEqual(['linearizable', 'stale', 'linearizable', 'read-index']);
     const deadline = port.submitted[0].options?.deadline ?? 0;
     expect(deadline).toBeGreaterThanOrEqual(before + 2000);
     expect(deadline).toBeLessThanOrEqual(Date.now() + 2000);

@@ -62,6 +62,8 @@ const WORKLOAD: Omit<WorkloadOptions, 'seed' | 'clients' | 'opsPerClient' | 'por
   thinkMs: [0, 50],
   pollMs: 100,
   maxPolls: 15,
+  // Half the reads through the log, half by index: both must keep the history linearizable.
+  readConsistency: 'mixed',
 };
 
 /** What the clients' ports saw, by ending, and every command acknowledged with its index. */

@@ -48,6 +48,33 @@ describe('enginePort: the services through the commit log of an in-process clust
     return value as T;
   }
 
+  it('a read by index on another node sees an acknowledged write, and commits nothing for it', async () => {
+    const built = servicesCluster();
+    cluster = built.cluster;
+    for (const engine of cluster.engines.values()) engine.start();
+    const put = await settle(cluster, built.ports.get('n0')!.submit(commands.put('k', 'v1', { writer: 'w' })));
+    expect(put).toMatchObject({ outcome: 'committed' });
+    const committedBefore = cluster.engine('n0').getActiveRank();
+    const read = await settle(cluster, built.ports.get('n3')!.query(queries.get('k'), { consistency: 'read-index' }));
+    expect(read).toMatchObject({ outcome: 'answered', answer: { ok: true, value: { found: true, values: ['v1'] } } });
+    expect((read as { index: number }).index).toBeGreaterThanOrEqual((put as { index: number }).index);
+    // Answered from the applied state: no read entry was committed for it.
+    const logged = cluster.engine('n0').log.range(1, cluster.engine('n0').getActiveRank()).flatMap((entry) => entry.payload.payloads);
+    expect(logged.filter((payload) => payload.startsWith('r:'))).toEqual([]);
+    expect(committedBefore).toBeGreaterThan(0);
+  });
+
+  it('a read by index ends expired when no quorum answers by its deadline, and aborted on a node that cannot read by index', async () => {
+    const built = servicesCluster();
+    cluster = built.cluster;
+    const n3 = cluster.engine('n3');
+    n3.start();
+    const read = await settle(cluster, built.ports.get('n3')!.query(queries.get('k'), { consistency: 'read-index', deadline: cluster.clock.now() + 500 }));
+    expect(read).toEqual({ outcome: 'expired' });
+    const port = enginePort({ node: { propose: n3.propose.bind(n3) }, host: built.hosts.get('n3')!, encode: () => 'r:0:{}' });
+    expect(await port.query(queries.get('k'), { consistency: 'read-index' })).toMatchObject({ outcome: 'aborted' });
+  });
+
   it('a command answers from its place in the log; a linearizable read on another node sees it; every replica agrees', async () => {
     const built = servicesCluster();
     cluster = built.cluster;

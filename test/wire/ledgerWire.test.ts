@@ -133,6 +133,8 @@ async function runCluster(wire: boolean, seed = 7, until = 3_400): Promise<Run> 
   // Clients' entries, proposed on nodes that forward them.
   clock.setTimeout(() => void nodes.get('n1')!.propose('c:alice:hello').catch(() => {}), 100);
   clock.setTimeout(() => void nodes.get('n2')!.propose('c:bob:"quoted" \\ text').catch(() => {}), 3_000);
+  // A read by index: its request and the answers.
+  clock.setTimeout(() => void nodes.get('n3')!.readIndex().catch(() => {}), 3_200);
   const heights = () => [...ledgers.values()].map((ledger) => ledger.head().height);
   await clock.runUntil(() => clock.now() >= until && new Set(heights()).size === 1, 60_000);
   run.heights = heights();

@@ -1,5 +1,5 @@
 import { commands, CoordinationState } from '../../../services';
-import type { CoordinationPort, QueryOutcome, SubmitOutcome } from '../../../services/port';
+import type { Consistency, CoordinationPort, QueryOutcome, SubmitOutcome } from '../../../services/port';
 import { createSeededRandom, type RandomSource } from '../../../providers/random';
 import type { EventClock } from '../../../simulator/EventClock';
 import { SLOTS_PER_ENTRY } from '../../../services/host';
@@ -203,7 +203,7 @@ export class FakeCluster {
     });
   }
 
-  private query(node: number, query: unknown, consistency: 'linearizable' | 'stale', deadline: number | undefined): Promise<QueryOutcome> {
+  private query(node: number, query: unknown, consistency: Consistency, deadline: number | undefined): Promise<QueryOutcome> {
     const replica = this.replicas[node];
     if (consistency === 'stale' || this.reads === 'local') {
       return Promise.resolve({ outcome: 'answered', index: replica.appliedIndex, answer: replica.state.query(query) });

@@ -72,6 +72,8 @@ export interface WorkloadOptions {
   readonly barriers?: readonly BarrierSpec[];
   /** A key space set up before the clients start; its one key, `<prefix>k`, joins the keys written and read. */
   readonly keySpace?: { readonly prefix: string; readonly strategy: ConflictStrategy };
+  /** How KV and lock reads are made fresh: through the log (default), by index (`engine.readIndex`), or either at random. */
+  readonly readConsistency?: 'linearizable' | 'read-index' | 'mixed';
 }
 
 /**
@@ -224,9 +226,15 @@ class Client {
     done(await this.port.submit(commands.put(key, written, { writer: this.name, context }), this.deadline()));
   }
 
+  private readConsistency(): 'linearizable' | 'read-index' {
+    const asked = this.options.readConsistency ?? 'linearizable';
+    if (asked !== 'mixed') return asked;
+    return this.random.fraction() < 0.5 ? 'read-index' : 'linearizable';
+  }
+
   private async get(key: string): Promise<void> {
     const done = this.replayed(key) ? this.recorder.replayedGet(this.name, key) : this.recorder.get(this.name, key);
-    const seen = done(await this.port.query(queries.get(key), { consistency: 'linearizable', ...this.deadline() }));
+    const seen = done(await this.port.query(queries.get(key), { consistency: this.readConsistency(), ...this.deadline() }));
     if (seen.kind === 'value' && seen.clock !== undefined) this.contexts.set(key, seen.clock);
   }
 
@@ -275,7 +283,7 @@ class Client {
 
   private async pollHolder(lock: string, owner: string): Promise<number | null> {
     const done = this.recorder.holder(this.name, owner, lock);
-    const seen = done(await this.port.query(queries.lock(lock), { consistency: 'linearizable', ...this.deadline() }));
+    const seen = done(await this.port.query(queries.lock(lock), { consistency: this.readConsistency(), ...this.deadline() }));
     return seen.kind === 'held' ? seen.token : null;
   }
 }
