@@ -99,10 +99,12 @@ export function addClusterCommands(program: Command, io: CommandIO, setExitCode:
     .description('Generate keys and configurations (once), start the node processes, write DIR/cluster.json, and print commits until Ctrl-C, which stops them.')
     .option('--nodes <n>', `members, 1-${MAX_LOCAL_NODES}`, '4')
     .requiredOption('--dir <dir>', 'where keys, configurations, data and logs go')
+    .option('--founders <k>', 'only the first K nodes are members at first; the others wait outside until `members add` admits them')
     .option('--detach', 'return once every node serves clients, and leave them running')
-    .action(async (flags: { nodes: string; dir: string; detach?: boolean }) => {
+    .action(async (flags: { nodes: string; dir: string; founders?: string; detach?: boolean }) => {
       const n = parseInteger(flags.nodes, '--nodes', 1, MAX_LOCAL_NODES);
-      const up = await usageOnBadInput(() => clusterUp(flags.dir, n, process.argv[1]));
+      const founders = flags.founders === undefined ? undefined : parseInteger(flags.founders, '--founders', 1, n);
+      const up = await usageOnBadInput(() => clusterUp(flags.dir, n, process.argv[1], undefined, founders));
       for (const node of up.nodes) io.stdout.write(`${node.id} pid ${node.pid} ${node.clientUrl}\n`);
       if (flags.detach) {
         io.stdout.write(`cluster ${up.clusterId} is up; statechart-consensus cluster down --dir ${flags.dir} stops it\n`);

@@ -76,13 +76,18 @@ export async function freePorts(count: number): Promise<number[]> {
  * has them is reused as it is, so a cluster brought down comes up again
  * from its data directories.
  */
-export async function prepareCluster(dir: string, n: number): Promise<ClusterFile> {
+export async function prepareCluster(dir: string, n: number, founders?: number): Promise<ClusterFile> {
   const root = resolve(dir);
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+  if (founders !== undefined && (!Number.isInteger(founders) || founders < 1 || founders > n)) throw new LocalClusterError(`founders must be 1 to ${n}, not ${founders}`);
   const configFiles = ids.map((id) => join(root, id, 'config.json'));
   if (configFiles.every((file) => existsSync(file))) {
     const configs = configFiles.map((file) => JSON.parse(readFileSync(file, 'utf8')) as NodeFileConfig);
     if (configs[0].members.length !== n) throw new LocalClusterError(`${root} holds a cluster of ${configs[0].members.length} nodes, not ${n}`);
+    // Its membership since is in its logs: only whether it changes through the log must match.
+    if ((configs[0].founders !== undefined) !== (founders !== undefined)) {
+      throw new LocalClusterError(`${root} holds a cluster ${configs[0].founders === undefined ? 'without' : 'with'} founders`);
+    }
     return {
       clusterId: configs[0].clusterId,
       nodes: configs.map((config, i) => ({ id: config.id, pid: null, clientUrl: `http://${config.client.host}:${config.client.port}`, config: configFiles[i], log: join(root, config.id, 'node.log') })),
@@ -96,7 +101,16 @@ export async function prepareCluster(dir: string, n: number): Promise<ClusterFil
   ids.forEach((id, i) => {
     mkdirSync(join(root, id), { recursive: true });
     writeFileSync(join(root, id, 'key.json'), `${JSON.stringify(keys[i], null, 2)}\n`, { mode: 0o600 });
-    const config: NodeFileConfig = { id, clusterId, keyFile: 'key.json', members, client: { host: '127.0.0.1', port: ports[n + i] }, dataDir: 'data' };
+    const config: NodeFileConfig = {
+      id,
+      clusterId,
+      keyFile: 'key.json',
+      members,
+      // The first `founders` nodes are the membership; the others follow the log until a change adds them.
+      ...(founders === undefined ? {} : { founders: ids.slice(0, founders) }),
+      client: { host: '127.0.0.1', port: ports[n + i] },
+      dataDir: 'data',
+    };
     writeFileSync(configFiles[i], `${JSON.stringify(config, null, 2)}\n`);
   });
   return {
@@ -138,13 +152,13 @@ export async function waitUntilReady(urls: readonly string[], timeoutMs: number,
 }
 
 /** Brings an `n`-node cluster up in `dir`; resolves once every node serves clients. */
-export async function clusterUp(dir: string, n: number, cli: string, timeoutMs = 30_000): Promise<ClusterFile> {
+export async function clusterUp(dir: string, n: number, cli: string, timeoutMs = 30_000, founders?: number): Promise<ClusterFile> {
   const root = resolve(dir);
   if (existsSync(join(root, 'cluster.json'))) {
     const running = readClusterFile(root).nodes.filter((node) => node.pid !== null && runsNode(node.pid, node.config));
     if (running.length > 0) throw new LocalClusterError(`${root} is running already (pids ${running.map((node) => node.pid).join(', ')}): cluster down first`);
   }
-  const cluster = await prepareCluster(root, n);
+  const cluster = await prepareCluster(root, n, founders);
   for (const node of cluster.nodes) node.pid = startNodeProcess(cli, node.config, node.log);
   writeClusterFile(root, cluster);
   await waitUntilReady(
