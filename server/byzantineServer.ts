@@ -53,6 +53,8 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
   const shadow = new ShadowLedger({
     self: config.id,
     members,
+    // It follows the membership through the log as an honest node would: its script acts on the shadow's schedule.
+    ...(config.founders === undefined ? {} : { founders: config.founders }),
     privateKey: keys.privateKey,
     publicKeys,
     random: random.fork(),

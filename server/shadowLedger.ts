@@ -15,7 +15,10 @@ const SHADOW_SENDS: ReadonlySet<LedgerMessageKind> = new Set(['sync_request', 'e
 
 export interface ShadowLedgerOptions {
   self: string;
+  /** Every configured node: the members, or with `founders` the address book. */
   members: readonly string[];
+  /** The members at the log's start, when the membership changes through it (the node's config `founders`). */
+  founders?: readonly string[];
   privateKey: string;
   publicKeys: Readonly<Record<string, string>>;
   random: RandomSource;
@@ -43,7 +46,8 @@ export class ShadowLedger {
   constructor(options: ShadowLedgerOptions) {
     this.ledger = new LedgerNode({
       self: options.self,
-      members: options.members,
+      members: options.founders ?? options.members,
+      ...(options.founders === undefined ? {} : { membershipChanges: true, peers: options.members }),
       clock: systemClock,
       random: options.random,
       send: (to, message) => {
