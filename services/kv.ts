@@ -208,7 +208,7 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
     if (!advanced.ok) return advanced;
     const concurrent = existing.filter((version) => !covers(advanced.clock, version.clock));
     const written: KvVersion = frozen({ value, clock: advanced.clock, writer, index: at.index, time: at.time });
-    const settled = this.settle(strategy, app ?? merge, written, concurrent);
+    const settled = this.settle(strategy, written, concurrent);
     if (!settled.ok) return settled;
     // Every version's clock merged is the context `get` hands out; it must fit a command.
     const context = mergeAll(settled.versions.map((version) => version.clock));
@@ -227,7 +227,6 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
   /** The versions a key keeps after `written`, given the stored versions it has not seen. */
   private settle(
     strategy: ConflictStrategy,
-    merge: string | null,
     written: KvVersion,
     concurrent: readonly KvVersion[],
   ): { ok: true; versions: readonly KvVersion[]; resolution: Resolution } | Refusal<KvErrorCode> {
@@ -244,23 +243,24 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
     }
     const clock = mergeAll([written.clock, ...concurrent.map((version) => version.clock)]);
     if (!clock.ok) return clock;
-    if (merge === null) return { ok: true, versions: [frozen({ ...written, clock: clock.clock })], resolution: 'last-writer-wins' };
-    const values = [written.value, ...concurrent.map((version) => version.value)];
-    const merged = this.combine(strategy, merge, values);
+    if (strategy === 'last-writer-wins') return { ok: true, versions: [frozen({ ...written, clock: clock.clock })], resolution: 'last-writer-wins' };
+    const merged = this.combine(strategy, [written.value, ...concurrent.map((version) => version.value)]);
     if (!merged.ok) return merged;
     const { value } = merged;
     const combined = typeof value === 'object' && value !== null ? frozen(value) : value;
     return { ok: true, versions: [frozen({ ...written, value: combined, clock: clock.clock })], resolution: 'merged' };
   }
 
-  private combine(strategy: ConflictStrategy, merge: string, values: readonly JsonValue[]): { ok: true; value: JsonValue } | Refusal<KvErrorCode> {
+  /** The value of a merge strategy's key after concurrent writes, or why the write that needed it is refused. */
+  private combine(strategy: ConflictStrategy, values: readonly JsonValue[]): { ok: true; value: JsonValue } | Refusal<KvErrorCode> {
     const app = appMergeName(strategy);
     if (app !== null) {
+      // Registered: `put` refused the write otherwise.
       const outcome = runAppMerge(app, this.merges.get(app)!, values, { maxDepth: MAX_VALUE_DEPTH, maxBytes: MAX_VALUE_BYTES });
       if (outcome.ok) return outcome;
       return refuse(outcome.failure === 'too_large' ? 'value_too_large' : 'merge_failed', outcome.message);
     }
-    const value = mergeValues(merge as MergeName, values);
+    const value = mergeValues(strategy.slice('merge:'.length) as MergeName, values);
     const bytes = jsonBytes(value);
     if (bytes > MAX_VALUE_BYTES) return refuse('value_too_large', `the merged value takes ${bytes} bytes of JSON; at most ${MAX_VALUE_BYTES}`);
     return { ok: true, value };
