@@ -2,7 +2,7 @@ import { Argument, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { isCoordinationError } from '../services/coordinationError';
 import { DEFAULT_POLL_MS, SYSTEM_CLOCK, waitForRelease, type WaitClock } from '../services/barrierWait';
-import { STRATEGIES } from '../services/kvCommands';
+import { STRATEGIES, isConflictStrategy } from '../services/kvCommands';
 import { parseInteger } from '../simulator/options';
 import { ClientRequestFailure, endpoint, refusalLine, requestJson, type Answer } from './clientCommands';
 import { UsageError } from './usage';
@@ -136,6 +136,12 @@ function participantsArgument(text: string): string[] {
   return names;
 }
 
+/** Whether a node has the application merge a `merge:app:<name>` names is for the node to say; only the syntax is checked here. */
+function strategyArgument(text: string): string {
+  if (!isConflictStrategy(text)) throw new UsageError(`<strategy> must be one of ${STRATEGIES.join(', ')}, or merge:app:<name> (1–32 of a-z 0-9 _ -, a letter first), got ${text}`);
+  return text;
+}
+
 function thresholdArgument(text: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`--threshold must be a fraction of the participants, more than 0 and at most 1, got ${text}`);
@@ -202,8 +208,10 @@ export function addCoordinationCommands(program: Command, io: CommandIO, setExit
     });
   const space = kv.command('space').description('Key spaces: how concurrent writes to keys under a prefix are settled (the longest prefix decides).');
   withUrl(space.command('set').description('Set the conflict strategy of keys starting with <prefix> ("" for every key).').argument('<prefix>'))
-    .addArgument(new Argument('<strategy>').choices(STRATEGIES))
-    .action(async (prefix: string, strategy: string, flags: { url: string }) => run(flags.url, 'PUT', `/v1/kv-spaces/${segment(prefix)}`, { strategy }));
+    .addArgument(new Argument('<strategy>', `${STRATEGIES.join(', ')}, or merge:app:<name> for a merge the nodes registered`))
+    .action(async (prefix: string, strategy: string, flags: { url: string }) =>
+      run(flags.url, 'PUT', `/v1/kv-spaces/${segment(prefix)}`, { strategy: strategyArgument(strategy) }),
+    );
   withUrl(space.command('clear').description('Remove the key space of <prefix>: its keys fall back to a shorter prefix\'s or the default.').argument('<prefix>'))
     .action(async (prefix: string, flags: { url: string }) => run(flags.url, 'DELETE', `/v1/kv-spaces/${segment(prefix)}`));
   withUrl(space.command('list').description('The key spaces, the default strategy and the key limit.'))

@@ -62,6 +62,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
     patienceMs,
   });
   // The coordination services are the engine's state machine: rebuilt from the stored snapshot and log on restart.
+  // No application KV merges: a config file holds no functions, so `merge:app:<name>` spaces need a node built in code.
   const services = ledgerCoordination();
   // Given to the engine, not attached afterwards: refusals and settled proposals are counted inside it.
   const registry = createMetricsRegistry();

@@ -26,6 +26,7 @@ export interface CoordinationHostOptions<StateT> {
    * agreed by consensus (part of the committed value), never read locally.
    */
   timeOf(value: StateT): number;
+  /** `kv.merges` registers the application's merges; every replica must register the same ones. */
   config?: CoordinationConfig;
 }
 
@@ -77,7 +78,12 @@ export class CoordinationHost<StateT> {
 
   restore(data: unknown, index: number): void {
     const restored = this.state.restore(data);
-    if (!restored.ok) throw new Error(`not a coordination snapshot: ${restored.error.message}`);
-    this.appliedIndex = index;
+    if (restored.ok) {
+      this.appliedIndex = index;
+      return;
+    }
+    // A node cannot go on without its state: better stopped with the reason than apart from the other replicas.
+    if (restored.error.code === 'unknown_merge') throw new Error(`the coordination snapshot cannot be restored here: ${restored.error.message}`);
+    throw new Error(`not a coordination snapshot: ${restored.error.message}`);
   }
 }

@@ -14,6 +14,7 @@ export type {
   QueryErrorCode,
   Refusal,
   ReplicatedStateMachine,
+  RestoreErrorCode,
   RestoreResult,
   ServiceError,
   Validated,
@@ -48,6 +49,8 @@ export {
   MAX_VALUE_BYTES,
   MAX_VALUE_DEPTH,
   STRATEGIES,
+  isConflictStrategy,
+  type BuiltInStrategy,
   type ConflictStrategy,
   type DeleteOutcome,
   type KeySpace,
@@ -62,6 +65,7 @@ export {
   type Resolution,
 } from './kvCommands';
 export { MERGE_NAMES, type MergeName } from './kvMerge';
+export { APP_MERGE_NAME, APP_MERGE_PREFIX, type AppMerge, type AppMergeStrategy, type AppMerges } from './kvAppMerge';
 
 export { LockService, LockTable, fenceCheck, type LockAnswer, type LockResult, type LockValue } from './locks';
 export {

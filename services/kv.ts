@@ -21,6 +21,7 @@ import {
   type PutOutcome,
   type Resolution,
 } from './kvCommands';
+import { appMergeName, registerAppMerges, runAppMerge, type AppMerge } from './kvAppMerge';
 import { mergeAccepts, mergeValues, type MergeName } from './kvMerge';
 import type { FenceErrorCode } from './lockCommands';
 import { jsonBytes, type JsonValue } from './plainJson';
@@ -39,7 +40,8 @@ import { EMPTY_CLOCK, clockSize, counterOf, covers, incrementClock, mergeClocks,
  *
  * - last-writer-wins: the write committed later (higher index) replaces it;
  *   its clock takes in the replaced clocks, so it covers all it replaced.
- * - merge:<name>: the values are combined by the named merge.
+ * - merge:<name>: the values are combined by the named merge;
+ *   merge:app:<name> by the application's merge registered under it.
  * - reject: the write is refused; the writer must read and write again.
  * - siblings: both are kept, and `get` returns every one, for the
  *   application to resolve with a later write whose context covers them.
@@ -105,6 +107,13 @@ function clocksCouldBeWritten(clocks: readonly VectorClock[]): boolean {
   return mergeAll(clocks).ok;
 }
 
+/** The application merges `settings` names that are not in `merges`. */
+function unregisteredMerges(settings: KvSettings, merges: ReadonlyMap<string, AppMerge>): string[] {
+  const strategies = [settings.defaultStrategy, ...settings.keySpaces.map((space) => space.strategy)];
+  const names = strategies.map(appMergeName).filter((name): name is string => name !== null && !merges.has(name));
+  return [...new Set(names)].sort();
+}
+
 /** The committed store; what `KvService` and the coordination state run commands against. */
 export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, KvAnswer> {
   readonly format = 'statechart-consensus/kv@1';
@@ -117,9 +126,14 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
   readonly snapshotDepth = MAX_VALUE_DEPTH + 5;
   private entries = new Map<string, readonly KvVersion[]>();
   private settings: KvSettings;
+  /** The application's merges: the host's code, kept apart from the replicated settings, which only name them. */
+  private readonly merges: ReadonlyMap<string, AppMerge>;
 
   constructor(config: KvConfig = {}) {
+    this.merges = registerAppMerges(config.merges);
     this.settings = settingsOf(config);
+    const missing = unregisteredMerges(this.settings, this.merges);
+    if (missing.length > 0) throw new RangeError(`invalid KV configuration: no merge registered as ${missing.join(', ')}`);
   }
 
   parse(command: JsonValue): Validated<KvCommand> {
@@ -176,7 +190,10 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
     const bytes = jsonBytes(value);
     if (bytes > MAX_VALUE_BYTES) return refuse('value_too_large', `a value of ${bytes} bytes of JSON; at most ${MAX_VALUE_BYTES}`);
     const strategy = this.strategyFor(key);
-    const merge = strategy.startsWith('merge:') ? (strategy.slice('merge:'.length) as MergeName) : null;
+    const app = appMergeName(strategy);
+    // Only a restore could leave such a key space, and a restore refuses to; checked so that a write never reaches a missing merge.
+    if (app !== null && !this.merges.has(app)) return refuse('unknown_merge', `keys of ${strategy} need a merge registered as ${app}`);
+    const merge = app === null && strategy.startsWith('merge:') ? (strategy.slice('merge:'.length) as MergeName) : null;
     if (merge !== null) {
       const accepted = mergeAccepts(merge, value);
       if (!accepted.ok) return refuse('value_not_mergeable', `keys of ${strategy} hold ${accepted.expects}`);
@@ -191,7 +208,7 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
     if (!advanced.ok) return advanced;
     const concurrent = existing.filter((version) => !covers(advanced.clock, version.clock));
     const written: KvVersion = frozen({ value, clock: advanced.clock, writer, index: at.index, time: at.time });
-    const settled = this.settle(strategy, merge, written, concurrent);
+    const settled = this.settle(strategy, written, concurrent);
     if (!settled.ok) return settled;
     // Every version's clock merged is the context `get` hands out; it must fit a command.
     const context = mergeAll(settled.versions.map((version) => version.clock));
@@ -210,7 +227,6 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
   /** The versions a key keeps after `written`, given the stored versions it has not seen. */
   private settle(
     strategy: ConflictStrategy,
-    merge: MergeName | null,
     written: KvVersion,
     concurrent: readonly KvVersion[],
   ): { ok: true; versions: readonly KvVersion[]; resolution: Resolution } | Refusal<KvErrorCode> {
@@ -227,12 +243,27 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
     }
     const clock = mergeAll([written.clock, ...concurrent.map((version) => version.clock)]);
     if (!clock.ok) return clock;
-    if (merge === null) return { ok: true, versions: [frozen({ ...written, clock: clock.clock })], resolution: 'last-writer-wins' };
-    const value = mergeValues(merge, [written.value, ...concurrent.map((version) => version.value)]);
-    const bytes = jsonBytes(value);
-    if (bytes > MAX_VALUE_BYTES) return refuse('value_too_large', `the merged value takes ${bytes} bytes of JSON; at most ${MAX_VALUE_BYTES}`);
+    if (strategy === 'last-writer-wins') return { ok: true, versions: [frozen({ ...written, clock: clock.clock })], resolution: 'last-writer-wins' };
+    const merged = this.combine(strategy, [written.value, ...concurrent.map((version) => version.value)]);
+    if (!merged.ok) return merged;
+    const { value } = merged;
     const combined = typeof value === 'object' && value !== null ? frozen(value) : value;
     return { ok: true, versions: [frozen({ ...written, value: combined, clock: clock.clock })], resolution: 'merged' };
+  }
+
+  /** The value of a merge strategy's key after concurrent writes, or why the write that needed it is refused. */
+  private combine(strategy: ConflictStrategy, values: readonly JsonValue[]): { ok: true; value: JsonValue } | Refusal<KvErrorCode> {
+    const app = appMergeName(strategy);
+    if (app !== null) {
+      // Registered: `put` refused the write otherwise.
+      const outcome = runAppMerge(app, this.merges.get(app)!, values, { maxDepth: MAX_VALUE_DEPTH, maxBytes: MAX_VALUE_BYTES });
+      if (outcome.ok) return outcome;
+      return refuse(outcome.failure === 'too_large' ? 'value_too_large' : 'merge_failed', outcome.message);
+    }
+    const value = mergeValues(strategy.slice('merge:'.length) as MergeName, values);
+    const bytes = jsonBytes(value);
+    if (bytes > MAX_VALUE_BYTES) return refuse('value_too_large', `the merged value takes ${bytes} bytes of JSON; at most ${MAX_VALUE_BYTES}`);
+    return { ok: true, value };
   }
 
   /**
@@ -263,6 +294,10 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
   }
 
   private configure(command: Extract<KvCommand, { op: 'setKeySpace' | 'clearKeySpace' }>): Outcome<{ readonly keySpaces: number }> {
+    const app = command.op === 'setKeySpace' ? appMergeName(command.strategy) : null;
+    if (app !== null && !this.merges.has(app)) {
+      return refuse('unknown_merge', `no merge is registered as ${app}; every replica must register the same merges`);
+    }
     const others = this.settings.keySpaces.filter((space) => space.prefix !== command.prefix);
     const keySpaces = command.op === 'setKeySpace' ? [...others, { prefix: command.prefix, strategy: command.strategy }] : others;
     if (keySpaces.length > MAX_KEY_SPACES) return refuse('too_many_key_spaces', `at most ${MAX_KEY_SPACES} key spaces`);
@@ -322,6 +357,9 @@ export class KvStore implements ServiceCore<KvCommand, KvResult, KvErrorCode, Kv
     if (!parsed.success) return refuse('invalid_snapshot', describeIssues(parsed.error));
     const { config, entries } = parsed.data;
     if (entries.length > config.maxKeys) return refuse('invalid_snapshot', `${entries.length} keys, more than its maxKeys ${config.maxKeys}`);
+    // Restoring it would leave key spaces this replica cannot settle, and it would part from replicas that can.
+    const missing = unregisteredMerges(config, this.merges);
+    if (missing.length > 0) return refuse('unknown_merge', `the snapshot names merges not registered here: ${missing.join(', ')}`);
     const restored = new Map<string, readonly KvVersion[]>();
     for (const { key, versions } of entries) {
       if (restored.has(key)) return refuse('invalid_snapshot', `key ${JSON.stringify(key)} appears twice`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { APP_MERGE_STRATEGY, type AppMergeStrategy, type AppMerges } from './kvAppMerge';
 import { MERGE_NAMES, type MergeName } from './kvMerge';
 import { CounterSchema, IndexSchema, NameSchema, TimeSchema } from './schemas';
 import { VectorClockSchema, type VectorClock } from './vectorClock';
@@ -25,11 +26,23 @@ export const MAX_KEY_SPACES = 64;
 /**
  * How a key space settles writes that are concurrent by their vector clocks.
  * Strategies are named, not functions, because they travel in the log and in
- * snapshots and must mean the same on every replica.
+ * snapshots and must mean the same on every replica: `merge:app:<name>`
+ * names a merge the application registered (`kvAppMerge.ts`), and whether a
+ * replica has it is decided when a command or snapshot is applied, not here.
  */
 export const STRATEGIES = ['last-writer-wins', 'siblings', 'reject', ...MERGE_NAMES.map((name) => `merge:${name}` as const)] as const;
-export type ConflictStrategy = 'last-writer-wins' | 'siblings' | 'reject' | `merge:${MergeName}`;
-export const ConflictStrategySchema = z.enum(STRATEGIES as unknown as [ConflictStrategy, ...ConflictStrategy[]]);
+export type BuiltInStrategy = 'last-writer-wins' | 'siblings' | 'reject' | `merge:${MergeName}`;
+export type ConflictStrategy = BuiltInStrategy | AppMergeStrategy;
+
+/** Whether `text` is a strategy by its syntax: a built-in one, or `merge:app:` and a valid name. */
+export function isConflictStrategy(text: string): text is ConflictStrategy {
+  return (STRATEGIES as readonly string[]).includes(text) || APP_MERGE_STRATEGY.test(text);
+}
+
+export const ConflictStrategySchema = z.custom<ConflictStrategy>(
+  (value) => typeof value === 'string' && isConflictStrategy(value),
+  `a strategy: one of ${STRATEGIES.join(', ')}, or merge:app:<name> with a name of 1–32 of [a-z0-9_-] starting with a letter`,
+);
 
 const service = z.literal('kv').optional();
 
@@ -107,6 +120,10 @@ export type KvErrorCode =
   | 'concurrent_write'
   /** The key's merge strategy cannot combine this value (e.g. `merge:max` with a string). */
   | 'value_not_mergeable'
+  /** A key space named `merge:app:<name>` that this store has no merge registered for. */
+  | 'unknown_merge'
+  /** An application merge threw, or returned something that is not a JSON value a put could write. */
+  | 'merge_failed'
   | 'too_many_key_spaces'
   /** A fenced write reached a KV store with no lock table beside it. */
   | 'fencing_unavailable'
@@ -127,6 +144,12 @@ export interface KvConfig {
   /** For keys no key space matches; default last-writer-wins. */
   readonly defaultStrategy?: ConflictStrategy;
   readonly keySpaces?: readonly KeySpace[];
+  /**
+   * The application's merges, by the name `merge:app:<name>` gives. Not part
+   * of the replicated state: every replica must register the same ones, each
+   * deterministic and pure (see `kvAppMerge.ts`).
+   */
+  readonly merges?: AppMerges;
 }
 
 const KeySpaceSchema = z.strictObject({ prefix: PrefixSchema, strategy: ConflictStrategySchema });

@@ -9,6 +9,7 @@ import {
   type QueryErrorCode,
   type Refusal,
   type ReplicatedStateMachine,
+  type RestoreErrorCode,
   type RestoreResult,
   type Validated,
 } from './stateMachine';
@@ -24,7 +25,7 @@ import {
 /** A command decided but not yet made: `commit` changes the state, and is called only once the answer is final. */
 export type Prepared<A, Code extends string> = Refusal<Code> | { readonly ok: true; readonly result: A; commit(): void };
 
-export type Restoring = Refusal<'invalid_snapshot'> | { readonly ok: true; commit(): void };
+export type Restoring = Refusal<RestoreErrorCode> | { readonly ok: true; commit(): void };
 
 export interface ServiceCore<C, A, Code extends string, Answer> {
   /** Names the snapshot format, so that one service's snapshot is never restored into another. */

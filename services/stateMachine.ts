@@ -56,7 +56,12 @@ export interface Answered<V> {
 
 export type Validated<C> = { readonly ok: true; readonly command: C } | Refusal<'invalid_command' | 'command_too_large'>;
 
-export type RestoreResult = { readonly ok: true } | Refusal<'invalid_snapshot'>;
+/**
+ * `unknown_merge`: the snapshot is well formed but names an application merge
+ * (KV `merge:app:<name>`) this replica has not registered.
+ */
+export type RestoreErrorCode = 'invalid_snapshot' | 'unknown_merge';
+export type RestoreResult = { readonly ok: true } | Refusal<RestoreErrorCode>;
 
 /**
  * `C` is a valid command, `R` what `apply` answers (refusals included), `A`

@@ -50,7 +50,11 @@ export function serviceCommandsIn(frame: LedgerFrame): CarriedCommand[] {
   return out;
 }
 
-/** The coordination services over the ledger's frames, for the engine's `stateMachine`. */
+/**
+ * The coordination services over the ledger's frames, for the engine's
+ * `stateMachine`. `config.kv.merges` registers the application's KV merges;
+ * every node of the cluster must be built with the same ones.
+ */
 export function ledgerCoordination(config?: CoordinationConfig): CoordinationHost<LedgerFrame> {
   return new CoordinationHost<LedgerFrame>({ commandsIn: serviceCommandsIn, timeOf: (frame) => frame.time, config });
 }

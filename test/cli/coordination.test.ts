@@ -112,11 +112,20 @@ describe('kv space', () => {
   });
 
   it('refuses an unknown strategy before sending anything, naming the ones there are', async () => {
-    const result = await cli('kv', 'space', 'set', 'p/', 'newest', '--url', api.url);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/newest/);
-    expect(result.stderr).toMatch(/merge:max/);
+    for (const strategy of ['newest', 'merge:app:Bad']) {
+      const result = await cli('kv', 'space', 'set', 'p/', strategy, '--url', api.url);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(strategy);
+      expect(result.stderr).toMatch(/merge:max.*merge:app:<name>/);
+    }
     expect(port.submitted).toEqual([]);
+  });
+
+  it('sends merge:app:<name> to the node, which says whether it has that merge registered', async () => {
+    const result = await cli('kv', 'space', 'set', 'names/', 'merge:app:longest', '--url', api.url);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: unknown_merge: no merge is registered as longest.* \(HTTP 409\)\n$/);
+    expect(port.submitted.map((s) => s.command)).toEqual([commands.setKeySpace('names/', 'merge:app:longest')]);
   });
 });
 

@@ -164,6 +164,26 @@ describe('kv-spaces routes', () => {
     expect(await send('PUT', '/v1/kv/any', { value: 2, writer: 'b' })).toMatchObject({ status: 409, json: { error: 'concurrent_write' } });
   });
 
+  it('takes merge:app:<name>: a node with the merge registered merges with it, one without refuses the space 409 unknown_merge', async () => {
+    const merging = new FakeCoordinationPort({ kv: { merges: { longest: (values) => [...values].sort((a, b) => String(b).length - String(a).length)[0]! } } });
+    const withMerge = await startClientApi({ host: '127.0.0.1', port: 0, backend: coordinationBackend(merging) });
+    try {
+      expect((await call(withMerge.url, 'PUT', '/v1/kv-spaces/names/', { strategy: 'merge:app:longest' })).json).toEqual({ keySpaces: 1, index: 1 });
+      await call(withMerge.url, 'PUT', '/v1/kv/names/x', { value: 'ann', writer: 'a' });
+      expect((await call(withMerge.url, 'PUT', '/v1/kv/names/x', { value: 'annabel', writer: 'b' })).json).toMatchObject({ resolution: 'merged' });
+      expect((await call(withMerge.url, 'GET', '/v1/kv/names/x')).json.values).toEqual(['annabel']);
+      expect((await call(withMerge.url, 'GET', '/v1/kv-spaces')).json.keySpaces).toEqual([{ prefix: 'names/', strategy: 'merge:app:longest' }]);
+    } finally {
+      await withMerge.close();
+    }
+    const before = port.snapshotText();
+    expect(await send('PUT', '/v1/kv-spaces/names/', { strategy: 'merge:app:longest' })).toMatchObject({ status: 409, json: { error: 'unknown_merge' } });
+    expect(port.snapshotText()).toBe(before);
+    // A name outside the syntax never reaches the services.
+    expect(await send('PUT', '/v1/kv-spaces/names/', { strategy: 'merge:app:Longest!' })).toMatchObject({ status: 400, json: { error: 'bad_request' } });
+    expect(port.submitted).toHaveLength(1);
+  });
+
   it(`refuses a space past ${MAX_KEY_SPACES} 409, changing nothing`, async () => {
     for (let i = 0; i < MAX_KEY_SPACES; i += 1) port.apply(commands.setKeySpace(`p${i}/`, 'siblings'));
     const before = port.snapshotText();

@@ -1,6 +1,7 @@
 import { payloadCluster, type Block, type PayloadCluster } from '../../bench/payloadCluster';
 import { commands, queries } from '../../services/commandBuilders';
 import { enginePort } from '../../services/enginePort';
+import type { CoordinationConfig } from '../../services/coordination';
 import { CoordinationHost } from '../../services/host';
 import type { CoordinationPort } from '../../services/port';
 import { ProposalError } from '../../engine/errors';
@@ -13,10 +14,10 @@ function carried(block: Block) {
   });
 }
 
-function servicesCluster(): { cluster: PayloadCluster; hosts: Map<string, CoordinationHost<Block>>; ports: Map<string, CoordinationPort> } {
+function servicesCluster(config?: CoordinationConfig): { cluster: PayloadCluster; hosts: Map<string, CoordinationHost<Block>>; ports: Map<string, CoordinationPort> } {
   const hosts = new Map<string, CoordinationHost<Block>>();
   const hostFor = (name: string) => {
-    const host = new CoordinationHost<Block>({ commandsIn: carried, timeOf: (block) => block.height * 100 });
+    const host = new CoordinationHost<Block>({ commandsIn: carried, timeOf: (block) => block.height * 100, config });
     hosts.set(name, host);
     return host;
   };
@@ -107,6 +108,30 @@ describe('enginePort: the services through the commit log of an in-process clust
     expect(fresh).toMatchObject({ outcome: 'committed', result: { ok: true } });
     const local = await port.query(queries.get('guarded'), { consistency: 'stale' });
     expect(local).toMatchObject({ outcome: 'answered', answer: { ok: true, value: { values: ['ok'] } } });
+  });
+
+  it('concurrent writes from two nodes to a key space with an application merge: every replica holds the merged value', async () => {
+    // Not commutative by itself: the store's canonical order makes the result independent of which write commits first.
+    const joined = (values: readonly unknown[]) => values.map(String).join('+');
+    const built = servicesCluster({ kv: { merges: { joined } } });
+    cluster = built.cluster;
+    for (const engine of cluster.engines.values()) engine.start();
+    const space = await settle(cluster, built.ports.get('n0')!.submit(commands.setKeySpace('tags/', 'merge:app:joined')));
+    expect(space).toMatchObject({ outcome: 'committed', result: { ok: true } });
+    // Blind writes by two writers: concurrent by their clocks, whatever order the log gives them.
+    const writes = Promise.all([
+      built.ports.get('n1')!.submit(commands.put('tags/k', 'red', { writer: 'w1' })),
+      built.ports.get('n2')!.submit(commands.put('tags/k', 'blue', { writer: 'w2' })),
+    ]);
+    const outcomes = await settle(cluster, writes);
+    expect(outcomes.every((outcome) => outcome.outcome === 'committed' && (outcome.result as { ok: boolean }).ok)).toBe(true);
+    const last = Math.max(...outcomes.map((outcome) => (outcome as { index: number }).index));
+    await cluster.runUntil(() => [...built.hosts.values()].every((host) => host.applied >= last));
+    for (const host of built.hosts.values()) {
+      expect(host.state.query(queries.get('tags/k'))).toMatchObject({ ok: true, value: { values: ['blue+red'] } });
+    }
+    const snapshots = [...built.hosts.values()].map((host) => JSON.stringify(host.state.snapshot()));
+    expect(new Set(snapshots).size).toBe(1);
   });
 
   it('a payload the app cannot carry is aborted with the reason, and nothing is proposed', async () => {

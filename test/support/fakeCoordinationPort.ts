@@ -1,5 +1,5 @@
 import type { ClientBackend } from '../../node/clientApi';
-import { CoordinationState } from '../../services';
+import { CoordinationState, type CoordinationConfig } from '../../services';
 import type { CoordinationPort, QueryOptions, QueryOutcome, SubmitOptions, SubmitOutcome, Unanswered } from '../../services/port';
 
 /**
@@ -10,11 +10,15 @@ import type { CoordinationPort, QueryOptions, QueryOutcome, SubmitOptions, Submi
  * test may make the next calls end unanswered.
  */
 export class FakeCoordinationPort implements CoordinationPort {
-  readonly state = new CoordinationState();
+  readonly state: CoordinationState;
   index = 0;
   time = 0;
   readonly submitted: Array<{ command: unknown; options: SubmitOptions | undefined }> = [];
   readonly queried: Array<{ query: unknown; options: QueryOptions | undefined }> = [];
+
+  constructor(config: CoordinationConfig = {}) {
+    this.state = new CoordinationState(config);
+  }
   /** Outcomes the next submits end with instead of being applied (first first). */
   readonly unanswered: Unanswered[] = [];
   /** Called before each query is answered: a test's way to let the cluster move on between a wait's reads. */
