@@ -28,7 +28,7 @@ import { createNetworks, isHeartbeat } from './networks';
 import { HeldMessageWatch } from './heldMessages';
 import type { SimulationHooks } from './hooks';
 
-export type { ServicesCluster, SimulationHooks } from './hooks';
+export type { ServicesCluster, SimulatedCluster, SimulationHooks } from './hooks';
 
 /** Events one run may fire before it is declared a livelock (a bound on wall time). */
 export const MAX_EVENTS_PER_RUN = 50_000_000;
@@ -194,6 +194,7 @@ export async function runSimulation(
     // One re-send period of the peers plus a patience: enough to hear the skips.
     rejoinQuietMs: 2 * patienceMs + options.latency.max,
     storageMs: options.storageMs,
+    ...(hooks.inspect === undefined ? {} : { inspect: hooks.inspect }),
     onCommitAttempt(_node, rank, attempt) {
       // The first commit decides the rank; a straggler may commit it later, in a later attempt.
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
@@ -381,6 +382,14 @@ export async function runSimulation(
     return state;
   }
 
+  hooks.onCluster?.({
+    clock,
+    names,
+    byzantineNames,
+    honest,
+    isCut: (a, b) => network.isCut(a, b),
+    isAttached: (node) => network.isAttached(node),
+  });
   for (const node of honest.values()) node.boot();
   liveness.open('start', 0, null);
   const workload = startWorkload();
@@ -421,7 +430,15 @@ export async function runSimulation(
   };
   // Every timer due at one instant fires before promise continuations run (one macrotask an instant).
   // A real disk's writes finish before simulated time moves on (see SimulatedDisk).
-  const settle = disk === null ? undefined : () => disk.idle();
+  const { pace } = hooks;
+  const settle =
+    disk === null && pace === undefined
+      ? undefined
+      : async () => {
+          await disk?.idle();
+          const next = clock.nextDeadline();
+          if (pace !== undefined && next !== null) await pace(next);
+        };
   const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, () => held.endOfInstant(), settle);
   if (workload.failure !== null) throw workload.failure;
   const settledLeader = agreedLeader(snapshot(), membersNow().length);
