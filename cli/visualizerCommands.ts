@@ -10,6 +10,7 @@ import {
 } from '../visualizer/commands';
 import { MAX_SPEED, parseSpeed } from '../visualizer/protocol';
 import { argument, checkByzantine, refuseIgnored, UsageError } from './usage';
+import { addSimulationOptions, optionsFrom, type SimulationFlags } from './simulationFlags';
 
 interface CommandIO {
   stdout: { write(text: string): unknown };
@@ -35,6 +36,24 @@ function parseInspectSpeed(text: string): number {
   }
   return value;
 }
+
+interface VisualizeFlags extends SimulationFlags {
+  port: number;
+  speed: number;
+  paused?: boolean;
+  relay?: boolean;
+}
+
+const VISUALIZE_HELP = `
+The run is the one simulate makes with the same options (its report, at the end, says so):
+faults come from --partition and --crash, not from the page, and the links a partition cuts
+are drawn cut.
+
+Examples:
+  $ statechart-consensus visualize
+  $ statechart-consensus visualize --nodes 7 --byzantine 2 --behaviour split-commit --partition '1000-3000:n0,n1|n2,n3,n4,n5,n6' --seed 7
+  $ statechart-consensus visualize --crash leader@2000-4000 --speed 0.5
+  $ statechart-consensus visualize --relay        # no cluster: what apps stream to ws://127.0.0.1:PORT/inspect`;
 
 export const DIAGRAM_EXIT_CODES =
   'Exit codes: 0 printed or written; 2 invalid options; 73 --out could not be written (one line on stderr).';
@@ -65,20 +84,22 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
       setExitCode(await runDiagramCommand(flags, io));
     });
 
-  program
+  const visualize = program
     .command('visualize')
-    .description('Serve the offline live view on 127.0.0.1: a simulated cluster (round + election per node) in the browser.')
-    .option('-n, --nodes <n>', `cluster size (1–${MAX_VISUAL_NODES})`, integer('--nodes', 1, MAX_VISUAL_NODES), 4)
-    .option('-b, --byzantine <f>', 'Byzantine nodes (they forge proposals), at most ⌊(n−1)/3⌋', integer('--byzantine', 0, MAX_VISUAL_NODES), 1)
-    .option('-s, --seed <n>', 'seed of every random choice', integer('--seed', 0, Number.MAX_SAFE_INTEGER), 42)
+    .description(
+      "Serve the offline live view on 127.0.0.1: simulate's run (every simulate option, faults included) played in the browser, round + election per node.",
+    );
+  addSimulationOptions(visualize, MAX_VISUAL_NODES)
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: a free one, printed)', integer('--port', 0, 65_535), 0)
     .option('--speed <x>', `simulated ms per wall-clock ms (above 0, at most ${MAX_SPEED})`, speed, 0.1)
     .option('--paused', 'start paused')
     .option('--relay', 'run no cluster; show what apps stream to ws://127.0.0.1:PORT/inspect')
-    .action(async (flags, command: Command) => {
+    .addHelpText('after', VISUALIZE_HELP)
+    .action(async (flags: VisualizeFlags, command: Command) => {
       if (flags.relay) refuseIgnored(command, '--relay', ['--port'], 'it runs no cluster, it only relays what apps stream');
       else checkByzantine(command, flags.nodes, flags.byzantine);
-      setExitCode((await runVisualizeCommand(flags, io)).exitCode);
+      const simulation = flags.relay ? {} : { simulation: optionsFrom(flags) };
+      setExitCode((await runVisualizeCommand({ port: flags.port, speed: flags.speed, paused: flags.paused, relay: flags.relay, ...simulation }, io)).exitCode);
     });
 }
 

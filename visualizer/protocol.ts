@@ -1,4 +1,5 @@
-import type { ClusterFault, ClusterNodeStatus } from './cluster/VisualCluster';
+import type { ClusterFault, ClusterNodeStatus } from './clusterStatus';
+import type { RunOutcome } from './live/runOutcome';
 import type { StatelyInspectionEvent } from './inspector';
 
 /**
@@ -28,7 +29,15 @@ export interface HelloMessage {
   type: '@visualizer.hello';
   /** `cluster`: the server runs a simulated cluster and takes controls; `relay`: it only forwards apps' streams. */
   mode: 'cluster' | 'relay';
-  cluster: { nodes: readonly string[]; byzantine: readonly string[]; seed: number } | null;
+  cluster: {
+    nodes: readonly string[];
+    byzantine: readonly string[];
+    seed: number;
+    /** Whether the page's partition and crash buttons apply; a simulator run's faults come from its options. */
+    manualFaults: boolean;
+    /** The command that replays the run shown (`simulate` with its options), when there is one. */
+    command: string | null;
+  } | null;
   /** Where the round machine's overview diagram is served. */
   overview: string;
   speeds: readonly number[];
@@ -40,6 +49,10 @@ export interface BatchMessage {
   status: ClusterNodeStatus[] | null;
   clock: ClockState | null;
   faults: ClusterFault[] | null;
+  /** The links a partition cuts now (each pair once, in node order). */
+  links: { cut: Array<[string, string]> } | null;
+  /** How the run ended, once it has: what identifies it beside `simulate --json`. */
+  outcome: RunOutcome | null;
   /** The server's wall clock when it built the batch, so a page can tell the server's cadence from its own delivery bursts. */
   sentAt: number;
 }

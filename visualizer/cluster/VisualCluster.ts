@@ -1,8 +1,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { ConsensusInputError } from '../../engine/errors';
-import type { ElectionRole } from '../../machines/election.machine';
 import { ElectionMessageError, type ElectionTiming } from '../../machines/election.schemas';
-import type { RoundStateName, RoundTimeouts } from '../../machines/round.types';
+import type { RoundTimeouts } from '../../machines/round.types';
 import { createNode, type ConsensusNode } from '../../node/createNode';
 import { createSeededRandom, type RandomSource } from '../../providers/random';
 import { InMemoryElectionStorage } from '../../providers/storage';
@@ -17,7 +16,8 @@ import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../../examples
 import type { CoordinationHost } from '../../services/host';
 import { ClusterNetwork, type LatencyRange } from './ClusterNetwork';
 import { ServiceWorkload, type WorkloadClient } from './serviceWorkload';
-import { servicesView, type ServicesView } from './servicesView';
+import { servicesView } from './servicesView';
+import type { ClusterFault, ClusterFaultKind, ClusterNodeStatus } from '../clusterStatus';
 
 /**
  * The cluster the live view shows: `createNode` nodes (round machine and
@@ -65,32 +65,7 @@ export interface VisualClusterOptions {
   inspect?: (node: string, incarnation: number) => Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
 }
 
-export interface ClusterNodeStatus {
-  name: string;
-  byzantine: boolean;
-  down: boolean;
-  partitioned: boolean;
-  /** 1 for the first boot, +1 per restart. */
-  incarnation: number;
-  /** Session id of this incarnation's root actor: its inspection events carry it as `rootId`. */
-  rootId: string | null;
-  role: ElectionRole;
-  term: number;
-  leader: string | null;
-  state: RoundStateName | null;
-  activeRank: number;
-  /** The node's applied coordination services (bounded, see `servicesView.ts`); null while down, and on Byzantine nodes. */
-  services: ServicesView | null;
-}
-
-export type ClusterFaultKind = 'partition' | 'heal' | 'crash' | 'restart';
-
-export interface ClusterFault {
-  kind: ClusterFaultKind;
-  node: string;
-  /** Simulated ms. */
-  at: number;
-}
+export type { ClusterFault, ClusterFaultKind, ClusterNodeStatus } from '../clusterStatus';
 
 /** Largest cluster the live view runs: 16 nodes stay readable; the round's cost grows with n². */
 export const MAX_VISUAL_NODES = 32;

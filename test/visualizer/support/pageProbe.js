@@ -135,6 +135,29 @@ window.liveViewProbe = {
     );
   },
 
+  /** The links the network picture draws cut, as `a|b` in node order. */
+  cutLinks() {
+    return [...document.querySelectorAll('#links line.link[data-cut="true"]')].map((line) => `${line.dataset.a}|${line.dataset.b}`);
+  },
+
+  /** Simulated seconds as the toolbar shows them. */
+  seconds() {
+    return parseFloat(document.getElementById('now').textContent) || 0;
+  },
+
+  /** The run line: its command, and once it ended what identifies it (null before). */
+  run() {
+    const outcome = document.getElementById('run-outcome');
+    return {
+      command: document.getElementById('run-command').textContent,
+      ended: outcome.dataset.verdict !== '',
+      verdict: outcome.dataset.verdict,
+      traceDigest: outcome.dataset.traceDigest,
+      simulatedMs: Number(outcome.dataset.simulatedMs || 0),
+      roundsFinalized: outcome.dataset.roundsFinalized ? JSON.parse(outcome.dataset.roundsFinalized) : null,
+    };
+  },
+
   /** Server send times of the batches the page's WebSocket has received (recorded by the wrapper below). */
   sent: [],
 };

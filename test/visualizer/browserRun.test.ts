@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { builtCli, ROOT } from '../cli/harness';
+
+/**
+ * Issue 18's done-when: `statechart-consensus visualize` with simulate's
+ * options shows that run, faults included. The built CLI serves the live
+ * view; a headless Chromium (Debian's, as in browser.test.ts) watches the
+ * partition cut the links between its two sides while it lasts, then the run
+ * end with the report `simulate --json` gives for the same options. Every
+ * wait is on a condition the page shows, bounded in time.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const PROBE = join(__dirname, 'support', 'pageProbe.js');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const RUN = ['--nodes', '7', '--byzantine', '2', '--behaviour', 'split-commit', '--partition', '1000-3000:n0,n1|n2,n3,n4,n5,n6', '--seed', '7'];
+const SIDE = ['n0', 'n1'];
+const WAIT_MS = 20_000;
+
+interface RunLine {
+  command: string;
+  ended: boolean;
+  verdict: string;
+  traceDigest: string;
+  simulatedMs: number;
+  roundsFinalized: Record<string, number> | null;
+}
+interface PanelView {
+  node: string;
+  partitioned: string;
+  byzantine: string;
+}
+type InPage = { liveViewProbe: { cutLinks(): string[]; seconds(): number; run(): RunLine; panels(): PanelView[] } };
+
+/** Starts `visualize` and resolves with its URL once it prints it. */
+function visualize(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'visualize', ...args, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`visualize printed no URL within ${WAIT_MS} ms: ${out}${err}`)), WAIT_MS);
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /live view: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]! });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`visualize exited with ${code}: ${out}${err}`));
+    });
+  });
+}
+
+let browser: Browser;
+let child: ChildProcess | undefined;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does it first)');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+  });
+  // Real time at first: the partition lasts two wall-clock seconds.
+  const started = await visualize([...RUN, '--speed', '1']);
+  child = started.child;
+  page = await browser.newPage({ viewport: { width: 1400, height: 980 } });
+  await page.addInitScript({ path: PROBE });
+  await page.goto(started.url);
+}, 40_000);
+
+afterAll(async () => {
+  await page?.close();
+  await browser?.close();
+  if (child !== undefined && child.exitCode === null) {
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
+
+test('the page shows the run of those options, and no buttons to set faults by hand', async () => {
+  await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.panels().length === 7, undefined, { timeout: WAIT_MS });
+  const run = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run());
+  expect(run.command).toContain("--partition '1000-3000:n0,n1|n2,n3,n4,n5,n6'");
+  expect(run.command).toContain('--behaviour split-commit');
+  expect(run.command).toContain('--seed 7');
+  expect(await page.locator('.node-panel .node-controls:visible').count()).toBe(0);
+});
+
+test('during the partition the links between its two sides are drawn cut, and only those', async () => {
+  await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.cutLinks().length > 0, undefined, { timeout: WAIT_MS });
+  const [cut, seconds, panels] = await page.evaluate(() => {
+    const p = (globalThis as unknown as InPage).liveViewProbe;
+    return [p.cutLinks(), p.seconds(), p.panels()] as const;
+  });
+  expect(seconds).toBeGreaterThanOrEqual(1);
+  expect(seconds).toBeLessThan(3.2);
+  const expected = SIDE.flatMap((a) => ['n2', 'n3', 'n4', 'n5', 'n6'].map((b) => `${a}|${b}`));
+  expect([...cut].sort()).toEqual(expected.sort());
+  expect(panels.every((panel) => panel.partitioned === 'true')).toBe(true);
+  expect(panels.filter((panel) => panel.byzantine === 'true').map((panel) => panel.node)).toEqual(['n2', 'n3']);
+  // Healed at 3 s: no link is cut any more.
+  await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.cutLinks().length === 0, undefined, { timeout: WAIT_MS });
+  expect(await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.seconds())).toBeGreaterThanOrEqual(2.9);
+});
+
+test('the run ends with the report simulate --json gives for the same options', async () => {
+  // The rest of the run at the page's fastest speed.
+  await page.selectOption('#speed', '4');
+  const [, simulated] = await Promise.all([
+    page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.run().ended, undefined, { timeout: 60_000, polling: 250 }),
+    builtCli('simulate', ...RUN, '--json'),
+  ]);
+  const report = JSON.parse(simulated.stdout) as { traceDigest: string; simulatedMs: number; roundsFinalized: Record<string, number>; reachedTarget: boolean };
+  const shown = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run());
+  expect(simulated.code).toBe(0);
+  expect(shown.verdict).toBe(report.reachedTarget ? 'reached' : 'stalled');
+  expect(shown.traceDigest).toBe(report.traceDigest);
+  expect(shown.simulatedMs).toBe(report.simulatedMs);
+  expect(shown.roundsFinalized).toEqual(report.roundsFinalized);
+}, 90_000);

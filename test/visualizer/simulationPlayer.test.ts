@@ -1,0 +1,91 @@
+import { runSimulation } from '../../simulator/runSimulation';
+import type { SimulationOptions } from '../../simulator/options';
+import { SimulationPlayer } from '../../visualizer/live/SimulationPlayer';
+
+/**
+ * The live view plays the simulator's own run: paced by the viewer's clock
+ * (here moved by hand, never by the wall clock), with the run's faults, and
+ * ending in the report `simulate` gives for the same options.
+ */
+const RUN: Partial<SimulationOptions> = {
+  nodes: 7,
+  byzantine: 2,
+  behaviour: 'split-commit',
+  partitions: [{ from: 1000, to: 3000, groups: [['n0', 'n1'], ['n2', 'n3', 'n4', 'n5', 'n6']] }],
+  seed: 7,
+  rounds: 15,
+};
+
+function player(options: Partial<SimulationOptions> = RUN): { player: SimulationPlayer; errors: unknown[]; events: number[] } {
+  const errors: unknown[] = [];
+  const events: number[] = [];
+  const created: SimulationPlayer = new SimulationPlayer({
+    simulation: options,
+    inspect: () => () => events.push(created.now()),
+    onError: (error) => errors.push(error),
+  });
+  return { player: created, errors, events };
+}
+
+describe('SimulationPlayer', () => {
+  test('waits for the viewer: simulated time goes no further than it was played', async () => {
+    const { player: run, errors } = player();
+    run.start();
+    await run.idle();
+    expect(run.now()).toBe(0);
+    await run.play(400);
+    await run.idle();
+    expect(run.now()).toBeLessThanOrEqual(400);
+    expect(run.status().filter((node) => !node.byzantine).every((node) => node.role !== 'stopped')).toBe(true);
+    expect(run.outcome()).toBeNull();
+    await run.stop();
+    expect(errors).toEqual([]);
+  });
+
+  test('shows the partition while it lasts: the links between the two sides are cut, no others', async () => {
+    const { player: run } = player();
+    run.start();
+    await run.play(1_500);
+    await run.idle();
+    const cut = run.cutLinks();
+    expect(cut).toHaveLength(2 * 5);
+    for (const [a, b] of cut) expect(['n0', 'n1'].includes(a) !== ['n0', 'n1'].includes(b)).toBe(true);
+    expect(run.status().filter((node) => node.partitioned).map((node) => node.name)).toEqual(run.names);
+    expect(run.faults()).toEqual([{ kind: 'partition', node: 'n0,n1 | n2,n3,n4,n5,n6', at: 1000 }]);
+    await run.play(2_000);
+    await run.idle();
+    expect(run.cutLinks()).toEqual([]);
+    await run.stop();
+  });
+
+  test('a step runs until some round changes state, then waits again', async () => {
+    const { player: run } = player();
+    run.start();
+    await run.play(300);
+    await run.idle();
+    const before = run.now();
+    await run.step();
+    await run.idle();
+    expect(run.now()).toBeGreaterThanOrEqual(before);
+    expect(run.now()).toBeLessThan(before + 1_000);
+    await run.stop();
+  });
+
+  test('played to the end, its outcome is the report simulate gives with the same options', async () => {
+    const { player: run, errors, events } = player();
+    run.start();
+    await run.play(Number.MAX_SAFE_INTEGER);
+    await run.idle();
+    const outcome = run.outcome()!;
+    const report = await runSimulation(RUN);
+    expect(errors).toEqual([]);
+    expect(events.length).toBeGreaterThan(0);
+    expect(outcome.verdict).toBe('reached');
+    expect(outcome.traceDigest).toBe(report.traceDigest);
+    expect(outcome.roundsFinalized).toEqual(report.roundsFinalized);
+    expect([outcome.events, outcome.simulatedMs]).toEqual([report.events, report.simulatedMs]);
+    expect(outcome.digests).toEqual(Object.fromEntries(report.perNode.filter((node) => node.byzantine === null).map((node) => [node.name, node.digest])));
+    expect(run.byzantineNames).toEqual(report.byzantineNodes);
+    expect(run.command).toBe(report.replay);
+  }, 30_000);
+});

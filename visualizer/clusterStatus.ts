@@ -1,0 +1,33 @@
+import type { ElectionRole } from '../machines/election.machine';
+import type { RoundStateName } from '../machines/round.types';
+import type { ServicesView } from './cluster/servicesView';
+
+/** What the live view shows of one node, whichever cluster runs it. */
+export interface ClusterNodeStatus {
+  name: string;
+  byzantine: boolean;
+  down: boolean;
+  partitioned: boolean;
+  /** 1 for the first boot, +1 per restart. */
+  incarnation: number;
+  /** Session id of this incarnation's root actor: its inspection events carry it as `rootId`. */
+  rootId: string | null;
+  role: ElectionRole;
+  term: number;
+  leader: string | null;
+  state: RoundStateName | null;
+  activeRank: number;
+  /** The node's applied coordination services (bounded, see `servicesView.ts`); null while down, and on Byzantine nodes. */
+  services: ServicesView | null;
+}
+
+export type ClusterFaultKind = 'partition' | 'heal' | 'crash' | 'restart';
+
+export interface ClusterFault {
+  kind: ClusterFaultKind;
+  /** The node, or for a planned partition its groups (`n0,n1 | n2,n3`). */
+  node: string;
+  /** Simulated ms. */
+  at: number;
+}
+

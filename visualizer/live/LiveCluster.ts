@@ -1,0 +1,45 @@
+import type { ClusterFault, ClusterNodeStatus } from '../clusterStatus';
+import type { RunOutcome } from './runOutcome';
+
+/**
+ * What the live view's server plays and shows, whichever runs the nodes: the
+ * simulator's run (`SimulationPlayer`, faults from its options) or a cluster
+ * whose faults the viewer sets by hand (`VisualCluster`, see `manualCluster.ts`).
+ */
+export interface LiveCluster {
+  readonly names: readonly string[];
+  readonly byzantineNames: readonly string[];
+  readonly seed: number;
+  /** Whether the page's partition and crash buttons apply (a planned run takes its faults from its options only). */
+  readonly manualFaults: boolean;
+  /** The command that replays what is shown, if there is one. */
+  readonly command: string | null;
+  /** Simulated ms, as far as the view has played. */
+  now(): number;
+  status(): ClusterNodeStatus[];
+  faults(): ClusterFault[];
+  /** Pairs of nodes whose link is cut now, each pair in node order. */
+  cutLinks(): Array<[string, string]>;
+  /** How the run ended; null while it goes on (always, for a cluster without an end). */
+  outcome(): RunOutcome | null;
+  start(): void;
+  /**
+   * Plays `ms` more simulated ms. May stop early once `performance.now()`
+   * passes `deadline`: playback slows down rather than piling up work.
+   */
+  play(ms: number, deadline: number): Promise<void>;
+  /** While paused: runs until some node's round changes state (or a simulated second passes). */
+  step(): Promise<void>;
+  /** A fault set by hand; only when `manualFaults`. Returns the root session a crash ended, to forget its actors. */
+  fault(action: 'partition' | 'heal' | 'crash' | 'restart', node: string): string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Pairs of `names` for which `cut(a, b)` holds, in node order. */
+export function cutPairs(names: readonly string[], cut: (a: string, b: string) => boolean): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < names.length; i += 1) {
+    for (let j = i + 1; j < names.length; j += 1) if (cut(names[i]!, names[j]!)) pairs.push([names[i]!, names[j]!]);
+  }
+  return pairs;
+}
