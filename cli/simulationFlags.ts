@@ -38,26 +38,8 @@ export interface SimulationFlags {
   provers?: number;
   partition: string[];
   crash: string[];
+  services?: boolean;
 }
-
-/** The flags of `SimulationFlags` as the user types them, e.g. for `refuseIgnored`. */
-export const SIMULATION_FLAGS = [
-  '--nodes',
-  '--byzantine',
-  '--rounds',
-  '--seed',
-  '--behaviour',
-  '--drop',
-  '--duplicate',
-  '--latency',
-  '--no-reorder',
-  '--proof',
-  '--storage',
-  '--provers',
-  '--partition',
-  '--crash',
-  '--clients',
-] as const;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${min}` : `${min}-${max}`);
@@ -100,7 +82,8 @@ export function addSimulationOptions(command: Command, maxNodes: number): Comman
     .option('--provers <k>', 'provers per height (default f + 2, at most n)', integer('--provers', 1, maxNodes))
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
-    .option('--clients <n>', 'each honest node keeps n client entries proposed through engine.propose, each outcome checked against the log (default 0: nodes make their own entries)', integer('--clients', 0, 128));
+    .option('--clients <n>', 'each honest node keeps n client entries proposed through engine.propose, each outcome checked against the log (default 0: nodes make their own entries)', integer('--clients', 0, 128))
+    .option('--services', 'honest nodes host the coordination services, and a seeded client takes, renews and releases locks and passes two barriers through them');
 }
 
 /** The run the flags describe, checked by `resolveOptions` where it is used. */
@@ -123,5 +106,6 @@ export function optionsFrom(flags: SimulationFlags): Partial<SimulationOptions> 
     partitions: flags.partition.flatMap((spec) => parsePartitions(spec, names)),
     crashes: flags.crash.flatMap((spec) => parseCrashes(spec, names)),
     ...(flags.clients === undefined ? {} : { clients: flags.clients }),
+    ...(flags.services === true ? { services: true } : {}),
   };
 }

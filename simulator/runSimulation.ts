@@ -27,6 +27,7 @@ import { driveMemberChanges, ReferenceMembership } from './membershipPlan';
 import { createNetworks, isHeartbeat } from './networks';
 import { HeldMessageWatch } from './heldMessages';
 import type { SimulationHooks } from './hooks';
+import { lockBarrierWorkload } from './lockBarrierWorkload';
 
 export type { ServicesCluster, SimulatedCluster, SimulationHooks } from './hooks';
 
@@ -56,6 +57,7 @@ export async function runSimulation(
   hooks: SimulationHooks = {},
 ): Promise<SimulationReport> {
   const options = resolveOptions(input);
+  const workloadOf = hooks.workload ?? (options.services ? lockBarrierWorkload(options.seed, options.rounds) : undefined);
   const wallStart = Date.now(); // wall time is reported, never simulated
   const names = nodeNames(options.nodes);
   const changing = options.founders !== undefined || options.memberChanges !== undefined;
@@ -200,7 +202,7 @@ export async function runSimulation(
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
     },
     clients: options.clients ?? 0,
-    services: hooks.workload !== undefined,
+    services: workloadOf !== undefined,
     onProposalSettled(node, payload, outcome, carried) {
       proposals[outcome.outcome] += 1;
       if (outcome.outcome === 'committed' && !carried) {
@@ -362,11 +364,10 @@ export async function runSimulation(
 
   /** Runs the services' clients, if any, beside the cluster: the run waits for them and rethrows what they throw. */
   function startWorkload(): { done: boolean; failure: unknown } {
-    const state: { done: boolean; failure: unknown } = { done: hooks.workload === undefined, failure: null };
-    if (hooks.workload === undefined) return state;
+    const state: { done: boolean; failure: unknown } = { done: workloadOf === undefined, failure: null };
+    if (workloadOf === undefined) return state;
     const serving = [...honest.keys()];
-    hooks
-      .workload({
+    workloadOf({
         clock,
         honest: serving,
         portOf: (node) => honest.get(node)!.servicePort,
@@ -382,14 +383,7 @@ export async function runSimulation(
     return state;
   }
 
-  hooks.onCluster?.({
-    clock,
-    names,
-    byzantineNames,
-    honest,
-    isCut: (a, b) => network.isCut(a, b),
-    isAttached: (node) => network.isAttached(node),
-  });
+  hooks.onCluster?.({ clock, names, byzantineNames, honest, isCut: (a, b) => network.isCut(a, b), isAttached: (node) => network.isAttached(node) });
   for (const node of honest.values()) node.boot();
   liveness.open('start', 0, null);
   const workload = startWorkload();

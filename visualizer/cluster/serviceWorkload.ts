@@ -3,7 +3,8 @@ import type { LedgerFrame } from '../../examples/ledger/types';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { BarrierView } from '../../services/barrierCommands';
-import { commands, queries, type BarrierOptions } from '../../services/commandBuilders';
+import { commands, queries } from '../../services/commandBuilders';
+import { DEMO_BARRIERS, DEMO_DEADLINE_MS as DEADLINE_MS, DEMO_LEASE_MS as LEASE_MS, DEMO_LOCKS, DEMO_PERIOD_MS as PERIOD_MS } from '../../simulator/lockBarrierWorkload';
 import { enginePort, type ProposingNode } from '../../services/enginePort';
 import type { CoordinationHost } from '../../services/host';
 import type { LockView } from '../../services/lockCommands';
@@ -26,29 +27,6 @@ export interface WorkloadClient {
   readonly node: ProposingNode<string>;
   readonly host: CoordinationHost<LedgerFrame>;
 }
-
-export const DEMO_LOCKS = ['ledger', 'snapshot', 'config'] as const;
-
-interface DemoBarrier {
-  readonly name: string;
-  readonly options: BarrierOptions;
-}
-
-/**
- * `checkpoint` waits for everyone and fails a generation a crashed node keeps
- * from completing; `publish` follows it and lets a generation through on
- * half the participants, or on its timeout.
- */
-export const DEMO_BARRIERS: readonly DemoBarrier[] = [
-  { name: 'checkpoint', options: { threshold: 1, timeoutMs: 5_000, onTimeout: 'fail' } },
-  { name: 'publish', options: { threshold: 0.5, timeoutMs: 4_000, onTimeout: 'release', after: 'checkpoint' } },
-];
-
-/** Simulated ms between two commands, drawn per command. */
-const PERIOD_MS = { min: 150, max: 350 };
-const LEASE_MS = { min: 1_500, max: 4_000 };
-/** A command not committed by then ends `expired`, so a cut-off node's client moves on. */
-const DEADLINE_MS = 3_000;
 
 export class ServiceWorkload {
   private timer: unknown = null;
