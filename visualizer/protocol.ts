@@ -35,6 +35,10 @@ export interface HelloMessage {
     seed: number;
     /** Whether the page's partition and crash buttons apply; a simulator run's faults come from its options. */
     manualFaults: boolean;
+    /** What Byzantine nodes that run no machines do (a simulator run's `--behaviour`), or null. */
+    behaviour: string | null;
+    /** Whether honest nodes host the coordination services: the services panel shows only then. */
+    services: boolean;
     /** The command that replays the run shown (`simulate` with its options), when there is one. */
     command: string | null;
   } | null;

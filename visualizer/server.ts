@@ -273,7 +273,15 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
       cluster:
         playing === null
           ? null
-          : { nodes: playing.names, byzantine: playing.byzantineNames, seed: playing.seed, manualFaults: playing.manualFaults, command: playing.command },
+          : {
+              nodes: playing.names,
+              byzantine: playing.byzantineNames,
+              seed: playing.seed,
+              manualFaults: playing.manualFaults,
+              services: playing.services,
+              behaviour: playing.behaviour,
+              command: playing.command,
+            },
       overview: '/round-overview.svg',
       speeds: SPEEDS,
     });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { builtCli, ROOT } from '../cli/harness';
@@ -14,6 +14,7 @@ import { builtCli, ROOT } from '../cli/harness';
  */
 const CHROMIUM = '/usr/bin/chromium';
 const PROBE = join(__dirname, 'support', 'pageProbe.js');
+const SCREENSHOT = join(ROOT, 'docs', 'live-view.png');
 const CLI = join(ROOT, 'dist', 'cli.js');
 const RUN = ['--nodes', '7', '--byzantine', '2', '--behaviour', 'split-commit', '--partition', '1000-3000:n0,n1|n2,n3,n4,n5,n6', '--seed', '7'];
 const SIDE = ['n0', 'n1'];
@@ -32,7 +33,14 @@ interface PanelView {
   partitioned: string;
   byzantine: string;
 }
-type InPage = { liveViewProbe: { cutLinks(): string[]; seconds(): number; run(): RunLine; panels(): PanelView[] } };
+interface ServicesPanel {
+  node: string;
+  locks: { holder: string; token: number }[];
+  barriers: { barrier: string; arrived: number; required: number }[];
+}
+type InPage = {
+  liveViewProbe: { cutLinks(): string[]; seconds(): number; run(): RunLine; panels(): PanelView[]; services(): ServicesPanel; showsServices(node: string): boolean };
+};
 
 /** Starts `visualize` and resolves with its URL once it prints it. */
 function visualize(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -58,8 +66,24 @@ function visualize(args: readonly string[]): Promise<{ child: ChildProcess; url:
 }
 
 let browser: Browser;
-let child: ChildProcess | undefined;
-let page: Page;
+
+/** Starts `visualize` with `args` and opens its page in the browser. */
+async function watch(args: readonly string[]): Promise<{ child: ChildProcess; page: Page }> {
+  const started = await visualize(args);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 980 } });
+  await page.addInitScript({ path: PROBE });
+  await page.goto(started.url);
+  return { child: started.child, page };
+}
+
+async function close(child: ChildProcess | undefined, page: Page | undefined): Promise<void> {
+  await page?.close();
+  if (child !== undefined && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
@@ -69,62 +93,89 @@ beforeAll(async () => {
     headless: true,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
   });
-  // Real time at first: the partition lasts two wall-clock seconds.
-  const started = await visualize([...RUN, '--speed', '1']);
-  child = started.child;
-  page = await browser.newPage({ viewport: { width: 1400, height: 980 } });
-  await page.addInitScript({ path: PROBE });
-  await page.goto(started.url);
-}, 40_000);
+}, 30_000);
 
 afterAll(async () => {
-  await page?.close();
   await browser?.close();
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
 });
 
-test('the page shows the run of those options, and no buttons to set faults by hand', async () => {
-  await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.panels().length === 7, undefined, { timeout: WAIT_MS });
-  const run = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run());
-  expect(run.command).toContain("--partition '1000-3000:n0,n1|n2,n3,n4,n5,n6'");
-  expect(run.command).toContain('--behaviour split-commit');
-  expect(run.command).toContain('--seed 7');
-  expect(await page.locator('.node-panel .node-controls:visible').count()).toBe(0);
-});
+describe('the run of issue 18: 7 nodes, 2 split-commit Byzantine, a partition from 1 s to 3 s, seed 7', () => {
+  let child: ChildProcess | undefined;
+  let page: Page;
 
-test('during the partition the links between its two sides are drawn cut, and only those', async () => {
-  await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.cutLinks().length > 0, undefined, { timeout: WAIT_MS });
-  const [cut, seconds, panels] = await page.evaluate(() => {
-    const p = (globalThis as unknown as InPage).liveViewProbe;
-    return [p.cutLinks(), p.seconds(), p.panels()] as const;
+  beforeAll(async () => {
+    // Real time at first: the partition lasts two wall-clock seconds.
+    ({ child, page } = await watch([...RUN, '--speed', '1']));
+  }, 30_000);
+  afterAll(() => close(child, page));
+
+  test('the page shows the run of those options, and no buttons to set faults by hand', async () => {
+    await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.panels().length === 7, undefined, { timeout: WAIT_MS });
+    const run = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run());
+    expect(run.command).toContain("--partition '1000-3000:n0,n1|n2,n3,n4,n5,n6'");
+    expect(run.command).toContain('--behaviour split-commit');
+    expect(run.command).toContain('--seed 7');
+    expect(await page.locator('.node-panel .node-controls:visible').count()).toBe(0);
   });
-  expect(seconds).toBeGreaterThanOrEqual(1);
-  expect(seconds).toBeLessThan(3.2);
-  const expected = SIDE.flatMap((a) => ['n2', 'n3', 'n4', 'n5', 'n6'].map((b) => `${a}|${b}`));
-  expect([...cut].sort()).toEqual(expected.sort());
-  expect(panels.every((panel) => panel.partitioned === 'true')).toBe(true);
-  expect(panels.filter((panel) => panel.byzantine === 'true').map((panel) => panel.node)).toEqual(['n2', 'n3']);
-  // Healed at 3 s: no link is cut any more.
-  await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.cutLinks().length === 0, undefined, { timeout: WAIT_MS });
-  expect(await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.seconds())).toBeGreaterThanOrEqual(2.9);
+
+  test('during the partition the links between its two sides are drawn cut, and only those', async () => {
+    await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.cutLinks().length > 0, undefined, { timeout: WAIT_MS });
+    const [cut, seconds, panels] = await page.evaluate(() => {
+      const p = (globalThis as unknown as InPage).liveViewProbe;
+      return [p.cutLinks(), p.seconds(), p.panels()] as const;
+    });
+    expect(seconds).toBeGreaterThanOrEqual(1);
+    expect(seconds).toBeLessThan(3.2);
+    const expected = SIDE.flatMap((a) => ['n2', 'n3', 'n4', 'n5', 'n6'].map((b) => `${a}|${b}`));
+    expect([...cut].sort()).toEqual(expected.sort());
+    expect(panels.every((panel) => panel.partitioned === 'true')).toBe(true);
+    expect(panels.filter((panel) => panel.byzantine === 'true').map((panel) => panel.node)).toEqual(['n2', 'n3']);
+    // The README's picture: the partition, drawn.
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    // Healed at 3 s: no link is cut any more.
+    await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.cutLinks().length === 0, undefined, { timeout: WAIT_MS });
+    expect(await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.seconds())).toBeGreaterThanOrEqual(2.9);
+  });
+
+  test('the run ends with the report simulate --json gives for the same options', async () => {
+    // The rest of the run at the page's fastest speed.
+    await page.selectOption('#speed', '4');
+    const [, simulated] = await Promise.all([
+      page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.run().ended, undefined, { timeout: 60_000, polling: 250 }),
+      builtCli('simulate', ...RUN, '--json'),
+    ]);
+    const report = JSON.parse(simulated.stdout) as { traceDigest: string; simulatedMs: number; roundsFinalized: Record<string, number>; reachedTarget: boolean };
+    const shown = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run());
+    expect(simulated.code).toBe(0);
+    expect(shown.verdict).toBe(report.reachedTarget ? 'reached' : 'stalled');
+    expect(shown.traceDigest).toBe(report.traceDigest);
+    expect(shown.simulatedMs).toBe(report.simulatedMs);
+    expect(shown.roundsFinalized).toEqual(report.roundsFinalized);
+  }, 90_000);
 });
 
-test('the run ends with the report simulate --json gives for the same options', async () => {
-  // The rest of the run at the page's fastest speed.
-  await page.selectOption('#speed', '4');
-  const [, simulated] = await Promise.all([
-    page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.run().ended, undefined, { timeout: 60_000, polling: 250 }),
-    builtCli('simulate', ...RUN, '--json'),
-  ]);
-  const report = JSON.parse(simulated.stdout) as { traceDigest: string; simulatedMs: number; roundsFinalized: Record<string, number>; reachedTarget: boolean };
-  const shown = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run());
-  expect(simulated.code).toBe(0);
-  expect(shown.verdict).toBe(report.reachedTarget ? 'reached' : 'stalled');
-  expect(shown.traceDigest).toBe(report.traceDigest);
-  expect(shown.simulatedMs).toBe(report.simulatedMs);
-  expect(shown.roundsFinalized).toEqual(report.roundsFinalized);
-}, 90_000);
+describe('a run with --services', () => {
+  let child: ChildProcess | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    ({ child, page } = await watch(['--nodes', '4', '--byzantine', '1', '--seed', '42', '--services', '--speed', '4']));
+  }, 30_000);
+  afterAll(() => close(child, page));
+
+  test('the services panel shows the lock holders and barrier arrivals of the seeded client', async () => {
+    await page.waitForFunction(() => (globalThis as unknown as InPage).liveViewProbe.showsServices(''), undefined, { timeout: WAIT_MS });
+    const shown = await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.services());
+    const byzantine = (await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.panels()))
+      .filter((panel) => panel.byzantine === 'true')
+      .map((panel) => panel.node);
+    const held = shown.locks.find((lock) => lock.holder !== '')!;
+    expect(['n0', 'n1', 'n2', 'n3'].filter((node) => !byzantine.includes(node))).toContain(held.holder);
+    expect(held.token).toBeGreaterThan(0);
+    const barrier = shown.barriers.find((entry) => entry.arrived > 0)!;
+    expect(barrier.arrived).toBeLessThanOrEqual(barrier.required);
+    expect((await page.evaluate(() => (globalThis as unknown as InPage).liveViewProbe.run())).command).toContain('--services');
+  });
+});

@@ -83,7 +83,7 @@ describe('the live view server, running a 4-node cluster', () => {
     expect(page.hello).toEqual({
       type: '@visualizer.hello',
       mode: 'cluster',
-      cluster: { nodes: ['n0', 'n1', 'n2', 'n3'], byzantine: server.cluster!.byzantineNames, seed: 42, manualFaults: true, command: null },
+      cluster: { nodes: ['n0', 'n1', 'n2', 'n3'], byzantine: server.cluster!.byzantineNames, seed: 42, manualFaults: true, services: true, behaviour: null, command: null },
       overview: '/round-overview.svg',
       speeds: [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 4],
     });

@@ -88,4 +88,26 @@ describe('SimulationPlayer', () => {
     expect(run.byzantineNames).toEqual(report.byzantineNodes);
     expect(run.command).toBe(report.replay);
   }, 30_000);
+
+  test('with --services, the nodes show the lock holders and barrier generations the seeded client made', async () => {
+    const { player: run, errors } = player({ nodes: 4, byzantine: 1, seed: 42, rounds: 40, services: true });
+    expect(run.services).toBe(true);
+    expect(run.command).toContain('--services');
+    run.start();
+    const honest = run.names.filter((name) => !run.byzantineNames.includes(name));
+    let held: string | null = null;
+    let arrived = 0;
+    // A simulated quarter second at a time, at most a minute of it.
+    for (let played = 0; played < 60_000 && (held === null || arrived === 0) && run.outcome() === null; played += 250) {
+      await run.play(250);
+      await run.idle();
+      const services = run.status().flatMap((node) => (node.services === null ? [] : [node.services]));
+      held = services.flatMap((view) => view.locks).find((lock) => lock.holder !== null)?.holder ?? held;
+      arrived = Math.max(arrived, ...services.flatMap((view) => view.barriers.map((barrier) => barrier.arrived)));
+    }
+    expect(honest).toContain(held);
+    expect(arrived).toBeGreaterThan(0);
+    await run.stop();
+    expect(errors).toEqual([]);
+  });
 });

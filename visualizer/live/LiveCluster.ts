@@ -12,6 +12,10 @@ export interface LiveCluster {
   readonly seed: number;
   /** Whether the page's partition and crash buttons apply (a planned run takes its faults from its options only). */
   readonly manualFaults: boolean;
+  /** What the Byzantine nodes do when they run no machines of their own (a simulator run's `--behaviour`); null when they do. */
+  readonly behaviour: string | null;
+  /** Whether honest nodes host the coordination services (and a client uses them). */
+  readonly services: boolean;
   /** The command that replays what is shown, if there is one. */
   readonly command: string | null;
   /** Simulated ms, as far as the view has played. */

@@ -49,6 +49,8 @@ export class SimulationPlayer implements LiveCluster {
   readonly seed: number;
   readonly manualFaults = false;
   readonly command: string;
+  readonly services: boolean;
+  readonly behaviour: string;
   private readonly options: SimulationOptions;
   private cluster: SimulatedCluster | null = null;
   /** Simulated ms the run may reach: what the viewer's clock has played so far. */
@@ -69,6 +71,8 @@ export class SimulationPlayer implements LiveCluster {
     // The same draw as the run's own, known before it starts.
     this.byzantineNames = forkRandomStreams(this.seed, this.names, this.options.byzantine, founders).byzantineNames;
     this.command = replayCommand(this.options);
+    this.behaviour = this.options.behaviour;
+    this.services = this.options.services === true || input.workload !== undefined;
   }
 
   start(): void {

@@ -9,6 +9,8 @@ export function manualCluster(options: VisualClusterOptions): { cluster: VisualC
     byzantineNames: cluster.byzantineNames,
     seed: cluster.seed,
     manualFaults: true,
+    services: true,
+    behaviour: null,
     command: null,
     now: () => cluster.clock.now(),
     status: () => cluster.status(),

@@ -427,7 +427,10 @@
     data.partitioned = String(partitioned);
     data.byzantine = String(status ? status.byzantine : false);
 
-    el.role.textContent = role.replace('_', '-');
+    // A simulator run's Byzantine node is its behaviour, with no machines to draw.
+    const behaviour = status && status.byzantine && view.cluster && view.cluster.behaviour;
+    el.role.textContent = behaviour ? `${behaviour}: no machines` : role.replace('_', '-');
+    el.diagram.hidden = Boolean(behaviour);
     el.role.dataset.role = role;
     el.byzantine.hidden = !(status && status.byzantine);
     el.fault.hidden = !(down || partitioned);

@@ -21,7 +21,7 @@ window.liveViewServices = (() => {
 
   function reset(cluster) {
     statuses = new Map();
-    dom.root.hidden = cluster === null;
+    dom.root.hidden = cluster === null || !cluster.services;
     const options = [option(CLUSTER, 'cluster (furthest honest node)')];
     if (cluster) for (const name of cluster.nodes) if (!cluster.byzantine.includes(name)) options.push(option(name, name));
     dom.node.replaceChildren(...options);
