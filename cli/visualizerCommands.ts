@@ -9,7 +9,7 @@ import {
   runVisualizeCommand,
 } from '../visualizer/commands';
 import { MAX_SPEED, parseSpeed } from '../visualizer/protocol';
-import { argument, checkByzantine, refuseIgnored, UsageError } from './usage';
+import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 import { addSimulationOptions, optionsFrom, type SimulationFlags } from './simulationFlags';
 
 interface CommandIO {
@@ -103,21 +103,20 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
     });
 }
 
-/** `simulate --inspect ws://…`: stream a simulated cluster to a Stately inspector. */
+/** `simulate --inspect ws://…`: stream the simulator's run to a Stately inspector. */
 export function addInspectOption(simulate: Command): void {
   simulate
-    .option('--inspect <url>', 'stream a simulated cluster (nodes, rounds and election) to a Stately inspector WebSocket, e.g. ws://localhost:8080')
+    .option('--inspect <url>', "stream the run's honest nodes (round and election machines) to a Stately inspector WebSocket, e.g. ws://localhost:8080 (--rounds defaults to 20)")
     .option('--inspect-speed <x>', 'playback speed for --inspect (0: as fast as possible)', argument(parseInspectSpeed), 1);
 }
 
-interface InspectFlags {
+interface InspectFlags extends SimulationFlags {
   inspect?: string;
   inspectSpeed?: number;
-  nodes: number;
-  byzantine: number;
-  seed: number;
-  rounds: number;
 }
+
+/** What `--inspect` leaves out: it streams the run's machines, not a report nor a sweep. */
+const NOT_WITH_INSPECT = ['--json', '--sweep', '--metrics', '--trace'];
 
 /** Runs `--inspect` when it was given; undefined when the simulation should run as usual. */
 export async function runInspectIfAsked(flags: InspectFlags, command: Command, io: CommandIO): Promise<number | undefined> {
@@ -125,18 +124,13 @@ export async function runInspectIfAsked(flags: InspectFlags, command: Command, i
     if (command.getOptionValueSource('inspectSpeed') === 'cli') throw new UsageError('--inspect-speed has no effect without --inspect');
     return undefined;
   }
-  // The inspector is shown the live view's cluster, which has no faults of its own.
-  refuseIgnored(
-    command,
-    '--inspect',
-    ['--nodes', '--byzantine', '--seed', '--rounds', '--inspect-speed'],
-    'it streams the cluster of the live view (only --nodes, --byzantine, --seed, --rounds and --inspect-speed apply)',
-  );
+  const refused = typedFlags(command).filter((flag) => NOT_WITH_INSPECT.includes(flag));
+  if (refused.length > 0) {
+    throw new UsageError(`${listFlags(refused)} ${refused.length === 1 ? 'has' : 'have'} no effect with --inspect: it streams the run's machines, not its report`);
+  }
   if (flags.nodes > MAX_VISUAL_NODES) throw new UsageError(`--nodes with --inspect must be at most ${MAX_VISUAL_NODES}, got ${flags.nodes}`);
   checkByzantine(command, flags.nodes, flags.byzantine);
+  // A run to watch: shorter than simulate's default, unless asked.
   const rounds = command.getOptionValueSource('rounds') === 'default' ? 20 : flags.rounds;
-  return runInspectCommand(
-    { url: flags.inspect, nodes: flags.nodes, byzantine: flags.byzantine, seed: flags.seed, rounds, speed: flags.inspectSpeed ?? 1 },
-    io,
-  );
+  return runInspectCommand({ url: flags.inspect, simulation: { ...optionsFrom(flags), rounds }, speed: flags.inspectSpeed ?? 1 }, io);
 }

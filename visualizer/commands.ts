@@ -176,8 +176,8 @@ export async function runVisualizeCommand(options: VisualizeCommandOptions, io: 
 export type InspectCommandOptions = InspectStreamOptions;
 
 /**
- * `statechart-consensus simulate --inspect ws://… [--nodes --byzantine --seed --rounds]`:
- * streams a simulated cluster to an inspector, then prints what it sent.
+ * `statechart-consensus simulate --inspect ws://… [simulate's options]`:
+ * streams the simulator's run to an inspector, then prints what it sent.
  */
 export async function runInspectCommand(options: InspectCommandOptions, io: CommandIO): Promise<number> {
   let report;
@@ -185,7 +185,7 @@ export async function runInspectCommand(options: InspectCommandOptions, io: Comm
     io.stderr.write(`streaming to ${options.url} …\n`);
     report = await streamClusterToInspector(options);
   } catch (error) {
-    if (error instanceof InspectorConnectionError || error instanceof RangeError) return usage(io, error.message);
+    if (error instanceof InspectorConnectionError || error instanceof RangeError || error instanceof SimulationOptionsError) return usage(io, error.message);
     throw error;
   }
   const heights = Object.entries(report.roundsFinalized)
@@ -193,7 +193,8 @@ export async function runInspectCommand(options: InspectCommandOptions, io: Comm
     .join(', ');
   io.stdout.write(
     `streamed ${report.eventsStreamed} inspection events to ${report.url} over ${Math.round(report.simulatedMs)} simulated ms\n` +
-      `heights finalized: ${heights}${report.byzantine.length > 0 ? ` (byzantine: ${report.byzantine.join(', ')})` : ''}\n`,
+      `heights finalized: ${heights}${report.byzantine.length > 0 ? ` (byzantine: ${report.byzantine.join(', ')})` : ''}\n` +
+      `the run of: ${report.replay}\n`,
   );
   return report.reachedTarget ? VISUALIZER_EXIT.ok : VISUALIZER_EXIT.stalled;
 }
