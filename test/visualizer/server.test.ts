@@ -158,6 +158,52 @@ describe('the live view server, running a 4-node cluster', () => {
   });
 });
 
+describe("the live view server, playing the simulator's run", () => {
+  let server: VisualizerServer;
+  let page: PageClient;
+  const crashes = [{ node: 'n0', at: 600, restartAt: 1_200 }];
+
+  beforeAll(async () => {
+    server = await startVisualizerServer({ simulation: { options: { nodes: 4, byzantine: 1, seed: 3, rounds: 10, crashes } }, speed: 2 });
+    page = await PageClient.connect(wsUrl(server, '/live'));
+  });
+  afterAll(async () => {
+    page.close();
+    await server.close();
+  });
+
+  test('greets the page with the run: its command, and no faults by hand', () => {
+    expect(page.hello).toMatchObject({
+      mode: 'cluster',
+      cluster: { nodes: ['n0', 'n1', 'n2', 'n3'], seed: 3, manualFaults: false, services: false, behaviour: 'invalid' },
+    });
+    expect((page.hello as { cluster: { command: string } }).cluster.command).toContain("--crash 'n0@600-1200'");
+  });
+
+  test('the planned crash shows as n0 down, then back in a new actor system', async () => {
+    await page.until('n0 down', () => page.lastBatch?.status?.[0]?.down === true);
+    expect(page.lastBatch!.faults).toEqual([{ kind: 'crash', node: 'n0', at: 600 }]);
+    await page.until('n0 back', () => page.lastBatch?.status?.[0]?.incarnation === 2 && page.lastBatch.status[0].rootId !== null);
+  });
+
+  test('pause holds the run, a step moves it to the next state change, and a fault by hand is refused', async () => {
+    await server.control({ type: 'control', action: 'pause' });
+    const paused = server.clock()!.now;
+    await page.until('two batches after pausing', () => page.batches.filter((b) => b.clock?.paused).length >= 2);
+    expect(server.clock()!.now).toBe(paused);
+    await server.control({ type: 'control', action: 'step' });
+    expect(server.clock()!.now).toBeGreaterThanOrEqual(paused);
+    await expect(server.control({ type: 'control', action: 'crash', node: 'n1' })).rejects.toThrow('takes its faults from its options');
+    await server.control({ type: 'control', action: 'resume' });
+  });
+
+  test('the run ends with its outcome in the batches', async () => {
+    await server.control({ type: 'control', action: 'speed', speed: 16 });
+    await page.until('the outcome', () => page.lastBatch?.outcome != null, 20_000);
+    expect(page.lastBatch!.outcome).toMatchObject({ verdict: 'reached', seed: 3, rounds: 10 });
+  }, 30_000);
+});
+
 describe('the live view server, relaying an app', () => {
   test("forwards what an app streams to /inspect to the page, sanitized, and offers no cluster controls", async () => {
     const server = await startVisualizerServer({ cluster: null });
