@@ -47,6 +47,9 @@ export {
   type ClusterNodeStatus,
   type VisualClusterOptions,
 } from './cluster/VisualCluster';
+export { SimulationPlayer, type SimulationPlayerOptions } from './live/SimulationPlayer';
+export type { LiveCluster } from './live/LiveCluster';
+export type { RunOutcome } from './live/runOutcome';
 export { startVisualizerServer, findPageDirectory, DEFAULT_SPEED, type VisualizerServer, type VisualizerServerOptions } from './server';
 export { SPEEDS, MAX_SPEED, parseControl, parseSpeed, type ClockState, type ControlCommand, type ServerMessage } from './protocol';
 export {
