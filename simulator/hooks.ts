@@ -51,11 +51,15 @@ export interface SimulationHooks {
    * options give the same report paced or not.
    */
   pace?: (next: number) => Promise<void> | void;
-  /** The cluster once it is built and before it boots, for a viewer to read as the run goes (never to change). */
+  /**
+   * The cluster once it is built and before it boots, for a viewer to read as
+   * the run goes; a fault set through it by hand makes a run its options no
+   * longer replay.
+   */
   onCluster?: (cluster: SimulatedCluster) => void;
 }
 
-/** What a viewer may read of a run's cluster while it runs. */
+/** What a viewer may read of a run's cluster while it runs, and the one fault it may set by hand. */
 export interface SimulatedCluster {
   readonly clock: EventClock;
   readonly names: readonly string[];
@@ -65,6 +69,12 @@ export interface SimulatedCluster {
   isCut(a: string, b: string): boolean;
   /** Whether `node` is attached to the network (a crashed node is not). */
   isAttached(node: string): boolean;
+  /**
+   * Cuts every link of `node` both ways (every message lost), or gives them
+   * back the run's conditions. Between two instants only. Crashes by hand go
+   * through `honest`'s nodes (`crash`, `boot`).
+   */
+  isolate(node: string, isolated: boolean): void;
 }
 
 /** What a services workload sees of the run. */

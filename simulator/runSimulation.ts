@@ -24,7 +24,7 @@ import { CommitLogRecorder } from './commitLogs';
 import { LedgerMembers } from '../examples/ledger/membership';
 import { driveMemberChanges, ReferenceMembership } from './membershipPlan';
 
-import { createNetworks, isHeartbeat } from './networks';
+import { createNetworks, isHeartbeat, isolateNode } from './networks';
 import { HeldMessageWatch } from './heldMessages';
 import type { SimulationHooks } from './hooks';
 import { lockBarrierWorkload } from './lockBarrierWorkload';
@@ -383,7 +383,8 @@ export async function runSimulation(
     return state;
   }
 
-  hooks.onCluster?.({ clock, names, byzantineNames, honest, isCut: (a, b) => network.isCut(a, b), isAttached: (node) => network.isAttached(node) });
+  const isolate = (node: string, cut: boolean) => isolateNode([network, electionNetwork], names, node, cut ? 1 : options.dropRate);
+  hooks.onCluster?.({ clock, names, byzantineNames, honest, isCut: (a, b) => network.isCut(a, b), isAttached: (node) => network.isAttached(node), isolate });
   for (const node of honest.values()) node.boot();
   liveness.open('start', 0, null);
   const workload = startWorkload();
