@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { parseInteger } from '../simulator/options';
-import { MAX_VISUAL_NODES } from '../visualizer/cluster/VisualCluster';
 import {
   DIAGRAM_FORMAT_CHOICES,
   DIAGRAM_MACHINE_CHOICES,
@@ -8,7 +7,7 @@ import {
   runInspectCommand,
   runVisualizeCommand,
 } from '../visualizer/commands';
-import { MAX_SPEED, parseSpeed } from '../visualizer/protocol';
+import { MAX_SPEED, MAX_VISUAL_NODES, parseSpeed } from '../visualizer/protocol';
 import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
 import { addSimulationOptions, optionsFrom, type SimulationFlags } from './simulationFlags';
 

@@ -7,7 +7,10 @@ export interface ClusterNodeStatus {
   name: string;
   byzantine: boolean;
   down: boolean;
+  /** Some link of it is cut, by a planned partition or by hand. */
   partitioned: boolean;
+  /** Cut off from every node by hand (the page's partition button), until healed. */
+  isolated: boolean;
   /** 1 for the first boot, +1 per restart. */
   incarnation: number;
   /** Session id of this incarnation's root actor: its inspection events carry it as `rootId`. */
@@ -29,5 +32,7 @@ export interface ClusterFault {
   node: string;
   /** Simulated ms. */
   at: number;
+  /** Set from the page rather than planned by the run's options: the run's command no longer replays it. */
+  byHand?: true;
 }
 

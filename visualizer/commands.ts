@@ -137,7 +137,7 @@ export async function runVisualizeCommand(options: VisualizeCommandOptions, io: 
       speed: options.speed ?? DEFAULT_SPEED,
       paused: options.paused ?? false,
       ...(options.relay
-        ? { cluster: null }
+        ? { simulation: null }
         : {
             simulation: {
               options: {

@@ -9,6 +9,9 @@ import type { StatelyInspectionEvent } from './inspector';
  * relays an app's stream. `visualizer/page/app.js` mirrors these shapes.
  */
 
+/** Largest cluster the live view plays: 16 nodes stay readable; a round's cost grows with n². */
+export const MAX_VISUAL_NODES = 32;
+
 /** Playback speeds the page offers: simulated ms per wall-clock ms. */
 export const SPEEDS = [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 4] as const;
 export const MAX_SPEED = 16;

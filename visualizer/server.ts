@@ -7,11 +7,9 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
 import { roundMachine } from '../machines/round.machine';
-import type { VisualCluster, VisualClusterOptions } from './cluster/VisualCluster';
 import type { SimulationOptions } from '../simulator/options';
 import type { SimulationHooks } from '../simulator/hooks';
 import type { LiveCluster } from './live/LiveCluster';
-import { manualCluster } from './live/manualCluster';
 import { SimulationPlayer } from './live/SimulationPlayer';
 import { toSvg } from './diagram';
 import { InspectionHub, type HubLimits } from './inspectionHub';
@@ -29,12 +27,11 @@ import {
 /**
  * The offline live view: a local HTTP server that serves the page
  * (`visualizer/page/`) and streams inspection events to it over a WebSocket
- * (`/live`). It either plays a simulated cluster itself, in real time at an
+ * (`/live`). It either plays the simulator's run (every option of
+ * `simulate`, faults included, and the same report) in real time at an
  * adjustable speed, or relays what apps stream to `/inspect`
  * (`createWebSocketInspector({ url: 'ws://127.0.0.1:PORT/inspect' })`); it
- * does both when asked to play a cluster. The cluster is the simulator's run
- * (`simulation`: every option of `simulate`, faults included, and the same
- * report), or one whose faults the page sets by hand (`cluster`).
+ * does both when asked to play a run.
  */
 
 export interface VisualizerServerOptions {
@@ -42,10 +39,12 @@ export interface VisualizerServerOptions {
   host?: string;
   /** Default 0: any free port. */
   port?: number;
-  /** The cluster to run, or null to only relay apps' streams. Default: 4 nodes, seed 42. Ignored with `simulation`. */
-  cluster?: VisualClusterOptions | null;
-  /** The simulator's run to play, as `simulate` takes it; its faults come from its options, not from the page. */
-  simulation?: { options: Partial<SimulationOptions>; workload?: SimulationHooks['workload'] };
+  /**
+   * The simulator's run to play, as `simulate` takes it (its defaults
+   * otherwise), or null to only relay apps' streams. The page may add faults
+   * by hand, which its options then no longer replay.
+   */
+  simulation?: { options?: Partial<SimulationOptions>; workload?: SimulationHooks['workload'] } | null;
   /** Simulated ms per wall-clock ms. Default 0.1. */
   speed?: number;
   /** Start paused. Default false. */
@@ -70,11 +69,9 @@ export interface VisualizerServer {
   /** `http://127.0.0.1:PORT/` */
   readonly url: string;
   readonly port: number;
-  /** The cluster whose faults the page sets, or null (relay mode, or a simulator run). */
-  readonly cluster: VisualCluster | null;
-  /** The simulator's run, or null. */
+  /** The simulator's run, or null in relay mode. */
   readonly simulation: SimulationPlayer | null;
-  /** Whichever of the two plays, or null in relay mode. */
+  /** The same, as the server plays it. */
   readonly live: LiveCluster | null;
   readonly hub: InspectionHub;
   clock(): ClockState | null;
@@ -145,24 +142,18 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
   let paused = options.paused ?? false;
 
   const hub = new InspectionHub(options.hubLimits);
-  const clusterOptions = options.cluster === undefined ? {} : options.cluster;
-  let cluster: VisualCluster | null = null;
+  const run = options.simulation === undefined ? {} : options.simulation;
   let simulation: SimulationPlayer | null = null;
-  let playing: LiveCluster | null = null;
-  if (options.simulation !== undefined) {
+  if (run !== null) {
     const player: SimulationPlayer = new SimulationPlayer({
-      simulation: options.simulation.options,
-      ...(options.simulation.workload === undefined ? {} : { workload: options.simulation.workload }),
+      simulation: run.options ?? {},
+      ...(run.workload === undefined ? {} : { workload: run.workload }),
       inspect: () => (event) => hub.pushInspection(event, player.now()),
       onError,
     });
     simulation = player;
-    playing = player;
-  } else if (clusterOptions !== null) {
-    const created = manualCluster({ ...clusterOptions, inspect: () => (event) => hub.pushInspection(event, created.cluster.clock.now()) });
-    cluster = created.cluster;
-    playing = created.live;
   }
+  const playing: LiveCluster | null = simulation;
   overview ??= overviewSvg(roundMachine, ROUND_EVERYWHERE_EVENTS);
   const overviewText = await overview;
 
@@ -362,7 +353,6 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
   const server: VisualizerServer = {
     url,
     port,
-    cluster,
     simulation,
     live: playing,
     hub,
@@ -374,8 +364,8 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
       }
       if (command.action === 'pause') {
         paused = true;
-        // Once paused, the clock stands still: let a playback step in flight finish first.
-        await exclusive(async () => {});
+        // Once paused, the clock stands still: the run goes no further than it was shown.
+        await exclusive(async () => playing?.hold());
         return;
       }
       if (command.action === 'resume') {

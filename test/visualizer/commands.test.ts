@@ -65,7 +65,6 @@ describe('visualize command', () => {
     const { exitCode, server } = await runVisualizeCommand({ nodes: 4, byzantine: 1, seed: 42, speed: 0.5, simulation }, streams);
     try {
       expect(exitCode).toBe(VISUALIZER_EXIT.ok);
-      expect(server!.cluster).toBeNull();
       const byzantine = server!.simulation!.byzantineNames.join(', ');
       expect(out.stdout).toBe(
         `live view: ${server!.url}\n4 nodes (byzantine: ${byzantine}), seed 42, 0.5× real time\n` +
@@ -82,7 +81,7 @@ describe('visualize command', () => {
     const { out, io: streams } = io();
     const { server } = await runVisualizeCommand({ relay: true }, streams);
     try {
-      expect(server!.cluster).toBeNull();
+      expect(server!.simulation).toBeNull();
       expect(out.stdout).toBe(`live view: ${server!.url}\nrelaying inspection streams sent to ${server!.url.replace('http', 'ws')}inspect\n`);
     } finally {
       await server?.close();

@@ -110,4 +110,38 @@ describe('SimulationPlayer', () => {
     await run.stop();
     expect(errors).toEqual([]);
   });
+
+  test('faults set by hand land between two instants, show as they would planned, and the outcome says the command no longer replays the run', async () => {
+    const { player: run, errors } = player({ nodes: 4, byzantine: 0, seed: 9, rounds: 12 });
+    run.start();
+    await run.play(500);
+    await run.idle();
+    run.fault('partition', 'n2');
+    expect(run.cutLinks()).toEqual([['n0', 'n2'], ['n1', 'n2'], ['n2', 'n3']]);
+    await run.play(500);
+    await run.idle();
+    run.fault('heal', 'n2');
+    const root = run.status()[3]!.rootId;
+    expect(run.fault('crash', 'n3')).toBe(root);
+    expect(run.status()[3]).toMatchObject({ down: true, rootId: null });
+    expect(run.cutLinks()).toEqual([]);
+    expect(() => run.fault('crash', 'n9')).toThrow('no node named "n9"');
+    await run.play(500);
+    await run.idle();
+    run.fault('restart', 'n3');
+    expect(run.status()[3]).toMatchObject({ down: false, incarnation: 2 });
+    expect(run.faults().map(({ kind, node, byHand }) => [kind, node, byHand])).toEqual([
+      ['partition', 'n2', true],
+      ['heal', 'n2', true],
+      ['crash', 'n3', true],
+      ['restart', 'n3', true],
+    ]);
+    await run.play(Number.MAX_SAFE_INTEGER);
+    await run.idle();
+    const outcome = run.outcome()!;
+    expect(outcome.verdict).toBe('reached');
+    expect(outcome.changedByHand).toHaveLength(4);
+    expect(outcome.changedByHand[0]).toMatch(/^partition n2 at \d+ ms$/);
+    expect(errors).toEqual([]);
+  }, 30_000);
 });

@@ -2,9 +2,8 @@ import type { ClusterFault, ClusterNodeStatus } from '../clusterStatus';
 import type { RunOutcome } from './runOutcome';
 
 /**
- * What the live view's server plays and shows, whichever runs the nodes: the
- * simulator's run (`SimulationPlayer`, faults from its options) or a cluster
- * whose faults the viewer sets by hand (`VisualCluster`, see `manualCluster.ts`).
+ * What the live view's server plays and shows: the simulator's run
+ * (`SimulationPlayer`), seen as the server needs it.
  */
 export interface LiveCluster {
   readonly names: readonly string[];
@@ -32,6 +31,8 @@ export interface LiveCluster {
    * passes `deadline`: playback slows down rather than piling up work.
    */
   play(ms: number, deadline: number): Promise<void>;
+  /** Takes back what was played and not yet run: resolves once the run waits where it is shown. */
+  hold(): Promise<void>;
   /** While paused: runs until some node's round changes state (or a simulated second passes). */
   step(): Promise<void>;
   /** A fault set by hand; only when `manualFaults`. Returns the root session a crash ended, to forget its actors. */

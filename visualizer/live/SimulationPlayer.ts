@@ -47,7 +47,8 @@ export class SimulationPlayer implements LiveCluster {
   readonly names: readonly string[];
   readonly byzantineNames: readonly string[];
   readonly seed: number;
-  readonly manualFaults = false;
+  /** Faults by hand are taken, between two instants; the run is then one its options no longer replay. */
+  readonly manualFaults = true;
   readonly command: string;
   readonly services: boolean;
   readonly behaviour: string;
@@ -62,6 +63,11 @@ export class SimulationPlayer implements LiveCluster {
   private finished = false;
   private stopped = false;
   private running: Promise<void> | null = null;
+  /** Nodes cut off by hand. */
+  private readonly isolated = new Set<string>();
+  private readonly handFaults: ClusterFault[] = [];
+  /** Faults by hand asked for while the run was inside an instant: set before the next one. */
+  private queued: Array<() => void> = [];
 
   constructor(private readonly input: SimulationPlayerOptions) {
     this.options = resolveOptions(input.simulation);
@@ -85,7 +91,7 @@ export class SimulationPlayer implements LiveCluster {
     };
     this.running = runSimulation(this.options, hooks).then(
       (report) => {
-        this.report = runOutcome(report);
+        this.report = runOutcome(report, this.handFaults.map(({ kind, node, at }) => `${kind} ${node} at ${Math.round(at)} ms`));
         this.end();
       },
       (error: unknown) => {
@@ -101,7 +107,7 @@ export class SimulationPlayer implements LiveCluster {
   }
 
   status() {
-    return this.cluster === null ? [] : simulationStatus(this.cluster);
+    return this.cluster === null ? [] : simulationStatus(this.cluster, (a, b) => this.isCut(a, b), this.isolated);
   }
 
   /** The planned faults that have happened by now, in order. */
@@ -117,12 +123,12 @@ export class SimulationPlayer implements LiveCluster {
       if (at <= now) faults.push({ kind: 'crash', node, at });
       if (restartAt !== null && restartAt <= now) faults.push({ kind: 'restart', node, at: restartAt });
     }
-    return faults.sort((a, b) => a.at - b.at);
+    return [...faults, ...this.handFaults].sort((a, b) => a.at - b.at);
   }
 
   cutLinks(): Array<[string, string]> {
     const cluster = this.cluster;
-    return cluster === null ? [] : cutPairs(this.names, (a, b) => cluster.isCut(a, b));
+    return cluster === null ? [] : cutPairs(this.names, (a, b) => this.isCut(a, b));
   }
 
   outcome(): RunOutcome | null {
@@ -148,13 +154,48 @@ export class SimulationPlayer implements LiveCluster {
     }
   }
 
+  async hold(): Promise<void> {
+    this.allowance = Math.min(this.allowance, this.now());
+    await this.idle();
+  }
+
   /** Resolves once the run waits for the viewer's clock, or has ended. */
   async idle(): Promise<void> {
     await this.nextWait();
   }
 
-  fault(): string | undefined {
-    throw new Error("a simulator run takes its faults from its options (--partition, --crash), not from the page");
+  /**
+   * A fault set by hand: `partition` cuts every link of the node (until
+   * `heal`), `crash` stops an honest node as a planned crash does (until
+   * `restart`). It lands between two instants. Returns the root session a
+   * crash ends.
+   */
+  fault(action: 'partition' | 'heal' | 'crash' | 'restart', node: string): string | undefined {
+    const cluster = this.cluster;
+    if (!this.names.includes(node)) throw new RangeError(`no node named ${JSON.stringify(node)} (nodes: ${this.names.join(', ')})`);
+    if (cluster === null || this.finished) throw new Error('the run is not going: no fault to set');
+    const member = cluster.honest.get(node);
+    if (member === undefined && (action === 'crash' || action === 'restart')) throw new Error(`${node} is Byzantine: it runs no node to crash`);
+    const changes =
+      action === 'partition' ? !this.isolated.has(node) : action === 'heal' ? this.isolated.has(node) : action === 'crash' ? !member!.down : member!.down;
+    if (!changes) return undefined;
+    const ended = action === 'crash' ? member!.node.actor.sessionId : undefined;
+    const apply = () => {
+      this.handFaults.push({ kind: action, node, at: cluster.clock.now(), byHand: true });
+      if (action === 'partition' || action === 'heal') {
+        cluster.isolate(node, action === 'partition');
+        if (action === 'partition') this.isolated.add(node);
+        else this.isolated.delete(node);
+      } else if (action === 'crash') member!.crash();
+      else member!.boot();
+    };
+    if (this.waiting !== null) apply();
+    else this.queued.push(apply);
+    return ended;
+  }
+
+  private isCut(a: string, b: string): boolean {
+    return this.cluster!.isCut(a, b) || (a !== b && (this.isolated.has(a) || this.isolated.has(b)));
   }
 
   async stop(): Promise<void> {
@@ -166,6 +207,7 @@ export class SimulationPlayer implements LiveCluster {
 
   private pace(next: number): Promise<void> | void {
     if (this.stopped) throw new PlaybackStopped('the live view stopped');
+    for (const apply of this.queued.splice(0)) apply();
     if (next <= this.allowance) return;
     return new Promise<void>((resolve, reject) => {
       this.waiting = { next, resolve, reject };

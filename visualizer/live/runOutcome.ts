@@ -18,9 +18,11 @@ export interface RunOutcome {
   violations: string[];
   stallReason: string | null;
   replay: string;
+  /** Faults set by hand from the page, e.g. `partition n3 at 1204 ms`: with any, `replay` does not replay this run. */
+  changedByHand: string[];
 }
 
-export function runOutcome(report: SimulationReport): RunOutcome {
+export function runOutcome(report: SimulationReport, changedByHand: readonly string[] = []): RunOutcome {
   return {
     verdict: report.violations.length > 0 ? 'violation' : report.reachedTarget ? 'reached' : 'stalled',
     seed: report.seed,
@@ -33,5 +35,6 @@ export function runOutcome(report: SimulationReport): RunOutcome {
     violations: report.violations.map((violation) => `${violation.kind} at ${violation.rank}: ${violation.detail}`),
     stallReason: report.stallReason,
     replay: report.replay,
+    changedByHand: [...changedByHand],
   };
 }

@@ -7,13 +7,18 @@ import { servicesView } from '../cluster/servicesView';
  * changed) from the run's cluster. Byzantine nodes run no machines: they
  * show as what they are, up or cut off.
  */
-export function simulationStatus(cluster: SimulatedCluster): ClusterNodeStatus[] {
+export function simulationStatus(
+  cluster: SimulatedCluster,
+  cut: (a: string, b: string) => boolean,
+  isolated: ReadonlySet<string>,
+): ClusterNodeStatus[] {
   return cluster.names.map((name): ClusterNodeStatus => {
-    const partitioned = cluster.names.some((other) => other !== name && cluster.isCut(name, other));
+    const partitioned = cluster.names.some((other) => other !== name && cut(name, other));
     const member = cluster.honest.get(name);
     if (member === undefined) {
       const down = !cluster.isAttached(name);
-      return { name, byzantine: true, down, partitioned, incarnation: 1, rootId: null, role: 'stopped', term: 0, leader: null, state: null, activeRank: 0, services: null };
+      const byzantine = { name, byzantine: true, down, partitioned, isolated: isolated.has(name), incarnation: 1, rootId: null };
+      return { ...byzantine, role: 'stopped', term: 0, leader: null, state: null, activeRank: 0, services: null };
     }
     const node = member.down ? null : member.node;
     const host = member.services;
@@ -22,6 +27,7 @@ export function simulationStatus(cluster: SimulatedCluster): ClusterNodeStatus[]
       byzantine: false,
       down: member.down,
       partitioned,
+      isolated: isolated.has(name),
       incarnation: member.crashes + 1,
       rootId: node === null ? null : node.actor.sessionId,
       role: node === null ? 'stopped' : node.getRole(),

@@ -48,6 +48,7 @@
       /** Cut links and the run's outcome, from the latest batch. */
       links: null,
       outcome: null,
+      faults: null,
       toolbarDirty: true,
       servicesDirty: false,
       networkDirty: false,
@@ -99,6 +100,7 @@
       if (message.clock) view.clock = message.clock;
       if (message.links !== undefined) view.links = message.links;
       if (message.outcome !== undefined) view.outcome = message.outcome;
+      if (message.faults !== undefined) view.faults = message.faults;
       view.networkDirty = true;
       view.toolbarDirty = true;
     } else {
@@ -304,7 +306,7 @@
     el.name.textContent = key;
     el.partition.addEventListener('click', () => {
       const status = view.status.get(key);
-      sendControl(status && status.partitioned ? 'heal' : 'partition', { node: key });
+      sendControl(status && status.isolated ? 'heal' : 'partition', { node: key });
     });
     el.crash.addEventListener('click', () => {
       const status = view.status.get(key);
@@ -388,7 +390,7 @@
     if (view.networkDirty) {
       view.networkDirty = false;
       window.liveViewTopology.render(view.status, view.links);
-      window.liveViewRun.render(view.outcome);
+      window.liveViewRun.render(view.outcome, view.faults);
     }
     if (view.servicesDirty) {
       view.servicesDirty = false;
@@ -440,9 +442,11 @@
     el.rank.textContent = panel.rank === null ? '–' : String(panel.rank);
     el.finalized.textContent = String(panel.finalized);
     el.stateName.textContent = panel.top === null ? '–' : panel.sub ? `${panel.top} · ${panel.sub}` : panel.top;
-    // A simulator run's faults come from its options: the page only shows them.
     el.controls.hidden = !status || !(view.cluster && view.cluster.manualFaults);
-    el.partition.textContent = partitioned ? 'heal' : 'partition';
+    // A Byzantine node that runs no machines has no node to crash; it can still be cut off.
+    el.crash.hidden = Boolean(behaviour);
+    // Heal undoes a cut made by hand; a planned partition heals when its options say.
+    el.partition.textContent = status && status.isolated ? 'heal' : 'partition';
     el.partition.disabled = down;
     el.crash.textContent = down ? 'restart' : 'crash';
 
