@@ -44,9 +44,9 @@ interface VisualizeFlags extends SimulationFlags {
 }
 
 const VISUALIZE_HELP = `
-The run is the one simulate makes with the same options (its report, at the end, says so):
-faults come from --partition and --crash, not from the page, and the links a partition cuts
-are drawn cut.
+The run is the one simulate makes with the same options (its report, at the end, says so),
+faults from --partition and --crash included; the links a partition cuts are drawn cut. The
+page's partition and crash buttons add faults by hand: the command then no longer replays the run.
 
 Examples:
   $ statechart-consensus visualize
