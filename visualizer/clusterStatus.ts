@@ -20,6 +20,8 @@ export interface ClusterNodeStatus {
   leader: string | null;
   state: RoundStateName | null;
   activeRank: number;
+  /** Heights its ledger holds finalized (kept across its crashes); 0 for a node that keeps none. */
+  height: number;
   /** The node's applied coordination services (bounded, see `servicesView.ts`); null while down, and on Byzantine nodes. */
   services: ServicesView | null;
 }

@@ -15,6 +15,8 @@ export const MAX_VISUAL_NODES = 32;
 /** Playback speeds the page offers: simulated ms per wall-clock ms. */
 export const SPEEDS = [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 4] as const;
 export const MAX_SPEED = 16;
+/** Highest height a seek goes to (`seek` plays as fast as it can, the server answering meanwhile). */
+export const MAX_SEEK_HEIGHT = 1_000_000;
 
 export interface ClockState {
   /** Simulated ms. */
@@ -69,6 +71,8 @@ export type ServerMessage = HelloMessage | BatchMessage;
 export type ControlCommand =
   | { type: 'control'; action: 'pause' | 'resume' | 'step' }
   | { type: 'control'; action: 'speed'; speed: number }
+  /** Pauses, then plays as fast as it can until an honest node has finalized `height`. */
+  | { type: 'control'; action: 'seek'; height: number }
   | { type: 'control'; action: 'partition' | 'heal' | 'crash' | 'restart'; node: string };
 
 const NODE_ACTIONS = ['partition', 'heal', 'crash', 'restart'] as const;
@@ -82,6 +86,10 @@ export function parseControl(raw: unknown): ControlCommand | null {
   const action = message.action;
   if ((PLAIN_ACTIONS as readonly string[]).includes(action)) {
     return { type: 'control', action: action as (typeof PLAIN_ACTIONS)[number] };
+  }
+  if (action === 'seek') {
+    const height = message.height;
+    return typeof height === 'number' && Number.isSafeInteger(height) && height >= 0 && height <= MAX_SEEK_HEIGHT ? { type: 'control', action, height } : null;
   }
   if (action === 'speed') {
     const speed = message.speed;

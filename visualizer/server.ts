@@ -379,6 +379,11 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
         if (paused) await exclusive(() => active.step());
         return;
       }
+      if (command.action === 'seek') {
+        paused = true;
+        await exclusive(() => active.seek(command.height));
+        return;
+      }
       if (!('node' in command)) return;
       if (!active.manualFaults) throw new Error('this run takes its faults from its options (--partition, --crash), not from the page');
       const { action, node } = command;

@@ -8,6 +8,7 @@ import type { Unique } from '../../providers/unique';
 import { toStatelyInspectionEvent } from '../../visualizer/inspector';
 import type { StatelyActorEvent } from '../../visualizer/inspector';
 import { startVisualizerServer, type VisualizerServer } from '../../visualizer/server';
+import { parseControl } from '../../visualizer/protocol';
 import { PageClient } from './support/pageClient';
 import { createMembership } from '../../guards/quorum';
 
@@ -206,6 +207,16 @@ describe("the live view server, playing the simulator's run", () => {
     expect(server.clock()!.now).toBeGreaterThanOrEqual(paused);
     const [byzantine] = server.simulation!.byzantineNames;
     await expect(server.control({ type: 'control', action: 'crash', node: byzantine! })).rejects.toThrow(`${byzantine} is Byzantine: it runs no node to crash`);
+    await server.control({ type: 'control', action: 'resume' });
+  });
+
+  test('a seek pauses, plays until an honest node has finalized the height, and leaves the run paused there', async () => {
+    page.send({ type: 'control', action: 'seek', height: 6 });
+    await page.until('height 6, paused', () => page.lastBatch?.clock?.paused === true && Math.max(...page.lastBatch.status!.map((node) => node.height)) >= 6);
+    const at = server.clock()!.now;
+    await page.until('two more batches', () => page.batches.filter((b) => b.clock?.now === at).length >= 2);
+    expect(server.clock()).toMatchObject({ now: at, paused: true });
+    expect(parseControl({ type: 'control', action: 'seek', height: -1 })).toBeNull();
     await server.control({ type: 'control', action: 'resume' });
   });
 

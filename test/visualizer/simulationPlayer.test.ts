@@ -144,4 +144,21 @@ describe('SimulationPlayer', () => {
     expect(outcome.changedByHand[0]).toMatch(/^partition n2 at \d+ ms$/);
     expect(errors).toEqual([]);
   }, 30_000);
+
+  test('a seek plays as fast as it goes until an honest node has finalized the height, then waits there', async () => {
+    const { player: run, errors } = player();
+    run.start();
+    await run.seek(8);
+    const heights = () => run.status().map((node) => node.height);
+    expect(Math.max(...heights())).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...heights())).toBeLessThan(10);
+    const at = run.now();
+    await run.idle();
+    expect(run.now()).toBe(at);
+    // Behind it already: nothing to do.
+    await run.seek(3);
+    expect(run.now()).toBe(at);
+    await run.stop();
+    expect(errors).toEqual([]);
+  });
 });

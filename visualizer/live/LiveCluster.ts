@@ -35,6 +35,8 @@ export interface LiveCluster {
   hold(): Promise<void>;
   /** While paused: runs until some node's round changes state (or a simulated second passes). */
   step(): Promise<void>;
+  /** Runs, as fast as it can, until an honest node has finalized `height` (or the run ends), then waits. */
+  seek(height: number): Promise<void>;
   /** A fault set by hand; only when `manualFaults`. Returns the root session a crash ended, to forget its actors. */
   fault(action: 'partition' | 'heal' | 'crash' | 'restart', node: string): string | undefined;
   stop(): Promise<void>;

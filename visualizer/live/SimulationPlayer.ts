@@ -68,6 +68,8 @@ export class SimulationPlayer implements LiveCluster {
   private readonly handFaults: ClusterFault[] = [];
   /** Faults by hand asked for while the run was inside an instant: set before the next one. */
   private queued: Array<() => void> = [];
+  /** The height a seek plays to, as fast as it can. */
+  private seeking: number | null = null;
 
   constructor(private readonly input: SimulationPlayerOptions) {
     this.options = resolveOptions(input.simulation);
@@ -159,6 +161,26 @@ export class SimulationPlayer implements LiveCluster {
     await this.idle();
   }
 
+  async seek(height: number): Promise<void> {
+    await this.hold();
+    if (this.finished || this.height() >= height) return;
+    // The run goes on without waiting until the height is reached (`pace`), then waits where it is.
+    this.seeking = height;
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.resolve();
+    await this.nextWait();
+    this.seeking = null;
+    this.allowance = Math.max(this.allowance, this.cluster?.clock.now() ?? 0);
+  }
+
+  /** The furthest height an honest node has finalized. */
+  private height(): number {
+    let best = 0;
+    for (const node of this.cluster?.honest.values() ?? []) best = Math.max(best, node.head().height);
+    return best;
+  }
+
   /** Resolves once the run waits for the viewer's clock, or has ended. */
   async idle(): Promise<void> {
     await this.nextWait();
@@ -208,7 +230,7 @@ export class SimulationPlayer implements LiveCluster {
   private pace(next: number): Promise<void> | void {
     if (this.stopped) throw new PlaybackStopped('the live view stopped');
     for (const apply of this.queued.splice(0)) apply();
-    if (next <= this.allowance) return;
+    if (next <= this.allowance || (this.seeking !== null && this.height() < this.seeking)) return;
     return new Promise<void>((resolve, reject) => {
       this.waiting = { next, resolve, reject };
       for (const listener of this.listeners.splice(0)) listener(this.waiting);

@@ -18,7 +18,7 @@ export function simulationStatus(
     if (member === undefined) {
       const down = !cluster.isAttached(name);
       const byzantine = { name, byzantine: true, down, partitioned, isolated: isolated.has(name), incarnation: 1, rootId: null };
-      return { ...byzantine, role: 'stopped', term: 0, leader: null, state: null, activeRank: 0, services: null };
+      return { ...byzantine, role: 'stopped', term: 0, leader: null, state: null, activeRank: 0, height: 0, services: null };
     }
     const node = member.down ? null : member.node;
     const host = member.services;
@@ -35,6 +35,7 @@ export function simulationStatus(
       leader: node === null ? null : (node.getLeader()?.identity() ?? null),
       state: node === null ? null : node.getState(),
       activeRank: node === null ? member.head().height : node.getActiveRank(),
+      height: member.head().height,
       services: node === null || host === null ? null : servicesView(host, member.store.chain()[host.applied]?.time ?? null),
     };
   });

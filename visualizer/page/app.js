@@ -21,6 +21,9 @@
     playback: document.getElementById('playback'),
     pause: document.getElementById('pause'),
     step: document.getElementById('step'),
+    seek: document.getElementById('seek'),
+    seekHeight: document.getElementById('seek-height'),
+    seekGo: document.getElementById('seek-go'),
     speed: document.getElementById('speed'),
     connection: document.getElementById('connection'),
   };
@@ -123,7 +126,7 @@
       }),
     );
     const controls = message.mode === 'cluster';
-    for (const control of [dom.pause, dom.step, dom.speed]) control.disabled = !controls;
+    for (const control of [dom.pause, dom.step, dom.speed, dom.seekHeight, dom.seekGo]) control.disabled = !controls;
     // Relaying an app, there is no clock here to pause or speed up.
     dom.playback.hidden = !controls;
     if (message.cluster) for (const name of message.cluster.nodes) panelFor(name);
@@ -484,6 +487,10 @@
 
   dom.pause.addEventListener('click', () => sendControl(dom.pause.dataset.paused === 'true' ? 'resume' : 'pause'));
   dom.step.addEventListener('click', () => sendControl('step'));
+  dom.seek.addEventListener('submit', (event) => {
+    event.preventDefault();
+    sendControl('seek', { height: Number(dom.seekHeight.value) });
+  });
   dom.speed.addEventListener('change', () => sendControl('speed', { speed: Number(dom.speed.value) }));
 
   connect();
