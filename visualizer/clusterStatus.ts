@@ -1,6 +1,6 @@
 import type { ElectionRole } from '../machines/election.machine';
 import type { RoundStateName } from '../machines/round.types';
-import type { ServicesView } from './cluster/servicesView';
+import type { ServicesView } from './live/servicesView';
 
 /** What the live view shows of one node, whichever cluster runs it. */
 export interface ClusterNodeStatus {

@@ -1,6 +1,6 @@
 import type { SimulatedCluster } from '../../simulator/hooks';
 import type { ClusterNodeStatus } from '../clusterStatus';
-import { servicesView } from '../cluster/servicesView';
+import { servicesView } from './servicesView';
 
 /**
  * Each node of a simulator run as the live view shows it, read (never

@@ -1,6 +1,6 @@
 // The live view's coordination services panel: the lock holders and barrier
 // generations of one node's applied services, as the server's status carries
-// them (`services` of ClusterNodeStatus, visualizer/cluster/servicesView.ts).
+// them (`services` of ClusterNodeStatus, visualizer/live/servicesView.ts).
 // app.js calls `reset` on each hello and `render` when a status arrives.
 'use strict';
 
