@@ -1,23 +1,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../package.json';
-import { BEHAVIOUR_OPTIONS } from '../simulator/byzantine';
 import {
   DEFAULT_SIMULATION_OPTIONS,
-  MAX_DELAY_MS,
   MAX_FAULT_MS,
   MAX_NODES,
-  nodeNames,
-  parseBehaviour,
-  parseCrashes,
   parseInteger,
   parseIntegerList,
-  parsePartitions,
-  parseProbability,
-  parseRange,
   resolveOptions,
   SimulationOptionsError,
-  type SimulationOptions,
 } from '../simulator/options';
+import { addSimulationOptions, optionsFrom, type SimulationFlags } from './simulationFlags';
 import { runSimulation } from '../simulator/runSimulation';
 import { runSweep } from '../simulator/sweep';
 import { BENCH_SIZES, defaultRounds, runBench } from '../bench/rounds';
@@ -64,33 +56,12 @@ export const EXIT = Object.freeze({
 /** Heights per run in `--sweep` when `--rounds` is not given: many short runs. */
 const SWEEP_DEFAULT_ROUNDS = 12;
 
-interface SimulateFlags {
-  clients?: number;
-  nodes: number;
-  byzantine: number;
-  rounds: number;
-  seed: number;
-  behaviour: SimulationOptions['behaviour'];
-  drop: number;
-  duplicate: number;
-  latency: SimulationOptions['latency'];
-  reorder: boolean;
-  proof: SimulationOptions['proofMs'];
-  storage: StorageFlag;
-  provers?: number;
-  partition: string[];
-  crash: string[];
+interface SimulateFlags extends SimulationFlags {
   json?: boolean;
   sweep?: number;
   metrics?: boolean;
   trace: number;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-/** `--storage`: a real disk, or how long each write to the in-memory one takes. */
-type StorageFlag = SimulationOptions['storageMs'] | 'disk';
-
-const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${min}` : `${min}-${max}`);
 
 const EXAMPLES = `
 Examples:
@@ -180,51 +151,18 @@ function buildProgram(
     .showSuggestionAfterError(true);
 
   const integer = (flag: string, min: number, max: number) => argument((t) => parseInteger(t, flag, min, max));
-  program
-    .command('simulate')
-    .description('Run a seeded, deterministic cluster simulation with faults and Byzantine nodes, checking safety online.')
-    .option('-n, --nodes <n>', `cluster size (1–${MAX_NODES})`, integer('--nodes', 1, MAX_NODES), DEFAULT_SIMULATION_OPTIONS.nodes)
-    .option('-b, --byzantine <f>', 'Byzantine nodes, at most ⌊(n−1)/3⌋', integer('--byzantine', 0, MAX_NODES), DEFAULT_SIMULATION_OPTIONS.byzantine)
-    .option('-r, --rounds <n>', 'heights every live honest node must finalize (0: the election alone)', integer('--rounds', 0, 1_000_000), DEFAULT_SIMULATION_OPTIONS.rounds)
-    .option('-s, --seed <n>', 'seed of every random choice; the same seed replays the same run', integer('--seed', 0, Number.MAX_SAFE_INTEGER), DEFAULT_SIMULATION_OPTIONS.seed)
-    .addOption(
-      new Option('--behaviour <kind>', 'what the Byzantine nodes do')
-        .choices(BEHAVIOUR_OPTIONS as string[])
-        .default(DEFAULT_SIMULATION_OPTIONS.behaviour)
-        .argParser(argument(parseBehaviour)),
-    )
-    .option('--drop <p>', 'probability that a message is lost', argument((t) => parseProbability(t, '--drop')), 0)
-    .option('--duplicate <p>', 'probability that a message is delivered twice', argument((t) => parseProbability(t, '--duplicate')), 0)
-    .addOption(
-      new Option('--latency <ms>', `one-way latency per message, MIN-MAX or a fixed value (at most ${MAX_DELAY_MS})`)
-        .argParser(argument((t) => parseRange(t, '--latency', { max: MAX_DELAY_MS })))
-        .default(DEFAULT_SIMULATION_OPTIONS.latency, range(DEFAULT_SIMULATION_OPTIONS.latency)),
-    )
-    .option('--no-reorder', 'keep every link FIFO (by default a faster message overtakes a slower one)')
-    .addOption(
-      new Option('--proof <ms>', `simulated proof time, MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`)
-        .argParser(argument((t) => parseRange(t, '--proof', { max: MAX_DELAY_MS, whole: true })))
-        .default(DEFAULT_SIMULATION_OPTIONS.proofMs, range(DEFAULT_SIMULATION_OPTIONS.proofMs)),
-    )
-    .addOption(
-      new Option(
-        '--storage <ms|disk>',
-        `disk: every honest node keeps term, vote, lock and log in a real store in a temp directory, reopened at each restart; or the time each write takes (a slow disk), MIN-MAX in whole ms (at most ${MAX_DELAY_MS})`,
-      )
-        .argParser(argument((t): StorageFlag => (t === 'disk' ? 'disk' : parseRange(t, '--storage', { max: MAX_DELAY_MS, whole: true }))))
-        .default(DEFAULT_SIMULATION_OPTIONS.storageMs, range(DEFAULT_SIMULATION_OPTIONS.storageMs)),
-    )
-    .option('--provers <k>', 'provers per height (default f + 2, at most n)', integer('--provers', 1, MAX_NODES))
-    .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
-    .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
+  const simulateCommand = addSimulationOptions(
+    program.command('simulate').description('Run a seeded, deterministic cluster simulation with faults and Byzantine nodes, checking safety online.'),
+    MAX_NODES,
+  );
+  simulateCommand
     .option('--json', "print one JSON object instead of the table; a single run's carries every honest node's commit log (see verify --log)")
     .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults; about 1 s a run', integer('--sweep', 1, 1_000_000))
     .option('--trace <n>', 'events kept for a violation report', integer('--trace', 1, 100_000), DEFAULT_SIMULATION_OPTIONS.traceTail)
     .option('--metrics', "after the report, every honest node's Prometheus metrics as text exposition (with --json, the report's metrics field)")
-    .option('--clients <n>', 'each honest node keeps n client entries proposed through engine.propose, each outcome checked against the log (default 0: nodes make their own entries)', integer('--clients', 0, 128))
     .addHelpText('after', EXAMPLES)
     .action(run);
-  addInspectOption(program.commands.find((command) => command.name() === 'simulate')!);
+  addInspectOption(simulateCommand);
 
   program
     .command('bench')
@@ -256,34 +194,10 @@ function buildProgram(
   return program;
 }
 
-function optionsFrom(flags: SimulateFlags): Partial<SimulationOptions> {
-  const names = nodeNames(flags.nodes);
-  return {
-    nodes: flags.nodes,
-    byzantine: flags.byzantine,
-    rounds: flags.rounds,
-    seed: flags.seed,
-    behaviour: flags.behaviour,
-    dropRate: flags.drop,
-    duplicateRate: flags.duplicate,
-    latency: flags.latency,
-    reorder: flags.reorder,
-    proofMs: flags.proof,
-    storageMs: flags.storage === 'disk' ? { min: 0, max: 0 } : flags.storage,
-    storage: flags.storage === 'disk' ? 'disk' : 'memory',
-    proversPerRank: flags.provers,
-    partitions: flags.partition.flatMap((spec) => parsePartitions(spec, names)),
-    crashes: flags.crash.flatMap((spec) => parseCrashes(spec, names)),
-    traceTail: flags.trace,
-    metrics: flags.metrics === true,
-    ...(flags.clients === undefined ? {} : { clients: flags.clients }),
-  };
-}
-
 async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   checkByzantine(command, flags.nodes, flags.byzantine);
   // The commit logs go into the JSON only: an outsider verifies them (`verify --log`).
-  const options = resolveOptions({ ...optionsFrom(flags), keepLogs: flags.json === true });
+  const options = resolveOptions({ ...optionsFrom(flags), traceTail: flags.trace, metrics: flags.metrics === true, keepLogs: flags.json === true });
   const bar = flags.json ? null : progressBar(io.stderr, 'finalized heights [{bar}] {value}/{total}');
   bar?.start(options.rounds, 0);
   let report;

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { parseInteger } from '../simulator/options';
-import { MAX_VISUAL_NODES } from '../visualizer/cluster/VisualCluster';
 import {
   DIAGRAM_FORMAT_CHOICES,
   DIAGRAM_MACHINE_CHOICES,
@@ -8,8 +7,9 @@ import {
   runInspectCommand,
   runVisualizeCommand,
 } from '../visualizer/commands';
-import { MAX_SPEED, parseSpeed } from '../visualizer/protocol';
-import { argument, checkByzantine, refuseIgnored, UsageError } from './usage';
+import { MAX_SPEED, MAX_VISUAL_NODES, parseSpeed } from '../visualizer/protocol';
+import { argument, checkByzantine, listFlags, refuseIgnored, typedFlags, UsageError } from './usage';
+import { addSimulationOptions, optionsFrom, type SimulationFlags } from './simulationFlags';
 
 interface CommandIO {
   stdout: { write(text: string): unknown };
@@ -35,6 +35,24 @@ function parseInspectSpeed(text: string): number {
   }
   return value;
 }
+
+interface VisualizeFlags extends SimulationFlags {
+  port: number;
+  speed: number;
+  paused?: boolean;
+  relay?: boolean;
+}
+
+const VISUALIZE_HELP = `
+The run is the one simulate makes with the same options (its report, at the end, says so),
+faults from --partition and --crash included; the links a partition cuts are drawn cut. The
+page's partition and crash buttons add faults by hand: the command then no longer replays the run.
+
+Examples:
+  $ statechart-consensus visualize
+  $ statechart-consensus visualize --nodes 7 --byzantine 2 --behaviour split-commit --partition '1000-3000:n0,n1|n2,n3,n4,n5,n6' --seed 7
+  $ statechart-consensus visualize --crash leader@2000-4000 --speed 0.5
+  $ statechart-consensus visualize --relay        # no cluster: what apps stream to ws://127.0.0.1:PORT/inspect`;
 
 export const DIAGRAM_EXIT_CODES =
   'Exit codes: 0 printed or written; 2 invalid options; 73 --out could not be written (one line on stderr).';
@@ -65,38 +83,39 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
       setExitCode(await runDiagramCommand(flags, io));
     });
 
-  program
+  const visualize = program
     .command('visualize')
-    .description('Serve the offline live view on 127.0.0.1: a simulated cluster (round + election per node) in the browser.')
-    .option('-n, --nodes <n>', `cluster size (1–${MAX_VISUAL_NODES})`, integer('--nodes', 1, MAX_VISUAL_NODES), 4)
-    .option('-b, --byzantine <f>', 'Byzantine nodes (they forge proposals), at most ⌊(n−1)/3⌋', integer('--byzantine', 0, MAX_VISUAL_NODES), 1)
-    .option('-s, --seed <n>', 'seed of every random choice', integer('--seed', 0, Number.MAX_SAFE_INTEGER), 42)
+    .description(
+      "Serve the offline live view on 127.0.0.1: simulate's run (every simulate option, faults included) played in the browser, round + election per node.",
+    );
+  addSimulationOptions(visualize, MAX_VISUAL_NODES)
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: a free one, printed)', integer('--port', 0, 65_535), 0)
     .option('--speed <x>', `simulated ms per wall-clock ms (above 0, at most ${MAX_SPEED})`, speed, 0.1)
     .option('--paused', 'start paused')
     .option('--relay', 'run no cluster; show what apps stream to ws://127.0.0.1:PORT/inspect')
-    .action(async (flags, command: Command) => {
+    .addHelpText('after', VISUALIZE_HELP)
+    .action(async (flags: VisualizeFlags, command: Command) => {
       if (flags.relay) refuseIgnored(command, '--relay', ['--port'], 'it runs no cluster, it only relays what apps stream');
       else checkByzantine(command, flags.nodes, flags.byzantine);
-      setExitCode((await runVisualizeCommand(flags, io)).exitCode);
+      const simulation = flags.relay ? {} : { simulation: optionsFrom(flags) };
+      setExitCode((await runVisualizeCommand({ port: flags.port, speed: flags.speed, paused: flags.paused, relay: flags.relay, ...simulation }, io)).exitCode);
     });
 }
 
-/** `simulate --inspect ws://…`: stream a simulated cluster to a Stately inspector. */
+/** `simulate --inspect ws://…`: stream the simulator's run to a Stately inspector. */
 export function addInspectOption(simulate: Command): void {
   simulate
-    .option('--inspect <url>', 'stream a simulated cluster (nodes, rounds and election) to a Stately inspector WebSocket, e.g. ws://localhost:8080')
+    .option('--inspect <url>', "stream the run's honest nodes (round and election machines) to a Stately inspector WebSocket, e.g. ws://localhost:8080 (--rounds defaults to 20)")
     .option('--inspect-speed <x>', 'playback speed for --inspect (0: as fast as possible)', argument(parseInspectSpeed), 1);
 }
 
-interface InspectFlags {
+interface InspectFlags extends SimulationFlags {
   inspect?: string;
   inspectSpeed?: number;
-  nodes: number;
-  byzantine: number;
-  seed: number;
-  rounds: number;
 }
+
+/** What `--inspect` leaves out: it streams the run's machines, not a report nor a sweep. */
+const NOT_WITH_INSPECT = ['--json', '--sweep', '--metrics', '--trace'];
 
 /** Runs `--inspect` when it was given; undefined when the simulation should run as usual. */
 export async function runInspectIfAsked(flags: InspectFlags, command: Command, io: CommandIO): Promise<number | undefined> {
@@ -104,18 +123,13 @@ export async function runInspectIfAsked(flags: InspectFlags, command: Command, i
     if (command.getOptionValueSource('inspectSpeed') === 'cli') throw new UsageError('--inspect-speed has no effect without --inspect');
     return undefined;
   }
-  // The inspector is shown the live view's cluster, which has no faults of its own.
-  refuseIgnored(
-    command,
-    '--inspect',
-    ['--nodes', '--byzantine', '--seed', '--rounds', '--inspect-speed'],
-    'it streams the cluster of the live view (only --nodes, --byzantine, --seed, --rounds and --inspect-speed apply)',
-  );
+  const refused = typedFlags(command).filter((flag) => NOT_WITH_INSPECT.includes(flag));
+  if (refused.length > 0) {
+    throw new UsageError(`${listFlags(refused)} ${refused.length === 1 ? 'has' : 'have'} no effect with --inspect: it streams the run's machines, not its report`);
+  }
   if (flags.nodes > MAX_VISUAL_NODES) throw new UsageError(`--nodes with --inspect must be at most ${MAX_VISUAL_NODES}, got ${flags.nodes}`);
   checkByzantine(command, flags.nodes, flags.byzantine);
+  // A run to watch: shorter than simulate's default, unless asked.
   const rounds = command.getOptionValueSource('rounds') === 'default' ? 20 : flags.rounds;
-  return runInspectCommand(
-    { url: flags.inspect, nodes: flags.nodes, byzantine: flags.byzantine, seed: flags.seed, rounds, speed: flags.inspectSpeed ?? 1 },
-    io,
-  );
+  return runInspectCommand({ url: flags.inspect, simulation: { ...optionsFrom(flags), rounds }, speed: flags.inspectSpeed ?? 1 }, io);
 }

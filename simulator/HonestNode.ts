@@ -1,3 +1,4 @@
+import type { InspectionEvent, Observer } from 'xstate';
 import type { ClusterKeys } from './keys';
 import { attachNodeMetrics } from '../engine/attachMetrics';
 import { createEngineMetrics, type EngineMetrics } from '../engine/metrics';
@@ -91,6 +92,8 @@ export interface HonestNodeWorld {
   onEngineFailure: (node: string, error: unknown) => void;
   /** Where every honest node's metrics go (a `node` label each); none: nodes are not metered. */
   metricsRegistry?: Registry<RegistryContentType>;
+  /** An inspection observer per incarnation (1 for the first boot); none: the node is not inspected. */
+  inspect?: (node: string, incarnation: number) => Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
 }
 
 /**
@@ -145,6 +148,11 @@ export class HonestNode {
   /** A client's way in, across this node's crashes and restarts. */
   readonly servicePort: SimulatedServicePort;
 
+  /** This incarnation's coordination services (to read, as a viewer does); null when the run hosts none, or in an election-only run. */
+  get services(): CoordinationHost<LedgerFrame> | null {
+    return this.host;
+  }
+
   /** Each write of the safety data takes its time on the simulated clock, as a slow disk's would. */
   private slowDisk(): void {
     const { min, max } = this.world.storageMs;
@@ -161,6 +169,8 @@ export class HonestNode {
     this.slowDisk();
     const storage = world.wrapStorage ? world.wrapStorage(name, this.electionStorage) : this.electionStorage;
     const election = { storage, random: this.electionRandom.fork(), timing: world.electionTiming };
+    const inspect = world.inspect?.(name, this.crashes + 1);
+    const inspected = inspect === undefined ? {} : { inspect };
     if (world.app === 'ledger') {
       this.ledger = new LedgerNode({
         ...world.ledgerOptions,
@@ -189,6 +199,7 @@ export class HonestNode {
         timeouts: { ...config.timeouts, ...world.timeouts },
         election,
         storage: this.electionStorage,
+        ...inspected,
       });
       this.ledger.attach(this.node);
       this.ledger.onFinalized((frame, via) => {
@@ -206,6 +217,7 @@ export class HonestNode {
         clock: world.clock,
         timeouts: world.timeouts,
         election,
+        ...inspected,
       });
     }
     const node = this.node;

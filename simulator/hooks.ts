@@ -1,3 +1,4 @@
+import type { InspectionEvent, Observer } from 'xstate';
 import type { ElectionMessage } from '../machines/election.schemas';
 import type { LogEntry } from '../engine/commitLog';
 import type { ElectionStorage } from '../providers/storage';
@@ -5,6 +6,7 @@ import type { CoordinationPort } from '../services/port';
 import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
 import type { EventClock } from './EventClock';
 import type { EventTrace } from './EventTrace';
+import type { HonestNode } from './HonestNode';
 import type { SimulatedStorage } from './simulatedDisk';
 
 /** What a caller of `runSimulation` may watch or break on purpose. */
@@ -37,6 +39,42 @@ export interface SimulationHooks {
    * (and the rounds are reached), unless a violation or a stall ends it first.
    */
   workload?: (cluster: ServicesCluster) => Promise<void>;
+  /**
+   * An inspection observer for each incarnation of an honest node (the live
+   * view draws its machines from them). Observing changes nothing in the run.
+   */
+  inspect?: (node: string, incarnation: number) => Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  /**
+   * Asked before each instant of simulated time, with the time it is due at:
+   * the run goes on once what it returns resolves. It lets a person watch a
+   * run at a chosen pace; waiting changes nothing in the run, so the same
+   * options give the same report paced or not.
+   */
+  pace?: (next: number) => Promise<void> | void;
+  /**
+   * The cluster once it is built and before it boots, for a viewer to read as
+   * the run goes; a fault set through it by hand makes a run its options no
+   * longer replay.
+   */
+  onCluster?: (cluster: SimulatedCluster) => void;
+}
+
+/** What a viewer may read of a run's cluster while it runs, and the one fault it may set by hand. */
+export interface SimulatedCluster {
+  readonly clock: EventClock;
+  readonly names: readonly string[];
+  readonly byzantineNames: readonly string[];
+  readonly honest: ReadonlyMap<string, HonestNode>;
+  /** Whether a partition cuts the link between `a` and `b` now. */
+  isCut(a: string, b: string): boolean;
+  /** Whether `node` is attached to the network (a crashed node is not). */
+  isAttached(node: string): boolean;
+  /**
+   * Cuts every link of `node` both ways (every message lost), or gives them
+   * back the run's conditions. Between two instants only. Crashes by hand go
+   * through `honest`'s nodes (`crash`, `boot`).
+   */
+  isolate(node: string, isolated: boolean): void;
 }
 
 /** What a services workload sees of the run. */

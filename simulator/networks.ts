@@ -54,6 +54,17 @@ export function createNetworks(
   return { network, electionNetwork };
 }
 
+/** Sets the loss of every link of `node`, both ways, on each network: 1 cuts it off, the run's rate heals it. */
+export function isolateNode(networks: ReadonlyArray<Pick<SimulatedNetwork<never>, 'setLink'>>, names: readonly string[], node: string, dropRate: number): void {
+  for (const network of networks) {
+    for (const other of names) {
+      if (other === node) continue;
+      network.setLink(node, other, { dropRate });
+      network.setLink(other, node, { dropRate });
+    }
+  }
+}
+
 /** An election heartbeat or its answer: the election's background noise, left out of the trace. */
 export function isHeartbeat(raw: unknown): boolean {
   if (typeof raw !== 'object' || raw === null) return false;

@@ -118,6 +118,12 @@ export interface SimulationOptions {
   founders?: number;
   /** Membership changes the run proposes, in order, each once the one before committed (`MemberChangeSpec`). */
   memberChanges?: MemberChangeSpec[];
+  /**
+   * Honest nodes host the coordination services, and a seeded client takes
+   * locks and passes barriers through them (`lockBarrierWorkload.ts`) until
+   * the rounds are reached. A `workload` hook replaces that client.
+   */
+  services?: boolean;
 }
 
 export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'partitions' | 'crashes'>> = Object.freeze({
@@ -344,6 +350,7 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
   if (options.keepTrace && !options.trace) fail('keepTrace needs the trace: it cannot be kept with trace: false');
   if (options.keepLogs !== undefined && typeof options.keepLogs !== 'boolean') fail(`keepLogs must be true or false, got ${String(options.keepLogs)}`);
   if (options.metrics !== undefined && typeof options.metrics !== 'boolean') fail(`metrics must be true or false, got ${String(options.metrics)}`);
+  if (options.services !== undefined && typeof options.services !== 'boolean') fail(`services must be true or false, got ${String(options.services)}`);
   if (options.clients !== undefined && (!Number.isSafeInteger(options.clients) || options.clients < 0 || options.clients > 128)) {
     fail(`--clients must be an integer from 0 to 128, got ${String(options.clients)}`);
   }

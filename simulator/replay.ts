@@ -37,6 +37,8 @@ export function replayCommand(options: SimulationOptions): string {
   if (options.proversPerRank !== undefined) parts.push(`--provers ${options.proversPerRank}`);
   if (options.partitions.length > 0) parts.push(`--partition '${options.partitions.map(partition).join(';')}'`);
   if (options.crashes.length > 0) parts.push(`--crash '${options.crashes.map(crash).join(';')}'`);
+  if (options.clients !== undefined && options.clients > 0) parts.push(`--clients ${options.clients}`);
+  if (options.services === true) parts.push('--services');
   const command = parts.join(' ');
   const apiOnly: string[] = [];
   if (options.unsafeRule !== undefined) apiOnly.push(`unsafeRule ${options.unsafeRule}`);

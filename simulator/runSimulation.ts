@@ -24,11 +24,12 @@ import { CommitLogRecorder } from './commitLogs';
 import { LedgerMembers } from '../examples/ledger/membership';
 import { driveMemberChanges, ReferenceMembership } from './membershipPlan';
 
-import { createNetworks, isHeartbeat } from './networks';
+import { createNetworks, isHeartbeat, isolateNode } from './networks';
 import { HeldMessageWatch } from './heldMessages';
 import type { SimulationHooks } from './hooks';
+import { lockBarrierWorkload } from './lockBarrierWorkload';
 
-export type { ServicesCluster, SimulationHooks } from './hooks';
+export type { ServicesCluster, SimulatedCluster, SimulationHooks } from './hooks';
 
 /** Events one run may fire before it is declared a livelock (a bound on wall time). */
 export const MAX_EVENTS_PER_RUN = 50_000_000;
@@ -56,6 +57,7 @@ export async function runSimulation(
   hooks: SimulationHooks = {},
 ): Promise<SimulationReport> {
   const options = resolveOptions(input);
+  const workloadOf = hooks.workload ?? (options.services ? lockBarrierWorkload(options.seed, options.rounds) : undefined);
   const wallStart = Date.now(); // wall time is reported, never simulated
   const names = nodeNames(options.nodes);
   const changing = options.founders !== undefined || options.memberChanges !== undefined;
@@ -194,12 +196,13 @@ export async function runSimulation(
     // One re-send period of the peers plus a patience: enough to hear the skips.
     rejoinQuietMs: 2 * patienceMs + options.latency.max,
     storageMs: options.storageMs,
+    ...(hooks.inspect === undefined ? {} : { inspect: hooks.inspect }),
     onCommitAttempt(_node, rank, attempt) {
       // The first commit decides the rank; a straggler may commit it later, in a later attempt.
       if (!commitAttempts.has(rank)) commitAttempts.set(rank, attempt);
     },
     clients: options.clients ?? 0,
-    services: hooks.workload !== undefined,
+    services: workloadOf !== undefined,
     onProposalSettled(node, payload, outcome, carried) {
       proposals[outcome.outcome] += 1;
       if (outcome.outcome === 'committed' && !carried) {
@@ -361,11 +364,10 @@ export async function runSimulation(
 
   /** Runs the services' clients, if any, beside the cluster: the run waits for them and rethrows what they throw. */
   function startWorkload(): { done: boolean; failure: unknown } {
-    const state: { done: boolean; failure: unknown } = { done: hooks.workload === undefined, failure: null };
-    if (hooks.workload === undefined) return state;
+    const state: { done: boolean; failure: unknown } = { done: workloadOf === undefined, failure: null };
+    if (workloadOf === undefined) return state;
     const serving = [...honest.keys()];
-    hooks
-      .workload({
+    workloadOf({
         clock,
         honest: serving,
         portOf: (node) => honest.get(node)!.servicePort,
@@ -381,6 +383,8 @@ export async function runSimulation(
     return state;
   }
 
+  const isolate = (node: string, cut: boolean) => isolateNode([network, electionNetwork], names, node, cut ? 1 : options.dropRate);
+  hooks.onCluster?.({ clock, names, byzantineNames, honest, isCut: (a, b) => network.isCut(a, b), isAttached: (node) => network.isAttached(node), isolate });
   for (const node of honest.values()) node.boot();
   liveness.open('start', 0, null);
   const workload = startWorkload();
@@ -421,7 +425,15 @@ export async function runSimulation(
   };
   // Every timer due at one instant fires before promise continuations run (one macrotask an instant).
   // A real disk's writes finish before simulated time moves on (see SimulatedDisk).
-  const settle = disk === null ? undefined : () => disk.idle();
+  const { pace } = hooks;
+  const settle =
+    disk === null && pace === undefined
+      ? undefined
+      : async () => {
+          await disk?.idle();
+          const next = clock.nextDeadline();
+          if (pace !== undefined && next !== null) await pace(next);
+        };
   const events = await clock.runInstantsUntil(finished, maxSimulatedMs, MAX_EVENTS_PER_RUN, () => held.endOfInstant(), settle);
   if (workload.failure !== null) throw workload.failure;
   const settledLeader = agreedLeader(snapshot(), membersNow().length);

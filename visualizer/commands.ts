@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DEFAULT_VISUAL_CLUSTER } from './cluster/VisualCluster';
+import { SimulationOptionsError, type SimulationOptions } from '../simulator/options';
 import { generateDiagrams, renderDiagram } from './generateDiagrams';
 import { DIAGRAM_FORMATS, DIAGRAM_MACHINE_NAMES, isDiagramFormat, isDiagramMachineName } from './machines';
 import { DEFAULT_SPEED, startVisualizerServer, type VisualizerServer } from './server';
@@ -103,6 +103,9 @@ async function writing<T>(io: CommandIO, out: string, write: () => Promise<T>): 
 }
 
 export interface VisualizeCommandOptions {
+  /** The simulator's run to show, as `simulate` takes it (its defaults otherwise). */
+  simulation?: Partial<SimulationOptions>;
+  /** Shorthands for `simulation.nodes`, `.byzantine` and `.seed`. */
   nodes?: number;
   byzantine?: number;
   seed?: number;
@@ -122,8 +125,9 @@ export interface VisualizeCommandResult {
 }
 
 /**
- * `statechart-consensus visualize [--nodes 4 --byzantine 1 --seed 42] [--port P] [--speed 0.1] [--relay]`:
- * starts the live view on 127.0.0.1 and returns once it listens, printing its URL.
+ * `statechart-consensus visualize [simulate's options] [--port P] [--speed 0.1] [--paused] [--relay]`:
+ * starts the live view on 127.0.0.1, playing the simulator's run those
+ * options describe, and returns once it listens, printing its URL.
  */
 export async function runVisualizeCommand(options: VisualizeCommandOptions, io: CommandIO): Promise<VisualizeCommandResult> {
   let server: VisualizerServer;
@@ -132,16 +136,21 @@ export async function runVisualizeCommand(options: VisualizeCommandOptions, io: 
       port: options.port ?? 0,
       speed: options.speed ?? DEFAULT_SPEED,
       paused: options.paused ?? false,
-      cluster: options.relay
-        ? null
+      ...(options.relay
+        ? { simulation: null }
         : {
-            nodes: options.nodes ?? DEFAULT_VISUAL_CLUSTER.nodes,
-            byzantine: options.byzantine ?? 1,
-            seed: options.seed ?? DEFAULT_VISUAL_CLUSTER.seed,
-          },
+            simulation: {
+              options: {
+                ...options.simulation,
+                ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
+                ...(options.byzantine === undefined ? {} : { byzantine: options.byzantine }),
+                ...(options.seed === undefined ? {} : { seed: options.seed }),
+              },
+            },
+          }),
     });
   } catch (error) {
-    if (error instanceof RangeError) return { exitCode: usage(io, error.message), server: null };
+    if (error instanceof RangeError || error instanceof SimulationOptionsError) return { exitCode: usage(io, error.message), server: null };
     const code = (error as { code?: unknown }).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       return { exitCode: usage(io, `cannot listen on port ${options.port}: ${(error as Error).message}`), server: null };
@@ -149,14 +158,15 @@ export async function runVisualizeCommand(options: VisualizeCommandOptions, io: 
     throw error;
   }
   const inspectUrl = `${server.url.replace(/^http/, 'ws')}inspect`;
-  if (server.cluster === null) {
+  if (server.live === null) {
     io.stdout.write(`live view: ${server.url}\nrelaying inspection streams sent to ${inspectUrl}\n`);
   } else {
-    const { cluster } = server;
-    const byzantine = cluster.byzantineNames.length === 0 ? 'none' : cluster.byzantineNames.join(', ');
+    const { live } = server;
+    const byzantine = live.byzantineNames.length === 0 ? 'none' : live.byzantineNames.join(', ');
     io.stdout.write(
       `live view: ${server.url}\n` +
-        `${cluster.names.length} nodes (byzantine: ${byzantine}), seed ${cluster.seed}, ${server.clock()?.speed}× real time\n` +
+        `${live.names.length} nodes (byzantine: ${byzantine}), seed ${live.seed}, ${server.clock()?.speed}× real time\n` +
+        (live.command === null ? '' : `the run of: ${live.command}\n`) +
         `apps can stream to ${inspectUrl} too; Ctrl-C stops\n`,
     );
   }
@@ -166,8 +176,8 @@ export async function runVisualizeCommand(options: VisualizeCommandOptions, io: 
 export type InspectCommandOptions = InspectStreamOptions;
 
 /**
- * `statechart-consensus simulate --inspect ws://… [--nodes --byzantine --seed --rounds]`:
- * streams a simulated cluster to an inspector, then prints what it sent.
+ * `statechart-consensus simulate --inspect ws://… [simulate's options]`:
+ * streams the simulator's run to an inspector, then prints what it sent.
  */
 export async function runInspectCommand(options: InspectCommandOptions, io: CommandIO): Promise<number> {
   let report;
@@ -175,7 +185,7 @@ export async function runInspectCommand(options: InspectCommandOptions, io: Comm
     io.stderr.write(`streaming to ${options.url} …\n`);
     report = await streamClusterToInspector(options);
   } catch (error) {
-    if (error instanceof InspectorConnectionError || error instanceof RangeError) return usage(io, error.message);
+    if (error instanceof InspectorConnectionError || error instanceof RangeError || error instanceof SimulationOptionsError) return usage(io, error.message);
     throw error;
   }
   const heights = Object.entries(report.roundsFinalized)
@@ -183,7 +193,8 @@ export async function runInspectCommand(options: InspectCommandOptions, io: Comm
     .join(', ');
   io.stdout.write(
     `streamed ${report.eventsStreamed} inspection events to ${report.url} over ${Math.round(report.simulatedMs)} simulated ms\n` +
-      `heights finalized: ${heights}${report.byzantine.length > 0 ? ` (byzantine: ${report.byzantine.join(', ')})` : ''}\n`,
+      `heights finalized: ${heights}${report.byzantine.length > 0 ? ` (byzantine: ${report.byzantine.join(', ')})` : ''}\n` +
+      `the run of: ${report.replay}\n`,
   );
   return report.reachedTarget ? VISUALIZER_EXIT.ok : VISUALIZER_EXIT.stalled;
 }

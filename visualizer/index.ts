@@ -38,17 +38,12 @@ export {
   type StatelyWebSocketInspector,
 } from './inspector';
 export { InspectionHub, DEFAULT_HUB_LIMITS, type HubLimits } from './inspectionHub';
-export {
-  VisualCluster,
-  DEFAULT_VISUAL_CLUSTER,
-  MAX_VISUAL_NODES,
-  type ClusterFault,
-  type ClusterNode,
-  type ClusterNodeStatus,
-  type VisualClusterOptions,
-} from './cluster/VisualCluster';
+export type { ClusterFault, ClusterFaultKind, ClusterNodeStatus } from './clusterStatus';
+export { SimulationPlayer, type SimulationPlayerOptions } from './live/SimulationPlayer';
+export type { LiveCluster } from './live/LiveCluster';
+export type { RunOutcome } from './live/runOutcome';
 export { startVisualizerServer, findPageDirectory, DEFAULT_SPEED, type VisualizerServer, type VisualizerServerOptions } from './server';
-export { SPEEDS, MAX_SPEED, parseControl, parseSpeed, type ClockState, type ControlCommand, type ServerMessage } from './protocol';
+export { SPEEDS, MAX_SPEED, MAX_VISUAL_NODES, parseControl, parseSpeed, type ClockState, type ControlCommand, type ServerMessage } from './protocol';
 export {
   streamClusterToInspector,
   InspectorConnectionError,

@@ -7,7 +7,10 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
 import { roundMachine } from '../machines/round.machine';
-import { VisualCluster, type VisualClusterOptions } from './cluster/VisualCluster';
+import type { SimulationOptions } from '../simulator/options';
+import type { SimulationHooks } from '../simulator/hooks';
+import type { LiveCluster } from './live/LiveCluster';
+import { SimulationPlayer } from './live/SimulationPlayer';
 import { toSvg } from './diagram';
 import { InspectionHub, type HubLimits } from './inspectionHub';
 import { overviewSvg, ROUND_EVERYWHERE_EVENTS } from './overviewDiagram';
@@ -24,10 +27,11 @@ import {
 /**
  * The offline live view: a local HTTP server that serves the page
  * (`visualizer/page/`) and streams inspection events to it over a WebSocket
- * (`/live`). It either runs a simulated cluster itself, played back in real
- * time at an adjustable speed, or relays what apps stream to `/inspect`
+ * (`/live`). It either plays the simulator's run (every option of
+ * `simulate`, faults included, and the same report) in real time at an
+ * adjustable speed, or relays what apps stream to `/inspect`
  * (`createWebSocketInspector({ url: 'ws://127.0.0.1:PORT/inspect' })`); it
- * does both when asked to run a cluster.
+ * does both when asked to play a run.
  */
 
 export interface VisualizerServerOptions {
@@ -35,8 +39,12 @@ export interface VisualizerServerOptions {
   host?: string;
   /** Default 0: any free port. */
   port?: number;
-  /** The cluster to run, or null to only relay apps' streams. Default: 4 nodes, seed 42. */
-  cluster?: VisualClusterOptions | null;
+  /**
+   * The simulator's run to play, as `simulate` takes it (its defaults
+   * otherwise), or null to only relay apps' streams. The page may add faults
+   * by hand, which its options then no longer replay.
+   */
+  simulation?: { options?: Partial<SimulationOptions>; workload?: SimulationHooks['workload'] } | null;
   /** Simulated ms per wall-clock ms. Default 0.1. */
   speed?: number;
   /** Start paused. Default false. */
@@ -61,8 +69,10 @@ export interface VisualizerServer {
   /** `http://127.0.0.1:PORT/` */
   readonly url: string;
   readonly port: number;
-  /** The simulated cluster, or null in relay mode. */
-  readonly cluster: VisualCluster | null;
+  /** The simulator's run, or null in relay mode. */
+  readonly simulation: SimulationPlayer | null;
+  /** The same, as the server plays it. */
+  readonly live: LiveCluster | null;
   readonly hub: InspectionHub;
   clock(): ClockState | null;
   /** What the page's buttons do. */
@@ -89,6 +99,10 @@ const PAGE_FILES: Record<string, string> = {
   '/index.html': 'index.html',
   '/app.js': 'app.js',
   '/services.js': 'services.js',
+  '/topology.js': 'topology.js',
+  '/run.js': 'run.js',
+  '/describe.js': 'describe.js',
+  '/toolbar.js': 'toolbar.js',
   '/style.css': 'style.css',
 };
 
@@ -128,15 +142,18 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
   let paused = options.paused ?? false;
 
   const hub = new InspectionHub(options.hubLimits);
-  const clusterOptions = options.cluster === undefined ? {} : options.cluster;
-  let cluster: VisualCluster | null = null;
-  if (clusterOptions !== null) {
-    const created: VisualCluster = new VisualCluster({
-      ...clusterOptions,
-      inspect: () => (event) => hub.pushInspection(event, created.clock.now()),
+  const run = options.simulation === undefined ? {} : options.simulation;
+  let simulation: SimulationPlayer | null = null;
+  if (run !== null) {
+    const player: SimulationPlayer = new SimulationPlayer({
+      simulation: run.options ?? {},
+      ...(run.workload === undefined ? {} : { workload: run.workload }),
+      inspect: () => (event) => hub.pushInspection(event, player.now()),
+      onError,
     });
-    cluster = created;
+    simulation = player;
   }
+  const playing: LiveCluster | null = simulation;
   overview ??= overviewSvg(roundMachine, ROUND_EVERYWHERE_EVENTS);
   const overviewText = await overview;
 
@@ -154,34 +171,42 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
   let lastTick = performance.now();
   // Requested and achieved simulated ms over the last second, for `pace`.
   const paceWindow: { at: number; asked: number; got: number }[] = [];
+  // What the previous step asked for and from where: a simulator run plays in the background, so what a step
+  // achieved is known at the next tick.
+  let previous: { from: number; asked: number } | null = null;
+  const measure = (active: LiveCluster) => {
+    if (previous !== null) paceWindow.push({ at: performance.now(), asked: previous.asked, got: active.now() - previous.from });
+    previous = null;
+    while (paceWindow.length > 0 && paceWindow[0]!.at < performance.now() - 1_000) paceWindow.shift();
+  };
   const tick = () => {
     const now = performance.now();
     // While a step still runs, wall time keeps accruing to the next one, so
     // `pace` shows a machine that cannot keep up.
-    if (cluster === null || pending > 0) return;
+    if (playing === null || pending > 0) return;
     const elapsed = Math.min(now - lastTick, MAX_TICK_MS);
     lastTick = now;
+    const active = playing;
+    measure(active);
     if (paused) return;
-    const active = cluster;
-    const from = active.clock.now();
+    const from = active.now();
     const asked = speed * elapsed;
     const deadline = now + workBudgetMs;
     // A step that ran out of budget is not made up later: playback slows
     // down instead of piling up work it can never finish.
     exclusive(async () => {
-      await active.advanceTo(from + asked, () => performance.now() >= deadline);
-      paceWindow.push({ at: performance.now(), asked, got: active.clock.now() - from });
-      while (paceWindow.length > 0 && paceWindow[0]!.at < performance.now() - 1_000) paceWindow.shift();
+      await active.play(asked, deadline);
+      previous = { from, asked };
     }).catch((error: unknown) => {
       paused = true;
       onError(error);
     });
   };
   const clockState = (): ClockState | null => {
-    if (cluster === null) return null;
+    if (playing === null) return null;
     const asked = paceWindow.reduce((sum, entry) => sum + entry.asked, 0);
     const got = paceWindow.reduce((sum, entry) => sum + entry.got, 0);
-    return { now: cluster.clock.now(), speed, paused, pace: asked === 0 ? 1 : Math.min(1, got / asked) };
+    return { now: playing.now(), speed, paused, pace: asked === 0 ? 1 : Math.min(1, got / asked) };
   };
 
   // ---- the page's WebSocket, and apps' inspection streams ----
@@ -194,9 +219,11 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
   const batch = (events: BatchMessage['events']): BatchMessage => ({
     type: '@visualizer.batch',
     events,
-    status: cluster?.status() ?? null,
+    status: playing?.status() ?? null,
     clock: clockState(),
-    faults: cluster === null ? null : [...cluster.faults],
+    faults: playing?.faults() ?? null,
+    links: playing === null ? null : { cut: playing.cutLinks() },
+    outcome: playing?.outcome() ?? null,
     sentAt: Date.now(),
   });
   const lagging = new Set<WebSocket>();
@@ -233,8 +260,19 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
     });
     send(socket, {
       type: '@visualizer.hello',
-      mode: cluster === null ? 'relay' : 'cluster',
-      cluster: cluster === null ? null : { nodes: cluster.names, byzantine: cluster.byzantineNames, seed: cluster.seed },
+      mode: playing === null ? 'relay' : 'cluster',
+      cluster:
+        playing === null
+          ? null
+          : {
+              nodes: playing.names,
+              byzantine: playing.byzantineNames,
+              seed: playing.seed,
+              manualFaults: playing.manualFaults,
+              services: playing.services,
+              behaviour: playing.behaviour,
+              command: playing.command,
+            },
       overview: '/round-overview.svg',
       speeds: SPEEDS,
     });
@@ -281,7 +319,7 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
       response.writeHead(200, { 'content-type': CONTENT_TYPES['.svg']! }).end(await fullRoundDiagram);
     } else if (path === '/api/status') {
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ clock: clockState(), status: cluster?.status() ?? null, faults: cluster?.faults ?? null }));
+      response.end(JSON.stringify({ clock: clockState(), status: playing?.status() ?? null, faults: playing?.faults() ?? null, outcome: playing?.outcome() ?? null }));
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     }
@@ -308,14 +346,15 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
   const port = (http.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 
-  cluster?.start();
+  playing?.start();
   const ticker = setInterval(tick, tickMs);
   const flusher = setInterval(flush, flushMs);
 
   const server: VisualizerServer = {
     url,
     port,
-    cluster,
+    simulation,
+    live: playing,
     hub,
     clock: clockState,
     async control(command) {
@@ -325,8 +364,8 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
       }
       if (command.action === 'pause') {
         paused = true;
-        // Once paused, the clock stands still: let a playback step in flight finish first.
-        await exclusive(async () => {});
+        // Once paused, the clock stands still: the run goes no further than it was shown.
+        await exclusive(async () => playing?.hold());
         return;
       }
       if (command.action === 'resume') {
@@ -334,36 +373,31 @@ export async function startVisualizerServer(options: VisualizerServerOptions = {
         lastTick = performance.now();
         return;
       }
-      if (cluster === null) throw new Error('relay mode: there is no cluster to control');
-      const active = cluster;
+      if (playing === null) throw new Error('relay mode: there is no cluster to control');
+      const active = playing;
       if (command.action === 'step') {
         if (paused) await exclusive(() => active.step());
         return;
       }
+      if (command.action === 'seek') {
+        paused = true;
+        await exclusive(() => active.seek(command.height));
+        return;
+      }
       if (!('node' in command)) return;
+      if (!active.manualFaults) throw new Error('this run takes its faults from its options (--partition, --crash), not from the page');
       const { action, node } = command;
       // Faults land between two events of the simulation, never inside one step.
       await exclusive(async () => {
-        const before = active.node(node)?.actor.sessionId;
-        switch (action) {
-          case 'partition':
-            return active.partition(node);
-          case 'heal':
-            return active.heal(node);
-          case 'crash':
-            active.crash(node);
-            if (before !== undefined) hub.forgetRoot(before);
-            return;
-          case 'restart':
-            return active.restart(node);
-        }
+        const ended = active.fault(action, node);
+        if (ended !== undefined) hub.forgetRoot(ended);
       });
     },
     async close() {
       clearInterval(ticker);
       clearInterval(flusher);
       await work;
-      cluster?.stop();
+      await playing?.stop();
       for (const socket of [...pages, ...inspect.clients]) socket.terminate();
       live.close();
       inspect.close();

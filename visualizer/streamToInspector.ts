@@ -1,21 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
-import { VisualCluster, type VisualClusterOptions } from './cluster/VisualCluster';
+import type { SimulationOptions } from '../simulator/options';
+import { runSimulation } from '../simulator/runSimulation';
 import { loadStatelyInspect, withSanitizedInspection } from './inspector';
 
 /**
- * `simulate --inspect ws://…`: a simulated cluster of nodes (round machine
- * and election each) streamed through `@statelyai/inspect`'s
+ * `simulate --inspect ws://…`: the simulator's run (every option of
+ * `simulate`, faults included), its honest nodes' machines (round and
+ * election each) streamed through `@statelyai/inspect`'s
  * `createWebSocketInspector`, sanitized, to whatever listens there: the
  * Stately inspector's relay (`createInspectorServer()` from
  * `@statelyai/inspect/server`, ws://localhost:8080) or this project's live
  * view (`statechart-consensus visualize --relay`, ws://127.0.0.1:PORT/inspect).
+ * Byzantine nodes run no machines, so there is nothing of theirs to stream.
  */
 
-export interface InspectStreamOptions extends Pick<VisualClusterOptions, 'nodes' | 'byzantine' | 'seed' | 'latency' | 'proofMs'> {
+export interface InspectStreamOptions {
   /** The inspector's WebSocket, e.g. `ws://localhost:8080`. */
   url: string;
-  /** Heights every running honest node finalizes before the stream ends. Default 10. */
+  /** The run, as `simulate` takes it; `simulate`'s defaults otherwise, but 10 rounds. */
+  simulation?: Partial<SimulationOptions>;
+  /** Shorthands for `simulation.nodes`, `.byzantine`, `.seed` and `.rounds`. */
+  nodes?: number;
+  byzantine?: number;
+  seed?: number;
   rounds?: number;
   /**
    * Simulated ms per wall-clock ms, so a person can follow the inspector;
@@ -24,8 +32,6 @@ export interface InspectStreamOptions extends Pick<VisualClusterOptions, 'nodes'
   speed?: number;
   /** How long to wait for the inspector's socket to open. Default 5 000 ms. */
   connectTimeoutMs?: number;
-  /** Simulated ms after which the run ends even if `rounds` were not reached. Default 2 000 per round + 5 000. */
-  limitMs?: number;
 }
 
 export interface InspectStreamReport {
@@ -39,19 +45,29 @@ export interface InspectStreamReport {
   simulatedMs: number;
   /** Inspection events handed to the inspector (after sanitizing). */
   eventsStreamed: number;
+  /** The run's trace digest and the command that replays it, as in `simulate`'s report. */
+  traceDigest: string;
+  replay: string;
 }
 
 export class InspectorConnectionError extends Error {
   override readonly name = 'InspectorConnectionError';
 }
 
-/** Wall-clock ms between playback steps when `speed` > 0. */
-const PLAYBACK_TICK_MS = 20;
+/** Wall-clock ms a run may run ahead of its pace before it waits. */
+const PLAYBACK_SLACK_MS = 20;
 
 export async function streamClusterToInspector(options: InspectStreamOptions): Promise<InspectStreamReport> {
-  const rounds = options.rounds ?? 10;
   const speed = options.speed ?? 1;
   if (!(speed >= 0)) throw new RangeError(`speed must be >= 0, got ${speed}`);
+  const simulation: Partial<SimulationOptions> = {
+    rounds: 10,
+    ...options.simulation,
+    ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
+    ...(options.byzantine === undefined ? {} : { byzantine: options.byzantine }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.rounds === undefined ? {} : { rounds: options.rounds }),
+  };
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   // The Stately adapter retries a failed socket every 5 s for as long as the
   // process lives, so it is only created once something is known to listen.
@@ -67,41 +83,28 @@ export async function streamClusterToInspector(options: InspectStreamOptions): P
       eventsStreamed += 1;
       inspector.inspect.next?.(event);
     });
-    const cluster = new VisualCluster({
-      nodes: options.nodes,
-      byzantine: options.byzantine,
-      seed: options.seed,
-      latency: options.latency,
-      proofMs: options.proofMs,
-      inspect: () => observer,
-    });
-    const limitMs = options.limitMs ?? 2_000 * rounds + 5_000;
-    const done = () => cluster.slowestHonestHeight() >= rounds;
-    cluster.start();
-    if (speed === 0) {
-      await cluster.clock.runUntil(done, limitMs);
-    } else {
-      const wallStart = performance.now();
-      while (!done() && cluster.clock.now() < limitMs) {
-        await cluster.advanceTo(Math.min(limitMs, speed * (performance.now() - wallStart)), done);
-        await new Promise((resolve) => setTimeout(resolve, PLAYBACK_TICK_MS));
-      }
-    }
-    const reachedTarget = done();
-    cluster.stop();
-    const report: InspectStreamReport = {
-      url: options.url,
-      nodes: cluster.names,
-      byzantine: cluster.byzantineNames,
-      seed: cluster.seed,
-      roundsFinalized: Object.fromEntries(cluster.names.map((name) => [name, cluster.frames(name).length - 1])),
-      reachedTarget,
-      simulatedMs: cluster.clock.now(),
-      eventsStreamed,
+    const wallStart = performance.now();
+    // Before each instant, the run waits until the wall clock has caught up with it: waiting changes nothing in it.
+    const pace = (next: number): Promise<void> | void => {
+      if (speed === 0) return;
+      const wait = wallStart + next / speed - performance.now();
+      if (wait > PLAYBACK_SLACK_MS) return new Promise((resolve) => setTimeout(resolve, wait));
     };
+    const report = await runSimulation(simulation, { inspect: () => observer, pace });
     // The inspector converts and sends each event on a zero-delay timer: let them all go out.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    return report;
+    return {
+      url: options.url,
+      nodes: Object.keys(report.roundsFinalized),
+      byzantine: report.byzantineNodes,
+      seed: report.seed,
+      roundsFinalized: report.roundsFinalized,
+      reachedTarget: report.reachedTarget,
+      simulatedMs: report.simulatedMs,
+      eventsStreamed,
+      traceDigest: report.traceDigest,
+      replay: report.replay,
+    };
   } finally {
     // The socket sends what it was given before its close frame.
     inspector.stop();

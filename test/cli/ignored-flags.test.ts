@@ -19,7 +19,7 @@ describe('flags that would have no effect', () => {
     ],
     [
       ['simulate', '--inspect', 'ws://127.0.0.1:1', '--drop', '0.1', '--json'],
-      '--drop and --json have no effect with --inspect: it streams the cluster of the live view (only --nodes, --byzantine, --seed, --rounds and --inspect-speed apply)',
+      "--json has no effect with --inspect: it streams the run's machines, not its report",
     ],
     [['simulate', '--inspect-speed', '2'], '--inspect-speed has no effect without --inspect'],
     [['visualize', '--relay', '--nodes', '5', '--paused'], '--nodes and --paused have no effect with --relay: it runs no cluster, it only relays what apps stream'],

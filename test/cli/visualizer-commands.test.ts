@@ -43,4 +43,10 @@ describe('statechart-consensus simulate --inspect', () => {
     expect(stderr).toContain('error: could not connect to the inspector at ws://127.0.0.1:1');
     expect(stderr).not.toMatch(/\n\s+at /);
   });
+
+  it("takes simulate's fault flags: a partition and a crash are part of the run it streams", async () => {
+    const { code, stderr } = await cli(['simulate', '--inspect', 'ws://127.0.0.1:1', '--partition', '1000-2000:n0', '--crash', 'n1@500-900', '--drop', '0.01']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('error: could not connect to the inspector at ws://127.0.0.1:1');
+  });
 });

@@ -17,7 +17,7 @@ describe('seeded sweep with clients proposing, seeds 1–20', () => {
       for (let seed = 1; seed <= 20; seed += 1) reports.push(await runSimulation({ ...sweepPlan(seed, SWEEP_ROUNDS), clients: 1 + (seed % 6) }));
       const failures = reports
         .filter((run) => run.violations.length > 0 || !run.reachedTarget)
-        .map((run) => `seed ${run.seed}: ${run.violations[0]?.detail ?? run.stallReason} — ${run.replay} --clients ${1 + (run.seed % 6)}`);
+        .map((run) => `seed ${run.seed}: ${run.violations[0]?.detail ?? run.stallReason} — ${run.replay}`);
       expect(failures).toEqual([]);
       const committed = reports.reduce((sum, run) => sum + (run.proposals?.committed ?? 0), 0);
       // Each run commits at least its target's worth of heights, most of them carrying client entries.

@@ -96,4 +96,11 @@ describe('simulation options', () => {
       "statechart-consensus simulate --nodes 4 --byzantine 1 --rounds 100 --seed 7 --behaviour invalid --latency 5-50 --drop 0.05 --partition '1000-3000:n0,n1|n2,n3' --crash 'n2@2000-5000'",
     );
   });
+
+  it('replays the clients and the services workload too: they change the run', () => {
+    expect(replayCommand(resolveOptions({ seed: 7, clients: 2, services: true }))).toBe(
+      'statechart-consensus simulate --nodes 4 --byzantine 1 --rounds 100 --seed 7 --behaviour invalid --latency 5-50 --drop 0 --clients 2 --services',
+    );
+    expect(() => resolveOptions({ services: 'yes' as unknown as boolean })).toThrow('services must be true or false, got yes');
+  });
 });

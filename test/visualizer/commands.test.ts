@@ -59,14 +59,16 @@ describe('diagram command', () => {
 });
 
 describe('visualize command', () => {
-  test('starts the live view on 127.0.0.1 and prints where to open it', async () => {
+  test("starts the live view on 127.0.0.1, playing simulate's run of the options, and prints where to open it", async () => {
     const { out, io: streams } = io();
-    const { exitCode, server } = await runVisualizeCommand({ nodes: 4, byzantine: 1, seed: 42, speed: 0.5 }, streams);
+    const simulation = { crashes: [{ node: 'n1', at: 2_000, restartAt: 4_000 }], rounds: 30 };
+    const { exitCode, server } = await runVisualizeCommand({ nodes: 4, byzantine: 1, seed: 42, speed: 0.5, simulation }, streams);
     try {
       expect(exitCode).toBe(VISUALIZER_EXIT.ok);
-      const byzantine = server!.cluster!.byzantineNames.join(', ');
+      const byzantine = server!.simulation!.byzantineNames.join(', ');
       expect(out.stdout).toBe(
         `live view: ${server!.url}\n4 nodes (byzantine: ${byzantine}), seed 42, 0.5× real time\n` +
+          `the run of: statechart-consensus simulate --nodes 4 --byzantine 1 --rounds 30 --seed 42 --behaviour invalid --latency 5-50 --drop 0 --crash 'n1@2000-4000'\n` +
           `apps can stream to ${server!.url.replace('http', 'ws')}inspect too; Ctrl-C stops\n`,
       );
       expect((await fetch(server!.url)).status).toBe(200);
@@ -79,7 +81,7 @@ describe('visualize command', () => {
     const { out, io: streams } = io();
     const { server } = await runVisualizeCommand({ relay: true }, streams);
     try {
-      expect(server!.cluster).toBeNull();
+      expect(server!.simulation).toBeNull();
       expect(out.stdout).toBe(`live view: ${server!.url}\nrelaying inspection streams sent to ${server!.url.replace('http', 'ws')}inspect\n`);
     } finally {
       await server?.close();
@@ -89,7 +91,7 @@ describe('visualize command', () => {
   test('refuses too many Byzantine nodes and a port in use, with exit code 2', async () => {
     const { out, io: streams } = io();
     expect(await runVisualizeCommand({ nodes: 4, byzantine: 2 }, streams)).toEqual({ exitCode: VISUALIZER_EXIT.usage, server: null });
-    expect(out.stderr).toBe('error: byzantine must be an integer in [0, 1] for 4 nodes (f = ⌊(n − 1)/3⌋), got 2\n');
+    expect(out.stderr).toBe('error: --byzantine: 4 nodes tolerate at most f = 1 Byzantine node, got 2\n');
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {

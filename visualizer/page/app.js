@@ -21,12 +21,14 @@
     playback: document.getElementById('playback'),
     pause: document.getElementById('pause'),
     step: document.getElementById('step'),
+    seek: document.getElementById('seek'),
+    seekHeight: document.getElementById('seek-height'),
+    seekGo: document.getElementById('seek-go'),
     speed: document.getElementById('speed'),
-    now: document.getElementById('now'),
-    pace: document.getElementById('pace'),
-    cluster: document.getElementById('cluster'),
     connection: document.getElementById('connection'),
   };
+
+  const { describe, splitValue, worthLogging } = window.liveViewDescribe;
 
   let view = freshView();
   let socket = null;
@@ -46,8 +48,13 @@
       panels: new Map(),
       /** Root session id → panel key. */
       roots: new Map(),
+      /** Cut links and the run's outcome, from the latest batch. */
+      links: null,
+      outcome: null,
+      faults: null,
       toolbarDirty: true,
       servicesDirty: false,
+      networkDirty: false,
     };
   }
 
@@ -94,6 +101,10 @@
       }
       for (const event of message.events) applyInspection(event);
       if (message.clock) view.clock = message.clock;
+      if (message.links !== undefined) view.links = message.links;
+      if (message.outcome !== undefined) view.outcome = message.outcome;
+      if (message.faults !== undefined) view.faults = message.faults;
+      view.networkDirty = true;
       view.toolbarDirty = true;
     } else {
       applyInspection(message);
@@ -115,11 +126,13 @@
       }),
     );
     const controls = message.mode === 'cluster';
-    for (const control of [dom.pause, dom.step, dom.speed]) control.disabled = !controls;
+    for (const control of [dom.pause, dom.step, dom.speed, dom.seekHeight, dom.seekGo]) control.disabled = !controls;
     // Relaying an app, there is no clock here to pause or speed up.
     dom.playback.hidden = !controls;
     if (message.cluster) for (const name of message.cluster.nodes) panelFor(name);
     window.liveViewServices.reset(message.cluster);
+    window.liveViewTopology.reset(message.cluster);
+    window.liveViewRun.reset(message.cluster);
     if (overviewUrl !== message.overview) loadOverview(message.overview);
   }
 
@@ -260,51 +273,6 @@
     log(panel, event, '', `${who} ← ${describe(event.event)}`);
   }
 
-  /**
-   * The log keeps what a reader follows: peers' messages, timeouts and
-   * commands. Left out: the node's relays of what its election emits and
-   * forwards (their effect is logged from the snapshots), finished provider
-   * calls (the transitions they cause are logged), and the heartbeats that
-   * tick many times per round.
-   */
-  function worthLogging(who, event) {
-    const type = event && typeof event.type === 'string' ? event.type : '';
-    if (/^xstate\.(done|error)\.actor\./.test(type)) return false;
-    if (who === 'node') return !type.startsWith('election.') && type !== 'election_message';
-    if (who === 'election') {
-      const message = event.message && typeof event.message.type === 'string' ? event.message.type : '';
-      if (message === 'heartbeat' || message === 'heartbeat_response') return false;
-      return !/^xstate\.after\.(heartbeatInterval|checkQuorumInterval)\./.test(type);
-    }
-    return true;
-  }
-
-  function splitValue(value) {
-    if (typeof value === 'string') return { top: value, sub: null };
-    if (value && typeof value === 'object') {
-      const top = Object.keys(value)[0] || null;
-      const inner = top === null ? null : value[top];
-      return { top, sub: typeof inner === 'string' ? inner : inner && typeof inner === 'object' ? Object.keys(inner)[0] || null : null };
-    }
-    return { top: null, sub: null };
-  }
-
-  const nameOf = (value) => (typeof value === 'string' ? value : value && typeof value === 'object' ? value.name || value.id || null : null);
-
-  /** An event as one short line: `after votingTimeout`, `done voting.tallying`, `vote_received n2→n1`. */
-  function describe(event) {
-    if (!event || typeof event.type !== 'string') return '?';
-    const type = event.type;
-    let match = /^xstate\.after\.([^.]+)\./.exec(type);
-    if (match) return `after ${match[1]}`;
-    match = /^xstate\.(done|error)\.actor\.(?:\d+\.)?(?:round\.|election\.|node\.)?(.*)$/.exec(type);
-    if (match) return `${match[1]} ${match[2]}`;
-    if (type === 'vote_received') return `${type} ${nameOf(event.voter) || '?'}→${nameOf(event.proposer) || '?'}`;
-    const from = nameOf(event.peer) || nameOf(event.from);
-    const kind = event.message && typeof event.message.type === 'string' ? ` ${event.message.type}` : '';
-    return `${type}${kind}${from ? ` from ${from}` : ''}`;
-  }
-
   function log(panel, event, cls, text) {
     const at = event && typeof event.at === 'number' ? `${Math.round(event.at)}` : event && event.createdAt ? new Date(Number(event.createdAt)).toISOString().slice(11, 23) : '';
     panel.log.push({ cls, text, at });
@@ -341,7 +309,7 @@
     el.name.textContent = key;
     el.partition.addEventListener('click', () => {
       const status = view.status.get(key);
-      sendControl(status && status.partitioned ? 'heal' : 'partition', { node: key });
+      sendControl(status && status.isolated ? 'heal' : 'partition', { node: key });
     });
     el.crash.addEventListener('click', () => {
       const status = view.status.get(key);
@@ -418,7 +386,15 @@
   }
 
   function render() {
-    if (view.toolbarDirty) renderToolbar();
+    if (view.toolbarDirty) {
+      view.toolbarDirty = false;
+      window.liveViewToolbar.render(view);
+    }
+    if (view.networkDirty) {
+      view.networkDirty = false;
+      window.liveViewTopology.render(view.status, view.links);
+      window.liveViewRun.render(view.outcome, view.faults);
+    }
     if (view.servicesDirty) {
       view.servicesDirty = false;
       window.liveViewServices.render(view.status);
@@ -434,35 +410,6 @@
       }
     }
     if (again) scheduleRender();
-  }
-
-  function renderToolbar() {
-    view.toolbarDirty = false;
-    const clock = view.clock;
-    dom.now.textContent = clock ? `${(clock.now / 1000).toFixed(2)} s` : '–';
-    dom.pace.textContent = clock ? (clock.paused ? 'paused' : `${Math.round(clock.pace * 100)}%`) : '–';
-    if (view.cluster) {
-      const byzantine = view.cluster.byzantine.length;
-      dom.cluster.textContent = `${view.cluster.nodes.length} nodes, ${byzantine} byzantine, seed ${view.cluster.seed}`;
-    } else {
-      dom.cluster.textContent = view.mode === 'relay' ? 'relaying apps (ws://…/inspect)' : '–';
-    }
-    if (clock) {
-      dom.pause.textContent = clock.paused ? 'resume' : 'pause';
-      dom.pause.dataset.paused = String(clock.paused);
-      dom.step.disabled = !clock.paused;
-      if (document.activeElement !== dom.speed) {
-        const value = String(clock.speed);
-        // A speed given on the command line may not be one of the offered ones.
-        if (![...dom.speed.options].some((option) => option.value === value)) {
-          const option = document.createElement('option');
-          option.value = value;
-          option.textContent = `${value}×`;
-          dom.speed.append(option);
-        }
-        dom.speed.value = value;
-      }
-    }
   }
 
   function renderPanel(panel) {
@@ -485,7 +432,10 @@
     data.partitioned = String(partitioned);
     data.byzantine = String(status ? status.byzantine : false);
 
-    el.role.textContent = role.replace('_', '-');
+    // A simulator run's Byzantine node is its behaviour, with no machines to draw.
+    const behaviour = status && status.byzantine && view.cluster && view.cluster.behaviour;
+    el.role.textContent = behaviour ? `${behaviour}: no machines` : role.replace('_', '-');
+    el.diagram.hidden = Boolean(behaviour);
     el.role.dataset.role = role;
     el.byzantine.hidden = !(status && status.byzantine);
     el.fault.hidden = !(down || partitioned);
@@ -495,8 +445,11 @@
     el.rank.textContent = panel.rank === null ? '–' : String(panel.rank);
     el.finalized.textContent = String(panel.finalized);
     el.stateName.textContent = panel.top === null ? '–' : panel.sub ? `${panel.top} · ${panel.sub}` : panel.top;
-    el.controls.hidden = !status;
-    el.partition.textContent = partitioned ? 'heal' : 'partition';
+    el.controls.hidden = !status || !(view.cluster && view.cluster.manualFaults);
+    // A Byzantine node that runs no machines has no node to crash; it can still be cut off.
+    el.crash.hidden = Boolean(behaviour);
+    // Heal undoes a cut made by hand; a planned partition heals when its options say.
+    el.partition.textContent = status && status.isolated ? 'heal' : 'partition';
     el.partition.disabled = down;
     el.crash.textContent = down ? 'restart' : 'crash';
 
@@ -534,6 +487,10 @@
 
   dom.pause.addEventListener('click', () => sendControl(dom.pause.dataset.paused === 'true' ? 'resume' : 'pause'));
   dom.step.addEventListener('click', () => sendControl('step'));
+  dom.seek.addEventListener('submit', (event) => {
+    event.preventDefault();
+    sendControl('seek', { height: Number(dom.seekHeight.value) });
+  });
   dom.speed.addEventListener('change', () => sendControl('speed', { speed: Number(dom.speed.value) }));
 
   connect();

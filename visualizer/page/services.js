@@ -1,6 +1,6 @@
 // The live view's coordination services panel: the lock holders and barrier
 // generations of one node's applied services, as the server's status carries
-// them (`services` of ClusterNodeStatus, visualizer/cluster/servicesView.ts).
+// them (`services` of ClusterNodeStatus, visualizer/live/servicesView.ts).
 // app.js calls `reset` on each hello and `render` when a status arrives.
 'use strict';
 
@@ -21,7 +21,7 @@ window.liveViewServices = (() => {
 
   function reset(cluster) {
     statuses = new Map();
-    dom.root.hidden = cluster === null;
+    dom.root.hidden = cluster === null || !cluster.services;
     const options = [option(CLUSTER, 'cluster (furthest honest node)')];
     if (cluster) for (const name of cluster.nodes) if (!cluster.byzantine.includes(name)) options.push(option(name, name));
     dom.node.replaceChildren(...options);

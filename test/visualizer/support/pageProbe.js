@@ -44,17 +44,22 @@ window.liveViewProbe = {
     return this.seen;
   },
 
-  /** Every panel finalized `rounds` more than in `before` and its highlight moved `moves` times among `distinct` states. */
+  /** The panels of nodes that run machines (the simulator's Byzantine nodes run none). */
+  honestPanels() {
+    return this.panels().filter((panel) => panel.byzantine !== 'true');
+  },
+
+  /** Every honest panel finalized `rounds` more than in `before` and its highlight moved `moves` times among `distinct` states. */
   advanced(before, rounds, moves, distinct) {
-    return this.panels().every((panel) => {
+    return this.honestPanels().every((panel) => {
       const seen = this.seen[panel.node] || [];
       return panel.finalized >= before[panel.node] + rounds && seen.length >= moves && new Set(seen).size >= distinct;
     });
   },
 
-  /** The node every panel names as leader, and which says it leads; null while they disagree. */
+  /** The node every honest panel names as leader, and which says it leads; null while they disagree. */
   agreedLeader() {
-    const panels = this.panels();
+    const panels = this.honestPanels();
     const leaders = panels.filter((panel) => panel.role === 'leader');
     if (leaders.length !== 1) return null;
     return panels.every((panel) => panel.leader === leaders[0].node) ? leaders[0].node : null;
@@ -66,9 +71,9 @@ window.liveViewProbe = {
     return panels.find((panel) => panel.node === old).partitioned === 'true' && panels.some((panel) => panel.node !== old && panel.role === 'leader');
   },
 
-  /** The others follow `fresh`, and `old` no longer thinks it leads. */
+  /** The other honest nodes follow `fresh`, and `old` no longer thinks it leads. */
   settled(old, fresh) {
-    return this.panels().every((panel) => (panel.node === old ? panel.role !== 'leader' : panel.leader === fresh));
+    return this.honestPanels().every((panel) => (panel.node === old ? panel.role !== 'leader' : panel.leader === fresh));
   },
 
   isDown(node) {
@@ -133,6 +138,29 @@ window.liveViewProbe = {
       view.locks.some((lock) => lock.holder !== '') &&
       view.barriers.some((barrier) => barrier.arrived > 0)
     );
+  },
+
+  /** The links the network picture draws cut, as `a|b` in node order. */
+  cutLinks() {
+    return [...document.querySelectorAll('#links line.link[data-cut="true"]')].map((line) => `${line.dataset.a}|${line.dataset.b}`);
+  },
+
+  /** Simulated seconds as the toolbar shows them. */
+  seconds() {
+    return parseFloat(document.getElementById('now').textContent) || 0;
+  },
+
+  /** The run line: its command, and once it ended what identifies it (null before). */
+  run() {
+    const outcome = document.getElementById('run-outcome');
+    return {
+      command: document.getElementById('run-command').textContent,
+      ended: outcome.dataset.verdict !== '',
+      verdict: outcome.dataset.verdict,
+      traceDigest: outcome.dataset.traceDigest,
+      simulatedMs: Number(outcome.dataset.simulatedMs || 0),
+      roundsFinalized: outcome.dataset.roundsFinalized ? JSON.parse(outcome.dataset.roundsFinalized) : null,
+    };
   },
 
   /** Server send times of the batches the page's WebSocket has received (recorded by the wrapper below). */
