@@ -331,7 +331,11 @@ export function createEngineFacade<
       }
       // Evidence for skipping ahead is a note, not a held message: its signature is not kept either,
       // or a member could grow the book with one vote per attempt far ahead.
-      if (admission.evidenceOnly !== true) signing.book.add(statement, candidate.rank, candidate.attempt, digest, candidate.sender, signature as string);
+      if (admission.evidenceOnly !== true) {
+        signing.book.add(statement, candidate.rank, candidate.attempt, digest, candidate.sender, signature as string);
+        // An aggregator's quorum may be complete now: judged before the round takes the message in and perhaps moves on.
+        if (valueId !== null && (statement === 'vote' || statement === 'confirmation')) build.linear?.signed(statement, candidate.rank, candidate.attempt, valueId);
+      }
     }
     const { sender, rank, contentId, proposer, attempt, endorses, nil } = candidate;
     const ids: MessageIds = { sender, rank, contentId, attempt };
