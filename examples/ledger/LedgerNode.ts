@@ -5,6 +5,7 @@ import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
 import type { AttemptPosition, VoteDecision, VotePosition } from '../../providers/voting';
+import type { MessagingMode } from '../../engine/createConsensusEngine';
 import { LedgerStore } from './LedgerStore';
 import { LedgerSync } from './ledgerSync';
 import { Waiting } from './waiting';
@@ -118,6 +119,7 @@ export class LedgerNode {
   readonly attemptMs: number;
   readonly maxClockDriftMs: number;
   private readonly unsafeRule: UnsafeRoundRule | undefined;
+  private readonly messaging: MessagingMode | undefined;
   private readonly keys: LedgerKeys | undefined;
   /** Only under the `commit-on-votes` breakage. */
   private readonly commitOnVotes: CommitOnVotes | null;
@@ -166,7 +168,7 @@ export class LedgerNode {
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
     this.patienceMs = options.patienceMs ?? 200;
     this.syncWaitMs = options.syncWaitMs ?? 100;
-    this.resendMs = options.resendMs ?? this.patienceMs;
+    this.resendMs = options.resendMs ?? (options.messaging === 'linear' ? 2 : 1) * this.patienceMs;
     // Past a few attempts: a sync restarts the round, so syncing sooner would
     // cut short the very attempts that get past a faulty proposer.
     this.attemptMs = options.attemptMs ?? this.patienceMs * (this.membership.provers(1) + 1);
@@ -176,6 +178,7 @@ export class LedgerNode {
     this.maxClockDriftMs = options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS;
     if (!(this.maxClockDriftMs >= 0)) throw new RangeError(`maxClockDriftMs must be non-negative, got ${this.maxClockDriftMs}`);
     this.unsafeRule = options.unsafeRule;
+    this.messaging = options.messaging;
     this.commitOnVotes = this.unsafeRule === 'commit-on-votes' ? new CommitOnVotes((height) => this.inWindow(height)) : null;
     this.keys = options.keys;
     this.waiting = new Waiting(this.clock);
@@ -208,6 +211,7 @@ export class LedgerNode {
       rankWindow: this.rankWindow,
       attemptMs: this.attemptMs,
       clock: this.clock,
+      ...(this.messaging === undefined ? {} : { messaging: this.messaging }),
     });
   }
 
@@ -347,7 +351,6 @@ export class LedgerNode {
     return weightOfSenders(membership, members) >= membership.honest;
   }
 
-
   // ---- providers -------------------------------------------------------
 
   private createProviders(): ConsensusProviders<LedgerFrame, LedgerVote, LedgerPeer, LedgerBatch, LedgerPayload> {
@@ -372,9 +375,9 @@ export class LedgerNode {
         decideVote: (proposals, signal, position) => this.decideVote(proposals, signal, position),
         sendVote: async (decision, _signal, position) => this.sendVote(decision, position),
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
-        sendConfirmation: async (state, _signal, { attempt, signature }) => {
+        sendConfirmation: async (state, _signal, { attempt, signature, to }) => {
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
-          this.publish(state.height, `confirmation:${attempt}`, message);
+          this.publish(state.height, `confirmation:${attempt}`, message, to);
           this.commitOnVotes?.commit(this.requireEngine(), state, attempt);
         },
         sendNilConfirmation: async ({ rank, attempt, signature }) => {
@@ -385,6 +388,8 @@ export class LedgerNode {
         // Only a height still undecided after a re-send period needs it, and most commit sooner.
         sendLockProof: (proof) => this.keepForResend(proof.rank, 'lock_proof', { kind: 'lock_proof', proof }),
         sendCertificate: (to, state, certificate) => this.send(to.name, { kind: 'certificate', state, certificate }),
+        broadcastLockProof: (proof) => this.broadcast({ kind: 'lock_proof', proof }),
+        broadcastCertificate: (state, certificate) => this.broadcast({ kind: 'certificate', state, certificate }),
         requestEntries: (first, last) => this.broadcast({ kind: 'entries_request', first, last }),
         forwardPayload: (payload) => this.broadcast({ kind: 'payload', payload }),
         sendEntries: (to, entries) => this.send(to.name, { kind: 'entries', entries }),
@@ -525,12 +530,12 @@ export class LedgerNode {
   }
 
   /** The vote the engine let through, with the signature it made. */
-  private sendVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, { attempt, proposal, signature }: VotePosition): void {
+  private sendVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, { attempt, proposal, signature, to }: VotePosition): void {
     const message: LedgerMessage =
       proposer === null
         ? { kind: 'nil_vote', voter: this.selfPeer, vote, attempt, signature }
         : { kind: 'vote', proposer: new LedgerPeer(proposer.name), voter: this.selfPeer, vote, attempt, proposal, signature };
-    this.publish(vote.height, `vote:${attempt}`, message);
+    this.publish(vote.height, `vote:${attempt}`, message, to);
     if (proposer !== null) this.commitOnVotes?.noteVoter(this.self, vote, attempt);
   }
 
@@ -663,11 +668,13 @@ export class LedgerNode {
     }
   }
 
-  private publish(rank: number, key: string, message: LedgerMessage): void {
+  /** Kept for re-sends (to everyone); sent now to `to` alone when the engine names one (linear messaging), else to everyone. */
+  private publish(rank: number, key: string, message: LedgerMessage, to?: string): void {
     if (this.halted) return;
     this.onPublish?.(message);
     this.keepForResend(rank, key, message);
-    this.broadcast(message);
+    if (to === undefined) this.broadcast(message);
+    else if (to !== this.self) this.send(to, message);
   }
 
   /** Re-sent while the height is undecided (see `resend`). */
