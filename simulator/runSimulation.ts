@@ -188,6 +188,7 @@ export async function runSimulation(
       syncWaitMs,
       rankWindow: options.rankWindow,
       ...(changing ? { membershipChanges: true } : {}),
+      ...(options.messaging === undefined ? {} : { messaging: options.messaging }),
     },
     timeouts: timeoutsFor(patienceMs, syncWaitMs, options.proofMs.max),
     electionTiming: options.electionTiming,
