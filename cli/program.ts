@@ -394,7 +394,7 @@ async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<vo
     },
     onRow: (row) => {
       const mode = row.messaging === 'linear' ? ' (linear)' : '';
-      if (!flags.json) io.stderr.write(`n = ${row.nodes}${mode}: ${row.roundsPerSecond} rounds/s, ${row.usPerRound} µs/round, ${row.messagesPerRound} messages/round\n`);
+      if (!flags.json) io.stderr.write(`n = ${row.nodes}${mode}: ${row.roundsPerSecond} rounds/s, ${row.messagesPerRound} messages/round, ${row.usPerRound} µs/round\n`);
     },
   });
   io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : benchLines(result));
