@@ -107,6 +107,7 @@ export async function runSimulation(
       const { proposal, attempt } = message as { proposal: unknown; attempt?: unknown };
       checker.noteProposal(from, proposal, attempt ?? 0);
     }
+    if (hooks.omitRound?.(from, to, message) === true) return;
     network.send(from, to, message);
   };
 

@@ -66,6 +66,27 @@ describe('linear messaging in the simulator', () => {
     expect(events.some(({ detail }) => new RegExp(`^${byzantine}→n\\d+ (lock_proof|certificate) `).test(detail))).toBe(false);
   });
 
+  it('rides out aggregators that send their proofs to some members only, or to nobody', async () => {
+    // n1 and n2 (f = 2 of 7) keep every lock proof and certificate they assemble from n4, n5 and n6; n3 withholds them from all.
+    const favoured = new Set(['n0', 'n1', 'n2', 'n3']);
+    const omitted: string[] = [];
+    const report = await runSimulation(
+      { nodes: 7, byzantine: 0, rounds: 12, seed: 11, messaging: 'linear', dropRate: 0.02 },
+      {
+        omitRound: (from, to, message) => {
+          if (message.kind !== 'lock_proof' && message.kind !== 'certificate') return false;
+          const omits = from === 'n3' || ((from === 'n1' || from === 'n2') && !favoured.has(to));
+          if (omits) omitted.push(`${from}→${to} ${message.kind}`);
+          return omits;
+        },
+      },
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.reachedTarget).toBe(true);
+    expect(omitted.some((what) => what.startsWith('n3→'))).toBe(true);
+    expect(omitted.some((what) => /^n[12]→n[456] lock_proof$/.test(what))).toBe(true);
+  });
+
   it('sends fewer messages than all-to-all for the same run, and commits the same heights safely', async () => {
     const run = (messaging: 'all-to-all' | 'linear') =>
       runSimulation({ nodes: 7, byzantine: 0, rounds: 10, seed: 5, latency: { min: 5, max: 20 }, trace: false, messaging });
