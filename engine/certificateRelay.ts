@@ -39,11 +39,13 @@ export class CertificateRelay<StateT extends Unique, PeerIDT extends Unique> {
   /** When each peer was last sent the certificate of a rank (`peer|rank`). */
   private readonly relayed = new Map<string, number>();
 
-  /** When this engine started: the commit time of what its log held then, for `relaysLogged`. */
+  /** When this engine started, and the last rank its log held then: for `relaysLogged`. */
   private readonly startedAt: number;
+  private readonly heldAtStart: number;
 
   constructor(private readonly options: CertificateRelayOptions<StateT, PeerIDT>) {
     this.startedAt = options.clock.now();
+    this.heldAtStart = options.relaysLogged === true ? (options.log.tail()?.index ?? -1) : -1;
   }
 
   /** This node committed `rank`; ranks a rank window below it are past relaying. */
@@ -58,7 +60,7 @@ export class CertificateRelay<StateT extends Unique, PeerIDT extends Unique> {
   /** `peer` sent something about `rank`, which this node committed. */
   stillDeciding(peer: Identity, rank: number): void {
     const { log, relay, clock, delay, interval, self } = this.options;
-    const at = this.committedAt.get(rank) ?? (this.options.relaysLogged === true ? this.startedAt : undefined);
+    const at = this.committedAt.get(rank) ?? (rank <= this.heldAtStart ? this.startedAt : undefined);
     const entry = log.get(rank);
     if (at === undefined || entry?.certificate == null || peer === self) return;
     const now = clock.now();

@@ -14,7 +14,8 @@ const CERTIFICATE = certificateOf(['bob', 'carol', 'dave'], { rank: 1, attempt: 
 function relayAfterRestart(relaysLogged: boolean) {
   const clock = new SimulatedClock();
   const sent: Array<{ to: string; rank: number }> = [];
-  const log = { get: (rank: number) => (rank === 1 ? { certificate: CERTIFICATE, payload: FRAME } : undefined) } as unknown as CommitLog<Frame, Peer>;
+  const entry = { index: 1, certificate: CERTIFICATE, payload: FRAME };
+  const log = { get: (rank: number) => (rank === 1 ? entry : undefined), tail: () => entry } as unknown as CommitLog<Frame, Peer>;
   const relay = {
     sendLockProof: () => {},
     sendCertificate: (to: Peer, _state: Frame, certificate: { rank: number }) => {
