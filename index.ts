@@ -33,6 +33,7 @@ export {
   type ConsensusEngineConfig,
   type ConsensusProviders,
   type InspectionObserver,
+  type MessagingMode,
   type ReceiveResult,
   type Threshold,
   type TransitionListener,

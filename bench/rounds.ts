@@ -1,4 +1,5 @@
 import { runSimulation } from '../simulator/runSimulation';
+import type { MessagingMode } from '../engine/config';
 import { countDuring } from './counters';
 import { measureXStateFloor, type FloorOptions, type XStateFloor } from './floor';
 import { measureIdleMemory, type IdleMemory } from './memory';
@@ -16,8 +17,17 @@ export function defaultRounds(nodes: number): number {
   return BENCH_SIZES.find((size) => size.nodes === nodes)?.rounds ?? Math.max(4, Math.round(3_000 / (nodes * nodes)));
 }
 
+/** One run of the rounds bench: a cluster size, its heights, and how its votes and confirmations travel. */
+export interface RoundsBenchSize {
+  nodes: number;
+  rounds: number;
+  /** Default all-to-all. */
+  messaging?: MessagingMode;
+}
+
 export interface RoundsBenchRow {
   nodes: number;
+  messaging: MessagingMode;
   /** Heights every node finalized (the slowest node's count). */
   rounds: number;
   wallMs: number;
@@ -38,6 +48,8 @@ export interface RoundsBenchRow {
   wallMsPerRound: number;
   simulatedMs: number;
   messages: number;
+  /** Messages sent by every node of the cluster per finalized round (`messages` / rounds). */
+  messagesPerRound: number;
   /** The simulator's event count (`report.events`: deliveries, state changes, commits, elections). */
   events: number;
   /**
@@ -79,12 +91,12 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
  * same, minus the simulator's bookkeeping.
  */
 export async function runRoundsBench(
-  sizes: readonly { nodes: number; rounds: number }[],
+  sizes: readonly RoundsBenchSize[],
   floor: XStateFloor,
   onRow?: (row: RoundsBenchRow) => void,
 ): Promise<RoundsBenchRow[]> {
   const rows: RoundsBenchRow[] = [];
-  for (const { nodes, rounds } of sizes) {
+  for (const { nodes, rounds, messaging = 'all-to-all' } of sizes) {
     const { result: report, counts } = await countDuring(() =>
       runSimulation({
         nodes,
@@ -94,6 +106,7 @@ export async function runRoundsBench(
         latency: { min: 0, max: 0 },
         proofMs: { min: 0, max: 0 },
         trace: false,
+        messaging,
       }),
     );
     if (!report.reachedTarget || report.violations.length > 0) {
@@ -109,6 +122,7 @@ export async function runRoundsBench(
     const floorUsPerRound = eventsPerRound * floor.usPerSend;
     const row: RoundsBenchRow = {
       nodes,
+      messaging,
       rounds: finalized,
       wallMs: report.wallMs,
       roundsPerSecond: round((finalized / report.wallMs) * 1000, 1),
@@ -118,6 +132,7 @@ export async function runRoundsBench(
       wallMsPerRound: round(report.wallMs / finalized, 2),
       simulatedMs: report.simulatedMs,
       messages: report.messages.sent,
+      messagesPerRound: Math.round(report.messages.sent / finalized),
       events: report.events,
       eventsPerRound: round(eventsPerRound, 1),
       eventsCounted: counts.events === null ? 'trace' : 'xstate',
@@ -134,7 +149,7 @@ export async function runRoundsBench(
 }
 
 export interface RoundsBenchOptions {
-  sizes?: readonly { nodes: number; rounds: number }[];
+  sizes?: readonly RoundsBenchSize[];
   floor?: FloorOptions;
   /** Idle engines and nodes created for the memory figures (default 200 of each). */
   idle?: number;

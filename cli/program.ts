@@ -9,7 +9,8 @@ import {
   resolveOptions,
   SimulationOptionsError,
 } from '../simulator/options';
-import { addSimulationOptions, optionsFrom, type SimulationFlags } from './simulationFlags';
+import type { MessagingMode } from '../engine/config';
+import { addSimulationOptions, MESSAGING_MODES, optionsFrom, type SimulationFlags } from './simulationFlags';
 import { runSimulation } from '../simulator/runSimulation';
 import { runSweep } from '../simulator/sweep';
 import { BENCH_SIZES, defaultRounds, runBench } from '../bench/rounds';
@@ -133,6 +134,7 @@ interface BenchFlags {
   cluster?: boolean;
   clients?: number;
   seconds?: number;
+  messaging?: MessagingMode[];
 }
 
 function buildProgram(
@@ -180,6 +182,7 @@ function buildProgram(
       integer('--rounds', 1, 1_000_000),
     )
     .option('--json', 'print one JSON object instead of the table')
+    .option('--messaging <modes>', 'how votes and confirmations travel, comma-separated: every size in each mode, side by side (default all-to-all)', argument(parseMessagingList))
     .option('--failover', `instead: failover time after a leader crash (n = ${FAILOVER_SIZES.join(', ')}), and the election's cost per node`)
     .option('--seeds <n>', `with --failover: seeded runs per cluster size (default ${FAILOVER_SEEDS})`, integer('--seeds', 1, 1_000_000))
     .option('--heartbeats <n>', 'with --failover: heartbeats timed per follower (default 50000)', integer('--heartbeats', 1, 10_000_000))
@@ -213,7 +216,7 @@ async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Prom
 }
 
 /** What a sweep takes from the command line; every other simulate flag would be ignored. */
-const SWEEP_FLAGS = ['--seed', '--rounds', '--json'];
+const SWEEP_FLAGS = ['--seed', '--rounds', '--json', '--messaging'];
 
 async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
   const runs = flags.sweep as number;
@@ -234,6 +237,7 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
         if (run.violations.length > 0 || run.stalled) failed += 1;
         progress.update(index + 1, failed);
       },
+      ...(flags.messaging === 'linear' ? { overrides: { messaging: flags.messaging } } : {}),
     });
   } finally {
     progress.stop();
@@ -241,6 +245,15 @@ async function sweep(flags: SimulateFlags, command: Command, io: CliIO): Promise
   io.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : sweepReport(summary));
   if (summary.violations > 0) return EXIT.unsafe;
   return summary.stalls > 0 ? EXIT.stalled : EXIT.ok;
+}
+
+
+/** `bench --messaging all-to-all,linear`: each mode once, in the order given. */
+function parseMessagingList(text: string): MessagingMode[] {
+  const modes = text.split(',').map((mode) => mode.trim());
+  const unknown = modes.find((mode) => !(MESSAGING_MODES as string[]).includes(mode));
+  if (unknown !== undefined) throw new UsageError(`--messaging must list modes among ${MESSAGING_MODES.join(', ')}, got ${JSON.stringify(unknown)}`);
+  return [...new Set(modes as MessagingMode[])];
 }
 
 /** A failover needs a majority left once the leader is down: two of three, at the least. */
@@ -259,11 +272,13 @@ async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<vo
     return;
   }
   if (flags.failover !== undefined && flags.flood !== undefined) throw new UsageError('--failover and --flood are two benches: pick one');
-  if (flags.rounds !== undefined && (flags.failover !== undefined || flags.flood !== undefined)) {
-    throw new UsageError(`--rounds applies only to the rounds bench, not with ${flags.failover !== undefined ? '--failover' : '--flood'}`);
+  for (const [flag, given] of [['--rounds', flags.rounds], ['--messaging', flags.messaging]] as const) {
+    if (given !== undefined && (flags.failover !== undefined || flags.flood !== undefined)) {
+      throw new UsageError(`${flag} applies only to the rounds bench, not with ${flags.failover !== undefined ? '--failover' : '--flood'}`);
+    }
   }
   if (flags.payloads !== undefined) {
-    if (flags.failover !== undefined || flags.flood !== undefined || flags.rounds !== undefined || flags.nodes !== undefined) {
+    if (flags.failover !== undefined || flags.flood !== undefined || flags.rounds !== undefined || flags.nodes !== undefined || flags.messaging !== undefined) {
       throw new UsageError('--payloads is a bench of its own: it takes only --json');
     }
     const result = await runPayloadBenches({ payloads: flags.payloads });
@@ -276,14 +291,16 @@ async function bench(flags: BenchFlags, command: Command, io: CliIO): Promise<vo
   if (failoverOnly.length > 0) {
     throw new UsageError(`${listFlags(failoverOnly)} ${failoverOnly.length === 1 ? 'applies' : 'apply'} only with --failover (the rounds bench runs one seed per size)`);
   }
-  const sizes = (flags.nodes ?? BENCH_SIZES.map((size) => size.nodes)).map((nodes) => ({ nodes, rounds: flags.rounds ?? defaultRounds(nodes) }));
+  const nodes = flags.nodes ?? BENCH_SIZES.map((size) => size.nodes);
+  const sizes = nodes.flatMap((n) => (flags.messaging ?? ['all-to-all' as const]).map((messaging) => ({ nodes: n, rounds: flags.rounds ?? defaultRounds(n), messaging })));
   const result = await runBench({
     sizes,
     onFloor: (floor) => {
       if (!flags.json) io.stderr.write(`XState floor: ${floor.usPerSend} µs/send, ${floor.usPerInvoke} µs/invoke\n`);
     },
     onRow: (row) => {
-      if (!flags.json) io.stderr.write(`n = ${row.nodes}: ${row.roundsPerSecond} rounds/s, ${row.usPerRound} µs/round\n`);
+      const mode = row.messaging === 'linear' ? ' (linear)' : '';
+      if (!flags.json) io.stderr.write(`n = ${row.nodes}${mode}: ${row.roundsPerSecond} rounds/s, ${row.messagesPerRound} messages/round, ${row.usPerRound} µs/round\n`);
     },
   });
   io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : benchLines(result));

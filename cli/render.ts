@@ -197,9 +197,10 @@ export function benchLines(bench: RoundsBench): string {
   const { floor, rounds, memory } = bench;
   const counted = rounds.every((row) => row.eventsCounted === 'xstate');
   const rows = table(
-    ['nodes', 'rounds', 'wall ms', 'rounds/s', 'payloads/s', 'µs/round', 'events/round', 'invokes/round', 'floor µs/round', 'ratio', 'floor+invokes µs/round', 'messages'],
+    ['nodes', 'messaging', 'rounds', 'wall ms', 'rounds/s', 'payloads/s', 'µs/round', 'events/round', 'invokes/round', 'floor µs/round', 'ratio', 'floor+invokes µs/round', 'messages', 'messages/round'],
     rounds.map((row) => [
       row.nodes,
+      row.messaging,
       row.rounds,
       row.wallMs,
       row.roundsPerSecond,
@@ -211,6 +212,7 @@ export function benchLines(bench: RoundsBench): string {
       row.ratio,
       row.floorWithInvokesUsPerRound,
       row.messages,
+      row.messagesPerRound,
     ]),
   );
   return (

@@ -13,6 +13,10 @@ import {
   type SimulationOptions,
 } from '../simulator/options';
 import { argument } from './usage';
+import type { MessagingMode } from '../engine/config';
+
+/** How votes and confirmations may travel (`--messaging`). */
+export const MESSAGING_MODES: MessagingMode[] = ['all-to-all', 'linear'];
 
 /**
  * The flags that shape a simulated run, declared once: `simulate` runs it,
@@ -24,6 +28,7 @@ export type StorageFlag = SimulationOptions['storageMs'] | 'disk';
 
 export interface SimulationFlags {
   clients?: number;
+  messaging: MessagingMode;
   nodes: number;
   byzantine: number;
   rounds: number;
@@ -83,7 +88,12 @@ export function addSimulationOptions(command: Command, maxNodes: number): Comman
     .addOption(new Option('--partition <spec>', 'FROM-TO:GROUP|GROUP, e.g. 1000-3000:n0,n1|n2,n3 (repeatable)').argParser(collect).default([], 'none'))
     .addOption(new Option('--crash <spec>', 'NODE@AT[-RESTART], e.g. n2@2000-5000 (repeatable)').argParser(collect).default([], 'none'))
     .option('--clients <n>', 'each honest node keeps n client entries proposed through engine.propose, each outcome checked against the log (default 0: nodes make their own entries)', integer('--clients', 0, 128))
-    .option('--services', 'honest nodes host the coordination services, and a seeded client takes, renews and releases locks and passes two barriers through them');
+    .option('--services', 'honest nodes host the coordination services, and a seeded client takes, renews and releases locks and passes two barriers through them')
+    .addOption(
+      new Option('--messaging <mode>', "linear: honest nodes send votes and confirmations to the value's prover alone, which broadcasts the proofs")
+        .choices(MESSAGING_MODES)
+        .default('all-to-all'),
+    );
 }
 
 /** The run the flags describe, checked by `resolveOptions` where it is used. */
@@ -107,5 +117,6 @@ export function optionsFrom(flags: SimulationFlags): Partial<SimulationOptions> 
     crashes: flags.crash.flatMap((spec) => parseCrashes(spec, names)),
     ...(flags.clients === undefined ? {} : { clients: flags.clients }),
     ...(flags.services === true ? { services: true } : {}),
+    ...(flags.messaging === 'linear' ? { messaging: flags.messaging } : {}),
   };
 }

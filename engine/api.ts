@@ -31,12 +31,16 @@ export interface VoteMessagePosition {
   proposal?: Identity | null;
   /** The voter's signature, as its engine handed it to `sendVote`; required by an engine with keys. */
   signature?: string;
+  /** The audience linear messaging named (`SignedPosition.to`): accepted and not read. */
+  to?: Identity;
 }
 export interface ConfirmationMessagePosition {
   rank?: number;
   attempt?: number;
   /** The sender's signature, as its engine handed it out; required by an engine with keys. */
   signature?: string;
+  /** The audience linear messaging named (`SignedPosition.to`): accepted and not read. */
+  to?: Identity;
 }
 
 /**

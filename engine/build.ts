@@ -14,6 +14,8 @@ import {
 } from './config';
 import { ConsensusConfigError, ProviderContractError } from './errors';
 import { providerPorts, type RoundLink } from './providerActors';
+import { LinearMessaging } from './linearMessaging';
+import type { RelayProvider } from '../providers/relay';
 import { memberKeys } from './signing/certificate';
 import { EngineSigning } from './signing/engineSigning';
 import { privateKeyObject } from './signing/keys';
@@ -56,6 +58,8 @@ export interface RoundEngineBuild<
   readonly link: RoundLink;
   /** Payloads waiting to commit; null without `proposals` configured. */
   readonly proposals: ProposalPool<StateT, unknown> | null;
+  /** Audiences and aggregation under `messaging: 'linear'`; null for all-to-all. */
+  readonly linear: LinearMessaging<StateT> | null;
   /** The commit log read back from storage, and the state resumed from it; null when the storage keeps no log. */
   readonly resumed: ResumedLog<StateT, PeerIDT> | null;
 }
@@ -106,6 +110,12 @@ export function buildRoundEngineMachine<
   const logger = config.traceLogger ?? silentTraceLogger;
   const clock = config.clock ?? systemClock;
   const proposals = proposalPoolOf(config, clock, logger);
+  // The configuration check made sure linear messaging has keys and a relay that broadcasts.
+  const relay = config.providers.relay;
+  const linear =
+    config.messaging === 'linear' && signing !== null && relay !== undefined
+      ? new LinearMessaging<StateT>(signing, relay as RelayProvider<StateT, Unique, unknown>, logger, () => link.context())
+      : null;
   // A storage that keeps the commit log says where this engine left off.
   const resumed = keepsLog(config.storage) ? resumeLog<StateT, PeerIDT>(config.storage, config.codec.state, (id) => peers.get(id), config.initialState) : null;
   const initialState = resumed?.state ?? config.initialState;
@@ -125,7 +135,7 @@ export function buildRoundEngineMachine<
     ...memberships.input,
     shouldEmitReceiveEventsOnSends: config.shouldEmitReceiveEventsOnSends ?? true,
     attemptWindow: config.attemptWindow ?? DEFAULT_ATTEMPT_WINDOW,
-    ports: providerPorts(config, logger, thresholdsFor, signing, link, proposals),
+    ports: providerPorts(config, logger, thresholdsFor, signing, link, proposals, linear),
   };
   return {
     config,
@@ -141,6 +151,7 @@ export function buildRoundEngineMachine<
     signing,
     link,
     proposals,
+    linear,
     resumed,
   };
 }

@@ -17,6 +17,13 @@ export interface CertificateRelayOptions<StateT extends Unique, PeerIDT extends 
   interval: number;
   /** How many `peer|rank` sendings to remember before forgetting the stale ones: members × rank window. */
   bound: () => number;
+  /**
+   * Also relay what the log held before this engine started (a restart), as
+   * if committed then. Linear messaging needs it: a node's confirmations went
+   * to the aggregator alone, so a peer left without the certificate may have
+   * no one else to get it from than a member that committed before it crashed.
+   */
+  relaysLogged?: boolean;
 }
 
 /**
@@ -32,7 +39,14 @@ export class CertificateRelay<StateT extends Unique, PeerIDT extends Unique> {
   /** When each peer was last sent the certificate of a rank (`peer|rank`). */
   private readonly relayed = new Map<string, number>();
 
-  constructor(private readonly options: CertificateRelayOptions<StateT, PeerIDT>) {}
+  /** When this engine started, and the last rank its log held then: for `relaysLogged`. */
+  private readonly startedAt: number;
+  private readonly heldAtStart: number;
+
+  constructor(private readonly options: CertificateRelayOptions<StateT, PeerIDT>) {
+    this.startedAt = options.clock.now();
+    this.heldAtStart = options.relaysLogged === true ? (options.log.tail()?.index ?? -1) : -1;
+  }
 
   /** This node committed `rank`; ranks a rank window below it are past relaying. */
   committed(rank: number, rankWindow: number): void {
@@ -46,7 +60,7 @@ export class CertificateRelay<StateT extends Unique, PeerIDT extends Unique> {
   /** `peer` sent something about `rank`, which this node committed. */
   stillDeciding(peer: Identity, rank: number): void {
     const { log, relay, clock, delay, interval, self } = this.options;
-    const at = this.committedAt.get(rank);
+    const at = this.committedAt.get(rank) ?? (rank <= this.heldAtStart ? this.startedAt : undefined);
     const entry = log.get(rank);
     if (at === undefined || entry?.certificate == null || peer === self) return;
     const now = clock.now();

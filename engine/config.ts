@@ -49,6 +49,9 @@ export function heldMessageBound(rankWindow: number, members: number, attemptWin
   return rankWindow * (members * (2 + 3 * attempts) + 2 * attempts);
 }
 
+/** How votes and confirmations travel (`ConsensusEngineConfig.messaging`). */
+export type MessagingMode = 'all-to-all' | 'linear';
+
 /** A fixed count, or one computed from the active state at the start of each round. */
 export type Threshold<StateT> = number | ((active: StateT) => number);
 
@@ -171,6 +174,17 @@ export interface ConsensusEngineConfig<
   /** Committed entries the in-memory commit log keeps (oldest dropped first). Default 10,000. */
   logRetention?: number;
   /**
+   * Who this node's votes and confirmations go to. `all-to-all` (default):
+   * every member, Θ(n²) messages a round. `linear`: a vote or confirmation
+   * for a value goes only to the member that proposed it in that attempt
+   * (the `to` of its position), which broadcasts the lock proof and the
+   * commit certificate once it holds a quorum (`relay.broadcastLockProof`,
+   * `relay.broadcastCertificate`, both then required); nil votes, nil
+   * confirmations and re-sends still go to everyone. Needs `privateKey`:
+   * proofs are made of signatures.
+   */
+  messaging?: MessagingMode;
+  /**
    * The app's state, built from the log: the engine applies each committed
    * value to it once, in order, and every `snapshotInterval` entries keeps a
    * snapshot (in `storage` when it keeps the log), from which a restarted
@@ -269,7 +283,13 @@ const configSchema = z
           message: 'needs decideAndSendVote, or decideVote and sendVote',
         }),
       relay: provider(['sendLockProof', 'sendCertificate'])
-        .extend({ forwardPayload: method('forwardPayload').optional(), requestEntries: method('requestEntries').optional(), sendEntries: method('sendEntries').optional() })
+        .extend({
+          forwardPayload: method('forwardPayload').optional(),
+          requestEntries: method('requestEntries').optional(),
+          sendEntries: method('sendEntries').optional(),
+          broadcastLockProof: method('broadcastLockProof').optional(),
+          broadcastCertificate: method('broadcastCertificate').optional(),
+        })
         .optional(),
     }),
     codec: z.object({ state: codecSchema('state'), vote: codecSchema('vote') }).loose(),
@@ -305,6 +325,7 @@ const configSchema = z
       .strict()
       .optional(),
     logRetention: z.number().int().min(1).optional(),
+    messaging: z.enum(['all-to-all', 'linear']).optional(),
     stateMachine: provider(['apply', 'snapshot', 'restore']).optional(),
     snapshotInterval: z.number().int().min(1).optional(),
     maxSnapshotSize: z.number().int().min(1).optional(),
@@ -364,6 +385,7 @@ export function resolveConfig<
   } else if (keyed.length > 0) {
     issues.push('privateKey: members have public keys, so this node needs its private key to sign');
   }
+  issues.push(...linearMessagingIssues(config.privateKey !== undefined, parsed.data.messaging, parsed.data.providers.relay));
   if (issues.length > 0) throw new ConsensusConfigError(issues);
   const peers = new Map<Identity, PeerIDT>();
   const publicKeys = new Map<Identity, string>();
@@ -372,6 +394,21 @@ export function resolveConfig<
     if (member.publicKey !== undefined) publicKeys.set(member.id, member.publicKey);
   }
   return { membership: createMembership(members, parsed.data.faultTolerance), peers, publicKeys };
+}
+
+/**
+ * Linear messaging trades the Θ(n²) votes and confirmations for proofs an
+ * aggregator assembles: without signatures there is nothing to assemble, and
+ * without a way to broadcast them nobody would hear of the quorum.
+ */
+function linearMessagingIssues(signs: boolean, messaging: MessagingMode | undefined, relay: Record<string, unknown> | undefined): string[] {
+  if (messaging !== 'linear') return [];
+  const issues: string[] = [];
+  if (!signs) issues.push("messaging: 'linear' needs an engine with keys (privateKey): its lock proofs and commit certificates are made of the members' signatures");
+  for (const name of ['broadcastLockProof', 'broadcastCertificate']) {
+    if (relay?.[name] === undefined) issues.push(`providers.relay: messaging 'linear' needs ${name}, through which the aggregator sends what it assembled`);
+  }
+  return issues;
 }
 
 /**

@@ -346,7 +346,11 @@ export function createEngineFacade<
       }
       // Evidence for skipping ahead is a note, not a held message: its signature is not kept either,
       // or a member could grow the book with one vote per attempt far ahead.
-      if (admission.evidenceOnly !== true) signing.book.add(statement, candidate.rank, candidate.attempt, digest, candidate.sender, signature as string);
+      if (admission.evidenceOnly !== true) {
+        signing.book.add(statement, candidate.rank, candidate.attempt, digest, candidate.sender, signature as string);
+        // An aggregator's quorum may be complete now: judged before the round takes the message in and perhaps moves on.
+        if (valueId !== null && (statement === 'vote' || statement === 'confirmation')) build.linear?.signed(statement, candidate.rank, candidate.attempt, valueId);
+      }
     }
     const { sender, rank, contentId, proposer, attempt, endorses, nil } = candidate;
     const ids: MessageIds = { sender, rank, contentId, attempt };
@@ -402,13 +406,11 @@ export function createEngineFacade<
   const { state: stateCodec, vote: voteCodec } = config.codec;
 
   const reads = new ReadIndex<PeerIDT>({
-    self: config.id.identity(),
+    self: config.id.identity(), clock, retryMs: config.certificateRelay?.interval ?? 200,
     relay: (config.providers.relay ?? {}) as ReadIndexOptions<PeerIDT>['relay'],
-    clock,
     membership: () => memberships.at(context().activeRank + 1) ?? membership,
     report: () => reportOf(round.getSnapshot()),
     applied: () => runner?.applied ?? context().activeRank,
-    retryMs: config.certificateRelay?.interval ?? 200,
   });
   // After the log's other watchers: the state machine applies what was appended first.
   log.watch(() => queueMicrotask(() => reads.progressed()));
@@ -491,13 +493,12 @@ export function createEngineFacade<
     getAppliedIndex: () => runner?.applied ?? Number(config.initialState.rank()),
     latestSnapshot: () => runner?.snapshot ?? null,
     readIndex: (options = {}) => (halted ? Promise.reject(new ReadIndexError('stopped', 'the engine is stopped')) : reads.read(options.deadline)),
-    receiveReadIndexRequest(peer, nonce) {
-      atDoor(() => {
+    receiveReadIndexRequest: (peer, nonce) =>
+      void atDoor(() => {
         const sender = memberOf('confirmation', 'peer', peer);
         if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > MAX_READ_NONCE_LENGTH) throw new MalformedMessageError('confirmation', ['a read request needs a nonce string of 1 to 64 characters']);
         reads.answer(peerOf(sender) as PeerIDT, nonce);
-      });
-    },
+      }),
     receiveReadIndex: (peer, nonce, index) =>
       atDoor(() => {
         const sender = memberOf('confirmation', 'peer', peer);

@@ -97,6 +97,7 @@ export function logServices<StateT extends Unique, VoteT extends Unique, PeerIDT
           delay: config.certificateRelay?.delay ?? 100,
           interval,
           bound: () => engineMemberships.largest() * links.rankWindow(),
+          relaysLogged: config.messaging === 'linear',
         });
   const snapshots =
     runner === null || signing === null || relay === undefined

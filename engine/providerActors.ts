@@ -6,6 +6,7 @@ import type { RoundContext, RoundSafetyRecord, RoundSafetyState, RoundThresholds
 import { votableProposals } from '../guards/roundChange';
 import type { EngineSigning } from './signing/engineSigning';
 import type { ProposalPool } from './proposals/pool';
+import type { LinearMessaging } from './linearMessaging';
 import { NIL_DIGEST, valueDigestOf } from './signing/statement';
 import type { TraceLogger } from '../providers/trace';
 import type { Identity, Unique } from '../providers/unique';
@@ -63,6 +64,7 @@ export function providerPorts<
   signing: EngineSigning | null = null,
   link: RoundLink = { context: () => null },
   proposals: ProposalPool<StateT, unknown> | null = null,
+  linear: LinearMessaging<StateT> | null = null,
 ): RoundPorts {
   const { providers } = config;
   const { voting, relay } = providers;
@@ -198,7 +200,15 @@ export function providerPorts<
         if (chosen === undefined) return decision;
         proposal = chosen.contentId;
       } else if (!split) return decision;
-      const position = { rank, attempt, proposal, ...signed(proposal === null ? 'nil_vote' : 'vote', rank, attempt, proposal) };
+      const position = {
+        rank,
+        attempt,
+        proposal,
+        ...signed(proposal === null ? 'nil_vote' : 'vote', rank, attempt, proposal),
+        ...linear?.audience(rank, attempt, proposal),
+      };
+      // This node's own vote may be the one that completes the quorum it aggregates.
+      if (proposal !== null) linear?.signed('vote', rank, attempt, proposal);
       await voting.sendVote!.call(voting, decision, signal, position);
       return decision;
     }),
@@ -217,7 +227,9 @@ export function providerPorts<
     sendConfirmation: call('sendConfirmation', async ({ finalized, rank, attempt }, signal) => {
       if (finalized !== null) {
         const id = finalized.identity();
-        await voting.sendConfirmation(finalized.clone() as StateT, signal, { rank, attempt, ...signed('confirmation', rank, attempt, id) });
+        const position = { rank, attempt, ...signed('confirmation', rank, attempt, id), ...linear?.audience(rank, attempt, id) };
+        linear?.signed('confirmation', rank, attempt, id);
+        await voting.sendConfirmation(finalized.clone() as StateT, signal, position);
         relayLockProof(rank, id);
       } else {
         await voting.sendNilConfirmation?.({ rank, attempt, ...signed('nil_confirmation', rank, attempt, null) }, signal);

@@ -116,10 +116,13 @@ export const proposalPositionSchema = z
 const signature = z.string().max(128);
 const digest = z.string().regex(/^[0-9a-f]{64}$/);
 // `proposal: null` is how the engine hands out a nil vote's position.
+// `to`: the audience linear messaging named for the sender, passed back as it was handed out; read by nobody.
 export const votePositionSchema = z
-  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), proposal: identity.nullable().optional(), signature: signature.optional() })
+  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), proposal: identity.nullable().optional(), signature: signature.optional(), to: identity.optional() })
   .strict();
-export const attemptPositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), signature: signature.optional() }).strict();
+export const attemptPositionSchema = z
+  .object({ rank: rankNumber.optional(), attempt: attemptNumber.optional(), signature: signature.optional(), to: identity.optional() })
+  .strict();
 export const nilVotePositionSchema = attemptPositionSchema.extend({ proposal: z.null().optional() }).strict();
 export const nilConfirmationPositionSchema = z.object({ rank: rankNumber, attempt: attemptNumber, signature: signature.optional() }).strict();
 export const certificatePositionSchema = z.object({ rank: rankNumber.optional(), attempt: attemptNumber, valueDigest: digest.optional() }).strict();

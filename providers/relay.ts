@@ -17,6 +17,19 @@ export interface RelayProvider<StateT extends Unique, PeerIDT extends Unique, Pa
    * rank's re-sends is enough.
    */
   sendLockProof(proof: LockProof): void | Promise<void>;
+  /**
+   * Linear messaging only (then required): this node aggregated a quorum of
+   * signed votes for the value it proposed in an attempt. Send the proof to
+   * every other member now: it stands for the votes they were not sent.
+   */
+  broadcastLockProof?(proof: LockProof): void | Promise<void>;
+  /**
+   * Linear messaging only (then required): this node aggregated a quorum of
+   * signed confirmations of the value it proposed in an attempt. Send the
+   * state and its certificate to every other member now, for their
+   * `receiveCommitCertificate`.
+   */
+  broadcastCertificate?(state: StateT, certificate: CommitCertificate): void | Promise<void>;
   /** `to` is still deciding a rank this node committed: the committed state and its certificate. */
   sendCertificate(to: PeerIDT, state: StateT, certificate: CommitCertificate): void | Promise<void>;
   /**

@@ -23,6 +23,15 @@ export interface ProposalPosition extends AttemptPosition {
  */
 export interface SignedPosition extends AttemptPosition {
   signature?: string;
+  /**
+   * Linear messaging (`messaging: 'linear'`): the one member this message is
+   * for, the attempt's aggregator (the prover of the value it endorses), by
+   * identity; it may be this node itself, and then nobody else needs it.
+   * Absent: every other member. Sending it to everyone anyway stays correct,
+   * only dearer; re-sends of a height still undecided go to everyone. A
+   * receiver may pass the position back with it.
+   */
+  to?: Identity;
 }
 
 /** Where a vote sits, what it endorses, and its signature when the engine signs. */

@@ -66,6 +66,12 @@ export const nodeConfigSchema = z
       .strict()
       .optional(),
     /**
+     * How votes and confirmations travel (the engine's `messaging`): `linear`
+     * sends each to the value's prover alone, which broadcasts the proofs.
+     * Every member of a cluster should give the same. Default `all-to-all`.
+     */
+    messaging: z.enum(['all-to-all', 'linear']).optional(),
+    /**
      * For fault tests only: the process is a Byzantine member acting out this
      * behaviour with its own key, not an honest ledger (`byzantineServer.ts`).
      */

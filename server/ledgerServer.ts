@@ -60,6 +60,7 @@ export async function startLedgerServer(config: NodeFileConfig, keys: NodeKeyFil
     proofMs: { min: 0, max: 0 },
     idleProofMs: config.timing?.idleFrameMs ?? DEFAULT_TIMING.idleFrameMs,
     patienceMs,
+    ...(config.messaging === undefined ? {} : { messaging: config.messaging }),
   });
   // The coordination services are the engine's state machine: rebuilt from the stored snapshot and log on restart.
   // No application KV merges: a config file holds no functions, so `merge:app:<name>` spaces need a node built in code.

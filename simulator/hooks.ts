@@ -4,6 +4,7 @@ import type { LogEntry } from '../engine/commitLog';
 import type { ElectionStorage } from '../providers/storage';
 import type { CoordinationPort } from '../services/port';
 import type { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
+import type { LedgerMessage } from '../examples/ledger/messages';
 import type { EventClock } from './EventClock';
 import type { EventTrace } from './EventTrace';
 import type { HonestNode } from './HonestNode';
@@ -27,6 +28,13 @@ export interface SimulationHooks {
     /** Replaces what a node's election persists through (e.g. a disk that forgets the vote). */
     storage?: (node: string, storage: SimulatedStorage) => ElectionStorage;
   };
+  /**
+   * Test-only: true drops a round message a node sends `to` a peer before
+   * the network sees it, an omission fault on purpose (e.g. an aggregator
+   * that sends its proofs to some members only). Signatures cannot be made
+   * by omitting, so safety must hold whatever it drops.
+   */
+  omitRound?: (from: string, to: string, message: LedgerMessage) => boolean;
   /**
    * Test-only: rewrites an honest node's log entry before log matching (and
    * `logs`) sees it: a forged certificate or a diverging value, to show the

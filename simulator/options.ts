@@ -4,6 +4,7 @@ import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
 import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 import type { MemberChangeSpec } from './membershipPlan';
+import type { MessagingMode } from '../engine/config';
 
 /**
  * The crash target that names no node in advance: whichever honest node leads
@@ -124,6 +125,8 @@ export interface SimulationOptions {
    * the rounds are reached. A `workload` hook replaces that client.
    */
   services?: boolean;
+  /** How honest nodes send votes and confirmations (the engine's `messaging`); default all-to-all. */
+  messaging?: MessagingMode;
 }
 
 export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'partitions' | 'crashes'>> = Object.freeze({
@@ -355,6 +358,10 @@ export function resolveOptions(partial: Partial<SimulationOptions>): SimulationO
     fail(`--clients must be an integer from 0 to 128, got ${String(options.clients)}`);
   }
   if (options.founders !== undefined || options.memberChanges !== undefined) checkMembershipPlan(options, names, fail);
+  if (options.messaging !== undefined && options.messaging !== 'all-to-all' && options.messaging !== 'linear') {
+    fail(`--messaging must be all-to-all or linear, got ${JSON.stringify(options.messaging)}`);
+  }
+  if (options.messaging === 'linear' && options.unsafeRule !== undefined) fail('linear messaging needs signed engines, which a broken round-change rule runs without');
   if (options.electionTiming !== undefined) {
     const timing = ElectionTimingSchema.safeParse({ ...DEFAULT_ELECTION_TIMING, ...options.electionTiming });
     if (!timing.success) fail(`electionTiming: ${timing.error.issues.map((issue) => issue.message).join('; ')}`);

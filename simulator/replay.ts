@@ -35,6 +35,7 @@ export function replayCommand(options: SimulationOptions): string {
   if (options.storage === 'disk') parts.push('--storage disk');
   if (options.storageMs.max > 0) parts.push(`--storage ${range(options.storageMs)}`);
   if (options.proversPerRank !== undefined) parts.push(`--provers ${options.proversPerRank}`);
+  if (options.messaging === 'linear') parts.push('--messaging linear');
   if (options.partitions.length > 0) parts.push(`--partition '${options.partitions.map(partition).join(';')}'`);
   if (options.crashes.length > 0) parts.push(`--crash '${options.crashes.map(crash).join(';')}'`);
   if (options.clients !== undefined && options.clients > 0) parts.push(`--clients ${options.clients}`);

@@ -140,6 +140,8 @@ export interface SweepSummary {
 
 export interface SweepHooks {
   onRun?: (run: SweepRun, index: number, total: number) => void;
+  /** Options every run of the sweep takes on top of its seed's plan (e.g. `messaging: 'linear'`). */
+  overrides?: Partial<SimulationOptions>;
 }
 
 function summarize(plan: Partial<SimulationOptions>, report: SimulationReport): SweepRun {
@@ -165,7 +167,7 @@ export async function runSweep(firstSeed: number, runs: number, rounds: number, 
   const wallStart = Date.now();
   const results: SweepRun[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const plan = sweepPlan(firstSeed + i, rounds);
+    const plan = { ...sweepPlan(firstSeed + i, rounds), ...hooks.overrides };
     const run = summarize(plan, await runSimulation(plan));
     results.push(run);
     hooks.onRun?.(run, i, runs);

@@ -1,12 +1,14 @@
 import { DEFAULT_RANK_WINDOW, type ConsensusProviders } from '../../engine/createConsensusEngine';
-import { ConsensusInputError, ProposalError } from '../../engine/errors';
+import { ConsensusInputError } from '../../engine/errors';
 import { weightOfSenders } from '../../guards/quorum';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
 import type { Identity } from '../../providers/unique';
 import type { AttemptPosition, VoteDecision, VotePosition } from '../../providers/voting';
+import type { MessagingMode } from '../../engine/createConsensusEngine';
 import { LedgerStore } from './LedgerStore';
 import { LedgerSync } from './ledgerSync';
+import { deliverServiceMessage } from './serviceMessages';
 import { Waiting } from './waiting';
 import { CommitOnVotes } from './commitOnVotes';
 import { frameOnce, readOnce } from './messageReading';
@@ -118,6 +120,7 @@ export class LedgerNode {
   readonly attemptMs: number;
   readonly maxClockDriftMs: number;
   private readonly unsafeRule: UnsafeRoundRule | undefined;
+  private readonly messaging: MessagingMode | undefined;
   private readonly keys: LedgerKeys | undefined;
   /** Only under the `commit-on-votes` breakage. */
   private readonly commitOnVotes: CommitOnVotes | null;
@@ -169,7 +172,7 @@ export class LedgerNode {
     this.entriesPerFrame = options.entriesPerFrame ?? { min: 1, max: 3 };
     this.patienceMs = options.patienceMs ?? 200;
     this.syncWaitMs = options.syncWaitMs ?? 100;
-    this.resendMs = options.resendMs ?? this.patienceMs;
+    this.resendMs = options.resendMs ?? (options.messaging === 'linear' ? 2 : 1) * this.patienceMs;
     // Past a few attempts: a sync restarts the round, so syncing sooner would
     // cut short the very attempts that get past a faulty proposer.
     this.attemptMs = options.attemptMs ?? this.patienceMs * (this.membership.provers(1) + 1);
@@ -179,6 +182,7 @@ export class LedgerNode {
     this.maxClockDriftMs = options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS;
     if (!(this.maxClockDriftMs >= 0)) throw new RangeError(`maxClockDriftMs must be non-negative, got ${this.maxClockDriftMs}`);
     this.unsafeRule = options.unsafeRule;
+    this.messaging = options.messaging;
     this.commitOnVotes = this.unsafeRule === 'commit-on-votes' ? new CommitOnVotes((height) => this.inWindow(height)) : null;
     this.keys = options.keys;
     this.waiting = new Waiting(this.clock);
@@ -211,6 +215,7 @@ export class LedgerNode {
       rankWindow: this.rankWindow,
       attemptMs: this.attemptMs,
       clock: this.clock,
+      ...(this.messaging === undefined ? {} : { messaging: this.messaging }),
     });
   }
 
@@ -316,27 +321,8 @@ export class LedgerNode {
           const position = { rank: m.rank, attempt: m.attempt, signature: m.signature } as { rank: number; attempt: number; signature?: string };
           return this.authentic(from, m.peer) ?? engine.receiveNilConfirmation(m.peer as LedgerPeer, position);
         }
-        case 'sync_request':
-          return this.sync.answer(from, m.id, m.after);
-        case 'sync_response':
-          return this.sync.collectResponse(from, m.id, m.frames);
-        case 'entries_request':
-          engine.receiveEntriesRequest(from, m.first as number, m.last as number);
-          return 'accepted';
-        case 'read_index_request':
-          engine.receiveReadIndexRequest(from, m.nonce as string);
-          return 'accepted';
-        case 'read_index':
-          return engine.receiveReadIndex(from, m.nonce as string, m.index as number) === 'accepted' ? 'accepted' : 'ignored';
-        case 'entries':
-          return engine.receiveEntries(from, m.entries as Parameters<LedgerRounds['receiveEntries']>[1]) > 0 ? 'accepted' : 'duplicate';
-        case 'payload':
-          try {
-            return engine.receivePayload(from, m.payload as string);
-          } catch (error) {
-            if (error instanceof ProposalError) return `payload_${error.code}`;
-            throw error;
-          }
+        default:
+          return deliverServiceMessage(engine, this.sync, from, m);
       }
     } catch (error) {
       if (!(error instanceof ConsensusInputError)) throw error;
@@ -354,7 +340,6 @@ export class LedgerNode {
     const membership = this.requireEngine().getMembership();
     return weightOfSenders(membership, members) >= membership.honest;
   }
-
 
   // ---- providers -------------------------------------------------------
 
@@ -380,9 +365,9 @@ export class LedgerNode {
         decideVote: (proposals, signal, position) => this.decideVote(proposals, signal, position),
         sendVote: async (decision, _signal, position) => this.sendVote(decision, position),
         finalizeVotes: async (proposals) => this.finalizeVotes(proposals),
-        sendConfirmation: async (state, _signal, { attempt, signature }) => {
+        sendConfirmation: async (state, _signal, { attempt, signature, to }) => {
           const message: LedgerMessage = { kind: 'confirmation', peer: this.selfPeer, state, attempt, signature };
-          this.publish(state.height, `confirmation:${attempt}`, message);
+          this.publish(state.height, `confirmation:${attempt}`, message, to);
           this.commitOnVotes?.commit(this.requireEngine(), state, attempt);
         },
         sendNilConfirmation: async ({ rank, attempt, signature }) => {
@@ -393,6 +378,8 @@ export class LedgerNode {
         // Only a height still undecided after a re-send period needs it, and most commit sooner.
         sendLockProof: (proof) => this.keepForResend(proof.rank, 'lock_proof', { kind: 'lock_proof', proof }),
         sendCertificate: (to, state, certificate) => this.send(to.name, { kind: 'certificate', state, certificate }),
+        broadcastLockProof: (proof) => this.broadcast({ kind: 'lock_proof', proof }),
+        broadcastCertificate: (state, certificate) => this.broadcast({ kind: 'certificate', state, certificate }),
         requestEntries: (first, last) => this.askForEntries({ kind: 'entries_request', first, last }),
         forwardPayload: (payload) => this.broadcast({ kind: 'payload', payload }),
         sendEntries: (to, entries) => this.send(to.name, { kind: 'entries', entries }),
@@ -535,12 +522,12 @@ export class LedgerNode {
   }
 
   /** The vote the engine let through, with the signature it made. */
-  private sendVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, { attempt, proposal, signature }: VotePosition): void {
+  private sendVote({ proposer, vote }: VoteDecision<LedgerVote, LedgerPeer>, { attempt, proposal, signature, to }: VotePosition): void {
     const message: LedgerMessage =
       proposer === null
         ? { kind: 'nil_vote', voter: this.selfPeer, vote, attempt, signature }
         : { kind: 'vote', proposer: new LedgerPeer(proposer.name), voter: this.selfPeer, vote, attempt, proposal, signature };
-    this.publish(vote.height, `vote:${attempt}`, message);
+    this.publish(vote.height, `vote:${attempt}`, message, to);
     if (proposer !== null) this.commitOnVotes?.noteVoter(this.self, vote, attempt);
   }
 
@@ -673,11 +660,13 @@ export class LedgerNode {
     }
   }
 
-  private publish(rank: number, key: string, message: LedgerMessage): void {
+  /** Kept for re-sends (to everyone); sent now to `to` alone when the engine names one (linear messaging), else to everyone. */
+  private publish(rank: number, key: string, message: LedgerMessage, to?: string): void {
     if (this.halted) return;
     this.onPublish?.(message);
     this.keepForResend(rank, key, message);
-    this.broadcast(message);
+    if (to === undefined) this.broadcast(message);
+    else if (to !== this.self) this.send(to, message);
   }
 
   /** Re-sent while the height is undecided (see `resend`). */

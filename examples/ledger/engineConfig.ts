@@ -1,6 +1,6 @@
 // What the ledger asks of its engine: membership and keys, the codec, how it
 // waits, and how clients' entries map onto frames. The providers are the node's.
-import type { ConsensusProviders } from '../../engine/createConsensusEngine';
+import type { ConsensusProviders, MessagingMode } from '../../engine/createConsensusEngine';
 import type { ConsensusClock } from '../../providers/clock';
 import { ledgerCodec } from './codec';
 import { LEDGER_ATTEMPT_CAP, LEDGER_ATTEMPT_GROWTH, type LedgerEngineConfig, type LedgerKeys, type LedgerPayload } from './nodeTypes';
@@ -21,10 +21,12 @@ export interface LedgerEngineParts {
   rankWindow: number;
   attemptMs: number;
   clock: ConsensusClock;
+  messaging?: MessagingMode;
 }
 
-export function ledgerEngineConfig({ self, members, keys, head, providers, resendMs, rankWindow, attemptMs, clock }: LedgerEngineParts): LedgerEngineConfig {
+export function ledgerEngineConfig({ self, members, keys, head, providers, resendMs, rankWindow, attemptMs, clock, messaging }: LedgerEngineParts): LedgerEngineConfig {
   return {
+    ...(messaging === undefined ? {} : { messaging }),
     id: self,
     initialState: head,
     providers,

@@ -1,5 +1,5 @@
 // The ledger node's public types and options: what a node is configured with and what it reports.
-import type { ConsensusEngine, ConsensusEngineConfig } from '../../engine/createConsensusEngine';
+import type { ConsensusEngine, ConsensusEngineConfig, MessagingMode } from '../../engine/createConsensusEngine';
 import type { ConsensusInputError, ProposalError } from '../../engine/errors';
 import type { ConsensusClock } from '../../providers/clock';
 import type { RandomSource } from '../../providers/random';
@@ -98,7 +98,7 @@ export interface LedgerNodeOptions {
   patienceMs?: number;
   /** How long a sync waits for peers' answers. Default 100 ms. */
   syncWaitMs?: number;
-  /** Unanswered messages of the pending height are re-sent this often. Default: patienceMs. */
+  /** Unanswered messages of the pending height are re-sent this often. Default: patienceMs; twice that with linear messaging, whose happy path takes two hops more. */
   resendMs?: number;
   /** No commit and no new attempt for this long → re-sync from peers. Default: three times the longest attempt. */
   stallMs?: number;
@@ -111,6 +111,12 @@ export interface LedgerNodeOptions {
   attemptMs?: number;
   /** Must equal the engine's rank window (it bounds what the ledger keeps too). Default 16. */
   rankWindow?: number;
+  /**
+   * The engine's `messaging`: `linear` sends each vote and confirmation only
+   * to the member the engine names (`to`), which broadcasts the proof. Needs
+   * `keys`. Default `all-to-all`.
+   */
+  messaging?: MessagingMode;
   /**
    * How far ahead of this node's clock a proposed frame's time may be for it
    * to get this node's vote. It assumes the members' clocks agree within it;

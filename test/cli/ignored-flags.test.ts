@@ -11,11 +11,11 @@ describe('flags that would have no effect', () => {
     [['bench', '--seeds', '3', '--heartbeats', '100'], '--seeds and --heartbeats apply only with --failover (the rounds bench runs one seed per size)'],
     [
       ['simulate', '--sweep', '3', '--nodes', '7', '--drop', '0.1', '--no-reorder'],
-      '--nodes, --drop and --no-reorder have no effect with --sweep: each run draws its cluster, Byzantine nodes and faults from its seed (only --seed, --rounds and --json apply)',
+      '--nodes, --drop and --no-reorder have no effect with --sweep: each run draws its cluster, Byzantine nodes and faults from its seed (only --seed, --rounds, --json and --messaging apply)',
     ],
     [
       ['simulate', '--sweep', '3', '--crash', 'leader@100'],
-      '--crash has no effect with --sweep: each run draws its cluster, Byzantine nodes and faults from its seed (only --seed, --rounds and --json apply)',
+      '--crash has no effect with --sweep: each run draws its cluster, Byzantine nodes and faults from its seed (only --seed, --rounds, --json and --messaging apply)',
     ],
     [
       ['simulate', '--inspect', 'ws://127.0.0.1:1', '--drop', '0.1', '--json'],

@@ -81,7 +81,7 @@ describe('simulate --metrics', () => {
       code: EXIT.usage,
       stdout: '',
       stderr:
-        'error: --metrics has no effect with --sweep: each run draws its cluster, Byzantine nodes and faults from its seed (only --seed, --rounds and --json apply)\n',
+        'error: --metrics has no effect with --sweep: each run draws its cluster, Byzantine nodes and faults from its seed (only --seed, --rounds, --json and --messaging apply)\n',
     });
   });
 });

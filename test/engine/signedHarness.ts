@@ -109,11 +109,11 @@ export function lockProofOf(
 export interface SentVote {
   proposer: string | null;
   vote: Ballot;
-  position: { rank: number; attempt: number; proposal: string | null; signature?: string };
+  position: { rank: number; attempt: number; proposal: string | null; signature?: string; to?: string };
 }
 export interface SentConfirmation {
   state: Frame | null;
-  position: { rank: number; attempt: number; signature?: string };
+  position: { rank: number; attempt: number; signature?: string; to?: string };
 }
 
 export interface SignedNodeOptions {
@@ -140,6 +140,9 @@ export class SignedNode {
   readonly confirmations: SentConfirmation[] = [];
   readonly lockProofs: LockProof[] = [];
   readonly relayedCertificates: Array<{ to: string; state: Frame; certificate: CommitCertificate }> = [];
+  /** What it broadcast as a linear-messaging aggregator. */
+  readonly broadcastProofs: LockProof[] = [];
+  readonly broadcastCertificates: Array<{ state: Frame; certificate: CommitCertificate }> = [];
   readonly commitRecords: CommitRecord<Frame, Peer>[] = [];
   /** Provers of every rank: bob alone by default, so this node only votes. */
   provers: string[] = ['bob'];
@@ -188,6 +191,12 @@ export class SignedNode {
         },
         sendCertificate: (to, state, certificate) => {
           this.relayedCertificates.push({ to: to.name, state, certificate });
+        },
+        broadcastLockProof: (proof) => {
+          this.broadcastProofs.push(proof);
+        },
+        broadcastCertificate: (state, certificate) => {
+          this.broadcastCertificates.push({ state, certificate });
         },
       },
     };
