@@ -5,175 +5,17 @@ import { attemptOfMessage, kindOf, rankOfMessage, type LedgerMessage } from '../
 import { frameTimeAfter } from '../examples/ledger/rules';
 import { LedgerBatch, LedgerFrame, LedgerPeer, LedgerVote } from '../examples/ledger/types';
 import { shiftingFrame, ShiftingCertificates } from './shapeShift';
+import { electionJunk, garbageUniques } from './byzantineJunk';
+import { BYZANTINE_BEHAVIOURS, type BehaviourOption, type ByzantineBehaviour, type ByzantineContext } from './byzantineBehaviours';
 
-/**
- * How a Byzantine node misbehaves, in every attempt of every height:
- * - `equivocate`: as a proposer, two different valid proposals to two halves
- *   of the cluster; as a voter, votes (and confirmations) for two different
- *   values, or a value and nil, to two halves;
- * - `withhold`: silent, sends nothing at all (a silent proposer);
- * - `partial`: as a proposer, a valid proposal (and its vote) to one half of
- *   the cluster only, nothing to the other half;
- * - `invalid`: as a prover, a proposal honest nodes must refuse to vote for
- *   (wrong parent, wrong height, forged hash, another prover's name, bogus
- *   mutations, a time before its parent's or far ahead of every clock), and
- *   votes for it;
- * - `garbage`: malformed messages: values that are not `Unique`, identities
- *   that throw or are too long, bad ranks, unknown members;
- * - `flood`: floods of messages for far-future ranks (and the edge of the
- *   window), which the engine must refuse or bound;
- * - `split-commit`: the attack locks exist for. As attempt 0's prover it
- *   proposes a value, and votes for it, to half the cluster only, so that
- *   half may lock on it while the rest cannot; it confirms it to one node of
- *   that half (the favourite) only, and only once another value is being
- *   confirmed in a later attempt, which it then confirms to everyone else:
- *   two commits at once, if the locks did not stop the second value. It
- *   votes for every other proposal, and as a later attempt's proposer
- *   proposes a fresh value to everyone but the favourite;
- * - `shape-shift`: values that pass the checks once and are something else
- *   afterwards. As a proposer, a frame whose fields change once read; and
- *   from the honest confirmations it receives, commit certificates whose
- *   frame is the one the signatures cover while they are checked, and
- *   another after (`shapeShift.ts`).
- */
-export type ByzantineBehaviour =
-  | 'equivocate'
-  | 'withhold'
-  | 'partial'
-  | 'invalid'
-  | 'garbage'
-  | 'flood'
-  | 'split-commit'
-  | 'shape-shift';
-export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
-  'equivocate',
-  'withhold',
-  'partial',
-  'invalid',
-  'garbage',
-  'flood',
-  'split-commit',
-  'shape-shift',
-];
-/** `mixed`: each rank, each Byzantine node draws one of the behaviours above. */
-export type BehaviourOption = ByzantineBehaviour | 'mixed';
-export const BEHAVIOUR_OPTIONS: readonly BehaviourOption[] = [...BYZANTINE_BEHAVIOURS, 'mixed'];
+export * from './byzantineBehaviours';
+export { electionJunk } from './byzantineJunk';
 
 /** How far ahead of its clock an `invalid` node may date a frame: an hour, beyond any drift honest voters tolerate. */
 const FAR_AHEAD_MS = 3_600_000;
 
 /** Messages a flooding node sends each peer per rank. */
 export const FLOOD_MESSAGES_PER_PEER = 48;
-
-export interface ByzantineContext {
-  self: string;
-  members: readonly string[];
-  schedule: (height: number) => string[];
-  rankWindow: number;
-  random: RandomSource;
-  send: (to: string, message: LedgerMessage) => void;
-  /**
-   * The adversary is omniscient: it knows every frame an honest node
-   * finalized, so its forgeries chain onto the real ledger.
-   */
-  finalizedAt: (height: number) => LedgerFrame | undefined;
-  /** This node's clock: its frames carry a time as honest ones do, bar the lies about it. */
-  now: () => number;
-  /** Signs with this node's own key (a Byzantine node cannot sign for others). */
-  sign: (statement: Statement) => string;
-  /** Reports what it did, for the trace. */
-  note: (detail: string) => void;
-  /**
-   * Sends a raw election message. Byzantine nodes run no election: they stay
-   * silent on it, bar the garbage behaviour, which sends junk.
-   */
-  sendElection?: (to: string, raw: unknown) => void;
-}
-
-/**
- * Election messages every honest node must refuse with `ElectionMessageError`:
- * unknown or missing types and fields, bad terms, oversized or ill-formed ids,
- * extra fields, and a heartbeat claiming another member's id. None is a
- * well-formed message in the sender's own name: Raft trusts those, and a
- * Byzantine-tolerant election is not what SPEC §3 asks for.
- */
-export function electionJunk(self: string, members: readonly string[]): unknown[] {
-  const other = members.find((member) => member !== self) ?? 'nobody';
-  return [
-    null,
-    'heartbeat',
-    { type: 'append_entries', term: 1 },
-    { type: 'heartbeat' },
-    { type: 'heartbeat', term: -1, leaderId: self },
-    { type: 'heartbeat', term: 2 ** 60, leaderId: self },
-    { type: 'heartbeat', term: 1, leaderId: self, entries: [] },
-    { type: 'heartbeat', term: 1, leaderId: other },
-    { type: 'heartbeat', term: 1, leaderId: 'x'.repeat(200) },
-    { type: 'request_vote', preVote: false, term: 1.5, candidateId: self, lastLogTerm: 0, lastLogIndex: 0 },
-    { type: 'request_vote', preVote: 'yes', term: 1, candidateId: self, lastLogTerm: 0, lastLogIndex: 0 },
-    { type: 'request_vote', preVote: false, term: 1, candidateId: other, lastLogTerm: 0, lastLogIndex: 0 },
-    { type: 'request_vote_response', preVote: false, term: 1, granted: 'yes' },
-    { type: 'heartbeat_response', term: Number.NaN, success: true },
-  ];
-}
-
-/** Values that fail the engine's `Unique` schema in every way it checks. */
-function garbageUniques(random: RandomSource): unknown[] {
-  const unique = (identity: () => unknown, rank: () => unknown) => ({
-    identity,
-    rank,
-    clone() {
-      return this;
-    },
-  });
-  return [
-    null,
-    42,
-    'not a unique',
-    {},
-    { identity: 'not a function', clone() {}, rank() {} },
-    unique(
-      () => {
-        throw new Error('identity() throws');
-      },
-      () => 1,
-    ),
-    unique(
-      () => '',
-      () => 1,
-    ),
-    unique(
-      () => 'x'.repeat(600),
-      () => 1,
-    ),
-    unique(
-      () => 7,
-      () => 1,
-    ),
-    unique(
-      () => `garbage-${random.integer(0, 1_000_000)}`,
-      () => -1,
-    ),
-    unique(
-      () => `garbage-${random.integer(0, 1_000_000)}`,
-      () => 1.5,
-    ),
-    unique(
-      () => `garbage-${random.integer(0, 1_000_000)}`,
-      () => Number.NaN,
-    ),
-    unique(
-      () => `garbage-${random.integer(0, 1_000_000)}`,
-      () => 2n ** 60n,
-    ),
-    unique(
-      () => `garbage-${random.integer(0, 1_000_000)}`,
-      () => {
-        throw new Error('rank() throws');
-      },
-    ),
-  ];
-}
 
 /**
  * A scripted Byzantine node. It runs no engine: it reacts to the honest
