@@ -8,10 +8,12 @@ import {
   parseIntegerList,
   resolveOptions,
   SimulationOptionsError,
+  type SimulationOptions,
 } from '../simulator/options';
+import { readReplayFile } from '../simulator/replayFile';
 import type { MessagingMode } from '../engine/config';
 import { addSimulationOptions, MESSAGING_MODES, optionsFrom, type SimulationFlags } from './simulationFlags';
-import { runSimulation } from '../simulator/runSimulation';
+import { runSimulation, type SimulationReport } from '../simulator/runSimulation';
 import { runSweep } from '../simulator/sweep';
 import { BENCH_SIZES, defaultRounds, runBench } from '../bench/rounds';
 import { FAILOVER_SEEDS, FAILOVER_SIZES, measureElectionCost, runFailoverBench } from '../bench/failover';
@@ -59,6 +61,7 @@ const SWEEP_DEFAULT_ROUNDS = 12;
 
 interface SimulateFlags extends SimulationFlags {
   json?: boolean;
+  replay?: string;
   sweep?: number;
   metrics?: boolean;
   trace: number;
@@ -72,6 +75,7 @@ Examples:
   $ statechart-consensus simulate --byzantine 0 --crash leader@2000-6000
   $ statechart-consensus simulate --nodes 5 --byzantine 0 --rounds 0 --crash leader@1000-1500
   $ statechart-consensus simulate --sweep 500 --json     # about 10 minutes; estimate and progress on stderr
+  $ statechart-consensus simulate --replay run.json      # the run a --json report describes, again
 
 Faults:
   --partition FROM-TO:GROUP|GROUP   from FROM ms to TO ms only nodes in one group reach each other;
@@ -107,7 +111,8 @@ report says how many ranks needed more than one (round change, SPEC §2.8).
 
 Exit codes: 0 safe and every live honest node reached --rounds; 1 safety violation;
   2 invalid options; 3 safe but stalled (liveness). A failure prints its seed and the
-  command that replays it.`;
+  command that replays it; its --json report, saved to a file, replays with --replay FILE
+  (the options only the API sets included), and visualize --replay FILE shows it.`;
 
 const BENCH_HELP = `
 Examples:
@@ -162,6 +167,7 @@ function buildProgram(
     .option('--sweep <runs>', 'run that many seeded runs (seeds --seed, --seed+1, …) with random faults; about 1 s a run', integer('--sweep', 1, 1_000_000))
     .option('--trace <n>', 'events kept for a violation report', integer('--trace', 1, 100_000), DEFAULT_SIMULATION_OPTIONS.traceTail)
     .option('--metrics', "after the report, every honest node's Prometheus metrics as text exposition (with --json, the report's metrics field)")
+    .option('--replay <file>', 'rerun the run a report of simulate --json describes (its options, so its trace digest and verdict); only --json, --metrics and --trace apply')
     .addHelpText('after', EXAMPLES)
     .action(run);
   addInspectOption(simulateCommand);
@@ -201,6 +207,27 @@ async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Prom
   checkByzantine(command, flags.nodes, flags.byzantine);
   // The commit logs go into the JSON only: an outsider verifies them (`verify --log`).
   const options = resolveOptions({ ...optionsFrom(flags), traceTail: flags.trace, metrics: flags.metrics === true, keepLogs: flags.json === true });
+  return runAndReport(options, flags, io);
+}
+
+/** What `--replay` takes from the command line: how the report is printed, never how the run goes. */
+const REPLAY_FLAGS = ['--json', '--metrics', '--trace'];
+
+/** `simulate --replay FILE`: the report's run again, from its resolved options. */
+async function replay(flags: SimulateFlags, command: Command, io: CliIO): Promise<number> {
+  refuseIgnored(command, '--replay', REPLAY_FLAGS, `the run is the one the report describes (only ${listFlags(REPLAY_FLAGS)} apply)`);
+  const file = await readReplayFile(flags.replay as string);
+  const traceTail = command.getOptionValueSource('trace') === 'cli' ? flags.trace : file.options.traceTail;
+  const options = { ...file.options, traceTail, metrics: file.options.metrics === true || flags.metrics === true, keepLogs: flags.json === true };
+  let digest = '';
+  const code = await runAndReport(options, flags, io, (report) => (digest = report.traceDigest));
+  const source = `replay of ${flags.replay} (${file.outcome})`;
+  if (digest === file.traceDigest) io.stderr.write(`${source}: the same trace digest as the report${digest === '' ? ' (none: a run without a trace)' : ''}\n`);
+  else io.stderr.write(`${source}: trace digest ${digest} differs from the report's ${file.traceDigest}: the code changed since the report was made\n`);
+  return code;
+}
+
+async function runAndReport(options: SimulationOptions, flags: SimulateFlags, io: CliIO, onReport?: (report: SimulationReport) => void): Promise<number> {
   const bar = flags.json ? null : progressBar(io.stderr, 'finalized heights [{bar}] {value}/{total}');
   bar?.start(options.rounds, 0);
   let report;
@@ -209,6 +236,7 @@ async function simulate(flags: SimulateFlags, command: Command, io: CliIO): Prom
   } finally {
     bar?.stop();
   }
+  onReport?.(report);
   io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : humanReport(report));
   if (!flags.json && report.metrics !== undefined) io.stdout.write(`\n${report.metrics}`);
   if (report.violations.length > 0) return EXIT.unsafe;
@@ -335,6 +363,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const program = buildProgram(
     io,
     async (flags, command) => {
+      if (flags.replay !== undefined) {
+        exitCode = await replay(flags, command, io);
+        return;
+      }
       const inspected = await runInspectIfAsked(flags, command, io);
       if (inspected !== undefined) {
         exitCode = inspected;

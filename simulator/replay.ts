@@ -1,4 +1,5 @@
 import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
+import type { SimulationHooks } from './hooks';
 import type { CrashSpec, SimulationOptions } from './options';
 
 function range({ min, max }: LatencyRange): string {
@@ -45,4 +46,18 @@ export function replayCommand(options: SimulationOptions): string {
   if (options.unsafeRule !== undefined) apiOnly.push(`unsafeRule ${options.unsafeRule}`);
   if (options.electionTiming !== undefined) apiOnly.push(`electionTiming ${JSON.stringify(options.electionTiming)}`);
   return apiOnly.length === 0 ? command : `${command}  # plus ${apiOnly.join(', ')} (API only)`;
+}
+
+/** Hooks that change what a run does; the others only watch it. */
+const RUN_CHANGING_HOOKS = ['sabotageElection', 'omitRound', 'sabotageLog', 'workload'] as const;
+
+/**
+ * What a report carries to be run again (`simulate --replay FILE`): every
+ * resolved option as plain JSON, and the hooks that changed the run, which
+ * no file can carry, so that such a report is refused rather than replayed
+ * as another run.
+ */
+export function replayFields(options: SimulationOptions, hooks: SimulationHooks): { options: SimulationOptions; hooks?: string[] } {
+  const used = RUN_CHANGING_HOOKS.filter((name) => hooks[name] !== undefined);
+  return { options: structuredClone(options), ...(used.length === 0 ? {} : { hooks: used }) };
 }

@@ -6,7 +6,7 @@ import type { BehaviourOption, ByzantineNode } from './byzantine';
 import type { TraceEvent } from './EventTrace';
 import type { HonestNode } from './HonestNode';
 import { countsAgainstBound, type LeaderLiveness, type LeaderWindow } from './LeaderLiveness';
-import type { SkippedCrash } from './options';
+import type { SimulationOptions, SkippedCrash } from './options';
 import type { CommitLogsJson } from './commitLogs';
 import type { LogMatchingSummary } from './LogMatching';
 import type { Finding } from './SafetyChecker';
@@ -125,6 +125,10 @@ export interface SimulationReport {
   skippedCrashes: SkippedCrash[];
   perNode: NodeReport[];
   replay: string;
+  /** Every resolved option, as plain JSON: what `simulate --replay` reads back to rerun exactly this run. */
+  options: SimulationOptions;
+  /** The API hooks that changed the run (`sabotageLog`, `workload`, …): a file cannot carry them, so `--replay` refuses it. */
+  hooks?: string[];
   /** With `keepLogs`: every honest node's commit log, certificates and the members' public keys included. */
   logs?: CommitLogsJson;
   /**

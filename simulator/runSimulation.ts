@@ -13,7 +13,7 @@ import { scheduleFaults } from './faults';
 import { HonestNode, type HonestNodeWorld } from './HonestNode';
 import { agreedLeader, LeaderLiveness, type ClusterSnapshot } from './LeaderLiveness';
 import { nodeNames, resolveOptions, type SimulationOptions } from './options';
-import { replayCommand } from './replay';
+import { replayCommand, replayFields } from './replay';
 import { attemptReport, electionReport, nodeReports, type Leadership, type SimulationReport, type Violation } from './report';
 import { SafetyChecker, type Finding } from './SafetyChecker';
 import { forkRandomStreams, timeoutsFor } from './setup';
@@ -488,6 +488,7 @@ export async function runSimulation(
     skippedCrashes,
     perNode,
     replay,
+    ...replayFields(options, hooks),
     ...(logs === null ? {} : { logs: logs.toJSON(LEDGER_CHAIN_ID, members) }),
     ...(metrics === null ? {} : { metrics }),
     ...(reference === null ? {} : { membership: { epochs: reference.history(), committed: committedChanges } }),
