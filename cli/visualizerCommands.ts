@@ -41,6 +41,7 @@ interface VisualizeFlags extends SimulationFlags {
   speed: number;
   paused?: boolean;
   relay?: boolean;
+  replay?: string;
 }
 
 const VISUALIZE_HELP = `
@@ -52,7 +53,11 @@ Examples:
   $ statechart-consensus visualize
   $ statechart-consensus visualize --nodes 7 --byzantine 2 --behaviour split-commit --partition '1000-3000:n0,n1|n2,n3,n4,n5,n6' --seed 7
   $ statechart-consensus visualize --crash leader@2000-4000 --speed 0.5
+  $ statechart-consensus visualize --replay run.json    # a simulate --json report, paused where it went wrong
   $ statechart-consensus visualize --relay        # no cluster: what apps stream to ws://127.0.0.1:PORT/inspect`;
+
+/** What `visualize --replay` takes from the command line: how the view plays, never which run. */
+const REPLAY_FLAGS = ['--port', '--speed', '--paused'];
 
 export const DIAGRAM_EXIT_CODES =
   'Exit codes: 0 printed or written; 2 invalid options; 73 --out could not be written (one line on stderr).';
@@ -93,8 +98,14 @@ export function addVisualizerCommands(program: Command, io: CommandIO, setExitCo
     .option('--speed <x>', `simulated ms per wall-clock ms (above 0, at most ${MAX_SPEED})`, speed, 0.1)
     .option('--paused', 'start paused')
     .option('--relay', 'run no cluster; show what apps stream to ws://127.0.0.1:PORT/inspect')
+    .option('--replay <file>', "play the run a report of simulate --json describes, paused at the height where it went wrong (a violation's, or a stall's frontier)")
     .addHelpText('after', VISUALIZE_HELP)
     .action(async (flags: VisualizeFlags, command: Command) => {
+      if (flags.replay !== undefined) {
+        refuseIgnored(command, '--replay', REPLAY_FLAGS, `the run is the one the report describes (only ${listFlags(REPLAY_FLAGS)} apply)`);
+        setExitCode((await runVisualizeCommand({ port: flags.port, speed: flags.speed, replay: flags.replay }, io)).exitCode);
+        return;
+      }
       if (flags.relay) refuseIgnored(command, '--relay', ['--port'], 'it runs no cluster, it only relays what apps stream');
       else checkByzantine(command, flags.nodes, flags.byzantine);
       const simulation = flags.relay ? {} : { simulation: optionsFrom(flags) };

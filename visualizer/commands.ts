@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SimulationOptionsError, type SimulationOptions } from '../simulator/options';
+import { readReplayFile, type ReplayFile } from '../simulator/replayFile';
+import { MAX_SEEK_HEIGHT, MAX_VISUAL_NODES } from './protocol';
 import { generateDiagrams, renderDiagram } from './generateDiagrams';
 import { DIAGRAM_FORMATS, DIAGRAM_MACHINE_NAMES, isDiagramFormat, isDiagramMachineName } from './machines';
 import { DEFAULT_SPEED, startVisualizerServer, type VisualizerServer } from './server';
@@ -116,6 +118,11 @@ export interface VisualizeCommandOptions {
   /** Run no cluster; only show what apps stream to ws://127.0.0.1:PORT/inspect. */
   relay?: boolean;
   paused?: boolean;
+  /**
+   * A report of `simulate --json` (a file): its run is played instead of
+   * `simulation`'s, and the view opens paused where it went wrong.
+   */
+  replay?: string;
 }
 
 export interface VisualizeCommandResult {
@@ -130,17 +137,23 @@ export interface VisualizeCommandResult {
  * options describe, and returns once it listens, printing its URL.
  */
 export async function runVisualizeCommand(options: VisualizeCommandOptions, io: CommandIO): Promise<VisualizeCommandResult> {
+  let replay: ReplayFile | null = null;
   let server: VisualizerServer;
+  if (options.relay && options.replay !== undefined) return { exitCode: usage(io, '--replay plays a run, and --relay runs none'), server: null };
   try {
+    if (options.replay !== undefined) replay = await readReplayFile(options.replay);
+    if (replay !== null && replay.options.nodes > MAX_VISUAL_NODES) {
+      return { exitCode: usage(io, `--replay ${options.replay}: the live view plays at most ${MAX_VISUAL_NODES} nodes, the run has ${replay.options.nodes}`), server: null };
+    }
     server = await startVisualizerServer({
       port: options.port ?? 0,
       speed: options.speed ?? DEFAULT_SPEED,
-      paused: options.paused ?? false,
+      paused: replay !== null || (options.paused ?? false),
       ...(options.relay
         ? { simulation: null }
         : {
             simulation: {
-              options: {
+              options: replay?.options ?? {
                 ...options.simulation,
                 ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
                 ...(options.byzantine === undefined ? {} : { byzantine: options.byzantine }),
@@ -170,7 +183,30 @@ export async function runVisualizeCommand(options: VisualizeCommandOptions, io: 
         `apps can stream to ${inspectUrl} too; Ctrl-C stops\n`,
     );
   }
+  if (replay !== null) await pauseWhereItWentWrong(server, `${options.replay}`, replay, io);
   return { exitCode: VISUALIZER_EXIT.ok, server };
+}
+
+/**
+ * Plays a replayed run as fast as it can to the height where it went wrong
+ * (the page's *to height N*) and leaves it paused there: the moment it broke
+ * is the one the viewer opens on, and can step through.
+ */
+async function pauseWhereItWentWrong(server: VisualizerServer, file: string, replay: ReplayFile, io: CommandIO): Promise<void> {
+  const source = `replay of ${file} (${replay.outcome})`;
+  if (replay.wentWrongAt === null) {
+    io.stdout.write(`${source}: nothing went wrong; paused at its start\n`);
+    return;
+  }
+  await server.control({ type: 'control', action: 'seek', height: Math.min(replay.wentWrongAt, MAX_SEEK_HEIGHT) });
+  const live = server.live!;
+  const height = Math.max(0, ...live.status().map((node) => node.height));
+  const at = `${Math.round(live.now())} simulated ms in`;
+  io.stdout.write(
+    live.outcome() === null
+      ? `${source}: paused at height ${height}, ${at}\n`
+      : `${source}: the run ended at height ${height}, ${at}, before an honest node finalized ${replay.wentWrongAt}\n`,
+  );
 }
 
 export type InspectCommandOptions = InspectStreamOptions;

@@ -74,7 +74,7 @@ describe('simulate --replay FILE', () => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it('refuses a missing file, and a flag that would shape another run', async () => {
+  it('refuses a missing file, and a flag that would shape another run (visualize too)', async () => {
     const missing = join(scratch, 'missing.json');
     expect(await cli('simulate', '--replay', missing)).toEqual({ code: EXIT.usage, stdout: '', stderr: `error: --replay ${missing}: cannot read it (no such file)\n` });
     const file = saved('safe.json', report);
@@ -82,6 +82,11 @@ describe('simulate --replay FILE', () => {
       code: EXIT.usage,
       stdout: '',
       stderr: 'error: --seed and --drop have no effect with --replay: the run is the one the report describes (only --json, --metrics and --trace apply)\n',
+    });
+    expect(await cli('visualize', '--replay', file, '--nodes', '5', '--relay')).toEqual({
+      code: EXIT.usage,
+      stdout: '',
+      stderr: 'error: --nodes and --relay have no effect with --replay: the run is the one the report describes (only --port, --speed and --paused apply)\n',
     });
   });
 });
