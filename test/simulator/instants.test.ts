@@ -57,9 +57,15 @@ describe('held messages, checked once per instant per node that received somethi
 });
 
 describe('trace: false, for runs timed for speed', () => {
-  /** The report bar wall time and what only the trace gives. */
+  /** The report bar wall time, what only the trace gives, and the option that turned it off. */
   const run = (report: SimulationReport) =>
-    JSON.stringify({ ...report, wallMs: 0, traceDigest: '', violations: report.violations.map((violation) => ({ ...violation, trace: [] })) });
+    JSON.stringify({
+      ...report,
+      wallMs: 0,
+      traceDigest: '',
+      violations: report.violations.map((violation) => ({ ...violation, trace: [] })),
+      options: { ...report.options, trace: false },
+    });
 
   const faulty: Partial<SimulationOptions> = {
     nodes: 4,
