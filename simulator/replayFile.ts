@@ -13,6 +13,9 @@ import { resolveOptions, SimulationOptionsError, type SimulationOptions } from '
  */
 
 const range = z.strictObject({ min: z.number(), max: z.number() });
+// What `resolveOptions` leaves to its callers, checked here: a file may have been edited by hand.
+const time = z.number().min(0);
+const count = z.number().int().min(1);
 
 // A partition that never heals has `to: Infinity`, which JSON writes as null.
 const never = z.null().transform(() => Number.POSITIVE_INFINITY);
@@ -28,20 +31,20 @@ const OptionsSchema = z.strictObject({
   dropRate: z.number(),
   duplicateRate: z.number(),
   reorder: z.boolean(),
-  partitions: z.array(z.strictObject({ from: z.number(), to: z.union([z.number(), never]), groups: z.array(z.array(z.string())) })),
-  crashes: z.array(z.strictObject({ node: z.string(), at: z.number(), restartAt: z.number().nullable() })),
+  partitions: z.array(z.strictObject({ from: time, to: z.union([time, never]), groups: z.array(z.array(z.string())) })),
+  crashes: z.array(z.strictObject({ node: z.string(), at: time, restartAt: time.nullable() })),
   proversPerRank: z.number().optional(),
   unsafeRule: z.enum(['commit-on-votes', 'ignore-locks']).optional(),
   proofMs: range,
   storageMs: range,
   storage: z.enum(['memory', 'disk']),
   rankWindow: z.number(),
-  maxHeldMessages: z.number().optional(),
+  maxHeldMessages: count.optional(),
   traceTail: z.number(),
   keepTrace: z.boolean(),
   trace: z.boolean(),
-  stallLimitMs: z.number().optional(),
-  maxSimulatedMs: z.number().optional(),
+  stallLimitMs: time.optional(),
+  maxSimulatedMs: time.optional(),
   electionTiming: z
     .strictObject({ electionTimeoutMinMs: z.number(), electionTimeoutMaxMs: z.number(), heartbeatIntervalMs: z.number(), preVoteTimeoutMs: z.number() })
     .partial()
@@ -50,7 +53,7 @@ const OptionsSchema = z.strictObject({
   metrics: z.boolean().optional(),
   clients: z.number().optional(),
   founders: z.number().optional(),
-  memberChanges: z.array(z.strictObject({ at: z.number(), op: z.enum(['add', 'remove']), node: z.string() })).optional(),
+  memberChanges: z.array(z.strictObject({ at: time, op: z.enum(['add', 'remove']), node: z.string() })).optional(),
   services: z.boolean().optional(),
   messaging: z.enum(['all-to-all', 'linear']).optional(),
 });

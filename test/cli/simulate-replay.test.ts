@@ -63,6 +63,7 @@ describe('simulate --replay FILE', () => {
     ['a sweep summary', { runs: 3, firstSeed: 1 }, /^not the report of one simulate --json run \(it has no "options" field/],
     ['a mistyped option', { ...report, options: { ...options, nodes: 'four' } }, /^not the report of one simulate --json run \(options\.nodes: .*number/],
     ['an option this version does not know', { ...report, options: { ...options, quorum: 2 } }, /^not the report of one simulate --json run \(options: .*quorum/],
+    ['a crash before the run starts', { ...report, options: { ...options, crashes: [{ node: 'n1', at: -5, restartAt: null }] } }, /^not the report of one simulate --json run \(options\.crashes\.0\.at: /],
     ['options that make no run', { ...report, options: { ...options, byzantine: 2 } }, /^its options do not make a run: --byzantine: 4 nodes tolerate at most f = 1/],
     ['a run changed by hooks', { ...report, hooks: ['sabotageLog'] }, /^the run was changed through API hooks \(sabotageLog\), which no file carries/],
   ])('refuses %s with one line and exit code 2', async (name, content, message) => {
