@@ -90,8 +90,11 @@ function fail(source: string, message: string): never {
 /** A parsed report (`JSON.parse` of `simulate --json`'s output), checked; `source` names it in errors. */
 export function replayFromReport(json: unknown, source: string): ReplayFile {
   const isObject = typeof json === 'object' && json !== null && !Array.isArray(json);
+  if (isObject && 'results' in json && 'firstSeed' in json) {
+    fail(source, "a sweep's summary, not the report of one run: each of its results carries the command that replays it (replay)");
+  }
   if (!isObject || !('options' in json)) {
-    fail(source, 'not the report of one simulate --json run (it has no "options" field: a sweep\'s summary, or a report from a version without --replay)');
+    fail(source, 'not the report of one simulate --json run (it has no "options" field: a report from a version without --replay?)');
   }
   const parsed = ReportSchema.safeParse(json);
   if (!parsed.success) {

@@ -60,7 +60,8 @@ describe('simulate --replay FILE', () => {
   const report = { options, violations: [], stalled: false, roundsFinalized: { n0: 5 }, traceDigest: 'abc' };
   it.each([
     ['not JSON', 'seed 7', /^not JSON \(/],
-    ['a sweep summary', { runs: 3, firstSeed: 1 }, /^not the report of one simulate --json run \(it has no "options" field/],
+    ['a sweep summary', { runs: 3, firstSeed: 1, results: [] }, /^a sweep's summary, not the report of one run: each of its results carries the command that replays it/],
+    ['a report without options', { seed: 1, violations: [] }, /^not the report of one simulate --json run \(it has no "options" field/],
     ['a mistyped option', { ...report, options: { ...options, nodes: 'four' } }, /^not the report of one simulate --json run \(options\.nodes: .*number/],
     ['an option this version does not know', { ...report, options: { ...options, quorum: 2 } }, /^not the report of one simulate --json run \(options: .*quorum/],
     ['a crash before the run starts', { ...report, options: { ...options, crashes: [{ node: 'n1', at: -5, restartAt: null }] } }, /^not the report of one simulate --json run \(options\.crashes\.0\.at: /],

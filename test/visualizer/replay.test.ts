@@ -75,7 +75,7 @@ describe('visualize --replay FILE', () => {
 
   it('refuses a file that is not a report, and a run too big to draw, with exit code 2', async () => {
     const notReport = join(scratch, 'not-report.json');
-    writeFileSync(notReport, '{"runs": 3}');
+    writeFileSync(notReport, '{"seed": 3}');
     const first = io();
     expect(await runVisualizeCommand({ replay: notReport }, first.io)).toEqual({ exitCode: VISUALIZER_EXIT.usage, server: null });
     expect(first.out.stderr).toMatch(new RegExp(`^error: --replay ${notReport}: not the report of one simulate --json run`));
