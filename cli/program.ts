@@ -223,7 +223,7 @@ async function replay(flags: SimulateFlags, command: Command, io: CliIO): Promis
   const code = await runAndReport(options, flags, io, (report) => (digest = report.traceDigest));
   const source = `replay of ${flags.replay} (${file.outcome})`;
   if (digest === file.traceDigest) io.stderr.write(`${source}: the same trace digest as the report${digest === '' ? ' (none: a run without a trace)' : ''}\n`);
-  else io.stderr.write(`${source}: trace digest ${digest} differs from the report's ${file.traceDigest}: the code changed since the report was made\n`);
+  else io.stderr.write(`${source}: trace digest ${digest} differs from the report's ${file.traceDigest}: the code, or the file, changed since the report was made\n`);
   return code;
 }
 

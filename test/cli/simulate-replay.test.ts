@@ -50,6 +50,12 @@ describe('simulate --replay FILE', () => {
     expect([replayed.traceDigest, replayed.stallReason, replayed.options]).toEqual([original.traceDigest, original.stallReason, original.options]);
     const frontier = Math.max(...(Object.values(original.roundsFinalized) as number[]));
     expect(json.stderr).toBe(`replay of ${file} (stall at height ${frontier}): the same trace digest as the report\n`);
+    const edited = saved('edited.json', { ...original, traceDigest: 'f00d' });
+    const mismatch = await cli('simulate', '--replay', edited, '--json');
+    expect([mismatch.code, JSON.parse(mismatch.stdout).traceDigest]).toEqual([EXIT.stalled, original.traceDigest]);
+    expect(mismatch.stderr).toBe(
+      `replay of ${edited} (stall at height ${frontier}): trace digest ${original.traceDigest} differs from the report's f00d: the code, or the file, changed since the report was made\n`,
+    );
     const table = await cli('simulate', '--replay', file);
     expect(table.code).toBe(EXIT.stalled);
     const unwalled = (text: string) => text.replace(/[\d.]+ s wall/, 'wall');
