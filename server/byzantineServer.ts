@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import { ProposalError } from '../engine/errors';
 import { createMetricsRegistry } from '../engine/metrics';
 import { signStatement } from '../engine/signing/index';
+import { privateKeyObject } from '../engine/signing/keys';
 import { LEDGER_CHAIN_ID } from '../examples/ledger/engineConfig';
 import { kindOf } from '../examples/ledger/messages';
 import type { LedgerFrame } from '../examples/ledger/types';
@@ -50,6 +51,8 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
     registers: [registry],
   });
   const random = createSeededRandom(randomInt(2 ** 47));
+  // Parsed once: reading a seed into a key costs ten times the signature.
+  const signingKey = privateKeyObject(keys.privateKey);
   const shadow = new ShadowLedger({
     self: config.id,
     members,
@@ -77,7 +80,7 @@ export async function startByzantineServer(config: NodeFileConfig, keys: NodeKey
       },
       finalizedAt: (height) => shadow.frameAt(height),
       now: () => systemClock.now(),
-      sign: (statement) => signStatement(keys.privateKey, statement),
+      sign: (statement) => signStatement(signingKey, statement),
       note: (detail) => logger.info({ part: 'byzantine', behaviour }, `${config.id} ${detail}`),
     },
     behaviour,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { keyPairFromSeed, signStatement, SignatureVerifier, type Statement } from '../engine/signing/index';
+import { privateKeyObject } from '../engine/signing/keys';
 
 /** Every member's key pair and one verifier the whole simulated cluster shares. */
 export interface ClusterKeys {
@@ -33,7 +34,8 @@ export function simulationKeys(names: readonly string[], seed: number): ClusterK
     publicKeys,
     privateKeyOf,
     signerFor: (member) => {
-      const key = privateKeyOf(member);
+      // Parsed once: reading a seed into a key costs ten times the signature, and a flooding node signs a lot.
+      const key = privateKeyObject(privateKeyOf(member));
       return (statement) => signStatement(key, statement);
     },
     verifier: new SignatureVerifier(Math.max(4096, VERDICTS_PER_MEMBER * names.length)),
