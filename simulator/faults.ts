@@ -1,11 +1,13 @@
 // Fault scheduling: the run's partitions and crashes (and restarts) put on
 // the clock, each traced and reported to the leader-liveness windows.
 import type { Partition } from '../providers/simulatedNetwork';
+import type { RunChecks } from './checks';
+import { attachByzantine, type Cluster } from './cluster';
 import type { EventClock } from './EventClock';
 import type { EventTrace } from './EventTrace';
 import type { HonestNode } from './HonestNode';
 import type { LeaderLiveness } from './LeaderLiveness';
-import { LEADER, type CrashSpec, type SkippedCrash } from './options';
+import { LEADER, type CrashSpec, type SimulationOptions, type SkippedCrash } from './options';
 
 export interface FaultWorld {
   clock: EventClock;
@@ -103,4 +105,25 @@ export function scheduleFaults(partitions: readonly Partition[], crashes: readon
     lastFaultEnd = Math.max(lastFaultEnd, restartAt ?? at);
   }
   return { lastFaultEnd, skippedCrashes, allFired: () => faultEventsFired === faultEvents };
+}
+
+/** The run's partitions and crashes, on the cluster's clock, seen by its checks. */
+export function scheduleClusterFaults(options: SimulationOptions, cluster: Cluster, checks: RunChecks): FaultSchedule {
+  return scheduleFaults(options.partitions, options.crashes, {
+    clock: cluster.clock,
+    trace: cluster.trace,
+    liveness: checks.liveness,
+    honest: cluster.honest,
+    counted: checks.counted,
+    currentLeader: () => checks.currentLeader(),
+    onFault: () => {
+      checks.electionChanged = true;
+    },
+    beforeCrash: (node) => checks.held.beforeCrash(node),
+    detach: (node) => {
+      cluster.network.detach(node);
+      cluster.electionNetwork.detach(node);
+    },
+    attachByzantine: (node) => attachByzantine(cluster, node),
+  });
 }

@@ -10,6 +10,13 @@ import type { SimulationOptions, SkippedCrash } from './options';
 import type { CommitLogsJson } from './commitLogs';
 import type { LogMatchingSummary } from './LogMatching';
 import type { Finding } from './SafetyChecker';
+import { LEDGER_CHAIN_ID } from '../examples/ledger/LedgerNode';
+import type { RunChecks } from './checks';
+import type { Cluster } from './cluster';
+import type { FaultSchedule } from './faults';
+import type { SimulationHooks } from './hooks';
+import { replayFields } from './replay';
+import type { ClockOutcome } from './runClock';
 
 /** A safety property broke: everything needed to understand and replay it. */
 export interface Violation extends Finding {
@@ -241,4 +248,52 @@ export interface ProposalsReport {
   committed: number;
   aborted: number;
   expired: number;
+}
+
+/** The report of a finished run, from what the cluster, its checks and its clock kept. */
+export async function reportRun(
+  options: SimulationOptions,
+  hooks: SimulationHooks,
+  cluster: Cluster,
+  checks: RunChecks,
+  faults: FaultSchedule,
+  outcome: ClockOutcome,
+  run: { replay: string; wallStart: number },
+): Promise<SimulationReport> {
+  const { names, honest, byzantine, clock, trace, network, electionNetwork } = cluster;
+  const { violations, reference } = checks;
+  const perNode = nodeReports(names, honest, byzantine, options.crashes, outcome.finalViews);
+  const metrics = cluster.metricsRegistry === null ? null : await cluster.metricsRegistry.metrics();
+  const reachedTarget = violations.length === 0 && outcome.stallReason === null && outcome.reached;
+  return {
+    seed: options.seed,
+    nodes: options.nodes,
+    byzantine: options.byzantine,
+    behaviour: options.behaviour,
+    byzantineNodes: cluster.byzantineNames,
+    rounds: options.rounds,
+    roundsFinalized: Object.fromEntries(perNode.map((node) => [node.name, node.roundsFinalized])),
+    reachedTarget,
+    agreement: violations.every((violation) => violation.kind !== 'agreement'),
+    violations,
+    stalled: violations.length === 0 && !reachedTarget,
+    stallReason: violations.length === 0 && !reachedTarget ? outcome.stallReason : null,
+    simulatedMs: clock.now(),
+    wallMs: Date.now() - run.wallStart,
+    events: trace.length,
+    traceDigest: trace.digest(),
+    messages: network.stats,
+    maxHeldMessages: checks.maxHeld,
+    attempts: attemptReport(checks.commitAttempts),
+    logMatching: checks.logMatching.summary(new Map([...honest.values()].map((node) => [node.name, node.head().height]))),
+    elections: electionReport(checks.liveness, checks.leaderships, checks.maxTerm, outcome.settledLeader, electionNetwork.stats),
+    skippedCrashes: faults.skippedCrashes,
+    perNode,
+    replay: run.replay,
+    ...replayFields(options, hooks),
+    ...(checks.logs === null ? {} : { logs: checks.logs.toJSON(LEDGER_CHAIN_ID, cluster.members) }),
+    ...(metrics === null ? {} : { metrics }),
+    ...(reference === null ? {} : { membership: { epochs: reference.history(), committed: outcome.committedChanges } }),
+    ...((options.clients ?? 0) > 0 ? { proposals: checks.proposals } : {}),
+  };
 }
