@@ -197,7 +197,7 @@ export {
   type NetworkEvent,
   type NetworkStats,
   type SimulatedNetworkOptions,
-} from './providers/simulatedNetwork';
+} from './simulator/simulatedNetwork';
 export {
   EngineMetrics,
   createEngineMetrics,

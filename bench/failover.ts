@@ -6,7 +6,7 @@ import { createElectionMachine, type ElectionActor } from '../machines/election.
 import { toElectionEvent } from '../machines/election.schemas';
 import { createNode } from '../node/createNode';
 import { createSeededRandom } from '../providers/random';
-import type { LatencyRange } from '../providers/simulatedNetwork';
+import type { LatencyRange } from '../simulator/simulatedNetwork';
 import { InMemoryElectionStorage } from '../providers/storage';
 import { LedgerFrame, LedgerPeer } from '../examples/ledger/types';
 import { leaderDistribution } from '../simulator/electionSweep';

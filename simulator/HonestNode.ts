@@ -10,7 +10,7 @@ import type { RoundTimeouts } from '../machines/round.types';
 import { createNode, type ConsensusNode } from '../node/createNode';
 import type { ConsensusClock } from '../providers/clock';
 import type { RandomSource } from '../providers/random';
-import type { SimulatedNetwork } from '../providers/simulatedNetwork';
+import type { SimulatedNetwork } from './simulatedNetwork';
 import { InMemoryElectionStorage, type ElectionStorage } from '../providers/storage';
 import type { DiskStorage, SimulatedStorage } from './simulatedDisk';
 import { ledgerCodec } from '../examples/ledger/codec';

@@ -6,7 +6,7 @@ import type { ElectionMessage } from '../machines/election.schemas';
 import { kindOf, type LedgerMessage } from '../examples/ledger/messages';
 import { defaultProversPerRank, leaderSchedule } from '../examples/ledger/rules';
 import { createMetricsRegistry } from '../engine/metrics';
-import type { SimulatedNetwork } from '../providers/simulatedNetwork';
+import type { SimulatedNetwork } from './simulatedNetwork';
 import { ByzantineNode } from './byzantine';
 import type { RunChecks } from './checks';
 import { EventClock } from './EventClock';

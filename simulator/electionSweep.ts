@@ -1,6 +1,6 @@
 import { DEFAULT_ELECTION_TIMING } from '../machines/election.schemas';
 import { createSeededRandom, type RandomSource } from '../providers/random';
-import type { Partition } from '../providers/simulatedNetwork';
+import type { Partition } from './simulatedNetwork';
 import { countsAgainstBound, type LeaderWindow } from './LeaderLiveness';
 import { LEADER, nodeNames, type CrashSpec, type SimulationOptions } from './options';
 import { runSimulation, type SimulationReport, type Violation } from './runSimulation';

@@ -1,6 +1,6 @@
 // Fault scheduling: the run's partitions and crashes (and restarts) put on
 // the clock, each traced and reported to the leader-liveness windows.
-import type { Partition } from '../providers/simulatedNetwork';
+import type { Partition } from './simulatedNetwork';
 import type { RunChecks } from './checks';
 import { attachByzantine, type Cluster } from './cluster';
 import type { EventClock } from './EventClock';

@@ -99,5 +99,5 @@ export {
   type NetworkStats,
   type Partition,
   type SimulatedNetworkOptions,
-} from '../providers/simulatedNetwork';
+} from './simulatedNetwork';
 export * from '../examples/ledger/index';

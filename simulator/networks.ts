@@ -1,5 +1,5 @@
 import type { LedgerMessage } from '../examples/ledger/messages';
-import { SimulatedNetwork } from '../providers/simulatedNetwork';
+import { SimulatedNetwork } from './simulatedNetwork';
 import { describeElectionMessage, describeMessage } from './describe';
 import type { EventClock } from './EventClock';
 import type { EventTrace } from './EventTrace';

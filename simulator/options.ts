@@ -1,6 +1,6 @@
 import type { UnsafeRoundRule } from '../examples/ledger/LedgerNode';
 import { ElectionTimingSchema, DEFAULT_ELECTION_TIMING, type ElectionTiming } from '../machines/election.schemas';
-import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
+import type { LatencyRange, Partition } from './simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
 import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 import type { MemberChangeSpec } from './membershipPlan';

@@ -1,4 +1,4 @@
-import type { LatencyRange, Partition } from '../providers/simulatedNetwork';
+import type { LatencyRange, Partition } from './simulatedNetwork';
 import type { SimulationHooks } from './hooks';
 import type { CrashSpec, SimulationOptions } from './options';
 

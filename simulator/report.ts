@@ -1,7 +1,7 @@
 // The report of one simulation run: its types and how it is assembled from
 // what the run kept (attempts, election windows, per-node counters).
 import type { ElectionRole } from '../machines/election.machine';
-import type { NetworkStats } from '../providers/simulatedNetwork';
+import type { NetworkStats } from './simulatedNetwork';
 import type { BehaviourOption, ByzantineNode } from './byzantine';
 import type { TraceEvent } from './EventTrace';
 import type { HonestNode } from './HonestNode';

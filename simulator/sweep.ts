@@ -1,5 +1,5 @@
 import { createSeededRandom, type RandomSource } from '../providers/random';
-import type { Partition } from '../providers/simulatedNetwork';
+import type { Partition } from './simulatedNetwork';
 import { faultTolerance } from '../examples/ledger/rules';
 import { BEHAVIOUR_OPTIONS, type BehaviourOption } from './byzantine';
 import { nodeNames, type CrashSpec, type SimulationOptions } from './options';

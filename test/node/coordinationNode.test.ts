@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createNode, type ConsensusNode, type WithCoordination } from '../../node/createNode';
 import { openNode } from '../../node/openNode';
 import { createSeededRandom } from '../../providers/random';
-import { SimulatedNetwork } from '../../providers/simulatedNetwork';
+import { SimulatedNetwork } from '../../simulator/simulatedNetwork';
 import { InMemoryElectionStorage } from '../../providers/storage';
 import { CoordinationError } from '../../services/coordinationError';
 import type { CoordinationHost } from '../../services/host';

@@ -1,5 +1,5 @@
 import { createSeededRandom } from '../../providers/random';
-import { networkEndpoint, SimulatedNetwork, type NetworkEvent, type SimulatedNetworkOptions } from '../../providers/simulatedNetwork';
+import { networkEndpoint, SimulatedNetwork, type NetworkEvent, type SimulatedNetworkOptions } from '../../simulator/simulatedNetwork';
 import { EventClock } from '../../simulator/EventClock';
 
 type Received = { to: string; from: string; message: string; at: number };

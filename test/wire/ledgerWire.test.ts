@@ -9,7 +9,7 @@ import { ElectionMessageError, type ElectionMessage } from '../../machines/elect
 import { createNode, type ConsensusNode } from '../../node/createNode';
 import { DEFAULT_MAX_WIRE_BYTES, electionBodyCodec, WireError, wireCodec, type WireMessage } from '../../node/wire';
 import { createSeededRandom } from '../../providers/random';
-import { SimulatedNetwork } from '../../providers/simulatedNetwork';
+import { SimulatedNetwork } from '../../simulator/simulatedNetwork';
 import { InMemoryElectionStorage } from '../../providers/storage';
 import { EventClock } from '../../simulator/EventClock';
 import { simulationKeys } from '../../simulator/keys';

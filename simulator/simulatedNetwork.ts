@@ -1,6 +1,6 @@
 import { copyTransportStats, emptyTransportStats, type PeerTransport } from '../net/transport';
-import type { ConsensusClock } from './clock';
-import type { RandomSource } from './random';
+import type { ConsensusClock } from '../providers/clock';
+import type { RandomSource } from '../providers/random';
 
 /** One-way delay of a message, drawn uniformly from [min, max] ms per message. */
 export interface LatencyRange {
