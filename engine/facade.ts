@@ -413,8 +413,9 @@ export function createEngineFacade<
     applied: () => runner?.applied ?? context().activeRank,
   });
   // After the log's other watchers: the state machine applies what was appended first.
-  log.watch(() => queueMicrotask(() => reads.progressed()));
-  round.on('committed', () => queueMicrotask(() => reads.progressed()));
+  const serveReads = () => void (reads.applyingCount > 0 && queueMicrotask(() => reads.progressed()));
+  log.watch(serveReads);
+  round.on('committed', serveReads);
 
   const api: RoundEngineApi<StateT, VoteT, PeerIDT, CollectedT, ActorT> = {
     id: config.id,

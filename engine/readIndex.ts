@@ -1,7 +1,7 @@
 import type { ConsensusClock } from '../providers/clock';
 import type { RelayProvider } from '../providers/relay';
 import type { Identity, Unique } from '../providers/unique';
-import { weightOfSenders, type Membership } from '../guards/quorum';
+import { isMemberOf, weightOfSenders, type Membership } from '../guards/quorum';
 import { ReadIndexError } from './errors';
 import type { RoundContext } from '../machines/round.types';
 
@@ -64,6 +64,11 @@ export class ReadIndex<PeerIDT extends Unique> {
   /** Reads not yet served: waiting for their quorum or for their index to be applied. */
   get waiting(): number {
     return this.pending.size + this.applying.size;
+  }
+
+  /** Reads that have their index and wait for it to be applied: all a commit may serve (none, most of the time). */
+  get applyingCount(): number {
+    return this.applying.size;
   }
 
   /** The index a read started now may be served at, once it is applied here; rejects with `ReadIndexError`. */
@@ -174,7 +179,7 @@ export class ReadIndex<PeerIDT extends Unique> {
     const membership = this.options.membership();
     if (weightOfSenders(membership, read.answers.keys()) < membership.quorum) return false;
     let highest = 0;
-    for (const [member, index] of read.answers) if (weightOfSenders(membership, [member]) > 0) highest = Math.max(highest, index);
+    for (const [member, index] of read.answers) if (isMemberOf(membership, member)) highest = Math.max(highest, index);
     read.settle({ index: highest });
     return true;
   }

@@ -26,6 +26,11 @@ export interface EnginePortOptions<StateT, PayloadT> {
  */
 const UNKNOWN_EFFECT = new Set(['stopped', 'not_durable']);
 
+/** The `code` of an engine error (`ProposalError`, `ReadIndexError`), or '' for anything else. */
+function codeOf(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+}
+
 /**
  * A commit with this node's answer to it. One this node did not apply itself
  * (a snapshot covered it) has no answer here: its effect is unknown to the caller.
@@ -44,7 +49,7 @@ export function enginePort<StateT, PayloadT>({ node, host, encode }: EnginePortO
     try {
       return await node.propose(encode(kind, body), deadline === undefined ? {} : { deadline });
     } catch (error) {
-      const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+      const code = codeOf(error);
       if (UNKNOWN_EFFECT.has(code)) return { outcome: 'expired' };
       return { outcome: 'aborted', reason: error instanceof Error ? error.message : String(error) };
     }
@@ -64,7 +69,7 @@ export function enginePort<StateT, PayloadT>({ node, host, encode }: EnginePortO
         try {
           await node.readIndex(options.deadline === undefined ? {} : { deadline: options.deadline });
         } catch (error) {
-          const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+          const code = codeOf(error);
           // A read changes nothing: one that ran out of time simply has no answer.
           return code === 'expired' ? { outcome: 'expired' } : { outcome: 'aborted', reason: error instanceof Error ? error.message : String(error) };
         }
